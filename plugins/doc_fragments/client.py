@@ -1,0 +1,141 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    # The options of module_utils/_argspec.py CLIENT_ARGUMENT_SPEC; tests/unit checks that both agree.
+    DOCUMENTATION = r"""
+options:
+  endpoint:
+    description:
+      - The IMDS endpoint, as C(http://host[:port]) without a path.
+      - When not set, E(AWS_EC2_METADATA_SERVICE_ENDPOINT) is used, then O(endpoint_mode).
+    type: str
+  endpoint_mode:
+    description:
+      - Which of the two IMDS addresses to use when O(endpoint) is not set.
+      - V(IPv4) is C(http://169.254.169.254); V(IPv6) is C(http://[fd00:ec2::254]) and needs
+        C(http_protocol_ipv6=enabled) on a Nitro instance.
+      - When not set, E(AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE) is used, then V(IPv4).
+    type: str
+    choices: [IPv4, IPv6]
+  token_ttl:
+    description:
+      - Lifetime in seconds of the IMDSv2 session token the client requests (1 to 21600).
+      - One token serves every request of a task; it is renewed before it expires.
+    type: int
+    default: 21600
+  allow_imdsv1:
+    description:
+      - Whether the client may fall back to IMDSv1 (requests without a token) when the token request is
+        answered 403, 404 or 405, or gets no answer in time, as the AWS SDKs do.
+      - When not set, IMDSv1 is allowed unless E(AWS_EC2_METADATA_V1_DISABLED=true).
+      - Set V(false) on instances that must only use IMDSv2; the failure then explains why no token was had.
+    type: bool
+  timeout:
+    description:
+      - Seconds to wait to connect to IMDS and, separately, for each answer. The AWS SDKs use 1.
+    type: float
+    default: 1.0
+  retries:
+    description:
+      - How many times a request is retried after a connection error, a 429 or a 5xx answer, with
+        exponential backoff and jitter. 400, 401, 403 and 404 answers are never retried.
+    type: int
+    default: 3
+  total_timeout:
+    description:
+      - Upper bound in seconds for one call, retries and backoff included; nothing waits longer.
+    type: float
+    default: 10.0
+notes:
+  - Requests go straight to the endpoint. Proxy environment variables are ignored and redirects are never
+    followed, so the IMDSv2 token is never sent anywhere else.
+  - E(AWS_EC2_METADATA_DISABLED=true) in the environment makes every call fail with a clear message.
+requirements:
+  - requests
+"""
+
+    # The lookup takes the same options from its terms' keywords, the environment or ansible.cfg.
+    PLUGINS = r"""
+options:
+  endpoint:
+    description:
+      - The IMDS endpoint, as C(http://host[:port]) without a path.
+      - When not set, E(AWS_EC2_METADATA_SERVICE_ENDPOINT) is used, then O(endpoint_mode).
+    type: str
+    env:
+      - name: EC2META_IMDS_ENDPOINT
+    ini:
+      - section: ec2meta_imds
+        key: endpoint
+    vars:
+      - name: ec2meta_imds_endpoint
+  endpoint_mode:
+    description:
+      - Which of the two IMDS addresses to use when O(endpoint) is not set.
+      - V(IPv4) is C(http://169.254.169.254); V(IPv6) is C(http://[fd00:ec2::254]).
+    type: str
+    choices: [IPv4, IPv6]
+    env:
+      - name: EC2META_IMDS_ENDPOINT_MODE
+    ini:
+      - section: ec2meta_imds
+        key: endpoint_mode
+  token_ttl:
+    description:
+      - Lifetime in seconds of the IMDSv2 session token (1 to 21600).
+    type: int
+    default: 21600
+    env:
+      - name: EC2META_IMDS_TOKEN_TTL
+    ini:
+      - section: ec2meta_imds
+        key: token_ttl
+  allow_imdsv1:
+    description:
+      - Whether the lookup may fall back to IMDSv1 when no token can be had.
+      - When not set, IMDSv1 is allowed unless E(AWS_EC2_METADATA_V1_DISABLED=true).
+    type: bool
+    env:
+      - name: EC2META_IMDS_ALLOW_IMDSV1
+    ini:
+      - section: ec2meta_imds
+        key: allow_imdsv1
+    vars:
+      - name: ec2meta_imds_allow_imdsv1
+  timeout:
+    description:
+      - Seconds to wait to connect to IMDS and, separately, for each answer.
+    type: float
+    default: 1.0
+    env:
+      - name: EC2META_IMDS_TIMEOUT
+    ini:
+      - section: ec2meta_imds
+        key: timeout
+  retries:
+    description:
+      - Retries after a connection error, a 429 or a 5xx answer.
+    type: int
+    default: 3
+    env:
+      - name: EC2META_IMDS_RETRIES
+    ini:
+      - section: ec2meta_imds
+        key: retries
+  total_timeout:
+    description:
+      - Upper bound in seconds for one lookup term, retries included.
+    type: float
+    default: 10.0
+    env:
+      - name: EC2META_IMDS_TOTAL_TIMEOUT
+    ini:
+      - section: ec2meta_imds
+        key: total_timeout
+requirements:
+  - requests (on the controller)
+"""

@@ -1,0 +1,44 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The client options every module shares; documented once in doc_fragments/client.py (a unit test compares)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._config import (
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TOKEN_TTL,
+    DEFAULT_TOTAL_TIMEOUT,
+    ClientConfig,
+    resolve_config,
+)
+
+CLIENT_ARGUMENT_SPEC: dict = {
+    "endpoint": {"type": "str"},
+    "endpoint_mode": {"type": "str", "choices": ["IPv4", "IPv6"]},
+    "token_ttl": {"type": "int", "default": DEFAULT_TOKEN_TTL, "no_log": False},
+    "allow_imdsv1": {"type": "bool"},
+    "timeout": {"type": "float", "default": DEFAULT_TIMEOUT},
+    "retries": {"type": "int", "default": DEFAULT_RETRIES},
+    "total_timeout": {"type": "float", "default": DEFAULT_TOTAL_TIMEOUT},
+}
+
+
+def client_argument_spec(**module_options: Any) -> dict:
+    """The shared client options plus a module's own."""
+    spec = {name: dict(option) for name, option in CLIENT_ARGUMENT_SPEC.items()}
+    spec.update(module_options)
+    return spec
+
+
+def client_config_from_params(
+    params: Mapping[str, Any], environ: Mapping[str, str] | None = None, **extra: Any
+) -> ClientConfig:
+    """Resolve options (module params or lookup options) into a validated config."""
+    values = {name: params.get(name) for name in CLIENT_ARGUMENT_SPEC}
+    for name, option in CLIENT_ARGUMENT_SPEC.items():
+        if values[name] is None and "default" in option:
+            values[name] = option["default"]
+    return resolve_config(environ=environ, **values, **extra)

@@ -1,0 +1,69 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""user-data arrives as bytes: plain text, gzip (cloud-init accepts it compressed) or anything else."""
+
+from __future__ import annotations
+
+import base64
+import zlib
+from dataclasses import dataclass
+
+GZIP_MAGIC = b"\x1f\x8b"
+# user-data is at most 16 KiB; a gzip that expands past this is not user-data worth putting in facts.
+MAX_DECOMPRESSED = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UserData:
+    raw: bytes
+    compressed: bool
+    is_text: bool
+    text: str | None
+    base64: str | None
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
+
+    def as_dict(self) -> dict:
+        return {
+            "size": self.size,
+            "compressed": self.compressed,
+            "format": "text" if self.is_text else "binary",
+            "text": self.text,
+            "base64": self.base64,
+        }
+
+
+def _gunzip(raw: bytes) -> bytes | None:
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        data = decompressor.decompress(raw, MAX_DECOMPRESSED)
+    except zlib.error:
+        return None
+    if decompressor.unconsumed_tail or not decompressor.eof:
+        return None  # too large, or cut off
+    return data
+
+
+def _as_text(data: bytes) -> str | None:
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def decode_user_data(raw: bytes) -> UserData:
+    """Detect the format once: gzip is unpacked; text is returned as text, anything else as base64."""
+    payload = raw
+    compressed = False
+    if raw[:2] == GZIP_MAGIC:
+        unpacked = _gunzip(raw)
+        if unpacked is not None:
+            payload, compressed = unpacked, True
+    text = _as_text(payload)
+    if text is not None:
+        return UserData(raw=raw, compressed=compressed, is_text=True, text=text, base64=None)
+    return UserData(raw=raw, compressed=compressed, is_text=False, text=None, base64=base64.b64encode(payload).decode())

@@ -1,0 +1,109 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Test harness shared by every pytest test: the collection on the import path, the network guard, the emulator."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+COLLECTIONS_ROOT = REPO_ROOT / ".build" / "collections"
+GUARD_DIR = REPO_ROOT / "tests" / "network_guard"
+EMULATOR_DIR = REPO_ROOT / "tests" / "emulator"
+
+
+def _link_collection() -> None:
+    """Expose the checkout as ansible_collections/ec2meta/imds, as ansible-test and ansible-playbook expect."""
+    link = COLLECTIONS_ROOT / "ansible_collections" / "ec2meta" / "imds"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(os.path.relpath(REPO_ROOT, link.parent))
+
+
+def _install_collection_finder() -> None:
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    _AnsibleCollectionFinder(paths=[str(COLLECTIONS_ROOT)])._install()
+
+
+_link_collection()
+_install_collection_finder()
+for extra in (str(GUARD_DIR), str(EMULATOR_DIR)):
+    if extra not in sys.path:
+        sys.path.insert(0, extra)
+
+import sitecustomize as network_guard  # noqa: E402 - needs the path above
+from imds_emulator import ImdsEmulator  # noqa: E402
+
+GUARD_LOG = Path(tempfile.gettempdir()) / f"ec2meta-network-guard-{os.getpid()}.log"
+os.environ["EC2META_NETWORK_GUARD_LOG"] = str(GUARD_LOG)
+# Subprocesses (ansible-playbook, the modules it runs, moto) load the guard through PYTHONPATH.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(GUARD_DIR), os.environ.get("PYTHONPATH")]))
+# Nothing in a test may fall back to the real IMDS addresses through the SDK variables of the outer shell.
+for name in (
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    "AWS_EC2_METADATA_DISABLED",
+):
+    os.environ.pop(name, None)
+network_guard.install()
+
+
+def guard_violations() -> list[str]:
+    if not GUARD_LOG.exists():
+        return []
+    return GUARD_LOG.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_connections():
+    """Fail any test that tried to reach a non-loopback address, even if the code under test hid the error."""
+    before = len(guard_violations())
+    yield
+    new = guard_violations()[before:]
+    if new:
+        pytest.fail(f"test tried to connect outside loopback: {', '.join(new)}", pytrace=False)
+
+
+@pytest.fixture
+def forget_violations():
+    """For tests of the guard itself: returns the violations they caused and removes them from the log."""
+    mark = len(guard_violations())
+
+    def forget() -> list[str]:
+        lines = guard_violations()
+        GUARD_LOG.write_text("".join(line + "\n" for line in lines[:mark]), encoding="utf-8")
+        return [line.split(" ", 1)[1] for line in lines[mark:]]
+
+    return forget
+
+
+@pytest.fixture
+def emulator():
+    """A fresh emulated instance on 127.0.0.1 and a free port, stopped after the test."""
+    with ImdsEmulator() as running:
+        yield running
+
+
+@pytest.fixture
+def make_client(emulator):
+    """Build a client for the emulator; keyword arguments are resolve_config options."""
+    from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
+    from ansible_collections.ec2meta.imds.plugins.module_utils._config import resolve_config
+
+    clients = []
+
+    def factory(environ: dict | None = None, **options):
+        options.setdefault("endpoint", emulator.url)
+        client = ImdsClient(resolve_config(environ=environ or {}, **options))
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        client.close()

@@ -1,0 +1,714 @@
+#!/usr/bin/env python3
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An emulator of the EC2 Instance Metadata Service for tests, benchmarks, demos and users' CI.
+
+Standard library only, so it runs anywhere Python 3.8+ does. It binds loopback addresses only.
+
+    python tests/emulator/imds_emulator.py --port 0 --http-tokens required
+
+prints one JSON line ``{"url": ..., "port": ...}`` once it listens. Options and faults can be changed
+while it runs through ``/_emulator/*`` (see ``CONTROL_ROUTES``) or, in-process, through the methods
+of :class:`ImdsEmulator`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import copy
+import gzip
+import http.server
+import ipaddress
+import json
+import os
+import secrets
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+from collections import Counter, deque
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Optional
+
+EMULATOR_SCRIPT = os.path.abspath(__file__)
+DEFAULT_DATA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "default_instance.json")
+TOKEN_PATH = "/latest/api/token"
+TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
+TOKEN_HEADER = "X-aws-ec2-metadata-token"
+CONTROL_PREFIX = "/_emulator/"
+MAX_TOKEN_TTL = 21600
+# Metadata API versions the real service lists at "/"; every one of them serves the same tree here.
+API_VERSIONS = ["1.0", "2007-01-19", "2007-03-01", "2007-08-29", "2007-10-10", "2007-12-15", "2008-02-01", "2008-09-01", "2009-04-04", "2011-01-01", "2011-05-01", "2012-01-12", "2014-02-25", "2014-11-05", "2015-10-20", "2016-04-19", "2016-06-30", "2016-09-02", "2018-03-28", "2018-08-17", "2018-09-24", "2019-10-01", "2020-10-27", "2021-01-03", "2021-03-23", "2021-07-15", "2022-09-24", "2024-04-11", "latest"]
+OPTION_CHOICES = {
+    "http_tokens": ("optional", "required"),
+    "http_endpoint": ("enabled", "disabled"),
+    "instance_metadata_tags": ("enabled", "disabled"),
+    "http_protocol_ipv6": ("enabled", "disabled"),
+}
+FAULT_KINDS = ("status", "delay", "blackhole", "reset", "body", "redirect", "truncate")
+# How long a black-holed request is held before the emulator gives up on it (clients time out first).
+BLACKHOLE_SECONDS = 30.0
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _error_page(status: int, reason: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="iso-8859-1"?>\n'
+        f"<html><head><title>{status} - {reason}</title></head>"
+        f"<body><h1>{status} - {reason}</h1></body></html>\n"
+    ).encode()
+
+
+class Fault:
+    """One injected fault: which requests it matches and how many times it still fires."""
+
+    def __init__(
+        self, kind: str, path: str | None = None, method: str | None = None, count: int | None = None, **params
+    ):
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; choose one of {', '.join(FAULT_KINDS)}")
+        self.kind = kind
+        self.path = path
+        self.method = method.upper() if method else None
+        self.remaining = count
+        self.params = params
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.remaining is not None and self.remaining <= 0:
+            return False
+        if self.method and self.method != method:
+            return False
+        if self.path is None:
+            return True
+        if self.path.endswith("*"):
+            return path.startswith(self.path[:-1])
+        return path == self.path
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "path": self.path, "method": self.method, "remaining": self.remaining, **self.params}
+
+
+class ImdsEmulator:
+    """The emulated instance, its metadata options, faults and request counters."""
+
+    def __init__(
+        self,
+        instance: dict | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        client_hops: int = 1,
+        latency: float = 0.0,
+        throttle_rps: float | None = None,
+        options_source: Callable[[], dict] | None = None,
+        **options: Any,
+    ):
+        if not ipaddress.ip_address(host).is_loopback:
+            raise ValueError(f"the emulator binds loopback addresses only, not {host}")
+        if instance is None:
+            with open(DEFAULT_DATA_FILE, encoding="utf-8") as handle:
+                instance = json.load(handle)
+        self._lock = threading.RLock()
+        self._host = host
+        self._port = port
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.metadata = copy.deepcopy(instance["meta-data"])
+        self.dynamic = copy.deepcopy(instance.get("dynamic", {}))
+        self.tags: dict[str, str] = dict(instance.get("tags", {}))
+        self.iam: dict | None = copy.deepcopy(instance.get("iam"))
+        user_data = instance.get("user-data")
+        self.user_data: bytes | None = user_data.encode() if isinstance(user_data, str) else None
+        self.options = {
+            "http_tokens": "optional",
+            "http_endpoint": "enabled",
+            "http_put_response_hop_limit": 1,
+            "instance_metadata_tags": "disabled",
+            "http_protocol_ipv6": "disabled",
+        }
+        self.options.update(instance.get("options", {}))
+        # How many network hops the client sits behind: 2 for a container on a bridge network.
+        self.client_hops = client_hops
+        self.latency = latency
+        self.throttle_rps = throttle_rps
+        self.http10 = False
+        # Called to read the metadata options from elsewhere (e.g. moto's DescribeInstances).
+        self.options_source = options_source
+        self._tokens: dict[str, float] = {}
+        self._faults: list[Fault] = []
+        self._recent: deque = deque()
+        self.counters: Counter = Counter()
+        self.path_counts: Counter = Counter()
+        self.credentials: dict | None = None
+        self.set_options(**options)
+        if self.iam:
+            self.rotate_credentials()
+
+    # ----------------------------------------------------------------- life cycle
+    def start(self) -> ImdsEmulator:
+        server_class = _Server6 if ":" in self._host else _Server
+        self._server = server_class((self._host, self._port), _Handler)
+        self._server.emulator = self
+        self._thread = threading.Thread(target=self._server.serve_forever, name="imds-emulator", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> ImdsEmulator:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server, "the emulator is not running"
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self.port}"
+
+    # ----------------------------------------------------------------- controls
+    def set_options(self, **options: Any) -> dict:
+        with self._lock:
+            for name, value in options.items():
+                if name in OPTION_CHOICES:
+                    if value not in OPTION_CHOICES[name]:
+                        raise ValueError(f"{name} must be one of {OPTION_CHOICES[name]}, not {value!r}")
+                    self.options[name] = value
+                elif name == "http_put_response_hop_limit":
+                    if not 1 <= int(value) <= 64:
+                        raise ValueError("http_put_response_hop_limit must be 1..64")
+                    self.options[name] = int(value)
+                elif name == "client_hops":
+                    self.client_hops = int(value)
+                elif name == "latency":
+                    self.latency = float(value)
+                elif name == "throttle_rps":
+                    self.throttle_rps = None if value is None else float(value)
+                elif name == "http10":
+                    self.http10 = bool(value)
+                else:
+                    raise ValueError(f"unknown option {name!r}")
+            return self.state()
+
+    def effective_options(self) -> dict:
+        if self.options_source is None:
+            return dict(self.options)
+        merged = dict(self.options)
+        merged.update(self.options_source())
+        return merged
+
+    def add_fault(self, kind: str, **spec: Any) -> dict:
+        fault = Fault(kind, **spec)
+        with self._lock:
+            self._faults.append(fault)
+        return fault.describe()
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def expire_tokens(self) -> None:
+        with self._lock:
+            self._tokens.clear()
+
+    def set_user_data(self, data: bytes | None) -> None:
+        self.user_data = data
+
+    def set_tags(self, tags: dict[str, str]) -> None:
+        with self._lock:
+            self.tags = dict(tags)
+
+    def set_metadata(self, path: str, value: Any) -> None:
+        """Set (or with None, delete) one entry of meta-data/, e.g. ``set_metadata("instance-id", "i-1")``."""
+        parts = [part for part in path.strip("/").split("/") if part]
+        with self._lock:
+            node = self.metadata
+            for part in parts[:-1]:
+                node = node.setdefault(part, {})
+            if value is None:
+                node.pop(parts[-1], None)
+            else:
+                node[parts[-1]] = value
+
+    def set_role(self, role_name: str | None, **profile: Any) -> None:
+        """Attach a role (instance profile) or, with None, detach it: iam/ then answers 404."""
+        with self._lock:
+            if role_name is None:
+                self.iam = None
+                self.credentials = None
+                return
+            self.iam = {**(self.iam or {}), "role_name": role_name, **profile}
+            self.iam.setdefault("instance_profile_arn", f"arn:aws:iam::123456789012:instance-profile/{role_name}")
+            self.iam.setdefault("instance_profile_id", "AIPAXAMPLEPROFILE0001")
+        self.rotate_credentials()
+
+    def rotate_credentials(self, expires_in: float | None = None, code: str = "Success") -> dict:
+        """Issue a fresh set of role credentials, as EC2 does some minutes before the old ones expire."""
+        with self._lock:
+            if not self.iam:
+                raise ValueError("no role is attached; call set_role first")
+            now = datetime.now(timezone.utc)
+            lifetime = self.iam.get("credentials_lifetime", 21600) if expires_in is None else expires_in
+            self.credentials = {
+                "Code": code,
+                "LastUpdated": _iso(now),
+                "Type": "AWS-HMAC",
+                # Random per emulator so secret-hygiene tests can search output for these exact values.
+                "AccessKeyId": "ASIA" + secrets.token_hex(8).upper(),
+                "SecretAccessKey": secrets.token_urlsafe(30),
+                "Token": "IQoJb3JpZ2luX2VjE" + secrets.token_urlsafe(120),
+                "Expiration": _iso(now + timedelta(seconds=lifetime)),
+            }
+            return dict(self.credentials)
+
+    def reset_counters(self) -> None:
+        with self._lock:
+            self.counters.clear()
+            self.path_counts.clear()
+
+    def state(self) -> dict:
+        with self._lock:
+            return {
+                "options": self.effective_options(),
+                "client_hops": self.client_hops,
+                "latency": self.latency,
+                "throttle_rps": self.throttle_rps,
+                "http10": self.http10,
+                "role": self.iam["role_name"] if self.iam else None,
+                "faults": [fault.describe() for fault in self._faults],
+                "counters": dict(self.counters),
+                "path_counts": dict(self.path_counts),
+            }
+
+    # ----------------------------------------------------------------- request handling
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, path):
+                    if fault.remaining is not None:
+                        fault.remaining -= 1
+                    return fault
+        return None
+
+    def throttled(self) -> bool:
+        if not self.throttle_rps:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            while self._recent and now - self._recent[0] > 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= self.throttle_rps:
+                return True
+            self._recent.append(now)
+        return False
+
+    def count(self, kind: str, status: int, path: str | None = None) -> None:
+        with self._lock:
+            self.counters[kind] += 1
+            self.counters["total"] += 1
+            self.counters[f"status_{status}"] += 1
+            if path is not None:
+                self.path_counts[path] += 1
+
+    def issue_token(self, ttl: int) -> str:
+        token = base64.urlsafe_b64encode(secrets.token_bytes(42)).decode()
+        with self._lock:
+            self._tokens[token] = time.monotonic() + ttl
+        return token
+
+    def token_valid(self, token: str) -> bool:
+        with self._lock:
+            expiry = self._tokens.get(token)
+            if expiry is None:
+                return False
+            if time.monotonic() >= expiry:
+                del self._tokens[token]
+                return False
+            return True
+
+    def tree(self) -> dict:
+        """The whole /latest/ tree as it stands now, iam/ and tags/ included when they apply."""
+        with self._lock:
+            metadata = copy.deepcopy(self.metadata)
+            if self.iam:
+                info = {
+                    "Code": "Success",
+                    "LastUpdated": self.credentials["LastUpdated"]
+                    if self.credentials
+                    else _iso(datetime.now(timezone.utc)),
+                    "InstanceProfileArn": self.iam["instance_profile_arn"],
+                    "InstanceProfileId": self.iam["instance_profile_id"],
+                }
+                metadata["iam"] = {
+                    "info": {"$json": info},
+                    "security-credentials": {self.iam["role_name"]: {"$json": dict(self.credentials or {})}},
+                }
+            if self.effective_options()["instance_metadata_tags"] == "enabled":
+                metadata["tags"] = {"instance": dict(self.tags)}
+            tree: dict[str, Any] = {"meta-data": metadata, "dynamic": copy.deepcopy(self.dynamic)}
+            if self.user_data is not None:
+                tree["user-data"] = self.user_data
+            return tree
+
+
+def resolve(tree: dict, parts: list[str]) -> Any:
+    """Follow path parts through the tree; ``0`` finds a ``0=name`` entry like public-keys/0/."""
+    node: Any = tree
+    for part in parts:
+        if not isinstance(node, dict) or "$json" in node:
+            return None
+        if part in node:
+            node = node[part]
+            continue
+        indexed = [key for key in node if "=" in key and key.split("=", 1)[0] == part]
+        if not indexed:
+            return None
+        node = node[indexed[0]]
+    return node
+
+
+def render(node: Any, top_level: bool = False) -> bytes:
+    if isinstance(node, bytes):
+        return node
+    if isinstance(node, str):
+        return node.encode()
+    if "$json" in node:
+        return json.dumps(node["$json"], indent=2).encode()
+    entries = []
+    for key, value in node.items():
+        is_dir = isinstance(value, dict) and "$json" not in value
+        # public-keys lists "0=name" without a slash although 0/ is a directory; /latest/ lists bare names.
+        entries.append(key + ("/" if is_dir and "=" not in key and not top_level else ""))
+    return "\n".join(entries).encode()
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    emulator: ImdsEmulator
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def version_string(self) -> str:
+        return "EC2ws"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class names it so
+        pass
+
+    # http.server dispatches on do_<METHOD>
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_OPTIONS(self) -> None:
+        self._dispatch()
+
+    # ----------------------------------------------------------------- plumbing
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(
+        self, status: int, body: bytes = b"", content_type: str = "text/plain", headers: dict | None = None
+    ) -> None:
+        emulator = self.server.emulator
+        if emulator.http10:
+            self.protocol_version = "HTTP/1.0"
+            self.close_connection = True
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close" if emulator.http10 else "keep-alive")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_error_page(self, status: int, reason: str, headers: dict | None = None) -> None:
+        self._send(status, _error_page(status, reason), "text/html", headers)
+
+    def _reset(self) -> None:
+        # SO_LINGER 0 makes close() send a TCP RST, as a dropped connection looks to the client.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.close_connection = True
+        self.connection.close()
+
+    def _hold(self, seconds: float) -> None:
+        """Keep the connection open without answering, until the client gives up or time runs out."""
+        deadline = time.monotonic() + seconds
+        self.connection.settimeout(0.05)
+        while time.monotonic() < deadline:
+            try:
+                if self.connection.recv(1, socket.MSG_PEEK) == b"":
+                    break
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+        self.close_connection = True
+
+    # ----------------------------------------------------------------- the service
+    def _dispatch(self) -> None:
+        emulator = self.server.emulator
+        path = self.path.split("?", 1)[0]
+        body = self._read_body()
+        if path.startswith(CONTROL_PREFIX):
+            self._control(path[len(CONTROL_PREFIX) :], body)
+            return
+        if emulator.latency:
+            time.sleep(emulator.latency)
+        fault = emulator.take_fault(self.command, path)
+        if fault and self._apply_fault(fault, path):
+            return
+        status, kind, payload, content_type, headers = self._answer(path)
+        emulator.count(kind, status, None if kind == "token_put" else f"{self.command} {path}")
+        if fault and fault.kind == "body" and status == 200:
+            payload = fault.params.get("body", "").encode()
+        if fault and fault.kind == "truncate" and status == 200:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload) + 100))
+            self.end_headers()
+            self.wfile.write(payload[: max(1, len(payload) // 2)])
+            self.wfile.flush()
+            self._reset()
+            return
+        if status == 200:
+            self._send(200, payload, content_type, headers)
+        else:
+            self._send_error_page(status, http.HTTPStatus(status).phrase, headers)
+
+    def _apply_fault(self, fault: Fault, path: str) -> bool:
+        """Carry out a fault; True when it produced the whole response."""
+        emulator = self.server.emulator
+        kind = fault.kind
+        if kind == "delay":
+            time.sleep(float(fault.params.get("seconds", 2.0)))
+            return False
+        if kind in ("body", "truncate"):
+            return False  # applied to the normal answer
+        emulator.count(f"fault_{kind}", 0)
+        if kind == "status":
+            status = int(fault.params.get("status", 500))
+            self._send_error_page(status, http.HTTPStatus(status).phrase)
+        elif kind == "blackhole":
+            self._hold(float(fault.params.get("seconds", BLACKHOLE_SECONDS)))
+        elif kind == "reset":
+            self._reset()
+        elif kind == "redirect":
+            location = fault.params.get("location", "http://127.0.0.2/latest/meta-data/")
+            self._send(int(fault.params.get("status", 302)), b"", headers={"Location": location})
+        return True
+
+    def _answer(self, path: str) -> tuple:
+        """Status, counter kind, body, content type and extra headers for a request, as IMDS answers it."""
+        emulator = self.server.emulator
+        options = emulator.effective_options()
+        method = self.command
+        is_token_path = path.rstrip("/").endswith("/api/token")
+        kind = "token_put" if is_token_path and method == "PUT" else "head" if method == "HEAD" else "get"
+        if emulator.throttled():
+            return 429, "throttled", b"", "text/html", {}
+        if options["http_endpoint"] == "disabled":
+            return 403, kind, b"", "text/html", {}
+        if is_token_path:
+            return self._token_request(path, options)
+        if method not in ("GET", "HEAD"):
+            return 405, "rejected", b"", "text/html", {"Allow": "GET, HEAD"}
+        token = self.headers.get(TOKEN_HEADER)
+        if token is not None:
+            if not emulator.token_valid(token):
+                return 401, "rejected", b"", "text/html", {}
+            kind += "_v2"
+        elif options["http_tokens"] == "required":
+            return 401, "rejected", b"", "text/html", {}
+        else:
+            kind += "_v1"
+        return self._metadata(path, kind)
+
+    def _token_request(self, path: str, options: dict) -> tuple:
+        emulator = self.server.emulator
+        if self.command != "PUT":
+            return 405, "rejected", b"", "text/html", {"Allow": "OPTIONS, PUT"}
+        if path.rstrip("/") != TOKEN_PATH or self.headers.get("X-Forwarded-For"):
+            return 403, "token_put", b"", "text/html", {}
+        ttl = self.headers.get(TOKEN_TTL_HEADER, "")
+        if not ttl.strip().isdigit() or not 1 <= int(ttl) <= MAX_TOKEN_TTL:
+            return 400, "token_put", b"", "text/html", {}
+        if emulator.client_hops > options["http_put_response_hop_limit"]:
+            # The answer's IP TTL runs out before it reaches the client: it never arrives.
+            emulator.count("token_put_dropped", 0)
+            self._hold(BLACKHOLE_SECONDS)
+            raise _Dropped()
+        token = emulator.issue_token(int(ttl))
+        return 200, "token_put", token.encode(), "text/plain", {TOKEN_TTL_HEADER: str(int(ttl))}
+
+    def _metadata(self, path: str, kind: str) -> tuple:
+        emulator = self.server.emulator
+        parts = [part for part in path.split("/") if part]
+        if not parts:
+            return 200, kind, "\n".join(API_VERSIONS).encode(), "text/plain", {}
+        if parts[0] not in API_VERSIONS:
+            return 404, kind, b"", "text/html", {}
+        tree = emulator.tree()
+        if len(parts) == 1:
+            return 200, kind, render(tree, top_level=True), "text/plain", {}
+        node = resolve(tree, parts[1:])
+        if node is None:
+            return 404, kind, b"", "text/html", {}
+        content_type = "application/octet-stream" if parts[1] == "user-data" else "text/plain"
+        return 200, kind, render(node), content_type, {}
+
+    # ----------------------------------------------------------------- control interface
+    def _control(self, action: str, body: bytes) -> None:
+        emulator = self.server.emulator
+        route = CONTROL_ROUTES.get((self.command, action.rstrip("/")))
+        if route is None:
+            self._send(
+                404, json.dumps({"error": f"no control route {self.command} {action}"}).encode(), "application/json"
+            )
+            return
+        try:
+            result = route(emulator, body)
+        except (ValueError, TypeError, KeyError) as exc:
+            self._send(400, json.dumps({"error": str(exc)}).encode(), "application/json")
+            return
+        self._send(200, json.dumps(result if result is not None else {"ok": True}).encode(), "application/json")
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except _Dropped:
+            self.close_connection = True
+        except (ConnectionError, OSError):
+            self.close_connection = True
+
+
+class _Dropped(Exception):
+    """The response was dropped on purpose; the connection is simply closed."""
+
+
+def _json(body: bytes) -> dict:
+    return json.loads(body or b"{}")
+
+
+def _user_data(emulator: ImdsEmulator, body: bytes) -> None:
+    """PUT /_emulator/user-data?encoding is not used: the body is the raw user-data, gzip included."""
+    emulator.set_user_data(body)
+
+
+CONTROL_ROUTES: dict[tuple[str, str], Callable[[ImdsEmulator, bytes], Any]] = {
+    ("GET", "state"): lambda emulator, body: emulator.state(),
+    ("POST", "options"): lambda emulator, body: emulator.set_options(**_json(body)),
+    ("POST", "faults"): lambda emulator, body: emulator.add_fault(**_json(body)),
+    ("DELETE", "faults"): lambda emulator, body: emulator.clear_faults(),
+    ("POST", "expire-tokens"): lambda emulator, body: emulator.expire_tokens(),
+    ("PUT", "user-data"): _user_data,
+    ("DELETE", "user-data"): lambda emulator, body: emulator.set_user_data(None),
+    ("POST", "tags"): lambda emulator, body: emulator.set_tags(_json(body)),
+    ("POST", "metadata"): lambda emulator, body: emulator.set_metadata(**_json(body)),
+    ("POST", "role"): lambda emulator, body: emulator.set_role(**_json(body)),
+    ("POST", "credentials"): lambda emulator, body: _public_credentials(emulator.rotate_credentials(**_json(body))),
+    ("GET", "credentials"): lambda emulator, body: emulator.credentials,
+    ("POST", "reset-counters"): lambda emulator, body: emulator.reset_counters(),
+}
+
+
+def _public_credentials(credentials: dict) -> dict:
+    return {key: value for key, value in credentials.items() if key in ("Code", "LastUpdated", "Expiration", "Type")}
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """Gzip with a fixed mtime, so tests get the same bytes every run."""
+    return gzip.compress(data, mtime=0)
+
+
+def main(argv: Optional[list] = None) -> int:
+    parser = argparse.ArgumentParser(description="Emulate the EC2 Instance Metadata Service on a loopback address.")
+    parser.add_argument("--bind", default="127.0.0.1", help="loopback address to bind (127.0.0.1 or ::1)")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--data", default=DEFAULT_DATA_FILE, help="instance data file (JSON)")
+    parser.add_argument("--http-tokens", choices=OPTION_CHOICES["http_tokens"])
+    parser.add_argument("--http-endpoint", choices=OPTION_CHOICES["http_endpoint"])
+    parser.add_argument("--hop-limit", type=int, dest="http_put_response_hop_limit")
+    parser.add_argument("--instance-metadata-tags", choices=OPTION_CHOICES["instance_metadata_tags"])
+    parser.add_argument("--http-protocol-ipv6", choices=OPTION_CHOICES["http_protocol_ipv6"])
+    parser.add_argument("--client-hops", type=int, default=1, help="hops between client and IMDS (2 = container)")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every request")
+    parser.add_argument("--throttle-rps", type=float, help="answer 429 above this many requests per second")
+    parser.add_argument("--no-role", action="store_true", help="start without an instance profile attached")
+    parser.add_argument("--port-file", help="also write the bound port to this file")
+    args = parser.parse_args(argv)
+
+    with open(args.data, encoding="utf-8") as handle:
+        instance = json.load(handle)
+    if args.no_role:
+        instance["iam"] = None
+    options = {
+        name: getattr(args, name)
+        for name in (
+            "http_tokens",
+            "http_endpoint",
+            "http_put_response_hop_limit",
+            "instance_metadata_tags",
+            "http_protocol_ipv6",
+        )
+        if getattr(args, name) is not None
+    }
+    emulator = ImdsEmulator(
+        instance,
+        host=args.bind,
+        port=args.port,
+        client_hops=args.client_hops,
+        latency=args.latency_ms / 1000.0,
+        throttle_rps=args.throttle_rps,
+        **options,
+    ).start()
+    if args.port_file:
+        with open(args.port_file, "w", encoding="utf-8") as handle:
+            handle.write(str(emulator.port))
+    print(json.dumps({"url": emulator.url, "port": emulator.port}), flush=True)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stopped.wait()
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
