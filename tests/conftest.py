@@ -107,3 +107,17 @@ def make_client(emulator):
     yield factory
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto in server mode on 127.0.0.1 and a free port: a real EC2/STS API for the whole session."""
+    from moto.server import ThreadedMotoServer
+
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="eu-west-1")
+    os.environ.pop("AWS_PROFILE", None)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

@@ -176,6 +176,8 @@ class ImdsEmulator:
         self.counters: Counter = Counter()
         self.path_counts: Counter = Counter()
         self.credentials: dict | None = None
+        # Every secret ever served, so tests can prove none of them leaks into output.
+        self.issued_secrets: list[str] = []
         self.set_options(**options)
         if self.iam:
             self.rotate_credentials()
@@ -304,6 +306,7 @@ class ImdsEmulator:
                 "Token": "IQoJb3JpZ2luX2VjE" + secrets.token_urlsafe(120),
                 "Expiration": _iso(now + timedelta(seconds=lifetime)),
             }
+            self.issued_secrets += [self.credentials[key] for key in ("AccessKeyId", "SecretAccessKey", "Token")]
             return dict(self.credentials)
 
     def reset_counters(self) -> None:
@@ -657,8 +660,14 @@ def _json(body: bytes) -> dict:
 
 
 def _user_data(emulator: ImdsEmulator, body: bytes) -> None:
-    """PUT /_emulator/user-data?encoding is not used: the body is the raw user-data, gzip included."""
+    """PUT /_emulator/user-data: the body is the raw user-data, gzip included."""
     emulator.set_user_data(body)
+
+
+def _user_data_base64(emulator: ImdsEmulator, body: bytes) -> None:
+    """POST /_emulator/user-data with {"base64": "..."} (null removes it): binary-safe from Ansible's uri module."""
+    encoded = _json(body).get("base64")
+    emulator.set_user_data(None if encoded is None else base64.b64decode(encoded))
 
 
 CONTROL_ROUTES: dict[tuple[str, str], Callable[[ImdsEmulator, bytes], Any]] = {
@@ -668,6 +677,7 @@ CONTROL_ROUTES: dict[tuple[str, str], Callable[[ImdsEmulator, bytes], Any]] = {
     ("DELETE", "faults"): lambda emulator, body: emulator.clear_faults(),
     ("POST", "expire-tokens"): lambda emulator, body: emulator.expire_tokens(),
     ("PUT", "user-data"): _user_data,
+    ("POST", "user-data"): _user_data_base64,
     ("DELETE", "user-data"): lambda emulator, body: emulator.set_user_data(None),
     ("POST", "tags"): lambda emulator, body: emulator.set_tags(_json(body)),
     ("POST", "metadata"): lambda emulator, body: emulator.set_metadata(**_json(body)),
