@@ -83,7 +83,7 @@ def crawl(client: Any, path: str = "meta-data", max_workers: int | None = None) 
         submit_listing(root, [])
         try:
             while pending:
-                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                done = wait(list(pending), return_when=FIRST_COMPLETED).done
                 for future in done:
                     kind, full, rel_parts = pending.pop(future)
                     try:

@@ -75,7 +75,9 @@ def test_endpoint_disabled_is_403_everywhere(emulator):
 
 
 def test_listings(emulator):
-    get = lambda path: requests.get(emulator.url + path, timeout=2)  # noqa: E731
+    def get(path):
+        return requests.get(emulator.url + path, timeout=2)
+
     versions = get("/").text.split("\n")
     assert versions[-1] == "latest"
     assert "2021-03-23" in versions
@@ -140,7 +142,7 @@ def test_hop_limit_drops_token_answers(emulator):
 
 def test_throttling_answers_429_above_the_rate(emulator):
     emulator.set_options(throttle_rps=5)
-    statuses = [requests.get(f"{emulator.url}/latest/meta-data/ami-id", timeout=2).status_code for _ in range(8)]
+    statuses = [requests.get(f"{emulator.url}/latest/meta-data/ami-id", timeout=2).status_code for attempt in range(8)]
     assert statuses.count(200) == 5
     assert statuses.count(429) == 3
 
@@ -148,7 +150,7 @@ def test_throttling_answers_429_above_the_rate(emulator):
 def test_faults_fire_the_given_number_of_times(emulator):
     emulator.add_fault("status", path="/latest/meta-data/*", status=503, count=2)
     url = f"{emulator.url}/latest/meta-data/ami-id"
-    assert [requests.get(url, timeout=2).status_code for _ in range(3)] == [503, 503, 200]
+    assert [requests.get(url, timeout=2).status_code for attempt in range(3)] == [503, 503, 200]
 
 
 @pytest.mark.parametrize("body", ["", "{not json", '{"Code": "Failure", "Message": "no"}'])

@@ -1,0 +1,200 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AWS API access through boto3: the shared AWS options, client creation, and errors that name cause and fix.
+
+The options are documented once in doc_fragments/aws.py (a unit test compares the keys).
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any, Mapping
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsError
+
+try:
+    import boto3
+    import botocore
+    from botocore.config import Config as BotocoreConfig
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        ProfileNotFound,
+    )
+
+    HAS_BOTO3 = True
+    BOTO3_IMPORT_ERROR = None
+except ImportError:
+    HAS_BOTO3 = False
+    BOTO3_IMPORT_ERROR = traceback.format_exc()
+
+AWS_ARGUMENT_SPEC: dict = {
+    "access_key": {"type": "str", "aliases": ["aws_access_key_id", "aws_access_key"], "no_log": True},
+    "secret_key": {"type": "str", "aliases": ["aws_secret_access_key", "aws_secret_key"], "no_log": True},
+    "session_token": {"type": "str", "aliases": ["aws_session_token", "security_token"], "no_log": True},
+    "profile": {"type": "str", "aliases": ["aws_profile"]},
+    "region": {"type": "str", "aliases": ["aws_region"]},
+    "endpoint_url": {"type": "str", "aliases": ["aws_endpoint_url"]},
+}
+
+# Fixed, short timeouts and standard retries: a module never hangs on an unreachable endpoint.
+CONNECT_TIMEOUT = 10
+READ_TIMEOUT = 30
+MAX_ATTEMPTS = 3
+
+CREDENTIALS_FIX = (
+    "Give O(access_key) and O(secret_key) (and O(session_token) for temporary credentials), or O(profile), "
+    "or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE in the environment of the host that runs "
+    "the task, or run it where an instance profile or container role provides credentials"
+)
+
+
+class AwsError(ImdsError):
+    """A failed AWS API call; ``code`` is the AWS error code when the API gave one."""
+
+    reason = "aws_error"
+
+    def __init__(self, message: str, *, code: str | None = None, url: str | None = None):
+        super().__init__(message, url=url)
+        self.code = code
+
+    def details(self) -> dict:
+        result = super().details()
+        if self.code is not None:
+            result["aws_error_code"] = self.code
+        return result
+
+
+class AwsCredentialsMissing(AwsError):
+    reason = "no_credentials"
+
+
+class AwsRegionMissing(AwsError):
+    reason = "no_region"
+
+
+class AwsAccessDenied(AwsError):
+    reason = "unauthorized"
+
+
+class AwsUnreachable(AwsError):
+    reason = "aws_unreachable"
+
+
+def aws_argument_spec(**module_options: Any) -> dict:
+    """The shared AWS options plus a module's own."""
+    spec = {name: dict(option) for name, option in AWS_ARGUMENT_SPEC.items()}
+    spec.update(module_options)
+    return spec
+
+
+def aws_params(params: Mapping[str, Any]) -> dict:
+    """The AWS options of a module's params, ready for ``aws_client(service, **aws_params(params))``."""
+    return {name: params.get(name) for name in AWS_ARGUMENT_SPEC}
+
+
+def region_from_environment(environ: Mapping[str, str] | None = None) -> str | None:
+    """AWS_REGION, then AWS_DEFAULT_REGION (botocore itself only reads the latter)."""
+    environ = os.environ if environ is None else environ
+    return environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or None
+
+
+def _session(access_key, secret_key, session_token, profile) -> Any:
+    if bool(access_key) != bool(secret_key):
+        given, missing = ("access_key", "secret_key") if access_key else ("secret_key", "access_key")
+        raise ImdsConfigError(f"{given} is set but {missing} is not: give both, or neither to use the standard chain")
+    if session_token and not access_key:
+        raise ImdsConfigError("session_token needs access_key and secret_key: give all three, or none")
+    try:
+        return boto3.session.Session(
+            aws_access_key_id=access_key or None,
+            aws_secret_access_key=secret_key or None,
+            aws_session_token=session_token or None,
+            profile_name=profile or None,
+        )
+    except ProfileNotFound as error:
+        raise ImdsConfigError(
+            f"profile {profile!r} is not in the AWS config or credentials files: fix the profile option "
+            f"or AWS_PROFILE ({error})"
+        ) from None
+
+
+def aws_session_region(profile: str | None = None) -> str | None:
+    """The region the standard chain gives (environment, then the profile's config), without any API call."""
+    if not HAS_BOTO3:
+        return region_from_environment()
+    return region_from_environment() or _session(None, None, None, profile).region_name
+
+
+def aws_client(
+    service: str,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    session_token: str | None = None,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+) -> Any:
+    """A boto3 client; credentials not given come from the standard chain (environment, profile, instance role).
+
+    Raises ImdsConfigError for bad option combinations and AwsRegionMissing when no region can be found.
+    Callers check HAS_BOTO3 first (modules fail with ``missing_required_lib('boto3')``).
+    """
+    session = _session(access_key, secret_key, session_token, profile)
+    region = region or region_from_environment() or session.region_name
+    config = BotocoreConfig(
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        user_agent_extra="ec2meta.imds",
+    )
+    try:
+        return session.client(service, region_name=region, endpoint_url=endpoint_url or None, config=config)
+    except NoRegionError:
+        raise AwsRegionMissing(
+            f"No AWS region for the {service} API: set the region option, AWS_REGION or AWS_DEFAULT_REGION, "
+            "or a region in the AWS profile"
+        ) from None
+    except ValueError as error:
+        raise ImdsConfigError(f"endpoint_url {endpoint_url!r} is not a valid URL: {error}") from None
+
+
+def aws_error(error: Exception, action: str, fix: str = "") -> AwsError:
+    """Turn a botocore exception from the call ``action`` (e.g. ``ec2:DescribeInstances``) into an AwsError."""
+    suffix = f" {fix}" if fix else ""
+    if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
+        return AwsCredentialsMissing(f"No AWS credentials found for {action}: {CREDENTIALS_FIX}.{suffix}")
+    if isinstance(error, EndpointConnectionError):
+        return AwsUnreachable(
+            f"Could not connect to the AWS API for {action} ({error}): check endpoint_url, the region and the "
+            "network path to the API (proxy, VPC endpoint)"
+        )
+    if isinstance(error, ClientError):
+        info = error.response.get("Error", {})
+        code = info.get("Code") or "Unknown"
+        message = info.get("Message") or str(error)
+        if code in ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException"):
+            return AwsAccessDenied(
+                f"AWS refused {action} ({code}): the credentials in use lack the IAM permission {action}. "
+                f"Allow {action} in the IAM policy of the user or role that runs the task.",
+                code=code,
+            )
+        if code in ("AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken"):
+            return AwsCredentialsMissing(
+                f"AWS rejected the credentials for {action} ({code}: {message}): they are wrong or expired. "
+                f"{CREDENTIALS_FIX}.",
+                code=code,
+            )
+        return AwsError(f"{action} failed ({code}): {message}.{suffix}", code=code)
+    if isinstance(error, BotoCoreError):
+        return AwsError(f"{action} failed: {error}.{suffix}")
+    return AwsError(f"{action} failed: {error}.{suffix}")
+
+
+def botocore_version() -> str | None:
+    return botocore.__version__ if HAS_BOTO3 else None

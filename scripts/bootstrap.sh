@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Creates .venv from the pinned requirements (once; again only when requirements.txt changes) and exposes the
+# checkout as .build/collections/ansible_collections/ec2meta/imds for ansible-playbook and pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+if [ ! -x .venv/bin/python ]; then
+    echo "==> creating .venv with $PYTHON"
+    "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.requirements.sha256"
+wanted="$(sha256sum requirements.txt | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
+    echo "==> installing pinned requirements into .venv"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+    echo "$wanted" > "$stamp"
+fi
+link=".build/collections/ansible_collections/ec2meta/imds"
+if [ ! -e "$link" ]; then
+    mkdir -p "$(dirname "$link")"
+    ln -s ../../../.. "$link"
+fi
