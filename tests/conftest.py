@@ -121,3 +121,17 @@ def moto_endpoint():
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+@pytest.fixture
+def blackhole_endpoint():
+    """An endpoint on 127.0.0.1 whose connects never complete: a full accept queue makes Linux drop the SYNs."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    filler = socket.create_connection(listener.getsockname(), timeout=1)
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    filler.close()
+    listener.close()

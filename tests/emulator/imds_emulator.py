@@ -186,7 +186,10 @@ class ImdsEmulator:
         server_class = _Server6 if ":" in self._host else _Server
         self._server = server_class((self._host, self._port), _Handler)
         self._server.emulator = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="imds-emulator", daemon=True)
+        # A short poll interval keeps stop() quick; every test starts and stops an emulator.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="imds-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -306,6 +309,21 @@ class ImdsEmulator:
                 "Expiration": _iso(now + timedelta(seconds=lifetime)),
             }
             self.issued_secrets += [self.credentials[key] for key in ("AccessKeyId", "SecretAccessKey", "Token")]
+            return dict(self.credentials)
+
+    def set_credentials(
+        self,
+        access_key_id: str,
+        secret_access_key: str,
+        token: str,
+        expires_in: float | None = None,
+        code: str = "Success",
+    ) -> dict:
+        """Serve these credential values (e.g. ones moto issued for AssumeRole) for the attached role."""
+        with self._lock:
+            self.rotate_credentials(expires_in=expires_in, code=code)
+            self.credentials.update(AccessKeyId=access_key_id, SecretAccessKey=secret_access_key, Token=token)
+            self.issued_secrets += [access_key_id, secret_access_key, token]
             return dict(self.credentials)
 
     def reset_counters(self) -> None:
@@ -669,6 +687,27 @@ def _user_data_base64(emulator: ImdsEmulator, body: bytes) -> None:
     emulator.set_user_data(None if encoded is None else base64.b64decode(encoded))
 
 
+def _moto_link() -> Any:
+    """tests/emulator/moto_link.py, imported only when a link to moto is asked for (it needs boto3)."""
+    here = os.path.dirname(EMULATOR_SCRIPT)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import moto_link
+
+    return moto_link
+
+
+def _link_moto(emulator: ImdsEmulator, body: bytes) -> dict:
+    """POST /_emulator/link-moto {"endpoint", "instance_id", "region"}: answer as that moto instance."""
+    request = _json(body)
+    try:
+        return _moto_link().link_emulator(emulator, request["endpoint"], request["instance_id"], request.get("region"))
+    except (KeyError, ValueError):
+        raise
+    except Exception as exc:  # boto3 missing, moto unreachable, unknown instance: a 400 that says why
+        raise ValueError(f"cannot link to moto: {exc}") from exc
+
+
 CONTROL_ROUTES: dict[tuple[str, str], Callable[[ImdsEmulator, bytes], Any]] = {
     ("GET", "state"): lambda emulator, body: emulator.state(),
     ("POST", "options"): lambda emulator, body: emulator.set_options(**_json(body)),
@@ -683,7 +722,10 @@ CONTROL_ROUTES: dict[tuple[str, str], Callable[[ImdsEmulator, bytes], Any]] = {
     ("POST", "role"): lambda emulator, body: emulator.set_role(**_json(body)),
     ("POST", "credentials"): lambda emulator, body: _public_credentials(emulator.rotate_credentials(**_json(body))),
     ("GET", "credentials"): lambda emulator, body: emulator.credentials,
+    ("PUT", "credentials"): lambda emulator, body: _public_credentials(emulator.set_credentials(**_json(body))),
     ("POST", "reset-counters"): lambda emulator, body: emulator.reset_counters(),
+    ("POST", "link-moto"): _link_moto,
+    ("DELETE", "link-moto"): lambda emulator, body: _moto_link().unlink_emulator(emulator),
 }
 
 
@@ -711,7 +753,12 @@ def main(argv: Optional[list] = None) -> int:
     parser.add_argument("--throttle-rps", type=float, help="answer 429 above this many requests per second")
     parser.add_argument("--no-role", action="store_true", help="start without an instance profile attached")
     parser.add_argument("--port-file", help="also write the bound port to this file")
+    parser.add_argument("--moto-endpoint", help="take the metadata options from this moto server (needs boto3)")
+    parser.add_argument("--moto-instance-id", help="the moto instance to answer as, with --moto-endpoint")
+    parser.add_argument("--moto-region", help="the moto instance's region (default: AWS_DEFAULT_REGION or eu-west-1)")
     args = parser.parse_args(argv)
+    if args.moto_endpoint and not args.moto_instance_id:
+        parser.error("--moto-endpoint needs --moto-instance-id")
 
     with open(args.data, encoding="utf-8") as handle:
         instance = json.load(handle)
@@ -737,6 +784,8 @@ def main(argv: Optional[list] = None) -> int:
         throttle_rps=args.throttle_rps,
         **options,
     ).start()
+    if args.moto_endpoint:
+        _moto_link().link_emulator(emulator, args.moto_endpoint, args.moto_instance_id, args.moto_region)
     if args.port_file:
         with open(args.port_file, "w", encoding="utf-8") as handle:
             handle.write(str(emulator.port))

@@ -1,0 +1,111 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Start and stop the IMDS emulator and a moto server as background processes on 127.0.0.1.
+
+    python tests/emulator/services.py start --state-dir DIR [emulator options...]
+    python tests/emulator/services.py stop --state-dir DIR
+
+``start`` waits until both listen and writes DIR/services.json: {"imds_endpoint", "moto_endpoint", "pids"}.
+Used by the demo and the role's molecule scenarios, which need the services to outlive one command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+STARTUP_SECONDS = 30.0
+
+
+def _wait_for_port(port_file: Path, process: subprocess.Popen, what: str) -> int:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited with {process.returncode} before listening")
+        if port_file.exists() and port_file.read_text().strip():
+            return int(port_file.read_text())
+        time.sleep(0.05)
+    raise SystemExit(f"{what} did not start listening within {STARTUP_SECONDS:g}s")
+
+
+def _spawn(command: list, log: Path) -> subprocess.Popen:
+    with open(log, "w", encoding="utf-8") as handle:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and scripts
+            command, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+
+
+def start(state_dir: Path, emulator_args: list) -> dict:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    stop(state_dir)
+    moto_port_file = state_dir / "moto.port"
+    imds_port_file = state_dir / "imds.port"
+    for stale in (moto_port_file, imds_port_file):
+        stale.unlink(missing_ok=True)
+    moto = _spawn([sys.executable, __file__, "moto", "--port-file", str(moto_port_file)], state_dir / "moto.log")
+    emulator = _spawn(
+        [
+            sys.executable,
+            str(HERE / "imds_emulator.py"),
+            "--port",
+            "0",
+            "--port-file",
+            str(imds_port_file),
+            *emulator_args,
+        ],
+        state_dir / "emulator.log",
+    )
+    state = {
+        "imds_endpoint": f"http://127.0.0.1:{_wait_for_port(imds_port_file, emulator, 'the IMDS emulator')}",
+        "moto_endpoint": f"http://127.0.0.1:{_wait_for_port(moto_port_file, moto, 'the moto server')}",
+        "pids": [emulator.pid, moto.pid],
+    }
+    (state_dir / "services.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
+    return state
+
+
+def stop(state_dir: Path) -> None:
+    state_file = state_dir / "services.json"
+    if not state_file.exists():
+        return
+    for pid in json.loads(state_file.read_text())["pids"]:
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    state_file.unlink()
+
+
+def run_moto(port_file: Path) -> None:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    port_file.write_text(str(server.get_host_and_port()[1]))
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+    server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("action", choices=["start", "stop", "moto"])
+    parser.add_argument("--state-dir", type=Path)
+    parser.add_argument("--port-file", type=Path)
+    args, emulator_args = parser.parse_known_args()
+    if args.action == "moto":
+        run_moto(args.port_file)
+    elif args.action == "start":
+        print(json.dumps(start(args.state_dir, emulator_args)))
+    else:
+        stop(args.state_dir)
+
+
+if __name__ == "__main__":
+    main()

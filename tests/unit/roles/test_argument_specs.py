@@ -1,0 +1,35 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The role's defaults and its argument specs describe the same variables with the same defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROLE = Path(__file__).resolve().parents[3] / "roles" / "instance_metadata"
+SPECS = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]
+DEFAULTS = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
+
+
+def test_main_covers_every_default():
+    assert set(SPECS["main"]["options"]) == set(DEFAULTS)
+
+
+@pytest.mark.parametrize("entry_point", sorted(SPECS))
+def test_spec_defaults_match_role_defaults(entry_point):
+    for name, option in SPECS[entry_point]["options"].items():
+        assert name.startswith("instance_metadata_"), name
+        assert name in DEFAULTS, f"{entry_point}: {name} has no entry in defaults/main.yml"
+        assert option.get("default") == DEFAULTS[name], f"{entry_point}: {name} default differs from defaults/main.yml"
+        if DEFAULTS[name] is not None and "choices" in option:
+            assert DEFAULTS[name] in option["choices"], name
+
+
+@pytest.mark.parametrize("entry_point", sorted(SPECS))
+def test_every_option_is_documented(entry_point):
+    for name, option in SPECS[entry_point]["options"].items():
+        assert option.get("description"), f"{entry_point}: {name} has no description"
+        assert option.get("type"), f"{entry_point}: {name} has no type"
