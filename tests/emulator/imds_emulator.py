@@ -31,6 +31,7 @@ import time
 from collections import Counter, deque
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
+from urllib.parse import unquote
 
 EMULATOR_SCRIPT = os.path.abspath(__file__)
 DEFAULT_DATA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "default_instance.json")
@@ -419,12 +420,16 @@ class ImdsEmulator:
 def resolve(tree: dict, parts: list[str]) -> Any:
     """Follow path parts through the tree; ``0`` finds a ``0=name`` entry like public-keys/0/."""
     node: Any = tree
+    parent = None
     for part in parts:
         if not isinstance(node, dict) or "$json" in node:
             return None
         if part in node:
-            node = node[part]
+            node, parent = node[part], part
             continue
+        if parent != "public-keys":
+            return None
+        parent = part
         indexed = [key for key in node if "=" in key and key.split("=", 1)[0] == part]
         if not indexed:
             return None
@@ -432,7 +437,7 @@ def resolve(tree: dict, parts: list[str]) -> Any:
     return node
 
 
-def render(node: Any, top_level: bool = False) -> bytes:
+def render(node: Any, top_level: bool = False, public_keys: bool = False) -> bytes:
     if isinstance(node, bytes):
         return node
     if isinstance(node, str):
@@ -443,7 +448,7 @@ def render(node: Any, top_level: bool = False) -> bytes:
     for key, value in node.items():
         is_dir = isinstance(value, dict) and "$json" not in value
         # public-keys lists "0=name" without a slash although 0/ is a directory; /latest/ lists bare names.
-        entries.append(key + ("/" if is_dir and "=" not in key and not top_level else ""))
+        entries.append(key + ("/" if is_dir and not public_keys and not top_level else ""))
     return "\n".join(entries).encode()
 
 
@@ -629,7 +634,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _metadata(self, path: str, kind: str) -> tuple:
         emulator = self.server.emulator
-        parts = [part for part in path.split("/") if part]
+        parts = [unquote(part) for part in path.split("/") if part]
         if not parts:
             return 200, kind, "\n".join(API_VERSIONS).encode(), "text/plain", {}
         if parts[0] not in API_VERSIONS:
@@ -641,7 +646,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if node is None:
             return 404, kind, b"", "text/html", {}
         content_type = "application/octet-stream" if parts[1] == "user-data" else "text/plain"
-        return 200, kind, render(node), content_type, {}
+        return 200, kind, render(node, public_keys=parts[-1] == "public-keys"), content_type, {}
 
     # ----------------------------------------------------------------- control interface
     def _control(self, action: str, body: bytes) -> None:
