@@ -2,10 +2,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Start and stop the IMDS emulator and a moto server as background processes on 127.0.0.1.
 
-    python tests/emulator/services.py start --state-dir DIR [emulator options...]
+    python tests/emulator/services.py start --state-dir DIR [--ec2-instance] [emulator options...]
     python tests/emulator/services.py stop --state-dir DIR
 
 ``start`` waits until both listen and writes DIR/services.json: {"imds_endpoint", "moto_endpoint", "pids"}.
+With ``--ec2-instance`` it also launches an instance in moto (with the emulator's instance profile unless the
+emulator runs with ``--no-role``) and links the emulator to it, adding "instance_id" and "region".
 Used by the demo and the role's molecule scenarios, which need the services to outlive one command.
 """
 
@@ -71,6 +73,35 @@ def start(state_dir: Path, emulator_args: list) -> dict:
     return state
 
 
+def launch_instance(state: dict, with_role: bool, region: str = "eu-west-1") -> dict:
+    """An EC2 instance in moto that the emulator then answers for: its id, and its metadata options."""
+    import boto3
+    import requests
+
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region)
+    ec2 = session.client("ec2", endpoint_url=state["moto_endpoint"])
+    launch: dict = {
+        "ImageId": ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"],
+        "MinCount": 1,
+        "MaxCount": 1,
+        "InstanceType": "t3.medium",
+        "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"},
+    }
+    if with_role:
+        iam = session.client("iam", endpoint_url=state["moto_endpoint"])
+        trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},'
+        trust += '"Action":"sts:AssumeRole"}]}'
+        iam.create_role(RoleName="web-server-role", AssumeRolePolicyDocument=trust)
+        iam.create_instance_profile(InstanceProfileName="web-server-profile")
+        iam.add_role_to_instance_profile(InstanceProfileName="web-server-profile", RoleName="web-server-role")
+        launch["IamInstanceProfile"] = {"Name": "web-server-profile"}
+    instance_id = ec2.run_instances(**launch)["Instances"][0]["InstanceId"]
+    link = {"endpoint": state["moto_endpoint"], "instance_id": instance_id, "region": region}
+    response = requests.post(f"{state['imds_endpoint']}/_emulator/link-moto", json=link, timeout=10)
+    response.raise_for_status()
+    return {"instance_id": instance_id, "region": region}
+
+
 def stop(state_dir: Path) -> None:
     state_file = state_dir / "services.json"
     if not state_file.exists():
@@ -98,11 +129,16 @@ def main() -> None:
     parser.add_argument("action", choices=["start", "stop", "moto"])
     parser.add_argument("--state-dir", type=Path)
     parser.add_argument("--port-file", type=Path)
+    parser.add_argument("--ec2-instance", action="store_true", help="launch an instance in moto and link to it")
     args, emulator_args = parser.parse_known_args()
     if args.action == "moto":
         run_moto(args.port_file)
     elif args.action == "start":
-        print(json.dumps(start(args.state_dir, emulator_args)))
+        state = start(args.state_dir, emulator_args)
+        if args.ec2_instance:
+            state.update(launch_instance(state, with_role="--no-role" not in emulator_args))
+            (args.state_dir / "services.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
+        print(json.dumps(state))
     else:
         stop(args.state_dir)
 
