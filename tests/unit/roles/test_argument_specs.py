@@ -33,3 +33,14 @@ def test_every_option_is_documented(entry_point):
     for name, option in SPECS[entry_point]["options"].items():
         assert option.get("description"), f"{entry_point}: {name} has no description"
         assert option.get("type"), f"{entry_point}: {name} has no type"
+
+
+def test_shared_options_are_identical_across_entry_points():
+    seen: dict = {}
+    for entry_point, spec in SPECS.items():
+        for name, option in spec["options"].items():
+            assert seen.setdefault(name, (entry_point, option))[1] == option, f"{name} differs in {entry_point}"
+
+
+def test_main_is_enforce_plus_verify():
+    assert set(SPECS["main"]["options"]) == set(SPECS["enforce"]["options"]) | set(SPECS["verify"]["options"])
