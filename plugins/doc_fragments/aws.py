@@ -11,7 +11,7 @@ options:
   access_key:
     description:
       - AWS access key ID.
-      - When not set, the standard credential chain of boto3 is used: E(AWS_ACCESS_KEY_ID) and
+      - When not set, the standard credential chain of boto3 is used, in this order, E(AWS_ACCESS_KEY_ID) and
         E(AWS_SECRET_ACCESS_KEY), then O(profile) or E(AWS_PROFILE), then the shared credentials and config
         files, then container or instance role credentials.
     type: str

@@ -15,7 +15,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsCo
 
 try:
     import boto3
-    import botocore
     from botocore.config import Config as BotocoreConfig
     from botocore.exceptions import (
         BotoCoreError,
@@ -33,6 +32,13 @@ except ImportError:
     HAS_BOTO3 = False
     BOTO3_IMPORT_ERROR = traceback.format_exc()
 
+    # Stand-ins so that ``except``/``isinstance`` in this collection still work; modules fail before any call.
+    class BotoCoreError(Exception):  # type: ignore[no-redef]
+        pass
+
+    ClientError = EndpointConnectionError = NoCredentialsError = NoRegionError = BotoCoreError  # type: ignore
+    PartialCredentialsError = ProfileNotFound = BotoCoreError  # type: ignore
+
 AWS_ARGUMENT_SPEC: dict = {
     "access_key": {"type": "str", "aliases": ["aws_access_key_id", "aws_access_key"], "no_log": True},
     "secret_key": {"type": "str", "aliases": ["aws_secret_access_key", "aws_secret_key"], "no_log": True},
@@ -48,7 +54,7 @@ READ_TIMEOUT = 30
 MAX_ATTEMPTS = 3
 
 CREDENTIALS_FIX = (
-    "Give O(access_key) and O(secret_key) (and O(session_token) for temporary credentials), or O(profile), "
+    "give the access_key and secret_key options (and session_token for temporary credentials), or profile, "
     "or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE in the environment of the host that runs "
     "the task, or run it where an instance profile or container role provides credentials"
 )
@@ -117,10 +123,11 @@ def _session(access_key, secret_key, session_token, profile) -> Any:
             aws_session_token=session_token or None,
             profile_name=profile or None,
         )
-    except ProfileNotFound as error:
+    except ProfileNotFound:
+        where = f"profile {profile!r}" if profile else f"AWS_PROFILE={os.environ.get('AWS_PROFILE', '')!r}"
         raise ImdsConfigError(
-            f"profile {profile!r} is not in the AWS config or credentials files: fix the profile option "
-            f"or AWS_PROFILE ({error})"
+            f"{where} is not in the AWS config or credentials files: fix the profile option or AWS_PROFILE, "
+            "or add the profile to ~/.aws/config"
         ) from None
 
 
@@ -128,7 +135,7 @@ def aws_session_region(profile: str | None = None) -> str | None:
     """The region the standard chain gives (environment, then the profile's config), without any API call."""
     if not HAS_BOTO3:
         return region_from_environment()
-    return region_from_environment() or _session(None, None, None, profile).region_name
+    return region_from_environment() or _session(None, None, None, profile).region_name or None
 
 
 def aws_client(
@@ -146,7 +153,7 @@ def aws_client(
     Callers check HAS_BOTO3 first (modules fail with ``missing_required_lib('boto3')``).
     """
     session = _session(access_key, secret_key, session_token, profile)
-    region = region or region_from_environment() or session.region_name
+    region = region or region_from_environment() or session.region_name or None
     config = BotocoreConfig(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
@@ -162,6 +169,14 @@ def aws_client(
         ) from None
     except ValueError as error:
         raise ImdsConfigError(f"endpoint_url {endpoint_url!r} is not a valid URL: {error}") from None
+
+
+def error_code(error: Exception) -> str | None:
+    """The AWS error code of a ClientError (e.g. ``InvalidInstanceID.NotFound``), else None."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code")
+    return None
 
 
 def aws_error(error: Exception, action: str, fix: str = "") -> AwsError:
@@ -194,7 +209,3 @@ def aws_error(error: Exception, action: str, fix: str = "") -> AwsError:
     if isinstance(error, BotoCoreError):
         return AwsError(f"{action} failed: {error}.{suffix}")
     return AwsError(f"{action} failed: {error}.{suffix}")
-
-
-def botocore_version() -> str | None:
-    return botocore.__version__ if HAS_BOTO3 else None

@@ -51,6 +51,8 @@ TOKEN_HEADER = "X-aws-ec2-metadata-token"  # noqa: S105 - a header name
 FALLBACK_STATUSES = (403, 404, 405)
 RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
 BACKOFF_BASE = 0.1
+# IMDS throttles by rate over about a second: after a 429 the pauses must add up to more than that window.
+THROTTLE_BACKOFF_BASE = 0.25
 BACKOFF_CAP = 2.0
 # Characters left as they are in a path segment (RFC 3986 pchar): tag keys may contain ": @ + =".
 SEGMENT_SAFE = "-._~!$&'()*+,;=:@"
@@ -310,6 +312,7 @@ class ImdsClient:
                 if method == "PUT":
                     self.stats["token_requests"] += 1
             retry_error: ImdsError | None = None
+            throttled = False
             try:
                 response = self._session.request(
                     method, url, headers=headers, timeout=(timeout, timeout), allow_redirects=False
@@ -341,13 +344,13 @@ class ImdsClient:
                     return response
                 if attempt >= self.config.retries:
                     return response
-                retry_error = None
+                throttled = response.status_code == 429
             if attempt >= self.config.retries:
                 raise retry_error  # type: ignore[misc]
             attempt += 1
             with self._stats_lock:
                 self.stats["retries"] += 1
-            pause = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+            pause = min(BACKOFF_CAP, (THROTTLE_BACKOFF_BASE if throttled else BACKOFF_BASE) * 2 ** (attempt - 1))
             pause = pause / 2 + random.uniform(0, pause / 2)  # noqa: S311 - jitter, not cryptography
             if pause >= deadline.remaining():
                 if retry_error is not None:

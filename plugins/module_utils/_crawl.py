@@ -4,11 +4,15 @@
 
 from __future__ import annotations
 
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import itertools
+import queue
+import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsNotFound
+
+_STOP = 2
 
 
 @dataclass(frozen=True)
@@ -49,67 +53,135 @@ class CrawlResult:
     tree: dict
     missing: list = field(default_factory=list)
     requests: int = 0
+    # Listed entries that were never requested because ``skip`` said so (e.g. credential documents).
+    skipped: list = field(default_factory=list)
 
 
 def _join(base: str, segment: str) -> str:
     return f"{base.rstrip('/')}/{segment}" if base else segment
 
 
-def crawl(client: Any, path: str = "meta-data", max_workers: int | None = None) -> CrawlResult:
+def _decode_leaf(path: str, body: bytes) -> Any:
+    return body.decode("utf-8", errors="replace")
+
+
+def crawl(
+    client: Any,
+    path: str = "meta-data",
+    max_workers: int | None = None,
+    skip: Callable[[str, bool], bool] | None = None,
+    transform: Callable[[str, bytes], Any] | None = None,
+) -> CrawlResult:
     """Walk ``/latest/<path>/`` with a small bounded pool over the client's one session.
 
     Every listing and leaf is requested once. A listed entry that then answers 404 (it vanished, or the service
     lists what it cannot serve) is recorded in ``missing`` instead of failing the whole crawl.
+    ``skip(full_path, is_dir)`` keeps a listed entry from being requested at all; ``transform(full_path, body)``
+    turns a leaf's bytes into the value stored (by default, text).
+    """
+    result = walk(client, dirs=[path], max_workers=max_workers, skip=skip, transform=transform, missing_ok=False)
+    for part in [part for part in path.split("/") if part]:
+        result.tree = result.tree[part]
+    return result
+
+
+def walk(
+    client: Any,
+    dirs: Iterable[str] = (),
+    leaves: Iterable[str] = (),
+    max_workers: int | None = None,
+    skip: Callable[[str, bool], bool] | None = None,
+    transform: Callable[[str, bytes], Any] | None = None,
+    missing_ok: bool = True,
+) -> CrawlResult:
+    """Fetch several subtrees (``dirs``) and single documents (``leaves``) in one pool, one deadline.
+
+    The tree is keyed by full path segments (``tree["meta-data"]["placement"]["region"]``). The first seed is
+    requested alone, so that an unreachable endpoint or a refused token fails once instead of once per worker;
+    everything else then runs concurrently, listings before leaves: a listing opens more work, so the deepest
+    chain (meta-data/network/interfaces/macs/...) is not kept waiting behind dozens of leaves. With
+    ``missing_ok``, a seed that answers 404 goes to ``missing``.
     """
     workers = max(1, max_workers or client.config.max_concurrency)
     deadline = client.new_deadline()
     before = client.stats["requests"]
     result = CrawlResult(tree={})
-    root = path.strip("/")
+    decode = transform or _decode_leaf
+    seeds = [("dir", d.strip("/")) for d in dirs] + [("leaf", leaf.strip("/")) for leaf in leaves]
+    if not seeds:
+        return result
 
-    def place(rel_parts: list, value: Any) -> None:
+    def place(full: str, value: Any) -> None:
+        parts = [part for part in full.split("/") if part]
         node = result.tree
-        for part in rel_parts[:-1]:
+        for part in parts[:-1]:
             node = node.setdefault(part, {})
-        if rel_parts:
-            node[rel_parts[-1]] = value
+        if parts:
+            node[parts[-1]] = value
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="imds-crawl") as pool:
-        pending: dict[Future, tuple] = {}
+    # (priority, order, job): listings (0) before leaves (1); the stop marker (2) after everything.
+    work: queue.PriorityQueue = queue.PriorityQueue()
+    done: queue.Queue = queue.Queue()
+    order = itertools.count()
+    stopping = threading.Event()
 
-        def submit_listing(full: str, rel_parts: list) -> None:
-            pending[pool.submit(client.get_text, full + "/", deadline)] = ("dir", full, rel_parts)
+    def run_worker() -> None:
+        while True:
+            priority, _sequence, job = work.get()
+            if priority == _STOP:
+                return
+            kind, full = job[0], job[1]
+            if stopping.is_set():
+                done.put((job, None, None))
+                continue
+            try:
+                body = client.get_text(full + "/", deadline) if kind == "dir" else client.get(full, deadline)
+            except BaseException as error:  # handed to the walking thread, which raises it
+                done.put((job, None, error))
+            else:
+                done.put((job, body, None))
 
-        submit_listing(root, [])
-        try:
-            while pending:
-                done = wait(list(pending), return_when=FIRST_COMPLETED).done
-                for future in done:
-                    kind, full, rel_parts = pending.pop(future)
-                    try:
-                        body = future.result()
-                    except ImdsNotFound:
-                        if not rel_parts:
-                            raise
-                        result.missing.append(full)
-                        continue
-                    if kind == "leaf":
-                        place(rel_parts, body.decode("utf-8", errors="replace"))
-                        continue
-                    place(rel_parts, {})
-                    for entry in parse_listing(body, public_keys=is_public_keys_path(full)):
-                        child = _join(full, entry.segment)
-                        if entry.is_dir:
-                            submit_listing(child, [*rel_parts, entry.name])
-                        else:
-                            pending[pool.submit(client.get, child, deadline)] = (
-                                "leaf",
-                                child,
-                                [*rel_parts, entry.name],
-                            )
-        except BaseException:
-            for future in pending:
-                future.cancel()
-            raise
+    def submit(kind: str, full: str, key_path: str, is_seed: bool = False) -> None:
+        work.put((0 if kind == "dir" else 1, next(order), (kind, full, key_path, is_seed)))
+
+    threads = [threading.Thread(target=run_worker, name=f"imds-crawl-{index}", daemon=True) for index in range(workers)]
+    for thread in threads:
+        thread.start()
+    first, rest = seeds[0], seeds[1:]
+    submit(first[0], first[1], first[1], is_seed=True)
+    outstanding = 1
+    try:
+        while outstanding:
+            (kind, full, key_path, is_seed), body, error = done.get()
+            outstanding -= 1
+            if is_seed and full == first[1] and rest:
+                for seed_kind, seed_path in rest:
+                    submit(seed_kind, seed_path, seed_path, is_seed=True)
+                outstanding += len(rest)
+                rest = []
+            if isinstance(error, ImdsNotFound):
+                if is_seed and not missing_ok:
+                    raise error
+                result.missing.append(full)
+                continue
+            if error is not None:
+                raise error
+            if kind == "leaf":
+                place(key_path, decode(full, body))
+                continue
+            place(key_path, {})
+            for entry in parse_listing(body, public_keys=is_public_keys_path(full)):
+                child = _join(full, entry.segment)
+                if skip is not None and skip(child, entry.is_dir):
+                    result.skipped.append(child)
+                    continue
+                submit("dir" if entry.is_dir else "leaf", child, _join(key_path, entry.name))
+                outstanding += 1
+    finally:
+        stopping.set()
+        for _thread in threads:
+            work.put((_STOP, next(order), None))
+        for thread in threads:
+            thread.join()
     result.requests = client.stats["requests"] - before
     return result

@@ -455,6 +455,9 @@ def render(node: Any, top_level: bool = False, public_keys: bool = False) -> byt
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops the SYNs of a client opening 8 connections at once while the
+    # accepting thread waits for the GIL; the client then sees a 1 s connect timeout that real IMDS never causes.
+    request_queue_size = 64
     emulator: ImdsEmulator
 
 
@@ -464,6 +467,9 @@ class _Server6(_Server):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body waits for the client's delayed ACK
+    # (about 40 ms on Linux) on every keep-alive request, which real IMDS never does.
+    disable_nagle_algorithm = True
     server: _Server
 
     def version_string(self) -> str:

@@ -14,6 +14,7 @@ Used by the demo and the role's molecule scenarios, which need the services to o
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -39,7 +40,7 @@ def _wait_for_port(port_file: Path, process: subprocess.Popen, what: str) -> int
 
 def _spawn(command: list, log: Path) -> subprocess.Popen:
     with open(log, "w", encoding="utf-8") as handle:
-        return subprocess.Popen(  # noqa: S603 - our own interpreter and scripts
+        return subprocess.Popen(
             command, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
         )
 
@@ -107,10 +108,8 @@ def stop(state_dir: Path) -> None:
     if not state_file.exists():
         return
     for pid in json.loads(state_file.read_text())["pids"]:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     state_file.unlink()
 
 

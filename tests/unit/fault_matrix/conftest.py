@@ -18,8 +18,8 @@ _TIMES: dict[str, dict] = {}
 
 
 def budget_for(timeout: float, retries: int, extra: float = 0.0) -> float:
-    """What the client may spend: every attempt's timeout, the largest backoff sum, and scheduling slack."""
-    backoff = sum(min(2.0, 0.1 * 2**attempt) for attempt in range(retries))
+    """What the client may spend: every attempt's timeout, the largest backoff sum (429's), and scheduling slack."""
+    backoff = sum(min(2.0, 0.25 * 2**attempt) for attempt in range(retries))
     return (retries + 1) * timeout + backoff + extra + 0.5
 
 

@@ -47,10 +47,7 @@ def test_listing_never_crashes(text, public_keys):
 def test_user_data_never_crashes_and_keeps_the_bytes(raw):
     decoded = decode_user_data(raw)
     assert decoded.raw == raw
-    if decoded.is_text:
-        payload = decoded.text.encode("utf-8")
-    else:
-        payload = base64.b64decode(decoded.base64)
+    payload = decoded.text.encode("utf-8") if decoded.is_text else base64.b64decode(decoded.base64)
     assert payload == (gzip.decompress(raw) if decoded.compressed else raw)
 
 

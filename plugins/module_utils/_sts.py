@@ -1,0 +1,75 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""STS GetCallerIdentity with the instance role's own credentials (never the standard credential chain)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws import HAS_BOTO3, aws_client
+from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import RoleCheckFailed, RoleCredentials, scrub
+
+if HAS_BOTO3:
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+
+# Why STS refuses credentials, and what to do about it.
+REJECTION_FIXES = {
+    "InvalidClientTokenId": (
+        "STS does not know this access key: the credentials were not issued by this account's STS (is the endpoint "
+        "option this instance's IMDS?), or STS is deactivated in this region (IAM > Account settings > Security "
+        "Token Service), or the region's partition differs from the role's"
+    ),
+    "ExpiredToken": (
+        "they have expired for STS although IMDS still serves them: the host clock is probably wrong "
+        "(check chronyd/NTP), or the credential service of the instance is stuck (stop and start the instance)"
+    ),
+    "SignatureDoesNotMatch": (
+        "the secret key does not match the access key, or the host clock is far off (signatures carry the time): "
+        "check chronyd/NTP, and that nothing rewrites the IMDS credential document"
+    ),
+}
+
+
+def caller_identity(
+    credentials: RoleCredentials, region: str | None, endpoint_url: str | None = None, partial: dict | None = None
+) -> dict:
+    """``{"account", "arn", "user_id"}`` of the credentials; RoleCheckFailed (secret-free) when STS refuses them."""
+    partial = partial or {}
+    secrets = credentials.secrets()
+    client = aws_client(
+        "sts",
+        access_key=credentials.access_key_id,
+        secret_key=credentials.secret_access_key,
+        session_token=credentials.token,
+        region=region,
+        endpoint_url=endpoint_url,
+    )
+    where = endpoint_url or f"the STS endpoint of {region}"
+    try:
+        answer: Any = client.get_caller_identity()
+    except ClientError as error:
+        info = error.response.get("Error", {})
+        code = str(info.get("Code") or "Unknown")
+        message = scrub(str(info.get("Message") or ""), secrets)
+        fix = REJECTION_FIXES.get(code, "see the AWS error message")
+        raise RoleCheckFailed(
+            f"STS ({where}) rejected the credentials of role {credentials.role_name!r} ({code}: {message}): {fix}.",
+            "sts_rejected",
+            aws_error_code=code,
+            **partial,
+        ) from None
+    except EndpointConnectionError:
+        raise RoleCheckFailed(
+            f"Could not reach STS at {where}. From a subnet without internet access, create an STS interface VPC "
+            "endpoint and pass its URL as sts_endpoint_url; otherwise check sts_region and the route to the API.",
+            "sts_unreachable",
+            **partial,
+        ) from None
+    except BotoCoreError as error:
+        raise RoleCheckFailed(
+            f"STS GetCallerIdentity at {where} failed: {scrub(str(error), secrets)}. Check sts_endpoint_url and "
+            "sts_region.",
+            "sts_error",
+            **partial,
+        ) from None
+    return {"account": answer.get("Account"), "arn": answer.get("Arn"), "user_id": answer.get("UserId")}

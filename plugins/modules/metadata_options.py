@@ -1,0 +1,268 @@
+#!/usr/bin/python
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: metadata_options
+short_description: Enforce the instance metadata options of an EC2 instance through the EC2 API
+version_added: 1.0.0
+description:
+  - Reads an instance's metadata options with DescribeInstances and changes, with
+    ModifyInstanceMetadataOptions, only those that differ from the requested ones; options left unset
+    are not changed.
+  - The idempotent form of C(aws ec2 modify-instance-metadata-options), for example to require IMDSv2
+    with O(http_tokens=required).
+  - On the instance itself, O(instance_id) and O(region) default to the values in the instance identity
+    document of IMDS. Give both when the task runs on a controller (delegated to C(localhost)).
+  - On a change the whole options block is sent, the current values merged with the requested ones.
+author:
+  - ec2meta.imds maintainers (@ec2meta)
+options:
+  instance_id:
+    description:
+      - The ID of the instance, for example V(i-0123456789abcdef0).
+      - When not set, it is read from IMDS (C(dynamic/instance-identity/document)) with the IMDS client
+        options O(endpoint), O(timeout) and so on, and O(region) defaults to the instance's region too.
+    type: str
+  region:
+    description:
+      - The AWS region of the instance.
+      - When O(instance_id) is not set, the region of the instance from IMDS.
+      - When O(instance_id) is set, E(AWS_REGION), then E(AWS_DEFAULT_REGION), then the region of the
+        profile; IMDS is not asked.
+    type: str
+    aliases: [aws_region]
+  http_tokens:
+    description:
+      - V(required) allows only IMDSv2 (requests with a session token); V(optional) also allows IMDSv1.
+    type: str
+    choices: [required, optional]
+  http_put_response_hop_limit:
+    description:
+      - How many network hops the answer to the IMDSv2 token request may travel, from 1 to 64.
+      - Use V(2) or more when containers on the instance must reach IMDSv2 through a bridge network.
+      - Checked before any API call.
+    type: int
+  http_endpoint:
+    description:
+      - V(disabled) turns the instance's metadata endpoint off; every request then gets 403.
+    type: str
+    choices: [enabled, disabled]
+  http_protocol_ipv6:
+    description:
+      - Whether IMDS also answers on its IPv6 address C(fd00:ec2::254) (Nitro instances).
+    type: str
+    choices: [enabled, disabled]
+  instance_metadata_tags:
+    description:
+      - Whether the instance's tags are readable under C(meta-data/tags/instance).
+    type: str
+    choices: [enabled, disabled]
+  wait:
+    description:
+      - Wait until DescribeInstances reports the options as applied (C(MetadataOptions.State=applied)).
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - How many seconds O(wait) waits before the task fails.
+    type: int
+    default: 300
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ec2meta.imds.aws
+  - ec2meta.imds.client
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  platform:
+    platforms: posix
+notes:
+  - The credentials need the IAM permissions C(ec2:DescribeInstances) and C(ec2:ModifyInstanceMetadataOptions).
+  - The IMDS client options are used only to discover O(instance_id) and O(region) on the instance itself.
+seealso:
+  - module: ec2meta.imds.metadata_facts
+  - name: Configure the instance metadata options
+    description: The EC2 user guide on IMDS options.
+    link: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html
+"""
+
+EXAMPLES = r"""
+---
+- name: Require IMDSv2 on the instance the play runs on
+  ec2meta.imds.metadata_options:
+    http_tokens: required
+    wait: true
+
+- name: Require IMDSv2 and let containers reach it, from the controller
+  ec2meta.imds.metadata_options:
+    instance_id: i-0123456789abcdef0
+    region: eu-west-1
+    http_tokens: required
+    http_put_response_hop_limit: 2
+  delegate_to: localhost
+
+- name: Show what would change without changing it
+  ec2meta.imds.metadata_options:
+    instance_id: i-0123456789abcdef0
+    region: eu-west-1
+    http_tokens: required
+    instance_metadata_tags: enabled
+  check_mode: true
+  diff: true
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+instance_id:
+  description: The instance whose options were enforced.
+  returned: success
+  type: str
+  sample: i-0123456789abcdef0
+region:
+  description: The region of the instance's API calls.
+  returned: success
+  type: str
+  sample: eu-west-1
+metadata_options:
+  description:
+    - The instance's metadata options after the task; in check mode, the options it would set.
+    - A member the API did not report is null.
+  returned: success
+  type: dict
+  contains:
+    http_tokens:
+      description: V(required) (IMDSv2 only) or V(optional).
+      type: str
+      returned: success
+      sample: required
+    http_put_response_hop_limit:
+      description: The hop limit of the token answer.
+      type: int
+      returned: success
+      sample: 2
+    http_endpoint:
+      description: V(enabled) or V(disabled).
+      type: str
+      returned: success
+      sample: enabled
+    http_protocol_ipv6:
+      description: V(enabled) or V(disabled).
+      type: str
+      returned: success
+      sample: disabled
+    instance_metadata_tags:
+      description: V(enabled) or V(disabled).
+      type: str
+      returned: success
+      sample: disabled
+    state:
+      description:
+        - V(applied) once EC2 applied the options, V(pending) while it applies them.
+        - In check mode, the state before the task.
+      type: str
+      returned: success
+      sample: applied
+diff:
+  description: The options before and after the task (with C(--diff)).
+  returned: when diff mode is on
+  type: dict
+  contains:
+    before:
+      description: The options before the task.
+      type: dict
+      returned: when diff mode is on
+      sample: {"http_tokens": "optional", "http_put_response_hop_limit": 1, "http_endpoint": "enabled",
+               "http_protocol_ipv6": "disabled", "instance_metadata_tags": "disabled"}
+    after:
+      description: The options after the task.
+      type: dict
+      returned: when diff mode is on
+      sample: {"http_tokens": "required", "http_put_response_hop_limit": 1, "http_endpoint": "enabled",
+               "http_protocol_ipv6": "disabled", "instance_metadata_tags": "disabled"}
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa: E402
+    AWS_ARGUMENT_SPEC,
+    BOTO3_IMPORT_ERROR,
+    HAS_BOTO3,
+    aws_client,
+    aws_params,
+    aws_session_region,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._ec2_api import (  # noqa: E402
+    CHOICES,
+    discover_instance,
+    ensure_metadata_options,
+    region_missing,
+    validate_requested,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsError  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail  # noqa: E402
+
+
+def argument_spec() -> dict:
+    return client_argument_spec(
+        **AWS_ARGUMENT_SPEC,
+        instance_id={"type": "str", "no_log": False},
+        http_tokens={"type": "str", "choices": list(CHOICES["http_tokens"]), "no_log": False},
+        http_put_response_hop_limit={"type": "int"},
+        http_endpoint={"type": "str", "choices": list(CHOICES["http_endpoint"])},
+        http_protocol_ipv6={"type": "str", "choices": list(CHOICES["http_protocol_ipv6"])},
+        instance_metadata_tags={"type": "str", "choices": list(CHOICES["instance_metadata_tags"])},
+        wait={"type": "bool", "default": False},
+        wait_timeout={"type": "int", "default": 300},
+    )
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not HAS_BOTO3:
+        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
+    params = module.params
+    try:
+        requested = validate_requested(params)
+        if params["wait_timeout"] < 1:
+            raise ImdsConfigError(f"wait_timeout must be at least 1 second, not {params['wait_timeout']}")
+        instance_id, region = params["instance_id"], params["region"]
+        if not instance_id:
+            with create_client(module) as client:
+                instance_id, discovered_region = discover_instance(client)
+            region = region or discovered_region
+        elif not region:
+            region = aws_session_region(params["profile"])
+            if not region:
+                raise region_missing(instance_id)
+        ec2 = aws_client("ec2", **{**aws_params(params), "region": region})
+        result = ensure_metadata_options(
+            ec2,
+            instance_id,
+            requested,
+            check_mode=module.check_mode,
+            wait=params["wait"],
+            wait_timeout=params["wait_timeout"],
+            region=region,
+        )
+    except ImdsError as error:
+        fail(module, error)
+    output = {
+        "changed": result.changed,
+        "instance_id": result.instance_id,
+        "region": region,
+        "metadata_options": result.metadata_options,
+    }
+    if module._diff:
+        output["diff"] = {"before": result.before, "after": result.after}
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()

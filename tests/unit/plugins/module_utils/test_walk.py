@@ -1,0 +1,62 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""walk(): several seeds in one pool, skip and transform hooks, listings first."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import crawl, walk
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsTokenUnavailable
+
+
+def test_walk_fetches_dirs_and_leaves_in_one_tree(emulator, make_client):
+    result = walk(make_client(), dirs=["meta-data/placement"], leaves=["meta-data/instance-id", "user-data"])
+    assert result.tree["meta-data"]["placement"] == emulator.metadata["placement"]
+    assert result.tree["meta-data"]["instance-id"] == emulator.metadata["instance-id"]
+    assert result.tree["user-data"] == emulator.user_data.decode()
+    assert emulator.counters["token_put"] == 1
+
+
+def test_missing_seeds_are_recorded(emulator, make_client):
+    emulator.set_user_data(None)
+    result = walk(make_client(), leaves=["meta-data/instance-id", "user-data"])
+    assert result.missing == ["user-data"]
+
+
+def test_skip_is_never_requested(emulator, make_client):
+    result = crawl(make_client(), "meta-data/iam", skip=lambda path, is_dir: "security-credentials/" in path)
+    assert result.skipped == [f"meta-data/iam/security-credentials/{emulator.iam['role_name']}"]
+    assert result.tree["security-credentials"] == {}
+    assert not [path for path in emulator.path_counts if path.endswith(emulator.iam["role_name"])]
+
+
+def test_skip_is_told_directories_from_leaves(make_client):
+    seen = {}
+
+    def skip(path, is_dir):
+        seen[path] = is_dir
+        return True
+
+    crawl(make_client(), "meta-data", skip=skip)
+    assert seen["meta-data/network"] is True
+    assert seen["meta-data/instance-id"] is False
+
+
+def test_transform_gets_bytes(make_client):
+    result = crawl(make_client(), "meta-data/placement", transform=lambda path, body: (path, len(body)))
+    assert result.tree["region"] == ("meta-data/placement/region", len(b"eu-west-1"))
+
+
+def test_a_refused_token_fails_once_not_once_per_worker(emulator, make_client):
+    emulator.add_fault("status", path="/latest/api/token", method="PUT", status=404)
+    with pytest.raises(ImdsTokenUnavailable):
+        walk(make_client(allow_imdsv1=False), dirs=["meta-data", "dynamic"], leaves=["user-data"])
+    assert emulator.counters["fault_status"] == 1
+
+
+def test_listings_go_before_leaves(emulator, make_client):
+    """With one worker, every listing of a level is requested before that level's leaves."""
+    crawl(make_client(), "meta-data", max_workers=1)
+    order = list(emulator.path_counts)
+    assert order.index("GET /latest/meta-data/network/interfaces/macs/") < order.index("GET /latest/meta-data/ami-id")
