@@ -27,9 +27,11 @@ if [ -d roles/instance_metadata/molecule ]; then
     step "ansible-lint (production profile)"
     ansible-lint --profile production --offline roles/ tests/integration/targets/ 2>&1 | tail -20
 
-    for scenario in roles/instance_metadata/molecule/*/; do
-        step "molecule test: $(basename "$scenario")"
-        (cd roles/instance_metadata && molecule test --scenario-name "$(basename "$scenario")")
+    # A scenario is a directory with a molecule.yml; molecule/shared/ only holds the playbooks they share.
+    for scenario_file in roles/instance_metadata/molecule/*/molecule.yml; do
+        scenario=$(basename "$(dirname "$scenario_file")")
+        step "molecule test: $scenario"
+        (cd roles/instance_metadata && molecule test --scenario-name "$scenario")
     done
 fi
 

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
+    ImdsBadResponse,
     ImdsConfigError,
     ImdsEndpointDisabled,
     ImdsError,
@@ -144,9 +145,14 @@ def _transform(path: str, body: bytes) -> Any:
 
 
 def _lines(value: Any) -> list | None:
-    if value is None:
+    if not isinstance(value, str):
         return None
-    return [line.strip() for line in str(value).split("\n") if line.strip()]
+    return [line.strip() for line in value.split("\n") if line.strip()]
+
+
+def _dict(value: Any) -> dict:
+    """A copy of a directory node; {} for anything else (a leaf where a directory was expected, or nothing)."""
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _json(value: Any) -> Any:
@@ -194,12 +200,12 @@ def _get(node: Any, *parts: str) -> Any:
 
 def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dict:
     """The ``ec2`` fact from a walked tree (keyed ``meta-data``/``dynamic``/``user-data``). Pure: no requests."""
-    metadata = tree.get("meta-data", {})
-    dynamic = tree.get("dynamic", {})
+    metadata = _dict(tree.get("meta-data"))
+    dynamic = _dict(tree.get("dynamic"))
     ec2: dict[str, Any] = {"available": True, "imds_version": imds_version, "gather_subset": sorted(subsets)}
 
     if "identity" in subsets:
-        document = _json(_get(dynamic, "instance-identity", "document")) or {}
+        document = _dict(_json(_get(dynamic, "instance-identity", "document")))
         ec2.update(
             instance_id=document.get("instanceId"),
             ami_id=document.get("imageId"),
@@ -229,25 +235,25 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
             ami_launch_index=_int(metadata.get("ami-launch-index")),
         )
     if "placement" in subsets:
-        placement = _typed(metadata.get("placement", {}))
+        placement = _typed(_dict(metadata.get("placement")))
         ec2["placement"] = placement
         ec2["region"] = placement.get("region") or ec2.get("region")
         ec2["availability_zone"] = placement.get("availability_zone") or ec2.get("availability_zone")
         ec2["availability_zone_id"] = placement.get("availability_zone_id")
     if "network" in subsets:
-        macs = _get(metadata, "network", "interfaces", "macs") or {}
+        macs = _dict(_get(metadata, "network", "interfaces", "macs"))
         ec2["network_interfaces"] = {mac: _typed(node) for mac, node in macs.items() if isinstance(node, dict)}
     if "block_devices" in subsets:
-        ec2["block_devices"] = dict(metadata.get("block-device-mapping", {}))
+        ec2["block_devices"] = _dict(metadata.get("block-device-mapping"))
     if "public_keys" in subsets:
         ec2["public_keys"] = {
             name.split("=", 1)[-1]: node.get("openssh-key")
-            for name, node in metadata.get("public-keys", {}).items()
+            for name, node in _dict(metadata.get("public-keys")).items()
             if isinstance(node, dict)
         }
     if "tags" in subsets:
         ec2["tags_enabled"] = "tags" in metadata
-        ec2["tags"] = dict(_get(metadata, "tags", "instance") or {})
+        ec2["tags"] = _dict(_get(metadata, "tags", "instance"))
     if "iam" in subsets:
         ec2["iam"] = _iam(metadata.get("iam"))
     if "events" in subsets:
@@ -269,8 +275,8 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
 def _iam(node: Any) -> dict | None:
     if not isinstance(node, dict):
         return None  # no instance profile
-    info = _json(node.get("info")) or {}
-    roles = node.get("security-credentials") or {}
+    info = _dict(_json(node.get("info")))
+    roles = _dict(node.get("security-credentials"))
     role_name = next(iter(roles), None)
     credentials = roles.get(role_name) if role_name else None
     credentials = credentials if isinstance(credentials, dict) else {}
@@ -357,7 +363,20 @@ def gather(client: Any, subsets: frozenset) -> dict:
                 f"IMDS at {client.config.endpoint} has no {root}/ directory: check that the endpoint option points "
                 "at the instance metadata service."
             )
+    _check_identity_document(client, result.tree)
     return build_facts(result.tree, subsets, client.imds_version)
+
+
+def _check_identity_document(client: Any, tree: dict) -> None:
+    """Region, account and zone come from the identity document: without it the facts would be wrong, not partial."""
+    document = _get(tree, *IDENTITY_DOCUMENT.split("/"))
+    if document is not None and not isinstance(_json(document), dict):
+        raise ImdsBadResponse(
+            f"IMDS answered {IDENTITY_DOCUMENT} with a body that is not a JSON object ({str(document)[:60]!r}). On "
+            "EC2 it always is: check that the endpoint option points at the instance metadata service, and "
+            "whether a proxy or agent on the host rewrites its answers.",
+            url=f"{client.config.endpoint}/latest/{IDENTITY_DOCUMENT}",
+        )
 
 
 def gather_ec2_facts(

@@ -74,6 +74,17 @@ def start(state_dir: Path, emulator_args: list) -> dict:
     return state
 
 
+def _ensure_instance_profile(iam) -> None:
+    """web-server-role in web-server-profile; one moto server may already have them from an earlier test."""
+    if any(p["InstanceProfileName"] == "web-server-profile" for p in iam.list_instance_profiles()["InstanceProfiles"]):
+        return
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},'
+    trust += '"Action":"sts:AssumeRole"}]}'
+    iam.create_role(RoleName="web-server-role", AssumeRolePolicyDocument=trust)
+    iam.create_instance_profile(InstanceProfileName="web-server-profile")
+    iam.add_role_to_instance_profile(InstanceProfileName="web-server-profile", RoleName="web-server-role")
+
+
 def launch_instance(state: dict, with_role: bool, region: str = "eu-west-1") -> dict:
     """An EC2 instance in moto that the emulator then answers for: its id, and its metadata options."""
     import boto3
@@ -89,12 +100,7 @@ def launch_instance(state: dict, with_role: bool, region: str = "eu-west-1") -> 
         "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": 2, "HttpEndpoint": "enabled"},
     }
     if with_role:
-        iam = session.client("iam", endpoint_url=state["moto_endpoint"])
-        trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},'
-        trust += '"Action":"sts:AssumeRole"}]}'
-        iam.create_role(RoleName="web-server-role", AssumeRolePolicyDocument=trust)
-        iam.create_instance_profile(InstanceProfileName="web-server-profile")
-        iam.add_role_to_instance_profile(InstanceProfileName="web-server-profile", RoleName="web-server-role")
+        _ensure_instance_profile(session.client("iam", endpoint_url=state["moto_endpoint"]))
         launch["IamInstanceProfile"] = {"Name": "web-server-profile"}
     instance_id = ec2.run_instances(**launch)["Instances"][0]["InstanceId"]
     link = {"endpoint": state["moto_endpoint"], "instance_id": instance_id, "region": region}

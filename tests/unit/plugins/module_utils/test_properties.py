@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from imds_emulator import ImdsEmulator
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import resolve_config
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import crawl, parse_listing
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts import SUBSETS, build_facts
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
 # Names IMDS can list: no separators, no whitespace at the ends, not "." or "..".
@@ -69,3 +71,45 @@ def test_crawl_rebuilds_any_tree(tree):
             client.close()
     assert result.tree == tree
     assert result.missing == []
+
+
+# Keys the facts builder looks for, so random trees hit its code paths and not only the raw copy.
+FACT_KEY = st.sampled_from(
+    [
+        "instance-id", "ami-id", "instance-type", "local-ipv4", "security-groups", "ami-launch-index", "placement",
+        "region", "availability-zone", "network", "interfaces", "macs", "block-device-mapping", "public-keys",
+        "0=deploy-key", "openssh-key", "tags", "instance", "iam", "info", "security-credentials", "events",
+        "maintenance", "scheduled", "spot", "instance-action", "instance-identity", "document",
+    ]
+)  # fmt: skip
+FACT_LEAF = st.one_of(LEAF, st.sampled_from(['{"region": "eu-west-1"}', "[1, 2]", "null", "7", '{"Code": 1}']))
+FACT_TREE = st.recursive(
+    FACT_LEAF, lambda children: st.dictionaries(st.one_of(FACT_KEY, NAME), children, max_size=5), max_leaves=30
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.fixed_dictionaries({}, optional={"meta-data": FACT_TREE, "dynamic": FACT_TREE, "user-data": st.binary()}),
+    st.lists(st.sampled_from(sorted(SUBSETS))).map(frozenset),
+)
+def test_facts_builder_never_crashes_on_any_tree(tree, subsets):
+    ec2 = build_facts(tree, subsets, 2)
+    json.dumps(ec2)  # what Ansible will do with it
+    assert ec2["available"] is True
+    for root in ("meta-data", "dynamic"):
+        if isinstance(tree.get(root), dict) and tree[root]:
+            assert ec2["raw"][root] == tree[root]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.dictionaries(NAME, LEAF, max_size=5),
+    st.fixed_dictionaries({"instance-id": NAME, "ami-id": NAME, "security-groups": st.lists(NAME, max_size=4)}),
+)
+def test_facts_builder_returns_what_the_tree_holds(tags, instance):
+    metadata = {**instance, "security-groups": "\n".join(instance["security-groups"]), "tags": {"instance": tags}}
+    ec2 = build_facts({"meta-data": metadata}, frozenset({"instance", "tags"}), 2)
+    assert (ec2["instance_id"], ec2["ami_id"]) == (instance["instance-id"], instance["ami-id"])
+    assert ec2["security_groups"] == instance["security-groups"]
+    assert ec2["tags"] == tags
