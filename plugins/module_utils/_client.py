@@ -51,7 +51,8 @@ TOKEN_HEADER = "X-aws-ec2-metadata-token"  # noqa: S105 - a header name
 FALLBACK_STATUSES = (403, 404, 405)
 RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
 BACKOFF_BASE = 0.1
-# IMDS throttles by rate over about a second: after a 429 the pauses must add up to more than that window.
+# IMDS throttles by rate over about a second: after a 429 the pauses must add up to more than that window
+# (three retries wait at least 0.75 * (0.25 + 0.5 + 1.0) = 1.3 s).
 THROTTLE_BACKOFF_BASE = 0.25
 BACKOFF_CAP = 2.0
 # Characters left as they are in a path segment (RFC 3986 pchar): tag keys may contain ": @ + =".
@@ -95,6 +96,9 @@ class ImdsClient:
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
         self._stats_lock = threading.Lock()
+        # After a 429 every thread of this client holds off until then (monotonic time): one worker's backoff is
+        # useless while the crawl's other workers keep the rate up.
+        self._calm_until = 0.0
         # None until the first request decides; then 2 (token) or 1 (IMDSv1 fallback).
         self.imds_version: int | None = None
         self.fallback_reason: str | None = None
@@ -306,6 +310,12 @@ class ImdsClient:
             remaining = deadline.remaining()
             if remaining <= 0:
                 raise self._deadline_error(url, deadline)
+            hold = self._calm_until - time.monotonic()
+            if hold > 0:
+                if hold >= remaining:
+                    raise self._deadline_error(url, deadline)
+                time.sleep(hold)
+                remaining = deadline.remaining()
             timeout = min(self.config.timeout, remaining)
             with self._stats_lock:
                 self.stats["requests"] += 1
@@ -350,12 +360,20 @@ class ImdsClient:
             attempt += 1
             with self._stats_lock:
                 self.stats["retries"] += 1
-            pause = min(BACKOFF_CAP, (THROTTLE_BACKOFF_BASE if throttled else BACKOFF_BASE) * 2 ** (attempt - 1))
-            pause = pause / 2 + random.uniform(0, pause / 2)  # noqa: S311 - jitter, not cryptography
+            if throttled:
+                pause = min(BACKOFF_CAP, THROTTLE_BACKOFF_BASE * 2 ** (attempt - 1))
+                pause *= random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not cryptography
+            else:
+                pause = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+                pause = pause / 2 + random.uniform(0, pause / 2)  # noqa: S311 - jitter, not cryptography
             if pause >= deadline.remaining():
                 if retry_error is not None:
                     raise retry_error
                 raise self._deadline_error(url, deadline)
+            if throttled:
+                with self._stats_lock:
+                    self._calm_until = max(self._calm_until, time.monotonic() + pause)
+                continue  # the hold at the top of the loop waits, for this thread and the others
             time.sleep(pause)
 
     def _unreachable(self, url: str, detail: str) -> ImdsUnreachable:
