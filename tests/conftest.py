@@ -124,6 +124,21 @@ def moto_endpoint():
 
 
 @pytest.fixture
+def ec2(moto_endpoint):
+    """A boto3 EC2 client on the moto server."""
+    import boto3
+
+    return boto3.client("ec2", endpoint_url=moto_endpoint, region_name="eu-west-1")
+
+
+@pytest.fixture
+def instance_id(ec2):
+    """A fresh instance in moto (moto 5 knows ami-12c6146b)."""
+    reservation = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t3.micro")
+    return reservation["Instances"][0]["InstanceId"]
+
+
+@pytest.fixture
 def blackhole_endpoint():
     """An endpoint on 127.0.0.1 whose connects never complete: a full accept queue makes Linux drop the SYNs."""
     import socket

@@ -35,12 +35,16 @@ def parse_listing(text: str, public_keys: bool = False) -> list[ListingEntry]:
         if not line.strip():
             continue
         if public_keys and "=" in line:
-            index = line.split("=", 1)[0]
-            entries.append(ListingEntry(name=line, segment=index, is_dir=True))
+            entry = ListingEntry(name=line, segment=line.split("=", 1)[0], is_dir=True)
         elif line.endswith("/"):
-            entries.append(ListingEntry(name=line[:-1], segment=line[:-1], is_dir=True))
+            entry = ListingEntry(name=line[:-1], segment=line[:-1], is_dir=True)
         else:
-            entries.append(ListingEntry(name=line, segment=line, is_dir=False))
+            entry = ListingEntry(name=line, segment=line, is_dir=False)
+        # IMDS never lists these; something else at the endpoint might, and reading them would read another path
+        # (the directory itself, its parent, a deeper one) or loop.
+        if entry.segment in ("", ".", "..") or "/" in entry.segment:
+            continue
+        entries.append(entry)
     return entries
 
 

@@ -39,18 +39,10 @@ options:
       - Without it, a missing path fails the task with a message naming it.
     type: raw
 extends_documentation_fragment:
+  # Order matters: on a clash the fragment listed first wins.
+  - ec2meta.imds.read_only
+  - ansible.builtin.action_common_attributes
   - ec2meta.imds.client
-attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the EC2 instance whose metadata it reads.
 notes:
   - user-data is returned as text, unpacked first when gzip-compressed; binary user-data is returned as base64.
 seealso:

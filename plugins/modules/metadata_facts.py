@@ -48,22 +48,15 @@ options:
         excepted), to migrate playbooks one step at a time.
     type: bool
     default: false
-extends_documentation_fragment:
-  - ec2meta.imds.client
 attributes:
-  check_mode:
-    support: full
-    description: Read-only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
   facts:
     support: full
-    description: Returns its results as C(ansible_facts), and can run inside C(gather_facts).
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the EC2 instance whose metadata it reads.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes.facts
+  # Order matters: on a clash the fragment listed first wins.
+  - ec2meta.imds.read_only
+  - ansible.builtin.action_common_attributes
+  - ec2meta.imds.client
 notes:
   - Use it in fact gathering by setting the variable C(ansible_facts_modules) (or C(FACTS_MODULES) in
     C(ansible.cfg)) to a list such as C([setup, ec2meta.imds.metadata_facts]), or

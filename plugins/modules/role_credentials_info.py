@@ -20,20 +20,10 @@ description:
 author:
   - ec2meta.imds maintainers (@ec2meta)
 extends_documentation_fragment:
+  # Order matters: on a clash the fragment listed first wins.
+  - ec2meta.imds.read_only
+  - ansible.builtin.action_common_attributes
   - ec2meta.imds.client
-attributes:
-  check_mode:
-    description: Can run in check mode and return the same result as without it.
-    support: full
-    details: The module only reads; it runs the same in check mode.
-  diff_mode:
-    description: Returns details on what has changed, in diff mode.
-    support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: full
-    platforms: posix
-    details: Runs on the EC2 instance whose role it checks.
 options:
   expected_role:
     description:

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from moto_helpers import ensure_role
+
 HERE = Path(__file__).resolve().parent
 STARTUP_SECONDS = 30.0
 
@@ -78,9 +80,7 @@ def _ensure_instance_profile(iam) -> None:
     """web-server-role in web-server-profile; one moto server may already have them from an earlier test."""
     if any(p["InstanceProfileName"] == "web-server-profile" for p in iam.list_instance_profiles()["InstanceProfiles"]):
         return
-    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},'
-    trust += '"Action":"sts:AssumeRole"}]}'
-    iam.create_role(RoleName="web-server-role", AssumeRolePolicyDocument=trust)
+    ensure_role(iam, "web-server-role")
     iam.create_instance_profile(InstanceProfileName="web-server-profile")
     iam.add_role_to_instance_profile(InstanceProfileName="web-server-profile", RoleName="web-server-role")
 

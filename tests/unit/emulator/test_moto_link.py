@@ -9,22 +9,10 @@ import subprocess
 import sys
 import time
 
-import boto3
 import pytest
 import requests
 from imds_emulator import EMULATOR_SCRIPT
 from moto_link import MotoOptionsSource, link_emulator
-
-
-@pytest.fixture
-def ec2(moto_endpoint):
-    return boto3.client("ec2", endpoint_url=moto_endpoint, region_name="eu-west-1")
-
-
-@pytest.fixture
-def instance_id(ec2):
-    reservation = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t3.micro")
-    return reservation["Instances"][0]["InstanceId"]
 
 
 def v1_get(emulator_url: str, path: str = "meta-data/instance-id") -> requests.Response:

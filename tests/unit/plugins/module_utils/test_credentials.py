@@ -4,13 +4,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from datetime import datetime, timedelta, timezone
 
-import boto3
 import pytest
-import requests
+from moto_helpers import instance_role_credentials, moto_authentication, serve_credentials
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
     ROLES_PATH,
@@ -301,40 +299,6 @@ def test_check_sts_identity():
 
 
 # ---------------------------------------------------------------------------------------------- STS through moto
-TRUST_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-    }
-)
-
-
-def moto_role_credentials(moto_endpoint: str, session_name: str = INSTANCE_ID) -> dict:
-    """Credentials moto issues for the instance role, as EC2 would: AssumeRole with the instance id as session."""
-    iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="eu-west-1")
-    try:
-        arn = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=TRUST_POLICY)["Role"]["Arn"]
-    except iam.exceptions.EntityAlreadyExistsException:
-        arn = iam.get_role(RoleName=ROLE)["Role"]["Arn"]
-    sts = boto3.client("sts", endpoint_url=moto_endpoint, region_name="eu-west-1")
-    return sts.assume_role(RoleArn=arn, RoleSessionName=session_name)["Credentials"]
-
-
-def serve(emulator, credentials: dict) -> None:
-    emulator.set_credentials(credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"])
-
-
-@contextlib.contextmanager
-def moto_authentication(moto_endpoint: str):
-    """Make moto check signatures and keys (it accepts any credentials by default); restore it afterwards."""
-    previous = requests.post(f"{moto_endpoint}/moto-api/reset-auth", data=b"0", timeout=5).json()
-    try:
-        yield
-    finally:
-        restore = previous["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"].encode()
-        requests.post(f"{moto_endpoint}/moto-api/reset-auth", data=restore, timeout=5)
-
-
 def verify(client, moto_endpoint) -> RoleReport:
     report, credentials = read_role(client)
     report.sts_identity = caller_identity(credentials, "eu-west-1", moto_endpoint, partial=report.as_dict())
@@ -343,7 +307,7 @@ def verify(client, moto_endpoint) -> RoleReport:
 
 
 def test_sts_accepts_moto_issued_credentials(emulator, make_client, moto_endpoint):
-    serve(emulator, moto_role_credentials(moto_endpoint))
+    serve_credentials(emulator, instance_role_credentials(moto_endpoint, ROLE, INSTANCE_ID))
     with moto_authentication(moto_endpoint):
         report = verify(make_client(), moto_endpoint)
     assert report.sts_identity["arn"] == f"arn:aws:sts::123456789012:assumed-role/{ROLE}/{INSTANCE_ID}"
@@ -364,8 +328,8 @@ def test_sts_rejects_random_credentials(emulator, make_client, moto_endpoint):
 
 
 def test_sts_rejects_a_wrong_secret(emulator, make_client, moto_endpoint):
-    issued = moto_role_credentials(moto_endpoint)
-    serve(emulator, {**issued, "SecretAccessKey": "not-the-secret-moto-issued-000000000000"})
+    issued = instance_role_credentials(moto_endpoint, ROLE, INSTANCE_ID)
+    serve_credentials(emulator, {**issued, "SecretAccessKey": "not-the-secret-moto-issued-000000000000"})
     with moto_authentication(moto_endpoint), pytest.raises(RoleCheckFailed) as caught:
         verify(make_client(), moto_endpoint)
     assert caught.value.reason == "sts_rejected"
@@ -375,7 +339,7 @@ def test_sts_rejects_a_wrong_secret(emulator, make_client, moto_endpoint):
 
 
 def test_sts_arn_of_another_session_fails(emulator, make_client, moto_endpoint):
-    serve(emulator, moto_role_credentials(moto_endpoint, session_name="laptop-session"))
+    serve_credentials(emulator, instance_role_credentials(moto_endpoint, ROLE, "laptop-session"))
     with moto_authentication(moto_endpoint), pytest.raises(RoleCheckFailed) as caught:
         verify(make_client(), moto_endpoint)
     assert caught.value.reason == "sts_arn_mismatch"

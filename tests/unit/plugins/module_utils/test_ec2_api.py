@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import re
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
@@ -48,18 +47,6 @@ DEFAULTS = {
 def _no_sdk_imds(monkeypatch):
     """botocore looks for a region and credentials in IMDS when it finds none elsewhere: not from these tests."""
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-
-
-@pytest.fixture
-def ec2(moto_endpoint):
-    return boto3.client("ec2", endpoint_url=moto_endpoint, region_name="eu-west-1")
-
-
-@pytest.fixture
-def instance_id(ec2):
-    """A fresh instance in moto; moto 5 knows ami-12c6146b."""
-    reservation = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t3.micro")
-    return reservation["Instances"][0]["InstanceId"]
 
 
 def moto_options(ec2, instance_id):

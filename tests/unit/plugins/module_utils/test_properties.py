@@ -38,11 +38,14 @@ def test_listing_round_trips(entries):
     assert all(entry.segment == entry.name for entry in parsed)
 
 
-@given(st.text(), st.booleans())
+@given(st.one_of(st.text(), st.text(alphabet="/.=\r\nab0", max_size=20)), st.booleans())
 def test_listing_never_crashes(text, public_keys):
     for entry in parse_listing(text, public_keys=public_keys):
         assert entry.name
         assert "\n" not in entry.name
+        # Each entry reads exactly one path below the listed directory: never itself, its parent or deeper.
+        assert entry.segment not in ("", ".", "..")
+        assert "/" not in entry.segment
 
 
 @given(st.binary(max_size=2048))

@@ -24,17 +24,6 @@ DEFAULTS = {
 
 
 @pytest.fixture
-def ec2(moto_endpoint):
-    return boto3.client("ec2", endpoint_url=moto_endpoint, region_name="eu-west-1")
-
-
-@pytest.fixture
-def instance_id(ec2):
-    reservation = ec2.run_instances(ImageId="ami-12c6146b", MinCount=1, MaxCount=1, InstanceType="t3.micro")
-    return reservation["Instances"][0]["InstanceId"]
-
-
-@pytest.fixture
 def args(moto_endpoint, instance_id):
     """Arguments of a task delegated to a controller: explicit instance and region."""
     return {"instance_id": instance_id, "region": "eu-west-1", "endpoint_url": moto_endpoint}

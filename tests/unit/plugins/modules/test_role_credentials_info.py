@@ -4,24 +4,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 
-import boto3
 import pytest
-import requests
+from moto_helpers import instance_role_credentials, moto_authentication, serve_credentials
 
 from ansible_collections.ec2meta.imds.plugins.modules import role_credentials_info
 
 INSTANCE_ID = "i-0a1b2c3d4e5f60718"
 ROLE = "web-server-role"
 PROFILE_ARN = "arn:aws:iam::123456789012:instance-profile/web-server-profile"
-TRUST_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-    }
-)
 
 
 @pytest.fixture
@@ -151,39 +143,8 @@ def test_missing_boto3_only_matters_for_verify_sts(emulator, run, monkeypatch):
     assert "boto3" in result["msg"]
 
 
-@pytest.fixture
-def moto_credentials(moto_endpoint):
-    """Issue credentials for the instance role as EC2 does: moto AssumeRole with the instance id as session name."""
-    iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name="eu-west-1")
-    try:
-        arn = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=TRUST_POLICY)["Role"]["Arn"]
-    except iam.exceptions.EntityAlreadyExistsException:
-        arn = iam.get_role(RoleName=ROLE)["Role"]["Arn"]
-    sts = boto3.client("sts", endpoint_url=moto_endpoint, region_name="eu-west-1")
-
-    def issue(session_name: str = INSTANCE_ID) -> dict:
-        return sts.assume_role(RoleArn=arn, RoleSessionName=session_name)["Credentials"]
-
-    return issue
-
-
-@contextlib.contextmanager
-def moto_authentication(moto_endpoint: str):
-    """moto accepts any credentials by default: make it check keys and signatures, then restore it."""
-    previous = requests.post(f"{moto_endpoint}/moto-api/reset-auth", data=b"0", timeout=5).json()
-    try:
-        yield
-    finally:
-        restore = previous["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"].encode()
-        requests.post(f"{moto_endpoint}/moto-api/reset-auth", data=restore, timeout=5)
-
-
-def serve(emulator, issued: dict) -> None:
-    emulator.set_credentials(issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"])
-
-
-def test_verify_sts(emulator, run, moto_endpoint, moto_credentials):
-    serve(emulator, moto_credentials())
+def test_verify_sts(emulator, run, moto_endpoint):
+    serve_credentials(emulator, instance_role_credentials(moto_endpoint, ROLE, INSTANCE_ID))
     with moto_authentication(moto_endpoint):
         result = run(verify_sts=True, sts_endpoint_url=moto_endpoint)
     assert not result.get("failed"), result.get("msg")
@@ -204,8 +165,8 @@ def test_verify_sts_rejects_credentials_moto_never_issued(emulator, run, moto_en
     assert "security token included in the request is invalid" in result["msg"]
 
 
-def test_verify_sts_other_session(emulator, run, moto_endpoint, moto_credentials):
-    serve(emulator, moto_credentials("someone-else"))
+def test_verify_sts_other_session(emulator, run, moto_endpoint):
+    serve_credentials(emulator, instance_role_credentials(moto_endpoint, ROLE, "someone-else"))
     with moto_authentication(moto_endpoint):
         result = run(verify_sts=True, sts_endpoint_url=moto_endpoint)
     assert result["failed"]
