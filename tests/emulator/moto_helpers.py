@@ -18,6 +18,15 @@ EC2_TRUST_POLICY = json.dumps(
     }
 )
 
+# A new instance's metadata options as EC2 (and moto) set them, in the module's option names.
+EC2_DEFAULT_METADATA_OPTIONS = {
+    "http_tokens": "optional",
+    "http_put_response_hop_limit": 1,
+    "http_endpoint": "enabled",
+    "http_protocol_ipv6": "disabled",
+    "instance_metadata_tags": "disabled",
+}
+
 
 def ensure_role(iam: Any, role_name: str) -> str:
     """The ARN of an EC2 instance role, created unless this moto server already has it (servers outlive tests)."""

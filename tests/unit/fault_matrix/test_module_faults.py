@@ -25,26 +25,25 @@ FAST = {"timeout": 0.3, "retries": 2}
 FAST_BUDGET = budget_for(0.3, 2)
 
 
-@pytest.fixture
-def facts(run_module, emulator):
-    """``facts(**args)``: the module result; a secret in it fails the scenario whatever else it asserts."""
+def _runner(run_module, emulator, module):
+    """``run(**args)``: the module's result; a secret in it fails the scenario whatever else it asserts."""
 
     def run(**args) -> dict:
-        result = run_module(metadata_facts, {"endpoint": emulator.url, **args})
+        result = run_module(module, {"endpoint": emulator.url, **args})
         assert not [secret for secret in emulator.issued_secrets if secret in json.dumps(result)]
         return result
 
     return run
+
+
+@pytest.fixture
+def facts(run_module, emulator):
+    return _runner(run_module, emulator, metadata_facts)
 
 
 @pytest.fixture
 def role_info(run_module, emulator):
-    def run(**args) -> dict:
-        result = run_module(role_credentials_info, {"endpoint": emulator.url, **args})
-        assert not [secret for secret in emulator.issued_secrets if secret in json.dumps(result)]
-        return result
-
-    return run
+    return _runner(run_module, emulator, role_credentials_info)
 
 
 # ------------------------------------------------------------------------------------------------ metadata_facts

@@ -48,6 +48,18 @@ def argument_spec(options: dict) -> dict:
     return {name: {key: option[key] for key in SPEC_KEYS if key in option} for name, option in options.items()}
 
 
+def usage_problems(spec: dict, args: dict) -> list:
+    """What is wrong with one call's arguments: undocumented options, then what the validator says of the rest."""
+    aliases = {alias for option in spec.values() for alias in option.get("aliases", [])}
+    unknown = sorted(set(args) - set(spec) - aliases)
+    if unknown:
+        return [f"undocumented options {unknown}"]
+    literal = {key: value for key, value in args.items() if "{{" not in str(value)}
+    # A required option given as a template counts as present.
+    checked = {key: {**option, "required": False} if key in args else option for key, option in spec.items()}
+    return ArgumentSpecValidator(checked).validate(literal).error_messages
+
+
 def tasks_in(node) -> list:
     """Every task of an EXAMPLES document: top-level tasks, and tasks inside plays and blocks."""
     found = []
@@ -71,18 +83,8 @@ def test_examples_use_the_module_as_documented(module):
     calls = [task[f"ec2meta.imds.{module}"] or {} for task in tasks_in(examples) if f"ec2meta.imds.{module}" in task]
     assert calls, f"the EXAMPLES of {module} never call it"
     for args in calls:
-        unknown = sorted(
-            set(args) - set(spec) - {alias for option in spec.values() for alias in option.get("aliases", [])}
-        )
-        assert not unknown, f"{module} EXAMPLES use undocumented options {unknown}"
-        literal = {key: value for key, value in args.items() if "{{" not in str(value)}
-        templated = {key for key in args if key not in literal}
-        # Required options given as templates count as present.
-        checked_spec = {
-            key: {**option, "required": False} if key in templated else option for key, option in spec.items()
-        }
-        result = ArgumentSpecValidator(checked_spec).validate(literal)
-        assert not result.error_messages, f"{module} EXAMPLES: {result.error_messages} in {args}"
+        problems = usage_problems(spec, args)
+        assert not problems, f"{module} EXAMPLES: {problems} in {args}"
 
 
 def readme_tasks() -> list:
@@ -96,10 +98,5 @@ def test_readme_examples_use_the_modules_as_documented():
     calls = [(name, task[name] or {}) for task in readme_tasks() for name in task if name.startswith("ec2meta.imds.")]
     assert len({name for name, _args in calls}) == len(MODULES), "the README shows every module"
     for name, args in calls:
-        spec = specs[name.rsplit(".", 1)[1]]
-        literal = {key: value for key, value in args.items() if "{{" not in str(value)}
-        assert set(args) <= set(spec), f"README: {name} with undocumented options {sorted(set(args) - set(spec))}"
-        result = ArgumentSpecValidator({key: {**option, "required": False} for key, option in spec.items()}).validate(
-            literal
-        )
-        assert not result.error_messages, f"README: {name}: {result.error_messages}"
+        problems = usage_problems(specs[name.rsplit(".", 1)[1]], args)
+        assert not problems, f"README: {name}: {problems} in {args}"

@@ -9,6 +9,7 @@ import re
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from moto_helpers import EC2_DEFAULT_METADATA_OPTIONS as DEFAULTS
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (
     AwsAccessDenied,
@@ -33,14 +34,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._ec2_api import (
     wait_until_applied,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
-
-DEFAULTS = {
-    "http_tokens": "optional",
-    "http_put_response_hop_limit": 1,
-    "http_endpoint": "enabled",
-    "http_protocol_ipv6": "disabled",
-    "instance_metadata_tags": "disabled",
-}
 
 
 @pytest.fixture(autouse=True)

@@ -10,17 +10,10 @@ import boto3
 import pytest
 import requests
 import yaml
+from moto_helpers import EC2_DEFAULT_METADATA_OPTIONS as DEFAULTS
 from moto_link import link_emulator
 
 from ansible_collections.ec2meta.imds.plugins.modules import metadata_options
-
-DEFAULTS = {
-    "http_tokens": "optional",
-    "http_put_response_hop_limit": 1,
-    "http_endpoint": "enabled",
-    "http_protocol_ipv6": "disabled",
-    "instance_metadata_tags": "disabled",
-}
 
 
 @pytest.fixture
