@@ -174,13 +174,19 @@ def walk(
                 place(key_path, decode(full, body))
                 continue
             place(key_path, {})
+            children = []
             for entry in parse_listing(body, public_keys=is_public_keys_path(full)):
                 child = _join(full, entry.segment)
                 if skip is not None and skip(child, entry.is_dir):
                     result.skipped.append(child)
                     continue
-                submit("dir" if entry.is_dir else "leaf", child, _join(key_path, entry.name))
-                outstanding += 1
+                children.append(("dir" if entry.is_dir else "leaf", child, _join(key_path, entry.name)))
+            # Directories are queued before leaves: a worker may take a job the moment it is queued, so queueing in
+            # listing order would let a leaf (ami-id) go before the directories listed after it.
+            children.sort(key=lambda child: child[0] != "dir")
+            for child_kind, child, child_key in children:
+                submit(child_kind, child, child_key)
+            outstanding += len(children)
     finally:
         stopping.set()
         for _thread in threads:

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import crawl, walk
@@ -55,8 +57,29 @@ def test_a_refused_token_fails_once_not_once_per_worker(emulator, make_client):
     assert emulator.counters["fault_status"] == 1
 
 
+def _parent(path):
+    return path.rstrip("/").rsplit("/", 1)[0] + "/"
+
+
 def test_listings_go_before_leaves(emulator, make_client):
-    """With one worker, every listing of a level is requested before that level's leaves."""
-    crawl(make_client(), "meta-data", max_workers=1)
-    order = list(emulator.path_counts)
-    assert order.index("GET /latest/meta-data/network/interfaces/macs/") < order.index("GET /latest/meta-data/ami-id")
+    """With one worker, each listing's subdirectories are requested before any of its leaves.
+
+    Only within a listing: across levels the order depends on when the walking thread reads a listing's answer,
+    so a deeper listing may come after a shallower leaf.
+    """
+
+    def slow_skip(path, is_dir):
+        time.sleep(0.002)  # gives the worker time to take whatever is queued while the listing is being read
+        return False
+
+    crawl(make_client(), "meta-data", max_workers=1, skip=slow_skip)
+    order = [key.split(" ", 1)[1] for key in emulator.path_counts if key.startswith("GET ")]
+    checked = 0
+    for listing in [path for path in order if path.endswith("/")]:
+        children = [path for path in order if path != listing and _parent(path) == listing]
+        dirs = [order.index(path) for path in children if path.endswith("/")]
+        leaves = [order.index(path) for path in children if not path.endswith("/")]
+        if dirs and leaves:
+            assert max(dirs) < min(leaves), listing
+            checked += 1
+    assert checked >= 3  # meta-data/, network/interfaces/macs/<mac>/, placement/ ... have both kinds
