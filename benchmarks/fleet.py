@@ -66,7 +66,7 @@ def start_fleet(count: int) -> list[ImdsEmulator]:
         emulator = ImdsEmulator().start()
         instance_id = f"i-{index + 1:017x}"
         emulator.set_metadata("instance-id", instance_id)
-        emulator.dynamic["instance-identity"]["document"]["$json"]["instanceId"] = instance_id
+        emulator.update_identity_document(instanceId=instance_id)
         fleet.append(emulator)
     return fleet
 

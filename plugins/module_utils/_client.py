@@ -75,7 +75,22 @@ def quote_path(path: str) -> str:
     return "/".join(quote(segment, safe=SEGMENT_SAFE) for segment in segments)
 
 
-class _Deadline:
+def new_session(config: ClientConfig) -> Any:
+    """A requests session for IMDS: direct (no proxy, no .netrc), pooled for the crawl, no retries of its own."""
+    session = requests.Session()
+    # Never take HTTP(S)_PROXY, NO_PROXY or .netrc from the environment: IMDS traffic must go direct.
+    session.trust_env = False
+    session.proxies = {}
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*"})
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=config.max_concurrency, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+class Deadline:
+    """The time left for one whole call, shared by its retries and by a crawl's workers."""
+
     def __init__(self, seconds: float):
         self.expires = time.monotonic() + seconds
         self.seconds = seconds
@@ -91,7 +106,7 @@ class ImdsClient:
         if not HAS_REQUESTS:
             raise ImportError("the requests library is required by ec2meta.imds")
         self.config = config
-        self._session = session or self._new_session(config)
+        self._session = session or new_session(config)
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
@@ -105,18 +120,6 @@ class ImdsClient:
         self.stats: Counter = Counter()
         self.paths: Counter = Counter()
 
-    @staticmethod
-    def _new_session(config: ClientConfig) -> Any:
-        session = requests.Session()
-        # Never take HTTP(S)_PROXY, NO_PROXY or .netrc from the environment: IMDS traffic must go direct.
-        session.trust_env = False
-        session.proxies = {}
-        session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*"})
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=config.max_concurrency, max_retries=0)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        return session
-
     def close(self) -> None:
         self._session.close()
 
@@ -127,24 +130,24 @@ class ImdsClient:
         self.close()
 
     # ------------------------------------------------------------------ public calls
-    def new_deadline(self) -> _Deadline:
-        return _Deadline(self.config.total_timeout)
+    def new_deadline(self) -> Deadline:
+        return Deadline(self.config.total_timeout)
 
-    def get(self, path: str, deadline: _Deadline | None = None) -> bytes:
+    def get(self, path: str, deadline: Deadline | None = None) -> bytes:
         """The body of ``/latest/<path>`` as bytes. Raises :class:`ImdsNotFound` on 404."""
         return self._get(quote_path(path), deadline or self.new_deadline())
 
-    def get_text(self, path: str, deadline: _Deadline | None = None) -> str:
+    def get_text(self, path: str, deadline: Deadline | None = None) -> str:
         return self.get(path, deadline).decode("utf-8", errors="replace")
 
-    def get_optional(self, path: str, deadline: _Deadline | None = None) -> bytes | None:
+    def get_optional(self, path: str, deadline: Deadline | None = None) -> bytes | None:
         """Like :meth:`get`, but None where the path does not exist."""
         try:
             return self.get(path, deadline)
         except ImdsNotFound:
             return None
 
-    def get_json(self, path: str, deadline: _Deadline | None = None) -> Any:
+    def get_json(self, path: str, deadline: Deadline | None = None) -> Any:
         body = self.get(path, deadline)
         try:
             return json.loads(body.decode("utf-8"))
@@ -156,7 +159,7 @@ class ImdsClient:
             ) from None
 
     # ------------------------------------------------------------------ token handling
-    def _token_for_request(self, deadline: _Deadline) -> str | None:
+    def _token_for_request(self, deadline: Deadline) -> str | None:
         if self.imds_version == 1:
             return None
         if self._token and time.monotonic() < self._token_expires:
@@ -172,7 +175,7 @@ class ImdsClient:
         # Refresh a little before the service would reject the token, never more than a minute early.
         return min(60.0, ttl * 0.1)
 
-    def _fetch_token(self, deadline: _Deadline) -> str | None:
+    def _fetch_token(self, deadline: Deadline) -> str | None:
         ttl = self.config.token_ttl
         url = self.config.endpoint + TOKEN_PATH
         try:
@@ -230,7 +233,7 @@ class ImdsClient:
     def _url(self, path: str) -> str:
         return f"{self.config.endpoint}/latest/{path}"
 
-    def _get(self, path: str, deadline: _Deadline) -> bytes:
+    def _get(self, path: str, deadline: Deadline) -> bytes:
         url = self._url(path)
         token = self._token_for_request(deadline)
         response = self._send("GET", url, {TOKEN_HEADER: token} if token else {}, deadline)
@@ -303,7 +306,7 @@ class ImdsClient:
             )
         return ImdsBadResponse(f"IMDS answered {path} with an unexpected {status}.", url=url, status=status)
 
-    def _send(self, method: str, url: str, headers: dict, deadline: _Deadline, retry_read_timeout: bool = True) -> Any:
+    def _send(self, method: str, url: str, headers: dict, deadline: Deadline, retry_read_timeout: bool = True) -> Any:
         """One HTTP exchange with retries on connection errors, 429 and 5xx, never past the deadline."""
         attempt = 0
         while True:
@@ -384,7 +387,7 @@ class ImdsClient:
             url=url,
         )
 
-    def _deadline_error(self, url: str, deadline: _Deadline) -> ImdsTimeout:
+    def _deadline_error(self, url: str, deadline: Deadline) -> ImdsTimeout:
         return ImdsTimeout(
             f"Gave up on {url} after total_timeout={deadline.seconds:g}s of retries. IMDS is slow or throttling; "
             "raise total_timeout, or make fewer requests at once.",

@@ -25,8 +25,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
     TOKEN_HEADER,
     TOKEN_PATH,
     TOKEN_TTL_HEADER,
-    ImdsClient,
-    _Deadline,
+    Deadline,
+    new_session,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import IPV6_ENDPOINT, ClientConfig, validate_endpoint
 
@@ -152,12 +152,12 @@ def check_required(required: list[str] | None, check_imdsv1: bool, ipv6_endpoint
 class Prober:
     def __init__(self, config: ClientConfig, session: Any = None):
         self.config = config
-        self.session = session or ImdsClient._new_session(config)
+        self.session = session or new_session(config)
         self.requests = 0
         self.throttled = False
         self.timings: list[float] = []
 
-    def exchange(self, method: str, url: str, headers: dict, deadline: _Deadline, retry: bool = True) -> Exchange:
+    def exchange(self, method: str, url: str, headers: dict, deadline: Deadline, retry: bool = True) -> Exchange:
         """One request, retried on 429/5xx like the client; connection errors and timeouts are results, not raised."""
         attempt = 0
         while True:
@@ -197,11 +197,11 @@ class Prober:
                 return Exchange(status, elapsed, body)
             time.sleep(pause)
 
-    def put_token(self, endpoint: str, deadline: _Deadline) -> Exchange:
+    def put_token(self, endpoint: str, deadline: Deadline) -> Exchange:
         headers = {TOKEN_TTL_HEADER: str(self.config.token_ttl)}
         return self.exchange("PUT", endpoint + TOKEN_PATH, headers, deadline)
 
-    def get(self, path: str, token: str | None, deadline: _Deadline) -> Exchange:
+    def get(self, path: str, token: str | None, deadline: Deadline) -> Exchange:
         headers = {TOKEN_HEADER: token} if token else {}
         return self.exchange("GET", f"{self.config.endpoint}/latest/{path}", headers, deadline)
 
@@ -224,7 +224,7 @@ def probe(config: ClientConfig, check_imdsv1: bool = True, ipv6_endpoint: str | 
 
 def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoint: str | None) -> ProbeReport:
     report = ProbeReport(endpoint=config.endpoint, ipv6_endpoint=ipv6_endpoint)
-    deadline = _Deadline(config.total_timeout)
+    deadline = Deadline(config.total_timeout)
 
     put = prober.put_token(config.endpoint, deadline)
     report.token_status = put.status
@@ -272,7 +272,7 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
 
     if ipv6_endpoint:
         # A separate budget of one timeout: an unreachable IPv6 address must not eat the IPv4 checks' time.
-        ipv6 = prober.put_token(ipv6_endpoint, _Deadline(config.timeout))
+        ipv6 = prober.put_token(ipv6_endpoint, Deadline(config.timeout))
         report.ipv6_reachable = ipv6.answered
 
     report.throttled = prober.throttled

@@ -280,6 +280,13 @@ class ImdsEmulator:
             else:
                 node[parts[-1]] = value
 
+    def update_identity_document(self, **fields: Any) -> dict:
+        """Merge ``fields`` (instanceId=..., region=...) into dynamic/instance-identity/document; returns it."""
+        with self._lock:
+            document = self.dynamic.setdefault("instance-identity", {}).setdefault("document", {"$json": {}})
+            document.setdefault("$json", {}).update(fields)
+            return dict(document["$json"])
+
     def set_role(self, role_name: str | None, **profile: Any) -> None:
         """Attach a role (instance profile) or, with None, detach it: iam/ then answers 404."""
         with self._lock:

@@ -118,14 +118,12 @@ def link_emulator(
     emulator.set_metadata("instance-id", instance_id)
     emulator.set_metadata("placement/region", source.region)
     emulator.set_metadata("placement/availability-zone", zone)
-    with emulator._lock:
-        document = emulator.dynamic.setdefault("instance-identity", {}).setdefault("document", {"$json": {}})
-        fields = document.setdefault("$json", {})
-        fields.update(instanceId=instance_id, region=source.region, availabilityZone=zone)
-        if instance.get("ImageId"):
-            fields["imageId"] = instance["ImageId"]
-        if instance.get("InstanceType"):
-            fields["instanceType"] = instance["InstanceType"]
+    fields = {"instanceId": instance_id, "region": source.region, "availabilityZone": zone}
+    if instance.get("ImageId"):
+        fields["imageId"] = instance["ImageId"]
+    if instance.get("InstanceType"):
+        fields["instanceType"] = instance["InstanceType"]
+    emulator.update_identity_document(**fields)
     emulator.options_source = source
     return {"endpoint": endpoint, "instance_id": instance_id, "region": source.region, "options": source()}
 

@@ -110,6 +110,14 @@ def test_user_data_raw_and_absent(emulator):
     assert "user-data" not in requests.get(f"{emulator.url}/latest/", timeout=2).text
 
 
+def test_identity_document_fields_are_merged(emulator):
+    url = f"{emulator.url}/latest/dynamic/instance-identity/document"
+    before = requests.get(url, timeout=2).json()
+    emulator.update_identity_document(instanceId="i-0fleet00000000001")
+    after = requests.get(url, timeout=2).json()
+    assert after == {**before, "instanceId": "i-0fleet00000000001"}
+
+
 def test_tags_only_when_enabled_and_iam_only_with_a_role(emulator):
     url = emulator.url + "/latest/meta-data/"
     assert requests.get(url + "tags/instance/Name", timeout=2).text == "web-01"
