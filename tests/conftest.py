@@ -38,6 +38,12 @@ for extra in (str(GUARD_DIR), str(EMULATOR_DIR)):
         sys.path.insert(0, extra)
 
 import sitecustomize as network_guard  # noqa: E402 - needs the path above
+from hypothesis import settings  # noqa: E402
+
+# A shared 2-core CI runner can stall any example past hypothesis's 200 ms deadline; a property fails on what it
+# checks, never on the clock. print_blob lets a CI failure be replayed here with @reproduce_failure.
+settings.register_profile("ec2meta", deadline=None, print_blob=True)
+settings.load_profile("ec2meta")
 from imds_emulator import ImdsEmulator  # noqa: E402
 
 GUARD_LOG = Path(tempfile.gettempdir()) / f"ec2meta-network-guard-{os.getpid()}.log"

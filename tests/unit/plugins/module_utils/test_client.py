@@ -198,8 +198,10 @@ def test_slow_answer_times_out_within_budget(emulator, make_client):
     started = time.monotonic()
     with pytest.raises(ImdsTimeout, match=r"within timeout=0.2s"):
         client.get("meta-data/ami-id")
-    # Two attempts of 0.2 s plus one backoff of at most 0.1 s.
-    assert time.monotonic() - started < 0.2 * 2 + 0.1 + 0.3
+    # Two attempts of 0.2 s plus one backoff of at most 0.1 s; the slack is for a loaded CI runner, and the bound
+    # stays below the 2 s answer the timeout has to cut off.
+    assert time.monotonic() - started < 1.2
+    assert client.stats["retries"] == 1
 
 
 def test_total_timeout_bounds_the_whole_call(emulator, make_client):
@@ -208,7 +210,8 @@ def test_total_timeout_bounds_the_whole_call(emulator, make_client):
     started = time.monotonic()
     with pytest.raises(ImdsTimeout):
         client.get("meta-data/ami-id")
-    assert time.monotonic() - started < 0.5 + 0.2
+    # Ten retries of 0.4 s would take over 4 s; slack for a loaded CI runner.
+    assert time.monotonic() - started < 0.5 + 0.7
 
 
 def test_connection_refused_is_unreachable():
