@@ -111,9 +111,11 @@ class ImdsClient:
         self._token_expires = 0.0
         self._token_lock = threading.Lock()
         self._stats_lock = threading.Lock()
-        # After a 429 every thread of this client holds off until then (monotonic time): one worker's backoff is
-        # useless while the crawl's other workers keep the rate up.
-        self._calm_until = 0.0
+        # After the first 429 this client sends one request at a time, and a throttled request keeps its turn
+        # through its backoff. One worker backing off is useless while the crawl's other workers keep the rate
+        # up, and with the turn kept, the last retry comes after IMDS's one-second window has emptied.
+        self._throttled = False
+        self._single_file = threading.Lock()
         # None until the first request decides; then 2 (token) or 1 (IMDSv1 fallback).
         self.imds_version: int | None = None
         self.fallback_reason: str | None = None
@@ -309,75 +311,80 @@ class ImdsClient:
     def _send(self, method: str, url: str, headers: dict, deadline: Deadline, retry_read_timeout: bool = True) -> Any:
         """One HTTP exchange with retries on connection errors, 429 and 5xx, never past the deadline."""
         attempt = 0
-        while True:
-            remaining = deadline.remaining()
-            if remaining <= 0:
-                raise self._deadline_error(url, deadline)
-            hold = self._calm_until - time.monotonic()
-            if hold > 0:
-                if hold >= remaining:
-                    raise self._deadline_error(url, deadline)
-                time.sleep(hold)
+        pause = 0.0
+        retry_error: ImdsError | None = None
+        holds_turn = False  # whether this call holds self._single_file
+        try:
+            while True:
+                if self._throttled and not holds_turn:
+                    if not self._single_file.acquire(timeout=max(0.0, deadline.remaining())):
+                        raise self._deadline_error(url, deadline)
+                    holds_turn = True
+                if pause:
+                    if pause >= deadline.remaining():
+                        raise retry_error or self._deadline_error(url, deadline)
+                    time.sleep(pause)
                 remaining = deadline.remaining()
-            timeout = min(self.config.timeout, remaining)
-            with self._stats_lock:
-                self.stats["requests"] += 1
-                if method == "PUT":
-                    self.stats["token_requests"] += 1
-            retry_error: ImdsError | None = None
-            throttled = False
-            try:
-                response = self._session.request(
-                    method, url, headers=headers, timeout=(timeout, timeout), allow_redirects=False
+                if remaining <= 0:
+                    raise self._deadline_error(url, deadline)
+                response, retry_error = self._exchange(
+                    method, url, headers, min(self.config.timeout, remaining), retry_read_timeout, attempt
                 )
-                response.content  # noqa: B018 - read the body now so a cut-off body is caught here
-            except requests.exceptions.ConnectTimeout:
-                # Nothing answers at all: retrying a black hole only multiplies the wait.
-                raise self._unreachable(url, f"no connection within {timeout:g}s") from None
-            except requests.exceptions.ReadTimeout:
-                if not retry_read_timeout:
-                    raise _ReadTimedOut() from None
-                retry_error = ImdsTimeout(
-                    f"IMDS did not answer {url} within timeout={self.config.timeout:g}s, {attempt + 1} time(s). "
-                    "Raise timeout if this host is heavily loaded.",
-                    url=url,
-                )
-            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-                retry_error = ImdsBadResponse(
-                    f"IMDS closed the connection in the middle of the answer for {url} ({exc.__class__.__name__}). "
-                    "Retry; if it persists, check for something on the path cutting connections.",
-                    url=url,
-                )
-            except requests.exceptions.ConnectionError as exc:
-                retry_error = self._unreachable(url, _describe_connection_error(exc))
-            except requests.exceptions.RequestException as exc:
-                raise ImdsConfigError(f"Could not send a request to {url}: {exc}. Check the endpoint option.") from None
-            else:
-                if response.status_code not in RETRYABLE_STATUSES:
+                if response is not None and (
+                    response.status_code not in RETRYABLE_STATUSES or attempt >= self.config.retries
+                ):
                     return response
                 if attempt >= self.config.retries:
-                    return response
-                throttled = response.status_code == 429
-            if attempt >= self.config.retries:
-                raise retry_error  # type: ignore[misc]
-            attempt += 1
-            with self._stats_lock:
-                self.stats["retries"] += 1
-            if throttled:
-                pause = min(BACKOFF_CAP, THROTTLE_BACKOFF_BASE * 2 ** (attempt - 1))
-                pause *= random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not cryptography
-            else:
-                pause = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
-                pause = pause / 2 + random.uniform(0, pause / 2)  # noqa: S311 - jitter, not cryptography
-            if pause >= deadline.remaining():
-                if retry_error is not None:
-                    raise retry_error
-                raise self._deadline_error(url, deadline)
-            if throttled:
+                    raise retry_error  # type: ignore[misc]
+                attempt += 1
                 with self._stats_lock:
-                    self._calm_until = max(self._calm_until, time.monotonic() + pause)
-                continue  # the hold at the top of the loop waits, for this thread and the others
-            time.sleep(pause)
+                    self.stats["retries"] += 1
+                if response is not None and response.status_code == 429:
+                    self._throttled = True
+                    pause = min(BACKOFF_CAP, THROTTLE_BACKOFF_BASE * 2 ** (attempt - 1))
+                    pause *= random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not cryptography
+                else:
+                    pause = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+                    pause = pause / 2 + random.uniform(0, pause / 2)  # noqa: S311 - jitter, not cryptography
+        finally:
+            if holds_turn:
+                self._single_file.release()
+
+    def _exchange(
+        self, method: str, url: str, headers: dict, timeout: float, retry_read_timeout: bool, attempt: int
+    ) -> tuple[Any, ImdsError | None]:
+        """One attempt: the response, or None and the error to raise if no retry is left."""
+        with self._stats_lock:
+            self.stats["requests"] += 1
+            if method == "PUT":
+                self.stats["token_requests"] += 1
+        try:
+            response = self._session.request(
+                method, url, headers=headers, timeout=(timeout, timeout), allow_redirects=False
+            )
+            response.content  # noqa: B018 - read the body now so a cut-off body is caught here
+        except requests.exceptions.ConnectTimeout:
+            # Nothing answers at all: retrying a black hole only multiplies the wait.
+            raise self._unreachable(url, f"no connection within {timeout:g}s") from None
+        except requests.exceptions.ReadTimeout:
+            if not retry_read_timeout:
+                raise _ReadTimedOut() from None
+            return None, ImdsTimeout(
+                f"IMDS did not answer {url} within timeout={self.config.timeout:g}s, {attempt + 1} time(s). "
+                "Raise timeout if this host is heavily loaded.",
+                url=url,
+            )
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            return None, ImdsBadResponse(
+                f"IMDS closed the connection in the middle of the answer for {url} ({exc.__class__.__name__}). "
+                "Retry; if it persists, check for something on the path cutting connections.",
+                url=url,
+            )
+        except requests.exceptions.ConnectionError as exc:
+            return None, self._unreachable(url, _describe_connection_error(exc))
+        except requests.exceptions.RequestException as exc:
+            raise ImdsConfigError(f"Could not send a request to {url}: {exc}. Check the endpoint option.") from None
+        return response, None
 
     def _unreachable(self, url: str, detail: str) -> ImdsUnreachable:
         return ImdsUnreachable(

@@ -122,6 +122,18 @@ def test_throttled_by_rate(emulator):
         read_ten_times()
 
 
+@pytest.mark.fault(budget=8.0)  # about three throttled windows of at most 1.75 s each, with room to spare
+def test_throttled_crawl_goes_single_file_and_finishes(emulator):
+    # 26 requests against 10 a second with 8 workers: when every worker backed off on its own, a request met the
+    # full window on all 4 attempts nearly every time. One at a time, its backoff outlasts the window.
+    emulator.set_options(throttle_rps=10)
+    client = ImdsClient(resolve_config(endpoint=emulator.url, environ={}))
+    result = crawl(client, "meta-data/network")
+    assert result.tree == emulator.metadata["network"]
+    assert emulator.counters["status_429"] > 0
+    assert client.stats["retries"] == emulator.counters["status_429"]
+
+
 @pytest.mark.fault(budget=FAST_BUDGET)
 def test_500_then_503_then_success(emulator):
     emulator.add_fault("status", path="/latest/meta-data/instance-id", status=500, count=1)
