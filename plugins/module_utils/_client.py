@@ -75,6 +75,17 @@ def quote_path(path: str) -> str:
     return "/".join(quote(segment, safe=SEGMENT_SAFE) for segment in segments)
 
 
+def backoff_pause(retry: int, throttled: bool) -> float:
+    """Seconds to wait before retry number ``retry`` (1, 2, ...): exponential, capped, with jitter.
+
+    After a 429 the jitter stays in [0.75p, p], so the pauses still add up to more than IMDS's rate window.
+    """
+    base = THROTTLE_BACKOFF_BASE if throttled else BACKOFF_BASE
+    pause = min(BACKOFF_CAP, base * 2 ** (retry - 1))
+    low = 0.75 if throttled else 0.5
+    return pause * random.uniform(low, 1.0)  # noqa: S311 - jitter, not cryptography
+
+
 def new_session(config: ClientConfig) -> Any:
     """A requests session for IMDS: direct (no proxy, no .netrc), pooled for the crawl, no retries of its own."""
     session = requests.Session()
@@ -339,13 +350,9 @@ class ImdsClient:
                 attempt += 1
                 with self._stats_lock:
                     self.stats["retries"] += 1
-                if response is not None and response.status_code == 429:
-                    self._throttled = True
-                    pause = min(BACKOFF_CAP, THROTTLE_BACKOFF_BASE * 2 ** (attempt - 1))
-                    pause *= random.uniform(0.75, 1.0)  # noqa: S311 - jitter, not cryptography
-                else:
-                    pause = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
-                    pause = pause / 2 + random.uniform(0, pause / 2)  # noqa: S311 - jitter, not cryptography
+                throttled = response is not None and response.status_code == 429
+                self._throttled = self._throttled or throttled
+                pause = backoff_pause(attempt, throttled)
         finally:
             if holds_turn:
                 self._single_file.release()

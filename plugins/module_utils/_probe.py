@@ -11,21 +11,18 @@ own few requests through a session built like the client's (no proxies, no redir
 from __future__ import annotations
 
 import json
-import random
 import statistics
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
-    BACKOFF_BASE,
-    BACKOFF_CAP,
     RETRYABLE_STATUSES,
-    THROTTLE_BACKOFF_BASE,
     TOKEN_HEADER,
     TOKEN_PATH,
     TOKEN_TTL_HEADER,
     Deadline,
+    backoff_pause,
     new_session,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import IPV6_ENDPOINT, ClientConfig, validate_endpoint
@@ -190,9 +187,7 @@ class Prober:
                     self.timings.append(elapsed)
                 return Exchange(status, elapsed, body)
             attempt += 1
-            base = THROTTLE_BACKOFF_BASE if status == 429 else BACKOFF_BASE
-            pause = min(BACKOFF_CAP, base * 2 ** (attempt - 1))
-            pause = pause / 2 + random.uniform(0, pause / 2)  # noqa: S311 - jitter, not cryptography
+            pause = backoff_pause(attempt, throttled=status == 429)
             if pause >= deadline.remaining():
                 return Exchange(status, elapsed, body)
             time.sleep(pause)

@@ -12,7 +12,7 @@ import time
 import pytest
 from imds_emulator import ImdsEmulator
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import quote_path
+from ansible_collections.ec2meta.imds.plugins.module_utils._client import backoff_pause, quote_path
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
     ImdsConfigError,
@@ -175,6 +175,21 @@ def test_server_error_forever_gives_up_after_retries(emulator, make_client):
         client.get("meta-data/instance-id")
     assert emulator.path_counts.get("GET /latest/meta-data/instance-id", 0) == 0  # faults answer before counting
     assert client.stats["requests"] == 1 + 3  # token + 3 attempts
+
+
+@pytest.mark.parametrize(("throttled", "low", "high"), [(False, 0.05, 0.1), (True, 0.1875, 0.25)])
+def test_backoff_pause_is_jittered_within_bounds(throttled, low, high):
+    pauses = [backoff_pause(1, throttled) for _draw in range(200)]
+    assert low <= min(pauses)
+    assert max(pauses) <= high
+    assert len(set(pauses)) > 100  # jittered, not one fixed value
+
+
+def test_throttle_backoff_outlasts_the_rate_window():
+    # The last of three retries after a 429 must come after IMDS's one-second window, however the jitter falls.
+    for _draw in range(200):
+        assert sum(backoff_pause(retry, throttled=True) for retry in (1, 2, 3)) > 1.0
+    assert max(backoff_pause(10, throttled) for throttled in (False, True) for _draw in range(50)) <= 2.0
 
 
 def test_throttling_forever_is_reported(emulator, make_client):
