@@ -43,6 +43,16 @@ def _env_true(environ: Mapping[str, str], name: str) -> bool:
     return environ.get(name, "").strip().lower() == "true"
 
 
+def check_not_disabled(environ: Mapping[str, str] | None = None) -> None:
+    """Raise :class:`ImdsDisabledByEnvironment` where AWS_EC2_METADATA_DISABLED=true, as the AWS SDKs honour it."""
+    environ = os.environ if environ is None else environ
+    if _env_true(environ, ENV_DISABLED):
+        raise ImdsDisabledByEnvironment(
+            f"IMDS use is turned off by {ENV_DISABLED}=true in the environment of this host. "
+            f"Unset {ENV_DISABLED} (or set it to false) to read instance metadata."
+        )
+
+
 def validate_endpoint(endpoint: str, source: str = "endpoint") -> str:
     """Return the endpoint as ``scheme://host[:port]`` or raise naming ``source`` and the expected form."""
     example = "expected a URL such as http://169.254.169.254 or http://[fd00:ec2::254]"
@@ -84,11 +94,7 @@ def resolve_config(
 ) -> ClientConfig:
     """Build a validated :class:`ClientConfig`; raise :class:`ImdsConfigError` naming the option and the fix."""
     environ = os.environ if environ is None else environ
-    if _env_true(environ, ENV_DISABLED):
-        raise ImdsDisabledByEnvironment(
-            f"IMDS use is turned off by {ENV_DISABLED}=true in the environment of this host. "
-            f"Unset {ENV_DISABLED} (or set it to false) to read instance metadata."
-        )
+    check_not_disabled(environ)
     if endpoint:
         resolved = validate_endpoint(endpoint, "endpoint")
     elif environ.get(ENV_ENDPOINT):

@@ -35,7 +35,8 @@ options:
     default: [all]
   on_unavailable:
     description:
-      - What to do when there is no usable IMDS on the host (not an EC2 instance, unreachable, endpoint disabled).
+      - What to do when there is no usable IMDS on the host (not an EC2 instance, unreachable, endpoint disabled,
+        or IMDS turned off by C(AWS_EC2_METADATA_DISABLED=true) in the host's environment).
       - V(fail) fails the task with a message naming the cause (within about O(timeout) seconds).
       - V(report) succeeds with RV(ansible_facts.ec2.available=false) and the reason, so one play can run on a
         mixed fleet. Other errors (for example a refused token with O(allow_imdsv1=false)) still fail.
@@ -133,7 +134,9 @@ ansible_facts:
           returned: always
           sample: true
         reason:
-          description: Why IMDS was unavailable (a stable code such as V(unreachable)).
+          description:
+            - Why IMDS was unavailable, as a stable code. V(unreachable), V(timeout), V(endpoint_disabled)
+              (the instance's http_endpoint is disabled) or V(disabled_by_environment) (AWS_EC2_METADATA_DISABLED).
           type: str
           returned: when RV(ansible_facts.ec2.available=false)
           sample: unreachable
@@ -406,8 +409,15 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._facts import gather_ec2_facts  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._config import check_not_disabled  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (  # noqa: E402
+    ImdsDisabledByEnvironment,
+    ImdsError,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts import (  # noqa: E402
+    gather_ec2_facts,
+    unavailable_facts,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail  # noqa: E402
 
 
@@ -421,6 +431,13 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
+    if module.params["on_unavailable"] == "report":
+        # AWS_EC2_METADATA_DISABLED=true is how hosts off EC2 tell the AWS SDKs there is no IMDS to ask: on a
+        # mixed fleet that is one more way of being unavailable. With fail, create_client fails naming it.
+        try:
+            check_not_disabled()
+        except ImdsDisabledByEnvironment as error:
+            module.exit_json(changed=False, ansible_facts={"ec2": unavailable_facts(error)})
     client = create_client(module)
     try:
         facts = gather_ec2_facts(

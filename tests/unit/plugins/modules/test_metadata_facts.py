@@ -113,6 +113,18 @@ def test_endpoint_disabled(emulator, run_module):
     }
 
 
+def test_disabled_by_environment(emulator, run_module, monkeypatch):
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    failed = run_module(metadata_facts, {"endpoint": emulator.url})
+    assert failed["failed"] is True
+    assert "AWS_EC2_METADATA_DISABLED=true" in failed["msg"]
+    reported = run_module(metadata_facts, {"endpoint": emulator.url, "on_unavailable": "report"})
+    assert "failed" not in reported
+    assert reported["ansible_facts"]["ec2"]["available"] is False
+    assert reported["ansible_facts"]["ec2"]["reason"] == "disabled_by_environment"
+    assert emulator.counters["total"] == 0  # turned off means not asked at all
+
+
 def test_token_required_failure_is_not_hidden_by_report(emulator, run_module):
     emulator.set_options(http_tokens="required", http_put_response_hop_limit=1, client_hops=2)
     result = run_module(
