@@ -54,6 +54,8 @@ notes:
   - Requests go straight to the endpoint. Proxy environment variables are ignored and redirects are never
     followed, so the IMDSv2 token is never sent anywhere else.
   - E(AWS_EC2_METADATA_DISABLED=true) in the environment makes every call fail with a clear message.
+    M(ec2meta.imds.metadata_facts) with O(ec2meta.imds.metadata_facts#module:on_unavailable=report)
+    reports it as unavailable instead.
 requirements:
   - requests
 """
