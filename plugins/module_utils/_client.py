@@ -75,6 +75,17 @@ def quote_path(path: str) -> str:
     return "/".join(quote(segment, safe=SEGMENT_SAFE) for segment in segments)
 
 
+def not_found_error(path: str, url: str, fix: str = "") -> ImdsNotFound:
+    """The 404 for ``path``; ``fix`` adds the caller's own way out (e.g. its ``default`` option)."""
+    return ImdsNotFound(
+        f"IMDS has no {path} on this instance (404). Check the path (it is relative to /latest/, e.g. "
+        "meta-data/instance-id); iam/ exists only with an instance profile, tags/ only with "
+        f"instance_metadata_tags=enabled, user-data only when it was set.{fix}",
+        url=url,
+        status=404,
+    )
+
+
 def backoff_pause(retry: int, throttled: bool) -> float:
     """Seconds to wait before retry number ``retry`` (1, 2, ...): exponential, capped, with jitter.
 
@@ -296,13 +307,7 @@ class ImdsClient:
                 status=status,
             )
         if status == 404:
-            return ImdsNotFound(
-                f"IMDS has no {path} on this instance (404). Check the path (it is relative to /latest/, e.g. "
-                "meta-data/instance-id); iam/ exists only with an instance profile, tags/ only with "
-                "instance_metadata_tags=enabled, user-data only when it was set.",
-                url=url,
-                status=status,
-            )
+            return not_found_error(path, url)
         if status == 429:
             return ImdsThrottled(
                 f"IMDS kept throttling requests for {path} (429) after {self.config.retries} retries. Lower the "

@@ -8,8 +8,9 @@ import json
 import re
 from typing import Any, Iterable
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._client import not_found_error
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsNotFound
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
 # A credential document: iam/security-credentials/<role>, identity-credentials/ec2/security-credentials/<name>.
@@ -86,13 +87,7 @@ def read_paths(
     for path in wanted:
         if path.strip("/") in result.missing:
             if default is MISSING:
-                raise ImdsNotFound(
-                    f"IMDS has no {path} on this instance (404). Check the path (relative to /latest/, e.g. "
-                    "meta-data/instance-id; iam/ exists only with an instance profile, tags/ only with "
-                    "instance_metadata_tags=enabled, user-data only when it was set), or set default.",
-                    url=f"{client.config.endpoint}/latest/{path}",
-                    status=404,
-                )
+                raise not_found_error(path, f"{client.config.endpoint}/latest/{path}", " Or set default.")
             values[path] = default
             continue
         value = _find(result.tree, path)
