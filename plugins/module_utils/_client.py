@@ -418,10 +418,20 @@ class _ReadTimedOut(Exception):
     """The token PUT got no answer in time: the SDKs' signal to fall back to IMDSv1."""
 
 
+def connection_error_kind(exc: Exception) -> str:
+    """``refused``, ``reset`` (the peer closed or reset the connection) or ``other``, from a requests error."""
+    text = str(exc).lower()
+    if "refused" in text:
+        return "refused"
+    if "reset" in text or "aborted" in text or "remotedisconnected" in text:
+        return "reset"
+    return "other"
+
+
 def _describe_connection_error(exc: Exception) -> str:
-    text = str(exc)
-    if "refused" in text.lower():
+    kind = connection_error_kind(exc)
+    if kind == "refused":
         return "connection refused"
-    if "reset" in text.lower() or "aborted" in text.lower() or "RemoteDisconnected" in text:
+    if kind == "reset":
         return "connection reset by the peer"
-    return text.split(": ", 1)[-1][:200]
+    return str(exc).split(": ", 1)[-1][:200]

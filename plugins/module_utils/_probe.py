@@ -23,6 +23,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
     TOKEN_TTL_HEADER,
     Deadline,
     backoff_pause,
+    connection_error_kind,
     new_session,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import IPV6_ENDPOINT, ClientConfig, validate_endpoint
@@ -173,9 +174,7 @@ class Prober:
             except requests.exceptions.ReadTimeout:
                 return Exchange(None, _since(started), error="read_timeout")
             except requests.exceptions.ConnectionError as exc:
-                text = str(exc).lower()
-                kind = "refused" if "refused" in text else "reset" if "reset" in text or "aborted" in text else "other"
-                return Exchange(None, _since(started), error=kind)
+                return Exchange(None, _since(started), error=connection_error_kind(exc))
             except requests.exceptions.RequestException:
                 return Exchange(None, _since(started), error="other")
             elapsed = _since(started)
