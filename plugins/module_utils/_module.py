@@ -14,6 +14,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
     REQUESTS_IMPORT_ERROR,
     ImdsClient,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._config import ClientConfig
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
 
 
@@ -21,12 +22,17 @@ def fail(module: Any, error: ImdsError, **result: Any) -> None:
     module.fail_json(msg=str(error), **error.details(), **result)
 
 
-def create_client(module: Any, **extra: Any) -> ImdsClient:
-    """The module's client; fails the module with a clear message on a missing library or a bad option."""
+def client_config(module: Any) -> ClientConfig:
+    """The module's client options, validated; fails the module with a clear message on a missing library or a
+    bad option."""
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     try:
-        config = client_config_from_params(module.params, **extra)
+        return client_config_from_params(module.params)
     except ImdsError as error:
         fail(module, error)
-    return ImdsClient(config)
+
+
+def create_client(module: Any) -> ImdsClient:
+    """The module's client (see :func:`client_config` for how it fails)."""
+    return ImdsClient(client_config(module))

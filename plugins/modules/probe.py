@@ -228,15 +228,11 @@ findings:
           sample: aws ec2 modify-instance-metadata-options --instance-id i-0a1b2c3d4e5f60718 --http-tokens required
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import (  # noqa: E402
-    client_argument_spec,
-    client_config_from_params,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import HAS_REQUESTS, REQUESTS_IMPORT_ERROR  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import fail  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import client_config, fail  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._probe import (  # noqa: E402
     DEFAULT_IPV6_ENDPOINT,
     FINDINGS,
@@ -262,10 +258,8 @@ def main() -> None:
         required = check_required(params["require"], params["check_imdsv1"], ipv6_endpoint)
     except ValueError as error:
         module.fail_json(msg=str(error))
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    config = client_config(module)
     try:
-        config = client_config_from_params(params)
         report = probe(config, check_imdsv1=params["check_imdsv1"], ipv6_endpoint=ipv6_endpoint)
     except ImdsError as error:
         fail(module, error)
