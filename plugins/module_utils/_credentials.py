@@ -150,6 +150,12 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def is_credential_document(path: str) -> bool:
+    """Whether ``path`` is a credential document or below one: ``iam/security-credentials/<role>``,
+    ``identity-credentials/ec2/security-credentials/<name>``. The listing ``security-credentials/`` is not."""
+    return "security-credentials" in path.strip("/").split("/")[:-1]
+
+
 def attach_fix(instance_id: str | None) -> str:
     return (
         "attach an instance profile: aws ec2 associate-iam-instance-profile "

@@ -13,6 +13,7 @@ import re
 from typing import Any, Iterable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
+from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import is_credential_document
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
     ImdsConfigError,
@@ -112,8 +113,7 @@ def resolve_gather_subset(values: Iterable[str] | None) -> frozenset:
 
 def _is_secret(path: str, subsets: frozenset) -> bool:
     """A credential document that must not be requested: all of them except the role's, and that only for iam."""
-    parts = path.split("/")
-    if "security-credentials" not in parts[:-1]:
+    if not is_credential_document(path):
         return False
     return not ("iam" in subsets and ROLE_CREDENTIALS.match(path))
 

@@ -5,16 +5,14 @@
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Iterable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import not_found_error
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
+from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import is_credential_document
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
-# A credential document: iam/security-credentials/<role>, identity-credentials/ec2/security-credentials/<name>.
-CREDENTIAL_PATH = re.compile(r"(^|/)security-credentials/[^/]+/?$")
 MISSING = object()
 
 
@@ -27,7 +25,7 @@ def normalize_path(path: Any) -> str:
     text = path.strip().lstrip("/")
     if text.startswith("latest/"):
         text = text[len("latest/") :]
-    if CREDENTIAL_PATH.search(text):
+    if is_credential_document(text):
         raise ImdsConfigError(
             f"path {path!r} is a credential document (access key, secret key and token), which this plugin never "
             "reads. Use ec2meta.imds.role_credentials_info for role credentials: it returns them under no_log. "
@@ -44,7 +42,7 @@ def _leaf_value(path: str, body: bytes) -> str:
 
 
 def _skip_credentials(path: str, is_dir: bool) -> bool:
-    return CREDENTIAL_PATH.search(path) is not None
+    return is_credential_document(path)
 
 
 def _parse_json(value: Any) -> Any:

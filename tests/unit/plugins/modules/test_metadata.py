@@ -73,6 +73,8 @@ def test_missing_path_fails_or_gives_default(emulator, run_module):
         "meta-data/iam/security-credentials/web-server-role",
         "/latest/meta-data/iam/security-credentials/web-server-role/",
         "meta-data/identity-credentials/ec2/security-credentials/ec2-instance",
+        # Below a document: not a path on EC2, but something else at the endpoint might serve one.
+        "meta-data/iam/security-credentials/web-server-role/SecretAccessKey",
     ],
 )
 def test_credential_documents_are_refused(emulator, run_module, path):
