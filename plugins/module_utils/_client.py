@@ -45,6 +45,7 @@ else:
 
 USER_AGENT = "ec2meta.imds/0.1.0"
 TOKEN_PATH = "/latest/api/token"  # noqa: S105 - a path, not a secret
+IDENTITY_DOCUMENT = "dynamic/instance-identity/document"
 TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"  # noqa: S105 - a header name
 TOKEN_HEADER = "X-aws-ec2-metadata-token"  # noqa: S105 - a header name
 # The token PUT answers the AWS SDKs treat as "IMDSv2 is not available here, use IMDSv1".

@@ -18,6 +18,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (
     aws_error,
     error_code,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._client import IDENTITY_DOCUMENT
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsError
 
 # Option name -> the member of the EC2 API's MetadataOptions block.
@@ -116,14 +117,19 @@ def _not_found(instance_id: str, region: str | None, code: str | None = None) ->
     )
 
 
+def _call_error(error: Exception, action: str, instance_id: str, region: str | None) -> AwsError:
+    code = error_code(error)
+    if code in NOT_FOUND_CODES:
+        return _not_found(instance_id, region, code)
+    return aws_error(error, action)
+
+
 def describe_metadata_options(ec2: Any, instance_id: str, region: str | None = None) -> dict:
     """The instance's current options (snake_case, with ``state``) from DescribeInstances."""
     try:
         response = ec2.describe_instances(InstanceIds=[instance_id])
     except Exception as error:
-        if error_code(error) in NOT_FOUND_CODES:
-            raise _not_found(instance_id, region, error_code(error)) from None
-        raise aws_error(error, DESCRIBE_ACTION) from None
+        raise _call_error(error, DESCRIBE_ACTION, instance_id, region) from None
     for reservation in response.get("Reservations", []):
         for instance in reservation.get("Instances", []):
             if instance.get("InstanceId") == instance_id:
@@ -136,9 +142,7 @@ def modify_metadata_options(ec2: Any, instance_id: str, desired: Mapping[str, An
     try:
         response = ec2.modify_instance_metadata_options(**api_parameters(instance_id, desired))
     except Exception as error:
-        if error_code(error) in NOT_FOUND_CODES:
-            raise _not_found(instance_id, region, error_code(error)) from None
-        raise aws_error(error, MODIFY_ACTION) from None
+        raise _call_error(error, MODIFY_ACTION, instance_id, region) from None
     return options_from_api(response.get("InstanceMetadataOptions"))
 
 
@@ -177,17 +181,19 @@ def ensure_metadata_options(
     wait_interval: float = 2.0,
 ) -> MetadataOptionsResult:
     """Make the instance's metadata options match ``requested`` (unset options are left as they are)."""
+
+    def read_options() -> dict:
+        return describe_metadata_options(ec2, instance_id, region)
+
     wanted = validate_requested(requested)
-    current = describe_metadata_options(ec2, instance_id, region)
+    current = read_options()
     desired, changes = plan_change(current, wanted)
     before = {name: current[name] for name in API_NAMES}
     after = dict(desired)
     if not changes:
         final = current
         if wait and current.get("state") != "applied":
-            final = wait_until_applied(
-                lambda: describe_metadata_options(ec2, instance_id, region), wait_timeout, wait_interval
-            )
+            final = wait_until_applied(read_options, wait_timeout, wait_interval)
         return MetadataOptionsResult(False, instance_id, before, after, final)
     if check_mode:
         return MetadataOptionsResult(
@@ -196,19 +202,14 @@ def ensure_metadata_options(
     answered = modify_metadata_options(ec2, instance_id, desired, region)
     final = {**desired, **{name: value for name, value in answered.items() if value is not None}}
     if wait:
-        final = wait_until_applied(
-            lambda: describe_metadata_options(ec2, instance_id, region), wait_timeout, wait_interval
-        )
+        final = wait_until_applied(read_options, wait_timeout, wait_interval)
     return MetadataOptionsResult(True, instance_id, before, after, final, changes)
-
-
-IDENTITY_DOCUMENT = "dynamic/instance-identity/document"
 
 
 def discover_instance(client: Any) -> tuple[str, str]:
     """(instance_id, region) of the instance the task runs on, from its identity document in IMDS."""
     try:
-        document = client.get_json(IDENTITY_DOCUMENT, deadline=client.new_deadline())
+        document = client.get_json(IDENTITY_DOCUMENT)
     except ImdsError as error:
         raise type(error)(
             f"instance_id was not set and IMDS could not tell it (set instance_id and region when the task runs "

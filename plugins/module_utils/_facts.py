@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any, Iterable
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._client import IDENTITY_DOCUMENT
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import is_credential_document
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
@@ -51,7 +52,6 @@ ENTRY_SUBSETS = {
     "instance-action": "events",
 }
 METADATA_SUBSETS = frozenset(SUBSETS) - {"identity", "user_data"}
-IDENTITY_DOCUMENT = "dynamic/instance-identity/document"
 ROLE_CREDENTIALS = re.compile(r"^meta-data/iam/security-credentials/[^/]+$")
 # The only fields of a credential document that may leave the walk.
 SAFE_CREDENTIAL_FIELDS = ("Code", "LastUpdated", "Type", "Expiration")
