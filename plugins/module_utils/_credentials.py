@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import parse_listing
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, ImdsNotFound
 
 INFO_PATH = "meta-data/iam/info"
@@ -156,11 +157,15 @@ def is_credential_document(path: str) -> bool:
     return "security-credentials" in path.strip("/").split("/")[:-1]
 
 
-def attach_fix(instance_id: str | None) -> str:
+def attach_profile_command(instance_id: str | None) -> str:
     return (
-        "attach an instance profile: aws ec2 associate-iam-instance-profile "
-        f"--instance-id {instance_id or '<instance-id>'} --iam-instance-profile Name=<profile-name>"
+        f"aws ec2 associate-iam-instance-profile --instance-id {instance_id or '<instance-id>'} "
+        "--iam-instance-profile Name=<profile-name>"
     )
+
+
+def attach_fix(instance_id: str | None) -> str:
+    return "attach an instance profile: " + attach_profile_command(instance_id)
 
 
 def check_profile(found_arn: str, expected: str | None, instance_id: str | None = None) -> None:
@@ -282,7 +287,7 @@ def read_role(
 ) -> tuple[RoleReport, RoleCredentials]:
     """Read iam/info, the role and its credentials and check the expectations.
 
-    ``on_secrets`` receives the secret values as soon as they are read, before any check can fail.
+    ``on_secrets`` receives the secret values as soon as the document is parsed, before the expiry check.
     Raises RoleCheckFailed (with ``partial``: what was found so far) or the client's ImdsError.
     """
     if min_remaining < 0:
@@ -311,7 +316,7 @@ def read_role(
             "credentials_malformed",
             **report.as_dict(),
         )
-    roles = [line.strip().rstrip("/") for line in client.get_text(ROLES_PATH, deadline).splitlines() if line.strip()]
+    roles = [entry.name for entry in parse_listing(client.get_text(ROLES_PATH, deadline))]
     if not roles:
         name = report.instance_profile_name
         raise RoleCheckFailed(

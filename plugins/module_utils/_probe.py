@@ -27,6 +27,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
     new_session,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import IPV6_ENDPOINT, ClientConfig, validate_endpoint
+from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import attach_profile_command
 
 try:
     import requests
@@ -437,8 +438,7 @@ def build_findings(report: ProbeReport, check_imdsv1: bool, put: Exchange) -> li
                 "info",
                 "No IAM role is attached (iam/ answers 404): AWS SDKs on this host have no instance credentials.",
                 f"amazon.aws.ec2_instance: {{instance_ids: [{iid}], iam_instance_profile: <profile-name>}}",
-                f"aws ec2 associate-iam-instance-profile --instance-id {iid} "
-                "--iam-instance-profile Name=<profile-name>",
+                attach_profile_command(iid),
             )
         )
     else:

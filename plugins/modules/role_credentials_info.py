@@ -246,8 +246,6 @@ def main() -> None:
     params = module.params
     if params["verify_sts"] and not HAS_BOTO3:
         module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
-    if params["min_remaining"] < 0:
-        module.fail_json(msg=f"min_remaining={params['min_remaining']} must be 0 or more seconds.")
     # Every secret read is masked in whatever the module prints, failures included; only an explicit
     # return_credentials result leaves them in place (its action plugin then hides the whole task result).
     secrets: set = set()
