@@ -92,13 +92,6 @@ class AwsUnreachable(AwsError):
     reason = "aws_unreachable"
 
 
-def aws_argument_spec(**module_options: Any) -> dict:
-    """The shared AWS options plus a module's own."""
-    spec = {name: dict(option) for name, option in AWS_ARGUMENT_SPEC.items()}
-    spec.update(module_options)
-    return spec
-
-
 def aws_params(params: Mapping[str, Any]) -> dict:
     """The AWS options of a module's params, ready for ``aws_client(service, **aws_params(params))``."""
     return {name: params.get(name) for name in AWS_ARGUMENT_SPEC}

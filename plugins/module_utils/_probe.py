@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
@@ -62,6 +62,10 @@ class Exchange:
     @property
     def answered(self) -> bool:
         return self.status is not None
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace").strip()
 
 
 @dataclass
@@ -112,27 +116,10 @@ class ProbeReport:
         return [self.finding(name) for name in required if self.finding(name).ok is not True]
 
     def as_dict(self) -> dict:
-        return {
-            "endpoint": self.endpoint,
-            "reachable": self.reachable,
-            "latency_ms": self.latency_ms,
-            "endpoint_disabled": self.endpoint_disabled,
-            "tokens_work": self.tokens_work,
-            "token_status": self.token_status,
-            "token_put_timed_out": self.token_put_timed_out,
-            "v1_allowed": self.v1_allowed,
-            "hop_limit_suspected": self.hop_limit_suspected,
-            "throttled": self.throttled,
-            "tags_enabled": self.tags_enabled,
-            "role_attached": self.role_attached,
-            "instance_profile_arn": self.instance_profile_arn,
-            "instance_id": self.instance_id,
-            "ipv6_endpoint": self.ipv6_endpoint,
-            "ipv6_reachable": self.ipv6_reachable,
-            "requests": self.requests,
-            "findings": [finding.as_dict() for finding in self.findings],
-            "problems": self.problems,
-        }
+        result = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "findings"}
+        result["findings"] = [finding.as_dict() for finding in self.findings]
+        result["problems"] = self.problems
+        return result
 
 
 def check_required(required: list[str] | None, check_imdsv1: bool, ipv6_endpoint: str | None) -> list[str]:
@@ -225,7 +212,7 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
     report.token_status = put.status
     token = None
     if put.status == 200 and put.body.strip():
-        token = put.body.decode("utf-8", errors="replace").strip()
+        token = put.text
         report.tokens_work = True
     report.token_put_timed_out = put.error == "read_timeout"
     unreachable = put.error in ("connect_timeout", "refused", "other", "total_timeout")
@@ -236,7 +223,7 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
         v1 = prober.get("meta-data/instance-id", None, deadline)
         if v1.status == 200:
             report.v1_allowed = True
-            report.instance_id = v1.body.decode("utf-8", errors="replace").strip()
+            report.instance_id = v1.text
         elif v1.status == 401:
             report.v1_allowed = False
 
@@ -254,7 +241,7 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
         if report.instance_id is None:
             answer = prober.get("meta-data/instance-id", token, deadline)
             if answer.status == 200:
-                report.instance_id = answer.body.decode("utf-8", errors="replace").strip()
+                report.instance_id = answer.text
         tags = prober.get("meta-data/tags/instance", token, deadline)
         report.tags_enabled = True if tags.status == 200 else False if tags.status == 404 else None
         info = prober.get("meta-data/iam/info", token, deadline)
