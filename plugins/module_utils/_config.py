@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from dataclasses import dataclass
 from typing import Mapping
@@ -37,6 +38,10 @@ class ClientConfig:
     retries: int = DEFAULT_RETRIES
     total_timeout: float = DEFAULT_TOTAL_TIMEOUT
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _env_true(environ: Mapping[str, str], name: str) -> bool:
@@ -111,6 +116,9 @@ def resolve_config(
             f"token_ttl={token_ttl!r} is out of range: IMDS accepts 1 to {MAX_TOKEN_TTL} seconds "
             "(the default is 21600)."
         )
+    for name, value in (("timeout", timeout), ("total_timeout", total_timeout)):
+        if not _finite_number(value):
+            raise ImdsConfigError(f"{name}={value!r} must be a finite number of seconds, e.g. 1 or 10.")
     if not timeout or timeout <= 0:
         raise ImdsConfigError(f"timeout={timeout!r} must be a positive number of seconds (the default is 1).")
     if retries is None or retries < 0 or retries > 10:

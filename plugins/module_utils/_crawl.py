@@ -10,7 +10,12 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsNotFound
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsBadResponse, ImdsNotFound
+from ansible_collections.ec2meta.imds.plugins.module_utils._limits import (
+    MAX_CRAWL_DEPTH,
+    MAX_CRAWL_PATHS,
+    MAX_LISTING_ENTRIES,
+)
 
 _STOP = 2
 
@@ -27,9 +32,10 @@ class ListingEntry:
 def parse_listing(text: str, public_keys: bool = False) -> list[ListingEntry]:
     """Parse a listing exactly: ``name/`` is a directory; under public-keys/, ``0=name`` is directory ``0/``.
 
-    ``=`` means nothing elsewhere, since tag keys may contain it.
+    ``=`` means nothing elsewhere, since tag keys may contain it. A name listed twice is one entry, and where it is
+    listed both as a leaf and as a directory (some third-party IMDS servers do), the directory wins.
     """
-    entries = []
+    entries: dict = {}
     for line in text.split("\n"):
         line = line.strip("\r")
         if not line.strip():
@@ -44,8 +50,9 @@ def parse_listing(text: str, public_keys: bool = False) -> list[ListingEntry]:
         # (the directory itself, its parent, a deeper one) or loop.
         if entry.segment in ("", ".", "..") or "/" in entry.segment:
             continue
-        entries.append(entry)
-    return entries
+        if entry.name not in entries or entry.is_dir:
+            entries[entry.name] = entry
+    return list(entries.values())
 
 
 def is_public_keys_path(path: str) -> bool:
@@ -59,6 +66,8 @@ class CrawlResult:
     requests: int = 0
     # Listed entries that were never requested because ``skip`` said so (e.g. credential documents).
     skipped: list = field(default_factory=list)
+    # Each seed path's own value (a leaf's value, or a directory's subtree), even where seeds overlap.
+    values: dict = field(default_factory=dict)
 
 
 def _join(base: str, segment: str) -> str:
@@ -115,13 +124,19 @@ def walk(
     if not seeds:
         return result
 
-    def place(full: str, value: Any) -> None:
+    def place(full: str, value: Any) -> Any:
+        """Put ``value`` at ``full`` and return what is there; a directory wins over a leaf of the same name."""
         parts = [part for part in full.split("/") if part]
         node = result.tree
         for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        if parts:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        if not parts:
+            return node
+        if not isinstance(node.get(parts[-1]), dict):
             node[parts[-1]] = value
+        return node[parts[-1]]
 
     # (priority, order, job): listings (0) before leaves (1); the stop marker (2) after everything.
     work: queue.PriorityQueue = queue.PriorityQueue()
@@ -154,6 +169,7 @@ def walk(
     first, rest = seeds[0], seeds[1:]
     submit(first[0], first[1], first[1], is_seed=True)
     outstanding = 1
+    submitted = len(seeds)
     try:
         while outstanding:
             (kind, full, key_path, is_seed), body, error = done.get()
@@ -171,11 +187,19 @@ def walk(
             if error is not None:
                 raise error
             if kind == "leaf":
-                place(key_path, decode(full, body))
+                value = decode(full, body)
+                place(key_path, value)
+                if is_seed:
+                    result.values[full] = value
                 continue
             place(key_path, {})
             children = []
-            for entry in parse_listing(body, public_keys=is_public_keys_path(full)):
+            entries = parse_listing(body, public_keys=is_public_keys_path(full))
+            if len(entries) > MAX_LISTING_ENTRIES:
+                raise _over_cap(client, full, f"lists {len(entries)} entries", f"{MAX_LISTING_ENTRIES} entries")
+            if entries and key_path.count("/") + 1 >= MAX_CRAWL_DEPTH:
+                raise _over_cap(client, full, "goes deeper than any real metadata path", f"{MAX_CRAWL_DEPTH} levels")
+            for entry in entries:
                 child = _join(full, entry.segment)
                 if skip is not None and skip(child, entry.is_dir):
                     result.skipped.append(child)
@@ -184,6 +208,9 @@ def walk(
             # Directories are queued before leaves: a worker may take a job the moment it is queued, so queueing in
             # listing order would let a leaf (ami-id) go before the directories listed after it.
             children.sort(key=lambda child: child[0] != "dir")
+            submitted += len(children)
+            if submitted > MAX_CRAWL_PATHS:
+                raise _over_cap(client, full, f"leads to over {MAX_CRAWL_PATHS} paths", f"{MAX_CRAWL_PATHS} paths")
             for child_kind, child, child_key in children:
                 submit(child_kind, child, child_key)
             outstanding += len(children)
@@ -193,5 +220,25 @@ def walk(
             work.put((_STOP, next(order), None))
         for thread in threads:
             thread.join()
+    for kind, seed in seeds:
+        if kind == "dir" and seed not in result.missing:
+            result.values[seed] = subtree(result.tree, seed)
     result.requests = client.stats["requests"] - before
     return result
+
+
+def subtree(tree: dict, path: str) -> Any:
+    """The node at ``path`` in a walked tree."""
+    node: Any = tree
+    for part in [part for part in path.split("/") if part]:
+        node = node[part]
+    return node
+
+
+def _over_cap(client: Any, path: str, what: str, cap: str) -> ImdsBadResponse:
+    url = f"{client.config.endpoint}/latest/{path}/"
+    return ImdsBadResponse(
+        f"IMDS's listing {url} {what}, over the cap of {cap} for one crawl: no EC2 instance has such a tree. Check "
+        "the endpoint option; read a narrower path if this service really serves it.",
+        url=url,
+    )

@@ -11,28 +11,26 @@ own few requests through a session built like the client's (no proxies, no redir
 from __future__ import annotations
 
 import json
+import re
 import statistics
-import time
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
-    RETRYABLE_STATUSES,
     TOKEN_HEADER,
     TOKEN_PATH,
     TOKEN_TTL_HEADER,
-    Deadline,
-    backoff_pause,
-    connection_error_kind,
-    new_session,
+    usable_token,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import IPV6_ENDPOINT, ClientConfig, validate_endpoint
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import attach_profile_command
-
-try:
-    import requests
-except ImportError:  # the module checks HAS_REQUESTS through create_client first
-    requests = None  # type: ignore[assignment]
+from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_BODY_BYTES, MAX_TOKEN_BYTES
+from ansible_collections.ec2meta.imds.plugins.module_utils._transport import (
+    RETRYABLE_STATUSES,
+    Answer,
+    Deadline,
+    Transport,
+)
 
 DEFAULT_IPV6_ENDPOINT = IPV6_ENDPOINT
 # The checks in the order they run; ``require`` takes these names.
@@ -47,25 +45,12 @@ FINDINGS = (
     "role_attached",
     "ipv6_reachable",
 )
+INSTANCE_ID = re.compile(r"i-[0-9a-f]{8,17}")
 MODIFY = "aws ec2 modify-instance-metadata-options --instance-id {instance_id}"
 
 
-@dataclass(frozen=True)
-class Exchange:
-    """One request's outcome: an HTTP status, or ``error`` (connect_timeout, refused, read_timeout, reset, ...)."""
-
-    status: int | None
-    elapsed_ms: float
-    body: bytes = b""
-    error: str | None = None
-
-    @property
-    def answered(self) -> bool:
-        return self.status is not None
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace").strip()
+# One request's outcome as the probe reads it: a status, or ``failure`` (connect_timeout, refused, read_timeout, ...).
+Exchange = Answer
 
 
 @dataclass
@@ -136,60 +121,42 @@ def check_required(required: list[str] | None, check_imdsv1: bool, ipv6_endpoint
 
 
 class Prober:
+    """The probe's requests, through the client's transport: same deadline, caps and liveness rules, raw answers."""
+
     def __init__(self, config: ClientConfig, session: Any = None):
         self.config = config
-        self.session = session or new_session(config)
-        self.requests = 0
-        self.throttled = False
+        self.transport = Transport(config, session)
         self.timings: list[float] = []
 
-    def exchange(self, method: str, url: str, headers: dict, deadline: Deadline, retry: bool = True) -> Exchange:
-        """One request, retried on 429/5xx like the client; connection errors and timeouts are results, not raised."""
-        attempt = 0
-        while True:
-            timeout = min(self.config.timeout, deadline.remaining())
-            if timeout <= 0:
-                return Exchange(None, 0.0, error="total_timeout")
-            self.requests += 1
-            started = time.monotonic()
-            try:
-                response = self.session.request(
-                    method, url, headers=headers, timeout=(timeout, timeout), allow_redirects=False
-                )
-                body = response.content
-            except requests.exceptions.ConnectTimeout:
-                return Exchange(None, _since(started), error="connect_timeout")
-            except requests.exceptions.ReadTimeout:
-                return Exchange(None, _since(started), error="read_timeout")
-            except requests.exceptions.ConnectionError as exc:
-                return Exchange(None, _since(started), error=connection_error_kind(exc))
-            except requests.exceptions.RequestException:
-                return Exchange(None, _since(started), error="other")
-            elapsed = _since(started)
-            status = response.status_code
-            if status == 429:
-                self.throttled = True
-            if status not in RETRYABLE_STATUSES or not retry or attempt >= self.config.retries:
-                if status not in RETRYABLE_STATUSES:
-                    self.timings.append(elapsed)
-                return Exchange(status, elapsed, body)
-            attempt += 1
-            pause = backoff_pause(attempt, throttled=status == 429)
-            if pause >= deadline.remaining():
-                return Exchange(status, elapsed, body)
-            time.sleep(pause)
+    @property
+    def requests(self) -> int:
+        return self.transport.stats["requests"]
+
+    @property
+    def throttled(self) -> bool:
+        return self.transport.throttled
+
+    def exchange(
+        self, method: str, url: str, headers: dict, deadline: Deadline, limit: int = MAX_BODY_BYTES
+    ) -> Exchange:
+        answer = self.transport.send(method, url, headers, deadline, limit)
+        if answer.answered and answer.status not in RETRYABLE_STATUSES:
+            self.timings.append(answer.elapsed_ms)
+        return answer
 
     def put_token(self, endpoint: str, deadline: Deadline) -> Exchange:
         headers = {TOKEN_TTL_HEADER: str(self.config.token_ttl)}
-        return self.exchange("PUT", endpoint + TOKEN_PATH, headers, deadline)
+        return self.exchange("PUT", endpoint + TOKEN_PATH, headers, deadline, MAX_TOKEN_BYTES)
 
     def get(self, path: str, token: str | None, deadline: Deadline) -> Exchange:
         headers = {TOKEN_HEADER: token} if token else {}
         return self.exchange("GET", f"{self.config.endpoint}/latest/{path}", headers, deadline)
 
 
-def _since(started: float) -> float:
-    return round((time.monotonic() - started) * 1000.0, 1)
+def _instance_id(answer: Exchange) -> str | None:
+    """The instance id, if the answer is one: it goes into the report and into every fix command."""
+    text = answer.text
+    return text if INSTANCE_ID.fullmatch(text) else None
 
 
 def probe(config: ClientConfig, check_imdsv1: bool = True, ipv6_endpoint: str | None = None) -> ProbeReport:
@@ -200,7 +167,7 @@ def probe(config: ClientConfig, check_imdsv1: bool = True, ipv6_endpoint: str | 
     try:
         report = _probe(prober, config, check_imdsv1, ipv6_endpoint)
     finally:
-        prober.session.close()
+        prober.transport.close()
     return report
 
 
@@ -211,11 +178,11 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
     put = prober.put_token(config.endpoint, deadline)
     report.token_status = put.status
     token = None
-    if put.status == 200 and put.body.strip():
-        token = put.text
+    if put.status == 200 and usable_token(put.body):
+        token = usable_token(put.body)
         report.tokens_work = True
-    report.token_put_timed_out = put.error == "read_timeout"
-    unreachable = put.error in ("connect_timeout", "refused", "other", "total_timeout")
+    report.token_put_timed_out = put.failure == "read_timeout"
+    unreachable = put.failure in ("connect_timeout", "refused", "reset", "other", "total_timeout")
 
     v1 = None
     if check_imdsv1 and not unreachable:
@@ -223,11 +190,11 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
         v1 = prober.get("meta-data/instance-id", None, deadline)
         if v1.status == 200:
             report.v1_allowed = True
-            report.instance_id = v1.text
+            report.instance_id = _instance_id(v1)
         elif v1.status == 401:
             report.v1_allowed = False
 
-    report.reachable = put.answered or bool(v1 and v1.answered) or put.error == "read_timeout"
+    report.reachable = put.answered or bool(v1 and v1.answered) or put.failure == "read_timeout"
     report.endpoint_disabled = put.status == 403 and (v1 is None or v1.status in (None, 403))
     if report.endpoint_disabled and v1 is None:
         # The token PUT also answers 403 to proxied requests; a GET with no token tells the two apart.
@@ -241,7 +208,7 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
         if report.instance_id is None:
             answer = prober.get("meta-data/instance-id", token, deadline)
             if answer.status == 200:
-                report.instance_id = answer.text
+                report.instance_id = _instance_id(answer)
         tags = prober.get("meta-data/tags/instance", token, deadline)
         report.tags_enabled = True if tags.status == 200 else False if tags.status == 404 else None
         info = prober.get("meta-data/iam/info", token, deadline)
@@ -283,7 +250,7 @@ def build_findings(report: ProbeReport, check_imdsv1: bool, put: Exchange) -> li
                 "reachable",
                 False,
                 "error",
-                f"Nothing answers at {report.endpoint} ({put.error}). This host is probably not an EC2 instance, the "
+                f"Nothing answers at {report.endpoint} ({put.failure}). This host is probably not an EC2 instance, the "
                 "endpoint option points elsewhere, or a firewall (iptables, a container network policy) blocks it.",
                 None,
                 None,

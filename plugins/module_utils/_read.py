@@ -7,27 +7,43 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import not_found_error
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import is_credential_document
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, not_found_error
+from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_PATH_LENGTH
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
 MISSING = object()
 
 
+def _shown(path: Any) -> str:
+    """A path as it may appear in a message: escaped (no raw newline) and short."""
+    text = repr(path)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters)"
+
+
 def normalize_path(path: Any) -> str:
-    """``/latest/meta-data/x`` and ``meta-data/x`` name the same path; credential documents are refused."""
+    """``/latest/meta-data/x`` and ``meta-data/x`` name the same path; credential documents and paths IMDS cannot
+    have (query, fragment, control or non-ASCII characters, too long) are refused before anything is sent."""
     if not isinstance(path, str) or not path.strip("/ "):
         raise ImdsConfigError(
-            f"path {path!r} is not a metadata path: give a path relative to /latest/, e.g. meta-data/instance-id."
+            f"path {_shown(path)} is not a metadata path: give a path relative to /latest/, e.g. meta-data/instance-id."
+        )
+    if len(path) > MAX_PATH_LENGTH:
+        raise ImdsConfigError(
+            f"path {_shown(path)} is longer than {MAX_PATH_LENGTH} characters: no metadata path is. Check the path."
+        )
+    if any(not " " <= char <= "~" or char in "?#" for char in path):
+        raise ImdsConfigError(
+            f"path {_shown(path)} contains a character no metadata path has (?, #, a control or non-ASCII "
+            "character). Give the path alone, relative to /latest/, e.g. meta-data/tags/instance/Name."
         )
     text = path.strip().lstrip("/")
     if text.startswith("latest/"):
         text = text[len("latest/") :]
     if is_credential_document(text):
         raise ImdsConfigError(
-            f"path {path!r} is a credential document (access key, secret key and token), which this plugin never "
+            f"path {_shown(path)} is a credential document (access key, secret key and token), which this plugin never "
             "reads. Use ec2meta.imds.role_credentials_info for role credentials: it returns them under no_log. "
             "The role name is at meta-data/iam/security-credentials/ and the expiry in ec2meta.imds.metadata_facts."
         )
@@ -52,16 +68,9 @@ def _parse_json(value: Any) -> Any:
     if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
         try:
             return json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return value
     return value
-
-
-def _find(tree: dict, path: str) -> Any:
-    node: Any = tree
-    for part in [part for part in path.split("/") if part]:
-        node = node[part]
-    return node
 
 
 def read_paths(
@@ -88,6 +97,6 @@ def read_paths(
                 raise not_found_error(path, f"{client.config.endpoint}/latest/{path}", " Or set default.")
             values[path] = default
             continue
-        value = _find(result.tree, path)
+        value = result.values[path.strip("/")]
         values[path] = _parse_json(value) if parse_json else value
     return values

@@ -12,7 +12,8 @@ import time
 import pytest
 from imds_emulator import ImdsEmulator
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import backoff_pause, quote_path
+from ansible_collections.ec2meta.imds.plugins.module_utils._client import quote_path
+from ansible_collections.ec2meta.imds.plugins.module_utils._transport import backoff_pause
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
     ImdsConfigError,

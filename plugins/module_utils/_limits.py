@@ -1,0 +1,29 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every cap on what IMDS may send, in one place. Private to the collection: not a public API.
+
+Each cap is chosen from what real IMDS serves, with a wide margin, so that a genuine answer never reaches one and
+a hostile or broken endpoint cannot make a module hold more than a few megabytes or run past its deadline.
+Going over a cap is a ``bad_response`` naming the path and the cap.
+"""
+
+from __future__ import annotations
+
+# A value, listing or document. The largest real ones (an identity document with its PKCS#7 signatures, a
+# listing of 50 tags, an SSH public key) are a few KiB.
+MAX_BODY_BYTES = 64 * 1024
+# user-data: IMDS refuses more than 16 KiB, so twice that is margin enough.
+MAX_USER_DATA_BYTES = 32 * 1024
+# gzip user-data is unpacked for facts; a bomb stops here.
+MAX_USER_DATA_UNPACKED_BYTES = 10 * 1024 * 1024
+# An IMDSv2 token is about 56 base64 characters.
+MAX_TOKEN_BYTES = 1024
+# Entries in one listing: 50 tags, up to 50 network interfaces, up to 50 addresses or prefixes per interface.
+MAX_LISTING_ENTRIES = 1000
+# Requests in one crawl: a full gather is about 90; an instance with many interfaces and addresses a few hundred.
+MAX_CRAWL_PATHS = 2000
+# Segments in one crawled path: the deepest real path (meta-data/network/interfaces/macs/<mac>/ipv6-prefix/...)
+# has seven.
+MAX_CRAWL_DEPTH = 16
+# A path given by a user: tag keys are at most 128 characters, the longest real paths under 200.
+MAX_PATH_LENGTH = 1024

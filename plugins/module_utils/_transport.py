@@ -1,0 +1,368 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one HTTP exchange layer under the client and the probe. Private to the collection: not a public API.
+
+Every request goes through :meth:`Transport.send`, which guarantees, whatever the server does:
+
+- time: every socket read waits at most ``min(timeout, time left)``, and no read starts after the deadline, so
+  a call ends by ``total_timeout`` plus at most one scheduling slice (headers sent a byte at a time included);
+- memory: the body is read in chunks up to a cap and never inflated (``Accept-Encoding: identity``; a compressed
+  answer is a bad response); headers are bounded by http.client (100 lines of 64 KiB);
+- liveness: before the endpoint has answered once, connection failures are final and two silent timeouts are
+  enough evidence that nothing is there; after it has answered, drops and refusals are transient (IMDS limits
+  connections and packet rates) and are retried with backoff, one request at a time;
+- no exception: every failure is an :class:`Answer` with a ``failure`` kind, never a requests exception.
+
+The answer keeps the raw status, which the probe needs; the client turns it into data or a typed error.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import random
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._config import ClientConfig
+
+try:
+    import requests
+    import urllib3
+    from requests.adapters import HTTPAdapter
+except ImportError:  # create_client / the lookup report the missing library first
+    requests = None  # type: ignore[assignment]
+    urllib3 = None  # type: ignore[assignment]
+
+USER_AGENT = "ec2meta.imds/0.1.0"
+RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
+BACKOFF_BASE = 0.1
+# IMDS throttles by rate over about a second: after a 429 the pauses must add up to more than that window
+# (three retries wait at least 0.75 * (0.25 + 0.5 + 1.0) = 1.3 s).
+THROTTLE_BACKOFF_BASE = 0.25
+BACKOFF_CAP = 2.0
+CHUNK_BYTES = 16 * 1024
+# Before the endpoint has answered once, this many timeouts without a byte mean nothing is there.
+SILENT_TIMEOUTS_BEFORE_UNREACHABLE = 2
+
+# Failure kinds an Answer carries. The first four are about the connection; the rest about what came back.
+CONNECT_TIMEOUT = "connect_timeout"
+REFUSED = "refused"
+RESET = "reset"
+READ_TIMEOUT = "read_timeout"
+TOTAL_TIMEOUT = "total_timeout"
+BAD_RESPONSE = "bad_response"
+CUT_OFF = "cut_off"
+INVALID_REQUEST = "invalid_request"
+OTHER = "other"
+CONNECTION_FAILURES = (CONNECT_TIMEOUT, REFUSED, RESET)
+
+
+def backoff_pause(retry: int, throttled: bool) -> float:
+    """Seconds to wait before retry number ``retry`` (1, 2, ...): exponential, capped, with jitter.
+
+    After a 429 the jitter stays in [0.75p, p], so the pauses still add up to more than IMDS's rate window.
+    """
+    base = THROTTLE_BACKOFF_BASE if throttled else BACKOFF_BASE
+    pause = min(BACKOFF_CAP, base * 2 ** (retry - 1))
+    low = 0.75 if throttled else 0.5
+    return pause * random.uniform(low, 1.0)  # noqa: S311 - jitter, not cryptography
+
+
+class Deadline:
+    """The time left for one whole call, shared by its retries and by a crawl's workers."""
+
+    def __init__(self, seconds: float):
+        self.expires = time.monotonic() + seconds
+        self.seconds = seconds
+
+    def remaining(self) -> float:
+        return self.expires - time.monotonic()
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One exchange's outcome: an HTTP status and body, or ``failure`` (a kind above) with a secret-free detail."""
+
+    status: int | None
+    elapsed_ms: float = 0.0
+    body: bytes = b""
+    headers: dict = field(default_factory=dict)
+    failure: str | None = None
+    detail: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return self.status is not None
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace").strip()
+
+
+# ------------------------------------------------------------------------------------------ deadline-aware reads
+# The deadline of the request being sent on this thread; the response object picks it up as it is created.
+_sending = threading.local()
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The socket reader under http.client's response: each read waits at most ``min(timeout, time left)``."""
+
+    def __init__(self, raw: Any, sock: Any, deadline: Deadline, timeout: float):
+        super().__init__()
+        self._raw = raw
+        self._sock = sock
+        self._deadline = deadline
+        self._timeout = timeout
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> Any:
+        remaining = self._deadline.remaining()
+        if remaining <= 0:
+            raise socket.timeout("total_timeout ran out while reading")
+        self._sock.settimeout(min(self._timeout, remaining))
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any):
+        super().__init__(sock, *args, **kwargs)
+        deadline = getattr(_sending, "deadline", None)
+        if deadline is not None:
+            # detach() hands over the socket reader without closing it; nothing is buffered yet.
+            self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, deadline, _sending.timeout))
+
+
+if urllib3 is not None:
+
+    class _HTTPConnection(urllib3.connection.HTTPConnection):
+        response_class = _DeadlineResponse
+
+    class _HTTPSConnection(urllib3.connection.HTTPSConnection):
+        response_class = _DeadlineResponse
+
+    class _HTTPPool(urllib3.HTTPConnectionPool):
+        ConnectionCls = _HTTPConnection
+
+    class _HTTPSPool(urllib3.HTTPSConnectionPool):
+        ConnectionCls = _HTTPSConnection
+
+
+def new_session(config: ClientConfig) -> Any:
+    """A requests session for IMDS: direct (no proxy, no .netrc), pooled, deadline-aware, no retries of its own."""
+    session = requests.Session()
+    # Never take HTTP(S)_PROXY, NO_PROXY or .netrc from the environment: IMDS traffic must go direct.
+    session.trust_env = False
+    session.proxies = {}
+    # IMDS never compresses; asking for identity means a compressed answer is an error, never a bomb to inflate.
+    session.headers.update({"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "identity"})
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=config.max_concurrency, max_retries=0)
+    adapter.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+# ------------------------------------------------------------------------------------------ failure classification
+def _causes(error: BaseException) -> list:
+    """The exception and what it wraps (requests and urllib3 nest them in args, reason, __cause__ and __context__)."""
+    seen: list = []
+    pending = [error]
+    while pending and len(seen) < 20:
+        current = pending.pop()
+        if current is None or any(current is known for known in seen):
+            continue
+        seen.append(current)
+        pending.extend(item for item in getattr(current, "args", ()) if isinstance(item, BaseException))
+        for attribute in ("reason", "__cause__", "__context__"):
+            value = getattr(current, attribute, None)
+            if isinstance(value, BaseException):
+                pending.append(value)
+    return seen
+
+
+def classify(error: BaseException, deadline: Deadline, answered: bool, timeout: float) -> tuple[str, str]:
+    """``(kind, detail)`` for an exception from sending or reading; the detail never quotes headers or bodies."""
+    causes = _causes(error)
+
+    def has(*types: Any) -> bool:
+        return any(isinstance(cause, types) for cause in causes)
+
+    timeout_types = (socket.timeout, urllib3.exceptions.TimeoutError, requests.exceptions.Timeout)
+    if has(*timeout_types) and deadline.remaining() <= 0:
+        return TOTAL_TIMEOUT, "total_timeout ran out"
+    # Before the timeouts: urllib3's NewConnectionError (a refusal) is a subclass of ConnectTimeoutError.
+    if has(ConnectionRefusedError) or "refused" in str(error).lower():
+        return REFUSED, "connection refused"
+    if has(urllib3.exceptions.ConnectTimeoutError, requests.exceptions.ConnectTimeout):
+        return CONNECT_TIMEOUT, f"no connection within {timeout:g}s"
+    if has(*timeout_types):
+        if answered:
+            return CUT_OFF, f"the answer stopped arriving for {timeout:g}s"
+        return READ_TIMEOUT, f"no answer within {timeout:g}s"
+    if has(http.client.RemoteDisconnected):
+        return RESET, "the connection was closed without an answer"
+    if has(http.client.IncompleteRead, urllib3.exceptions.IncompleteRead):
+        return CUT_OFF, "the connection closed in the middle of the answer"
+    if has(http.client.LineTooLong):
+        return BAD_RESPONSE, "a status or header line too long"
+    if has(http.client.HTTPException, urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError):
+        return BAD_RESPONSE, "not a valid HTTP answer (bad status line, headers or chunked encoding)"
+    if has(ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
+        return (CUT_OFF, "the connection was reset in the middle of the answer") if answered else (RESET, "reset")
+    if has(requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL, ValueError):
+        # Never quote the exception: it holds the header value, which may be a token.
+        return INVALID_REQUEST, "the request could not be built (a header or URL value is not valid HTTP)"
+    if answered:
+        return CUT_OFF, f"the answer broke off ({error.__class__.__name__})"
+    return OTHER, error.__class__.__name__
+
+
+def _since(started: float) -> float:
+    return round((time.monotonic() - started) * 1000.0, 1)
+
+
+# ------------------------------------------------------------------------------------------ the transport
+class Transport:
+    """Sends requests for one client or probe run. Thread-safe: a crawl's workers share it."""
+
+    def __init__(self, config: ClientConfig, session: Any = None):
+        self.config = config
+        self.session = session or new_session(config)
+        # True once the endpoint has sent any HTTP answer in this run.
+        self.alive = False
+        self.silent_timeouts = 0
+        self.throttled = False
+        self.stats: Counter = Counter()
+        self._lock = threading.Lock()
+        # After a 429 or a dropped connection from a live endpoint, one request at a time: one worker backing off
+        # is useless while the others keep the rate (or the connection count) up. A request that has the turn
+        # keeps it through its backoff, so its last retry comes after IMDS's window has emptied.
+        self.one_at_a_time = False
+        self._turn = threading.Lock()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        headers: dict,
+        deadline: Deadline,
+        limit: int,
+        retry: bool = True,
+        retry_read_timeout: bool = True,
+    ) -> Answer:
+        """One request and its retries (429/5xx; timeouts and drops once the endpoint is alive), within the deadline."""
+        attempt = 0
+        has_turn = False
+        try:
+            while True:
+                if self.one_at_a_time and not has_turn:
+                    if not self._turn.acquire(timeout=max(0.0, deadline.remaining())):
+                        return Answer(None, failure=TOTAL_TIMEOUT, detail="total_timeout ran out")
+                    has_turn = True
+                answer = self._attempt(method, url, headers, deadline, limit)
+                if not (retry and attempt < self.config.retries and self._retryable(answer, retry_read_timeout)):
+                    return answer
+                attempt += 1
+                throttled = answer.status == 429
+                with self._lock:
+                    self.stats["retries"] += 1
+                    self.throttled = self.throttled or throttled
+                    self.one_at_a_time = self.one_at_a_time or throttled or answer.failure in CONNECTION_FAILURES
+                pause = backoff_pause(attempt, throttled)
+                if pause >= deadline.remaining():
+                    return answer
+                time.sleep(pause)
+        finally:
+            if has_turn:
+                self._turn.release()
+
+    def _retryable(self, answer: Answer, retry_read_timeout: bool) -> bool:
+        if answer.status is not None:
+            return answer.status in RETRYABLE_STATUSES
+        if answer.failure == CUT_OFF:
+            return True
+        if answer.failure == READ_TIMEOUT:
+            return retry_read_timeout and self.alive
+        return answer.failure in CONNECTION_FAILURES and self.alive
+
+    def _attempt(self, method: str, url: str, headers: dict, deadline: Deadline, limit: int) -> Answer:
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            return Answer(None, failure=TOTAL_TIMEOUT, detail="total_timeout ran out")
+        timeout = min(self.config.timeout, remaining)
+        with self._lock:
+            self.stats["requests"] += 1
+            if method == "PUT":
+                self.stats["token_requests"] += 1
+        started = time.monotonic()
+        _sending.deadline, _sending.timeout = deadline, self.config.timeout
+        try:
+            response = self.session.request(
+                method, url, headers=headers, timeout=(timeout, timeout), allow_redirects=False, stream=True
+            )
+        except Exception as error:  # every requests/urllib3/socket failure becomes a kind; see classify
+            return self._failed(error, deadline, started, timeout, answered=False)
+        finally:
+            _sending.deadline = None
+        self._mark_alive()
+        try:
+            body, problem = self._read_body(response, limit)
+        except Exception as error:  # as above, while reading the body
+            response.close()
+            return self._failed(error, deadline, started, timeout, answered=True)
+        if problem:
+            response.close()
+            return Answer(response.status_code, _since(started), failure=BAD_RESPONSE, detail=problem)
+        return Answer(response.status_code, _since(started), body, dict(response.headers))
+
+    def _read_body(self, response: Any, limit: int) -> tuple[bytes, str]:
+        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            return b"", f"a compressed answer (Content-Encoding: {encoding[:40]}), which IMDS never sends"
+        declared = response.headers.get("Content-Length", "")
+        if declared.strip().isdigit() and int(declared) > limit:
+            return b"", f"an answer of {int(declared)} bytes, over the cap of {limit} bytes"
+        chunks = []
+        size = 0
+        while True:
+            chunk = response.raw.read(CHUNK_BYTES, decode_content=False)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > limit:
+                return b"", f"an answer over the cap of {limit} bytes"
+            chunks.append(chunk)
+        return b"".join(chunks), ""
+
+    def _mark_alive(self) -> None:
+        if not self.alive:
+            with self._lock:
+                self.alive = True
+
+    def _failed(
+        self, error: BaseException, deadline: Deadline, started: float, timeout: float, answered: bool
+    ) -> Answer:
+        kind, detail = classify(error, deadline, answered, timeout)
+        if kind == READ_TIMEOUT:
+            with self._lock:
+                self.silent_timeouts += 1
+        return Answer(None, _since(started), failure=kind, detail=detail)
+
+    def nothing_there(self) -> bool:
+        """Whether the evidence says no service is at the endpoint (never answered, timed out twice)."""
+        return not self.alive and self.silent_timeouts >= SILENT_TIMEOUTS_BEFORE_UNREACHABLE
