@@ -33,7 +33,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Optional
 from urllib.parse import unquote
 
+from hostile_faults import HOSTILE_FAULTS, AcceptStall  # a file beside this one
+
 EMULATOR_SCRIPT = os.path.abspath(__file__)
+
 DEFAULT_DATA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "default_instance.json")
 TOKEN_PATH = "/latest/api/token"
 TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
@@ -78,7 +81,7 @@ OPTION_CHOICES = {
     "instance_metadata_tags": ("enabled", "disabled"),
     "http_protocol_ipv6": ("enabled", "disabled"),
 }
-FAULT_KINDS = ("status", "delay", "blackhole", "reset", "body", "redirect", "truncate")
+FAULT_KINDS = ("status", "delay", "blackhole", "reset", "body", "redirect", "truncate", *HOSTILE_FAULTS)
 # How long a black-holed request is held before the emulator gives up on it (clients time out first).
 BLACKHOLE_SECONDS = 30.0
 
@@ -172,6 +175,7 @@ class ImdsEmulator:
         self.options_source = options_source
         self._tokens: dict[str, float] = {}
         self._faults: list[Fault] = []
+        self.accept_stall: AcceptStall | None = None
         self._recent: deque = deque()
         self.counters: Counter = Counter()
         self.path_counts: Counter = Counter()
@@ -252,6 +256,10 @@ class ImdsEmulator:
         with self._lock:
             self._faults.append(fault)
         return fault.describe()
+
+    def stall_accepts(self, after: int, seconds: float) -> None:
+        """Stop accepting connections for ``seconds`` after ``after`` more (see hostile_faults.AcceptStall)."""
+        self.accept_stall = AcceptStall(int(after), float(seconds))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -467,6 +475,15 @@ class _Server(http.server.ThreadingHTTPServer):
     request_queue_size = 64
     emulator: ImdsEmulator
 
+    def get_request(self) -> Any:
+        stall = self.emulator.accept_stall
+        if stall:
+            stall.before_accept(self.socket)
+        connection = super().get_request()
+        if stall:
+            stall.accepted += 1
+        return connection
+
 
 class _Server6(_Server):
     address_family = socket.AF_INET6
@@ -589,6 +606,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return False
         if kind in ("body", "truncate"):
             return False  # applied to the normal answer
+        if kind in HOSTILE_FAULTS:
+            emulator.count(f"fault_{kind}", 0)
+            status, _kind, payload, _type, _headers = self._answer(path)
+            HOSTILE_FAULTS[kind](self, fault.params, payload)
+            self.close_connection = True
+            return True
         emulator.count(f"fault_{kind}", 0)
         if kind == "status":
             status = int(fault.params.get("status", 500))
@@ -742,6 +765,7 @@ CONTROL_ROUTES: dict[tuple[str, str], Callable[[ImdsEmulator, bytes], Any]] = {
     ("GET", "credentials"): lambda emulator, body: emulator.credentials,
     ("PUT", "credentials"): lambda emulator, body: _public_credentials(emulator.set_credentials(**_json(body))),
     ("POST", "reset-counters"): lambda emulator, body: emulator.reset_counters(),
+    ("POST", "accept-stall"): lambda emulator, body: emulator.stall_accepts(**_json(body)),
     ("POST", "link-moto"): _link_moto,
     ("DELETE", "link-moto"): lambda emulator, body: _moto_link().unlink_emulator(emulator),
 }

@@ -13,7 +13,6 @@ import pytest
 from imds_emulator import ImdsEmulator
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import quote_path
-from ansible_collections.ec2meta.imds.plugins.module_utils._transport import backoff_pause
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
     ImdsConfigError,
@@ -26,6 +25,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsTokenUnavailable,
     ImdsUnreachable,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._transport import backoff_pause
 
 INSTANCE_ID = "i-0a1b2c3d4e5f60718"
 

@@ -1,0 +1,231 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A hostile or broken IMDS: every plugin ends in time, holds little memory, and fails with a typed reason.
+
+Each scenario is a row: the fault, where it is injected, the reason every reader must report, and words the
+message must contain. Every row runs against the client, the metadata module, metadata_facts, the probe and the
+lookup, each within the same budget: ``total_timeout`` plus the documented slack.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import tracemalloc
+
+import pytest
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.loader import lookup_loader
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
+from ansible_collections.ec2meta.imds.plugins.module_utils._config import resolve_config
+from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
+from ansible_collections.ec2meta.imds.plugins.module_utils._limits import (
+    MAX_BODY_BYTES,
+    MAX_CRAWL_DEPTH,
+    MAX_LISTING_ENTRIES,
+    MAX_TOKEN_BYTES,
+    MAX_USER_DATA_BYTES,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._read import read_paths
+from ansible_collections.ec2meta.imds.plugins.modules import metadata, metadata_facts, probe
+
+TIMEOUT = 0.5
+TOTAL = 2.0
+# The documented slack: one scheduling slice past the deadline, plus process noise on a loaded 2-core runner.
+SLACK = 0.8
+OPTIONS = {"timeout": TIMEOUT, "total_timeout": TOTAL}
+TOKEN = "/latest/api/token"
+INSTANCE_ID = "/latest/meta-data/instance-id"
+# Every real answer fits in 2 MiB of Python allocations with room to spare; the scenarios below offer gigabytes.
+MEMORY_CAP = 4 * 1024 * 1024
+
+# (id, fault kind, path, params, reason, words in the message)
+SCENARIOS = [
+    ("slow body", "slow_body", INSTANCE_ID, {"length": 1000, "interval": 0.2}, "timeout", "total_timeout=2s"),
+    ("slow token body", "slow_body", TOKEN, {"length": 500, "interval": 0.2}, "timeout", "total_timeout=2s"),
+    ("body over its length", "huge_body", INSTANCE_ID, {}, "bad_response", f"cap of {MAX_BODY_BYTES} bytes"),
+    ("slow headers", "slow_headers", INSTANCE_ID, {"interval": 0.2}, "timeout", "total_timeout=2s"),
+    ("slow token headers", "slow_headers", TOKEN, {"interval": 0.2}, "timeout", "total_timeout=2s"),
+    ("endless chunked body", "endless_body", INSTANCE_ID, {}, "bad_response", f"cap of {MAX_BODY_BYTES} bytes"),
+    ("endless token", "endless_body", TOKEN, {}, "bad_response", f"cap of {MAX_TOKEN_BYTES} bytes"),
+    ("50 MB token", "huge_body", TOKEN, {"length": 50_000_000}, "bad_response", f"cap of {MAX_TOKEN_BYTES} bytes"),
+    ("20 MB value", "huge_body", INSTANCE_ID, {"length": 20_000_000}, "bad_response", f"cap of {MAX_BODY_BYTES} bytes"),
+    ("gzip bomb", "compressed_body", INSTANCE_ID, {"inflated": 64_000_000}, "bad_response", "Content-Encoding: gzip"),
+    ("garbage", "garbage", INSTANCE_ID, {}, "bad_response", "not a valid HTTP answer"),
+    ("header too long", "long_header", INSTANCE_ID, {}, "bad_response", "too long"),
+    ("reset after headers", "reset_after_headers", INSTANCE_ID, {}, "bad_response", "middle of the answer"),
+]
+IDS = [row[0] for row in SCENARIOS]
+
+
+def _read_with_client(emulator):
+    with ImdsClient(resolve_config(endpoint=emulator.url, environ={}, **OPTIONS)) as client:
+        client.get("meta-data/instance-id")
+
+
+def _module_result(run_module, module, emulator, **args):
+    result = run_module(module, {"endpoint": emulator.url, **OPTIONS, **args})
+    assert result.get("failed"), result
+    return result
+
+
+@pytest.mark.parametrize(("name", "kind", "path", "params", "reason", "words"), SCENARIOS, ids=IDS)
+def test_client(emulator, name, kind, path, params, reason, words):
+    emulator.add_fault(kind, path=path, **params)
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(ImdsError) as caught:
+            _read_with_client(emulator)
+        elapsed = time.monotonic() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert caught.value.reason == reason, str(caught.value)
+    assert words in str(caught.value)
+    assert "probably not an EC2 instance" not in str(caught.value)
+    assert elapsed < TOTAL + SLACK, f"{name} took {elapsed:.2f}s"
+    assert peak < MEMORY_CAP, f"{name} held {peak} bytes"
+
+
+@pytest.mark.parametrize(("name", "kind", "path", "params", "reason", "words"), SCENARIOS, ids=IDS)
+@pytest.mark.parametrize("module", [metadata, metadata_facts], ids=["metadata", "metadata_facts"])
+def test_modules(run_module, emulator, module, name, kind, path, params, reason, words):
+    emulator.add_fault(kind, path=path, **params)
+    args = {"path": "meta-data/instance-id"} if module is metadata else {}
+    started = time.monotonic()
+    result = _module_result(run_module, module, emulator, **args)
+    assert time.monotonic() - started < TOTAL + SLACK
+    assert result["reason"] == reason, result["msg"]
+    assert words in result["msg"]
+
+
+@pytest.mark.parametrize(("name", "kind", "path", "params", "reason", "words"), SCENARIOS, ids=IDS)
+def test_lookup(emulator, name, kind, path, params, reason, words):
+    emulator.add_fault(kind, path=path, **params)
+    started = time.monotonic()
+    with pytest.raises(AnsibleLookupError, match=words.replace("(", r"\(")):
+        lookup_loader.get("ec2meta.imds.metadata").run(["meta-data/instance-id"], {}, endpoint=emulator.url, **OPTIONS)
+    assert time.monotonic() - started < TOTAL + SLACK
+
+
+@pytest.mark.parametrize(("name", "kind", "path", "params", "reason", "words"), SCENARIOS, ids=IDS)
+def test_probe_ends_in_time_with_bounded_output(run_module, emulator, name, kind, path, params, reason, words):
+    emulator.add_fault(kind, path=path, **params)
+    started = time.monotonic()
+    result = run_module(probe, {"endpoint": emulator.url, **OPTIONS})
+    # The probe reports what it saw rather than failing; its own requests share one total_timeout.
+    assert time.monotonic() - started < TOTAL + SLACK
+    assert "findings" in result, result
+    assert len(json.dumps(result)) < 20_000
+
+
+# ------------------------------------------------------------------------------------------------ crawls
+
+
+def test_wide_listing_stops_at_the_entry_cap(emulator, make_client):
+    emulator.set_metadata("wide", {f"d{index}": {"x": "1"} for index in range(MAX_LISTING_ENTRIES + 1000)})
+    client = make_client(**OPTIONS)
+    with pytest.raises(ImdsError) as caught:
+        walk(client, dirs=["meta-data"])
+    assert caught.value.reason == "bad_response"
+    assert f"cap of {MAX_LISTING_ENTRIES} entries" in str(caught.value)
+    assert "meta-data/wide/" in str(caught.value)
+    assert client.stats["requests"] < 200
+
+
+def test_deep_tree_stops_at_the_depth_cap_without_recursion_error(emulator, run_module):
+    # Every directory under deep/ lists a sub-directory: a tree with no bottom, deeper than Python's recursion limit.
+    emulator.set_metadata("deep", {"d": {}})
+    emulator.add_fault("endless_tree", path="/latest/meta-data/deep/*")
+    result = _module_result(run_module, metadata, emulator, path="meta-data/deep", recursive=True)
+    assert result["reason"] == "bad_response"
+    assert f"cap of {MAX_CRAWL_DEPTH} levels" in result["msg"]
+    result = _module_result(run_module, metadata_facts, emulator)
+    assert result["reason"] == "bad_response"
+
+
+def test_crawl_stops_starting_requests_at_the_deadline(emulator, make_client):
+    # 300 slow leaves: the crawl cannot finish in time; it must stop asking once the deadline has passed.
+    emulator.set_metadata("many", {f"leaf{index}": "v" for index in range(300)})
+    # The fault's countdown counts requests as they arrive (the emulator's counters count answers).
+    emulator.add_fault("delay", path="/latest/meta-data/many/*", seconds=0.05, count=10_000)
+    client = make_client(timeout=0.5, total_timeout=1.0)
+    started = time.monotonic()
+    with pytest.raises(ImdsError) as caught:
+        walk(client, dirs=["meta-data/many"])
+    assert time.monotonic() - started < 1.0 + SLACK
+    assert caught.value.reason == "timeout"
+    assert "total_timeout=1s" in str(caught.value)
+    arrived = 10_000 - emulator.state()["faults"][0]["remaining"]
+    time.sleep(0.3)
+    assert 10_000 - emulator.state()["faults"][0]["remaining"] == arrived, "requests went on after the crawl gave up"
+    assert arrived < 200
+
+
+def test_listing_with_a_name_as_leaf_and_directory_takes_the_directory(emulator, run_module):
+    # As one third-party IMDS serves iam/: the same entry listed with and without the slash.
+    emulator.add_fault("body", path="/latest/meta-data/iam/", body="info\nsecurity-credentials\nsecurity-credentials/")
+    for _attempt in range(5):
+        result = run_module(metadata_facts, {"endpoint": emulator.url, "gather_subset": ["iam"]})
+        assert "failed" not in result, result
+        iam = result["ansible_facts"]["ec2"]["iam"]
+        assert iam["role_name"] == "web-server-role"
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [["meta-data/placement/region", "meta-data/placement"], ["meta-data/placement", "meta-data/placement/region"]],
+)
+def test_overlapping_paths_return_both(emulator, make_client, paths):
+    values = read_paths(make_client(), paths)
+    assert values["meta-data/placement/region"] == "eu-west-1"
+    assert "region" in values["meta-data/placement"].splitlines()
+
+
+# ------------------------------------------------------------------------------------------------ liveness
+
+
+def test_connect_timeouts_from_a_live_endpoint_are_retried(emulator, run_module):
+    # IMDS limits connections: after three, it stops accepting for 2.5 s (backlog 1), then recovers.
+    emulator.stall_accepts(after=3, seconds=2.5)
+    result = run_module(metadata_facts, {"endpoint": emulator.url})
+    assert "failed" not in result, result.get("msg")
+    assert result["ansible_facts"]["ec2"]["instance_id"] == emulator.metadata["instance-id"]
+
+
+def test_silent_listener_is_unreachable_after_two_timeouts(emulator, make_client):
+    emulator.add_fault("blackhole")
+    client = make_client(timeout=TIMEOUT, total_timeout=10)
+    started = time.monotonic()
+    with pytest.raises(ImdsError) as caught:
+        client.get("meta-data/instance-id")
+    assert caught.value.reason == "unreachable"
+    assert "never answered" in str(caught.value)
+    assert time.monotonic() - started < 2 * TIMEOUT + SLACK
+    assert client.stats["requests"] == 2
+
+
+# ------------------------------------------------------------------------------------------------ secrets
+
+
+def test_a_token_with_a_line_break_is_refused_and_never_quoted(emulator, make_client):
+    emulator.add_fault("body", path=TOKEN, body="TOKENLEAK1\r\nX-Evil: injected")
+    with pytest.raises(ImdsError) as caught:
+        make_client(**OPTIONS).get("meta-data/instance-id")
+    assert caught.value.reason == "bad_response"
+    assert "TOKENLEAK1" not in str(caught.value)
+    assert "injected" not in str(caught.value)
+
+
+# ------------------------------------------------------------------------------------------------ caps per path
+
+
+def test_user_data_has_its_own_cap(emulator, make_client):
+    emulator.set_user_data(b"#!/bin/sh\n" + b"x" * (MAX_BODY_BYTES // 2))
+    with pytest.raises(ImdsError, match=f"cap of {MAX_USER_DATA_BYTES} bytes"):
+        make_client().get("user-data")
+    emulator.set_user_data(b"#!/bin/sh\n" + b"x" * 16_000)
+    assert len(make_client().get("user-data")) == 16_010
