@@ -71,6 +71,7 @@ _raw:
 """
 
 from ansible.errors import AnsibleLookupError  # noqa: E402
+from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import (  # noqa: E402
@@ -97,6 +98,7 @@ class LookupModule(LookupBase):
                 "install it in the Python that runs ansible (pip install requests)."
             )
         self.set_options(var_options=variables, direct=kwargs)
+        self._check_keywords(kwargs)
         if not terms:
             raise AnsibleLookupError(
                 "The ec2meta.imds.metadata lookup needs at least one path, e.g. "
@@ -117,6 +119,25 @@ class LookupModule(LookupBase):
             raise AnsibleLookupError(str(error)) from None
         # read_paths keys values by normalized path: map each term the same way, keeping order and duplicates.
         return [values[normalize_path(term)] for term in terms]
+
+    def _check_keywords(self, keywords):
+        """Refuse what set_options lets through: a misspelt keyword (it would fall back to the real IMDS address)
+        and a bool that is neither true nor false."""
+        unknown = sorted(set(keywords) - set(self._options))
+        if unknown:
+            raise AnsibleLookupError(
+                f"The ec2meta.imds.metadata lookup has no option {', '.join(unknown)}: "
+                f"use {', '.join(sorted(self._options))}."
+            )
+        for name in ("recursive", "parse_json", "allow_imdsv1"):
+            if keywords.get(name) is not None:
+                try:
+                    boolean(keywords[name], strict=True)
+                except TypeError:
+                    raise AnsibleLookupError(
+                        f"The ec2meta.imds.metadata lookup option {name}={keywords[name]!r} is not a boolean: "
+                        "use true or false."
+                    ) from None
 
     def _client_option(self, name):
         # Options set from variables (ec2meta_imds_endpoint: "{{ ... }}") reach a lookup untemplated.

@@ -15,7 +15,6 @@ import gzip
 import socket
 import struct
 import time
-import zlib
 from typing import Any, Callable
 
 HOLD_SECONDS = 30.0
@@ -80,11 +79,12 @@ def compressed_body(handler: Any, params: dict, payload: bytes) -> None:
 
 
 def _gzip_zeros(size: int) -> bytes:
-    """Gzip of ``size`` zero bytes, compressed a megabyte at a time so the emulator itself stays small."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    block = bytes(1024 * 1024)
-    parts = [packer.compress(block[: min(len(block), size - done)]) for done in range(0, size, len(block))]
-    return b"".join(parts) + packer.flush()
+    """A gzip stream that inflates to ``size`` zero bytes: one packed megabyte repeated as gzip members (which every
+    gzip reader concatenates), so building a gigabyte bomb costs the emulator nothing."""
+    megabyte = 1024 * 1024
+    member = gzip.compress(bytes(megabyte), compresslevel=9, mtime=0)
+    tail = size % megabyte
+    return member * (size // megabyte) + (gzip.compress(bytes(tail), mtime=0) if tail else b"")
 
 
 def huge_body(handler: Any, params: dict, payload: bytes) -> None:

@@ -59,3 +59,17 @@ def test_missing_requests(monkeypatch, emulator, lookup):
     monkeypatch.setattr(sys.modules[type(lookup).__module__], "HAS_REQUESTS", False)
     with pytest.raises(AnsibleLookupError, match="requests"):
         lookup.run(["meta-data/instance-id"], {}, endpoint=emulator.url)
+
+
+@pytest.mark.parametrize("keyword", ["endpont", "recursve", "total_timout"])
+def test_misspelt_keyword_fails_naming_it_before_any_request(emulator, lookup, keyword):
+    with pytest.raises(AnsibleLookupError, match=f"has no option {keyword}: use .*endpoint"):
+        lookup.run(["meta-data/instance-id"], {}, endpoint=emulator.url, **{keyword: "x"})
+    assert emulator.counters["total"] == 0
+
+
+@pytest.mark.parametrize("name", ["recursive", "parse_json", "allow_imdsv1"])
+def test_a_bool_that_is_neither_true_nor_false_is_refused(emulator, lookup, name):
+    with pytest.raises(AnsibleLookupError, match=f"{name}='maybe' is not a boolean"):
+        lookup.run(["meta-data/instance-id"], {}, endpoint=emulator.url, **{name: "maybe"})
+    assert lookup.run(["meta-data/instance-id"], {}, endpoint=emulator.url, **{name: "yes"})
