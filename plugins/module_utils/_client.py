@@ -32,6 +32,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsTokenUnavailable,
     ImdsUnreachable,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import TOKEN_PATH
 
 try:
     import requests
@@ -44,8 +45,6 @@ else:
     REQUESTS_IMPORT_ERROR = None
 
 USER_AGENT = "ec2meta.imds/0.1.0"
-TOKEN_PATH = "/latest/api/token"  # noqa: S105 - a path, not a secret
-IDENTITY_DOCUMENT = "dynamic/instance-identity/document"
 TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"  # noqa: S105 - a header name
 TOKEN_HEADER = "X-aws-ec2-metadata-token"  # noqa: S105 - a header name
 # The token PUT answers the AWS SDKs treat as "IMDSv2 is not available here, use IMDSv1".

@@ -16,11 +16,8 @@ from typing import Any, Callable, Iterable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import parse_listing
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, ImdsNotFound
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import INFO_PATH, INSTANCE_ID_PATH, ROLES_PATH
 
-INFO_PATH = "meta-data/iam/info"
-ROLES_PATH = "meta-data/iam/security-credentials/"
-INSTANCE_ID_PATH = "meta-data/instance-id"
-REGION_PATH = "meta-data/placement/region"
 SECRET_FIELDS = ("AccessKeyId", "SecretAccessKey", "Token")
 REQUIRED_FIELDS = ("Code", "AccessKeyId", "SecretAccessKey", "Token", "Expiration")
 # EC2 makes new role credentials available at least five minutes before the old ones expire.

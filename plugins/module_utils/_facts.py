@@ -12,7 +12,6 @@ import json
 import re
 from typing import Any, Iterable
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import IDENTITY_DOCUMENT
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import is_credential_document
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
@@ -23,6 +22,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsTimeout,
     ImdsUnreachable,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import IDENTITY_DOCUMENT, ROLES_PATH, USER_DATA_PATH
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
 SUBSETS = (
@@ -52,7 +52,7 @@ ENTRY_SUBSETS = {
     "instance-action": "events",
 }
 METADATA_SUBSETS = frozenset(SUBSETS) - {"identity", "user_data"}
-ROLE_CREDENTIALS = re.compile(r"^meta-data/iam/security-credentials/[^/]+$")
+ROLE_CREDENTIALS = re.compile("^" + re.escape(ROLES_PATH) + "[^/]+$")
 # The only fields of a credential document that may leave the walk.
 SAFE_CREDENTIAL_FIELDS = ("Code", "LastUpdated", "Type", "Expiration")
 # On these, on_unavailable=report returns ec2.available=false instead of failing: no usable IMDS on this host.
@@ -132,7 +132,7 @@ def _skipper(subsets: frozenset):
 
 
 def _transform(path: str, body: bytes) -> Any:
-    if path == "user-data":
+    if path == USER_DATA_PATH:
         return body
     if ROLE_CREDENTIALS.match(path):
         # Reduced here, before it reaches the tree: the keys and token never leave this function.
@@ -266,7 +266,7 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
             "maintenance_history": _json(_get(metadata, "events", "maintenance", "history")) or [],
         }
     if "user_data" in subsets:
-        raw = tree.get("user-data")
+        raw = tree.get(USER_DATA_PATH)
         ec2["user_data"] = decode_user_data(raw).as_dict() if isinstance(raw, bytes) else None
     ec2["raw"] = {key: value for key, value in (("meta-data", metadata), ("dynamic", dynamic)) if value}
     return ec2
@@ -352,7 +352,7 @@ def gather(client: Any, subsets: frozenset) -> dict:
     elif "identity" in subsets:
         leaves.append(IDENTITY_DOCUMENT)
     if "user_data" in subsets:
-        leaves.append("user-data")
+        leaves.append(USER_DATA_PATH)
     result = walk(client, dirs=dirs, leaves=leaves, skip=_skipper(subsets), transform=_transform)
     if "identity" in subsets and IDENTITY_DOCUMENT in result.missing:
         result.missing.remove(IDENTITY_DOCUMENT)

@@ -19,7 +19,6 @@ from typing import Any
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
     RETRYABLE_STATUSES,
     TOKEN_HEADER,
-    TOKEN_PATH,
     TOKEN_TTL_HEADER,
     Deadline,
     backoff_pause,
@@ -28,6 +27,12 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import IPV6_ENDPOINT, ClientConfig, validate_endpoint
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import attach_profile_command
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import (
+    INFO_PATH,
+    INSTANCE_ID_PATH,
+    TAGS_PATH,
+    TOKEN_PATH,
+)
 
 try:
     import requests
@@ -220,7 +225,7 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
     v1 = None
     if check_imdsv1 and not unreachable:
         # Deliberately without a token: the only way to learn whether IMDSv1 is still accepted.
-        v1 = prober.get("meta-data/instance-id", None, deadline)
+        v1 = prober.get(INSTANCE_ID_PATH, None, deadline)
         if v1.status == 200:
             report.v1_allowed = True
             report.instance_id = v1.text
@@ -231,7 +236,7 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
     report.endpoint_disabled = put.status == 403 and (v1 is None or v1.status in (None, 403))
     if report.endpoint_disabled and v1 is None:
         # The token PUT also answers 403 to proxied requests; a GET with no token tells the two apart.
-        check = prober.get("meta-data/instance-id", None, deadline)
+        check = prober.get(INSTANCE_ID_PATH, None, deadline)
         report.endpoint_disabled = check.status == 403
     answers_gets = bool(v1 and v1.status in (200, 401))
     report.hop_limit_suspected = report.token_put_timed_out and (answers_gets or v1 is None)
@@ -239,12 +244,12 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
     access = token is not None or report.v1_allowed is True
     if access and not report.endpoint_disabled:
         if report.instance_id is None:
-            answer = prober.get("meta-data/instance-id", token, deadline)
+            answer = prober.get(INSTANCE_ID_PATH, token, deadline)
             if answer.status == 200:
                 report.instance_id = answer.text
-        tags = prober.get("meta-data/tags/instance", token, deadline)
+        tags = prober.get(TAGS_PATH, token, deadline)
         report.tags_enabled = True if tags.status == 200 else False if tags.status == 404 else None
-        info = prober.get("meta-data/iam/info", token, deadline)
+        info = prober.get(INFO_PATH, token, deadline)
         report.role_attached = True if info.status == 200 else False if info.status == 404 else None
         if info.status == 200:
             try:

@@ -11,6 +11,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._client import not_fo
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import is_credential_document
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import USER_DATA_PATH
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
 MISSING = object()
@@ -35,7 +36,7 @@ def normalize_path(path: Any) -> str:
 
 
 def _leaf_value(path: str, body: bytes) -> str:
-    if path.strip("/") == "user-data":
+    if path.strip("/") == USER_DATA_PATH:
         user_data = decode_user_data(body)
         return user_data.text if user_data.is_text else user_data.base64
     return body.decode("utf-8", errors="replace")

@@ -220,13 +220,13 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # no
 from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws import BOTO3_IMPORT_ERROR, HAS_BOTO3  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (  # noqa: E402
-    REGION_PATH,
     RoleCheckFailed,
     check_sts_identity,
     read_role,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import REGION_PATH  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._sts import caller_identity  # noqa: E402
 
 

@@ -11,7 +11,6 @@ import pytest
 from moto_helpers import instance_role_credentials, moto_authentication, serve_credentials
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
-    ROLES_PATH,
     RoleCheckFailed,
     RoleReport,
     arn_parts,
@@ -25,6 +24,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
     scrub,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsTokenUnavailable
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import ROLES_PATH
 from ansible_collections.ec2meta.imds.plugins.module_utils._sts import caller_identity
 
 INSTANCE_ID = "i-0a1b2c3d4e5f60718"
