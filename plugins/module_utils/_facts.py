@@ -111,8 +111,9 @@ def resolve_gather_subset(values: Iterable[str] | None) -> frozenset:
     return frozenset(include - exclude)
 
 
-def _is_secret(path: str, subsets: frozenset) -> bool:
-    """A credential document that must not be requested: all of them except the role's, and that only for iam."""
+def _never_request(path: str, subsets: frozenset) -> bool:
+    """Whether the walk must not request ``path``: every credential document, except the role's when the iam subset
+    wants its expiry."""
     if not is_credential_document(path):
         return False
     return not ("iam" in subsets and ROLE_CREDENTIALS.match(path))
@@ -120,7 +121,7 @@ def _is_secret(path: str, subsets: frozenset) -> bool:
 
 def _skipper(subsets: frozenset):
     def skip(path: str, is_dir: bool) -> bool:
-        if _is_secret(path, subsets):
+        if _never_request(path, subsets):
             return True
         parts = path.split("/")
         if parts[0] == "meta-data" and len(parts) == 2:

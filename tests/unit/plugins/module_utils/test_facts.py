@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 from ansible_collections.ec2meta.imds.plugins.module_utils._facts import (
     SUBSETS,
-    _is_secret,
+    _never_request,
     build_facts,
     flatten_facts,
     gather,
@@ -46,7 +46,7 @@ def test_unknown_subset_names_the_valid_ones(bad):
 
 
 @pytest.mark.parametrize(
-    ("path", "subsets", "secret"),
+    ("path", "subsets", "never"),
     [
         ("meta-data/iam/security-credentials/web-server-role", ALL, False),  # read for its expiry, then reduced
         ("meta-data/iam/security-credentials/web-server-role", ALL - {"iam"}, True),
@@ -55,8 +55,8 @@ def test_unknown_subset_names_the_valid_ones(bad):
         ("meta-data/security-groups", ALL, False),
     ],
 )
-def test_which_paths_are_never_requested(path, subsets, secret):
-    assert _is_secret(path, frozenset(subsets)) is secret
+def test_which_paths_are_never_requested(path, subsets, never):
+    assert _never_request(path, frozenset(subsets)) is never
 
 
 TREE = {
