@@ -9,7 +9,6 @@ environment, so the token never leaves the endpoint. Every call has a deadline.
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -32,6 +31,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsTokenUnavailable,
     ImdsUnreachable,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import RAISE, load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import TOKEN_PATH
 
 try:
@@ -174,7 +174,7 @@ class ImdsClient:
     def get_json(self, path: str, deadline: Deadline | None = None) -> Any:
         body = self.get(path, deadline)
         try:
-            return json.loads(body.decode("utf-8"))
+            return load_json(body, invalid=RAISE)
         except ValueError:
             raise ImdsBadResponse(
                 f"IMDS answered {path} with {len(body)} bytes that are not valid JSON: the service or something in "

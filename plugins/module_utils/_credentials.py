@@ -9,13 +9,13 @@ module can register them for masking before anything is printed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import parse_listing
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, ImdsNotFound
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import RAISE, load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import INFO_PATH, INSTANCE_ID_PATH, ROLES_PATH
 
 SECRET_FIELDS = ("AccessKeyId", "SecretAccessKey", "Token")
@@ -224,7 +224,7 @@ def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
         "replace-iam-instance-profile-association) or check for an agent rewriting IMDS traffic."
     )
     try:
-        document = json.loads(body.decode("utf-8"))
+        document = load_json(body, invalid=RAISE)
     except ValueError:
         raise RoleCheckFailed(
             f"IMDS answered the credentials of role {role_name!r} with {len(body)} bytes that are not valid JSON. "

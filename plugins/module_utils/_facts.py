@@ -8,7 +8,6 @@ expiry and reduced to its non-secret fields the moment it arrives; other ``secur
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Iterable
 
@@ -22,6 +21,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsTimeout,
     ImdsUnreachable,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import IDENTITY_DOCUMENT, ROLES_PATH, USER_DATA_PATH
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
@@ -137,10 +137,7 @@ def _transform(path: str, body: bytes) -> Any:
         return body
     if ROLE_CREDENTIALS.match(path):
         # Reduced here, before it reaches the tree: the keys and token never leave this function.
-        try:
-            document = json.loads(body.decode("utf-8"))
-        except ValueError:
-            return {}
+        document = load_json(body, invalid={})
         return {key: document[key] for key in SAFE_CREDENTIAL_FIELDS if isinstance(document, dict) and key in document}
     return body.decode("utf-8", errors="replace")
 
@@ -154,15 +151,6 @@ def _lines(value: Any) -> list | None:
 def _dict(value: Any) -> dict:
     """A copy of a directory node; {} for anything else (a leaf where a directory was expected, or nothing)."""
     return dict(value) if isinstance(value, dict) else {}
-
-
-def _json(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return None
 
 
 def _int(value: Any) -> Any:
@@ -199,6 +187,11 @@ def _get(node: Any, *parts: str) -> Any:
     return node
 
 
+def _json_leaf(node: Any, *parts: str) -> Any:
+    """The JSON leaf at ``parts``, parsed; None where it is missing or not JSON: a fact left empty, not a failure."""
+    return load_json(_get(node, *parts), invalid=None)
+
+
 def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dict:
     """The ``ec2`` fact from a walked tree (keyed ``meta-data``/``dynamic``/``user-data``). Pure: no requests."""
     metadata = _dict(tree.get("meta-data"))
@@ -206,7 +199,7 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
     ec2: dict[str, Any] = {"available": True, "imds_version": imds_version, "gather_subset": sorted(subsets)}
 
     if "identity" in subsets:
-        document = _dict(_json(_get(dynamic, "instance-identity", "document")))
+        document = _dict(_json_leaf(dynamic, "instance-identity", "document"))
         ec2.update(
             instance_id=document.get("instanceId"),
             ami_id=document.get("imageId"),
@@ -260,11 +253,11 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
     if "events" in subsets:
         ec2["events"] = {
             "instance_action": metadata.get("instance-action"),
-            "spot_instance_action": _json(_get(metadata, "spot", "instance-action")),
+            "spot_instance_action": _json_leaf(metadata, "spot", "instance-action"),
             "spot_termination_time": _get(metadata, "spot", "termination-time"),
-            "rebalance_recommendation": _json(_get(metadata, "events", "recommendations", "rebalance")),
-            "maintenance_scheduled": _json(_get(metadata, "events", "maintenance", "scheduled")) or [],
-            "maintenance_history": _json(_get(metadata, "events", "maintenance", "history")) or [],
+            "rebalance_recommendation": _json_leaf(metadata, "events", "recommendations", "rebalance"),
+            "maintenance_scheduled": _json_leaf(metadata, "events", "maintenance", "scheduled") or [],
+            "maintenance_history": _json_leaf(metadata, "events", "maintenance", "history") or [],
         }
     if "user_data" in subsets:
         raw = tree.get(USER_DATA_PATH)
@@ -276,7 +269,7 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
 def _iam(node: Any) -> dict | None:
     if not isinstance(node, dict):
         return None  # no instance profile
-    info = _dict(_json(node.get("info")))
+    info = _dict(_json_leaf(node, "info"))
     roles = _dict(node.get("security-credentials"))
     role_name = next(iter(roles), None)
     credentials = roles.get(role_name) if role_name else None
@@ -318,7 +311,8 @@ def flatten_facts(ec2: dict) -> dict:
                 names[name] = ",".join(_lines(value) or [])
                 continue
             names[name] = value
-            document = _json(value) if isinstance(value, str) and value.lstrip().startswith("{") else None
+            looks_like_object = isinstance(value, str) and value.lstrip().startswith("{")
+            document = load_json(value, invalid=None) if looks_like_object else None
             if isinstance(document, dict):
                 for sub_key, sub_value in document.items():
                     names[f"{name}:{sub_key.lower()}"] = sub_value
@@ -371,7 +365,7 @@ def gather(client: Any, subsets: frozenset) -> dict:
 def _check_identity_document(client: Any, tree: dict) -> None:
     """Region, account and zone come from the identity document: without it the facts would be wrong, not partial."""
     document = _get(tree, *IDENTITY_DOCUMENT.split("/"))
-    if document is not None and not isinstance(_json(document), dict):
+    if document is not None and not isinstance(load_json(document, invalid=None), dict):
         raise ImdsBadResponse(
             f"IMDS answered {IDENTITY_DOCUMENT} with a body that is not a JSON object ({str(document)[:60]!r}). On "
             "EC2 it always is: check that the endpoint option points at the instance metadata service, and "

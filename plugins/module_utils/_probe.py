@@ -10,7 +10,6 @@ own few requests through a session built like the client's (no proxies, no redir
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from dataclasses import dataclass, field, fields
@@ -27,6 +26,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import IPV6_ENDPOINT, ClientConfig, validate_endpoint
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import attach_profile_command
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import (
     INFO_PATH,
     INSTANCE_ID_PATH,
@@ -252,10 +252,8 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
         info = prober.get(INFO_PATH, token, deadline)
         report.role_attached = True if info.status == 200 else False if info.status == 404 else None
         if info.status == 200:
-            try:
-                report.instance_profile_arn = json.loads(info.body.decode("utf-8")).get("InstanceProfileArn")
-            except (ValueError, AttributeError):
-                report.instance_profile_arn = None
+            document = load_json(info.body, invalid=None)
+            report.instance_profile_arn = document.get("InstanceProfileArn") if isinstance(document, dict) else None
 
     if ipv6_endpoint:
         # A separate budget of one timeout: an unreachable IPv6 address must not eat the IPv4 checks' time.

@@ -4,13 +4,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import not_found_error
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import is_credential_document
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import KEEP, load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import USER_DATA_PATH
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
@@ -51,10 +51,7 @@ def _parse_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _parse_json(item) for key, item in value.items()}
     if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
+        return load_json(value, invalid=KEEP)
     return value
 
 

@@ -136,6 +136,14 @@ def test_no_role_and_no_tags():
     assert ec2["user_data"] is None
 
 
+@pytest.mark.parametrize("leaf", ["not json", {"instanceId": "i-from-a-listing"}])
+def test_a_json_leaf_that_is_not_json_text_is_left_empty(leaf):
+    tree = {"dynamic": {"instance-identity": {"document": leaf}}, "meta-data": {"spot": {"instance-action": leaf}}}
+    ec2 = build_facts(tree, ALL, 2)
+    assert ec2["identity_document"] == {}
+    assert ec2["events"]["spot_instance_action"] is None
+
+
 def test_flatten_uses_amazon_aws_names():
     ec2 = build_facts(TREE, ALL, 2)
     flat = flatten_facts(ec2)
