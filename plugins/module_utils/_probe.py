@@ -26,6 +26,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import IPV6_ENDPOINT, ClientConfig, validate_endpoint
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import attach_profile_command
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import (
     INFO_PATH,
@@ -128,15 +129,15 @@ class ProbeReport:
 
 
 def check_required(required: list[str] | None, check_imdsv1: bool, ipv6_endpoint: str | None) -> list[str]:
-    """Validate the ``require`` list against the checks that will run; ValueError naming the option otherwise."""
+    """Validate the ``require`` list against the checks that will run; ImdsConfigError naming the option otherwise."""
     required = list(required or [])
     unknown = [name for name in required if name not in FINDINGS]
     if unknown:
-        raise ValueError(f"require: unknown finding(s) {', '.join(unknown)}; choose from {', '.join(FINDINGS)}.")
+        raise ImdsConfigError(f"require: unknown finding(s) {', '.join(unknown)}; choose from {', '.join(FINDINGS)}.")
     if "v1_disabled" in required and not check_imdsv1:
-        raise ValueError("require: v1_disabled needs the request without a token: set check_imdsv1=true.")
+        raise ImdsConfigError("require: v1_disabled needs the request without a token: set check_imdsv1=true.")
     if "ipv6_reachable" in required and not ipv6_endpoint:
-        raise ValueError("require: ipv6_reachable needs the IPv6 check: set check_ipv6=true.")
+        raise ImdsConfigError("require: ipv6_reachable needs the IPv6 check: set check_ipv6=true.")
     return required
 
 

@@ -256,11 +256,7 @@ def main() -> None:
     ipv6_endpoint = params["ipv6_endpoint"] if params["check_ipv6"] else None
     try:
         required = check_required(params["require"], params["check_imdsv1"], ipv6_endpoint)
-    except ValueError as error:
-        module.fail_json(msg=str(error))
-    config = client_config(module)
-    try:
-        report = probe(config, check_imdsv1=params["check_imdsv1"], ipv6_endpoint=ipv6_endpoint)
+        report = probe(client_config(module), check_imdsv1=params["check_imdsv1"], ipv6_endpoint=ipv6_endpoint)
     except ImdsError as error:
         fail(module, error)
     result = {"changed": False, **report.as_dict()}

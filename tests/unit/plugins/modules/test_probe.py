@@ -102,6 +102,15 @@ def test_require_ipv6_needs_the_ipv6_check(emulator, run):
     assert "check_ipv6=true" in result["msg"]
 
 
+@pytest.mark.parametrize("args", [{"require": ["v1_disabled"], "check_imdsv1": False}, {"require": ["ipv6_reachable"]}])
+def test_require_that_cannot_be_checked_is_an_invalid_option(emulator, run, args):
+    result = run(**args)
+    assert result["failed"]
+    assert result["reason"] == "invalid_option"
+    assert result["msg"].startswith("require: ")
+    assert emulator.counters["total"] == 0
+
+
 def test_require_unknown_name(emulator, run):
     result = run(require=["v1_enabled"])
     assert result["failed"]
