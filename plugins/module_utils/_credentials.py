@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import parse_listing
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, ImdsNotFound
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsError, ImdsNotFound
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import RAISE, load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import INFO_PATH, INSTANCE_ID_PATH, ROLES_PATH
 
@@ -285,10 +285,11 @@ def read_role(
     """Read iam/info, the role and its credentials and check the expectations.
 
     ``on_secrets`` receives the secret values as soon as the document is parsed, before the expiry check.
-    Raises RoleCheckFailed (with ``partial``: what was found so far) or the client's ImdsError.
+    Raises ImdsConfigError for a bad option (before any request), RoleCheckFailed (with ``partial``: what was found
+    so far) or the client's ImdsError.
     """
     if min_remaining < 0:
-        raise RoleCheckFailed(f"min_remaining={min_remaining} must be 0 or more seconds.", "invalid_option")
+        raise ImdsConfigError(f"min_remaining={min_remaining} must be 0 or more seconds.")
     deadline = client.new_deadline()
     report = RoleReport()
     report.instance_id = client.get_text(INSTANCE_ID_PATH, deadline).strip() or None

@@ -354,9 +354,11 @@ def gather(client: Any, subsets: frozenset) -> dict:
     for root in ("meta-data", "dynamic"):
         if root in result.missing:
             # The service answers, but not this directory: it is not IMDS, or a damaged one.
-            raise ImdsConfigError(
+            raise ImdsBadResponse(
                 f"IMDS at {client.config.endpoint} has no {root}/ directory: check that the endpoint option points "
-                "at the instance metadata service."
+                "at the instance metadata service.",
+                url=f"{client.config.endpoint}/latest/{root}/",
+                status=404,
             )
     _check_identity_document(client, result.tree)
     return build_facts(result.tree, subsets, client.imds_version)

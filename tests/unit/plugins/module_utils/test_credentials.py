@@ -23,7 +23,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
     read_role,
     scrub,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsTokenUnavailable
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsTokenUnavailable
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import ROLES_PATH
 from ansible_collections.ec2meta.imds.plugins.module_utils._sts import caller_identity
 
@@ -235,6 +235,14 @@ def test_expiring_credentials_fail_below_min_remaining(emulator, make_client):
     assert "less than min_remaining=900s" in str(error)
     assert error.partial["seconds_remaining"] <= 120
     assert_no_secret(emulator, str(error), json.dumps(error.partial))
+
+
+def test_negative_min_remaining_is_an_option_error_before_any_request(emulator, make_client):
+    with pytest.raises(ImdsConfigError, match=r"min_remaining=-1 must be 0 or more") as raised:
+        read_role(make_client(), min_remaining=-1)
+    assert not isinstance(raised.value, RoleCheckFailed)
+    assert raised.value.reason == "invalid_option"
+    assert emulator.counters["total"] == 0
 
 
 def test_expired_credentials_always_fail(emulator, make_client):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsBadResponse, ImdsConfigError
 from ansible_collections.ec2meta.imds.plugins.module_utils._facts import (
     SUBSETS,
     _never_request,
@@ -187,3 +187,12 @@ def test_gather_min_makes_two_requests(emulator, make_client):
 def test_gather_without_iam_never_requests_credentials(emulator, make_client):
     gather(make_client(), resolve_gather_subset(["!iam"]))
     assert not [path for path in emulator.path_counts if "security-credentials/" in path.rstrip("/")]
+
+
+@pytest.mark.parametrize(("subsets", "root"), [(["instance"], "meta-data"), (["other"], "dynamic")])
+def test_a_service_without_a_root_directory_is_a_bad_response(emulator, make_client, subsets, root):
+    emulator.add_fault("status", path=f"/latest/{root}/", status=404)
+    with pytest.raises(ImdsBadResponse, match=f"has no {root}/ directory") as raised:
+        gather(make_client(), resolve_gather_subset(subsets))
+    assert raised.value.reason == "bad_response"
+    assert raised.value.details()["url"] == f"{emulator.url}/latest/{root}/"
