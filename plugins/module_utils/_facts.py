@@ -9,13 +9,15 @@ expiry and reduced to its non-secret fields the moment it arrives; other ``secur
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._config import check_not_disabled
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import is_credential_document
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
     ImdsConfigError,
+    ImdsDisabledByEnvironment,
     ImdsEndpointDisabled,
     ImdsError,
     ImdsTimeout,
@@ -56,7 +58,8 @@ ROLE_CREDENTIALS = re.compile("^" + re.escape(ROLES_PATH) + "[^/]+$")
 # The only fields of a credential document that may leave the walk.
 SAFE_CREDENTIAL_FIELDS = ("Code", "LastUpdated", "Type", "Expiration")
 # On these, on_unavailable=report returns ec2.available=false instead of failing: no usable IMDS on this host.
-UNAVAILABLE_ERRORS = (ImdsUnreachable, ImdsTimeout, ImdsEndpointDisabled)
+# AWS_EC2_METADATA_DISABLED=true is how hosts off EC2 tell the AWS SDKs so: on a mixed fleet, one more way.
+UNAVAILABLE_ERRORS = (ImdsDisabledByEnvironment, ImdsUnreachable, ImdsTimeout, ImdsEndpointDisabled)
 LIST_FIELDS = frozenset(
     {
         "security-groups",
@@ -377,12 +380,23 @@ def _check_identity_document(client: Any, tree: dict) -> None:
 
 
 def gather_ec2_facts(
-    client: Any, gather_subset: Iterable[str] | None, on_unavailable: str = "fail", flatten: bool = False
+    open_client: Callable[[], Any],
+    gather_subset: Iterable[str] | None,
+    on_unavailable: str = "fail",
+    flatten: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> dict:
-    """The module's ``ansible_facts``. Raises ImdsError, except unavailability with ``on_unavailable=report``."""
+    """The module's ``ansible_facts``, read through the client ``open_client()`` returns (closed afterwards).
+
+    Raises ImdsError, except for UNAVAILABLE_ERRORS with ``on_unavailable=report``: those give
+    ``ec2.available=false``. The environment is checked before ``open_client`` is called, so a host with IMDS
+    turned off gets its report without a request (the module's client factory fails instead of raising).
+    """
     subsets = resolve_gather_subset(gather_subset)
     try:
-        ec2 = gather(client, subsets)
+        check_not_disabled(environ)
+        with open_client() as client:
+            ec2 = gather(client, subsets)
     except UNAVAILABLE_ERRORS as error:
         if on_unavailable != "report":
             raise

@@ -7,13 +7,20 @@ import json
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsBadResponse, ImdsConfigError
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
+    ImdsBadResponse,
+    ImdsConfigError,
+    ImdsDisabledByEnvironment,
+    ImdsEndpointDisabled,
+    ImdsTokenUnavailable,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._facts import (
     SUBSETS,
     _never_request,
     build_facts,
     flatten_facts,
     gather,
+    gather_ec2_facts,
     resolve_gather_subset,
 )
 
@@ -196,3 +203,57 @@ def test_a_service_without_a_root_directory_is_a_bad_response(emulator, make_cli
         gather(make_client(), resolve_gather_subset(subsets))
     assert raised.value.reason == "bad_response"
     assert raised.value.details()["url"] == f"{emulator.url}/latest/{root}/"
+
+
+DISABLED = {"AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def test_on_unavailable_report_covers_an_environment_that_turns_imds_off(emulator, make_client):
+    opened = []
+    facts = gather_ec2_facts(lambda: opened.append(make_client()), ["all"], "report", environ=DISABLED)
+    assert facts == {"ec2": {"available": False, "reason": "disabled_by_environment", "msg": facts["ec2"]["msg"]}}
+    assert "AWS_EC2_METADATA_DISABLED=true" in facts["ec2"]["msg"]
+    assert opened == []
+    assert emulator.counters["total"] == 0
+
+
+def test_on_unavailable_fail_raises_the_environment_error(emulator, make_client):
+    with pytest.raises(ImdsDisabledByEnvironment):
+        gather_ec2_facts(make_client, ["all"], "fail", environ=DISABLED)
+    assert emulator.counters["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "emulated", "error", "reported"),
+    [
+        ({}, {"http_endpoint": "disabled"}, ImdsEndpointDisabled, True),
+        # The token never arrives and IMDSv1 is not allowed: IMDS is there, the instance's settings are wrong.
+        (
+            {"allow_imdsv1": False, "timeout": 0.3},
+            {"http_tokens": "required", "http_put_response_hop_limit": 1, "client_hops": 2},
+            ImdsTokenUnavailable,
+            False,
+        ),
+    ],
+)
+def test_on_unavailable_policy(emulator, make_client, options, emulated, error, reported):
+    emulator.set_options(**emulated)
+    with pytest.raises(error):
+        gather_ec2_facts(lambda: make_client(**options), ["min"], "fail", environ={})
+    if reported:
+        facts = gather_ec2_facts(lambda: make_client(**options), ["min"], "report", environ={})
+        assert facts["ec2"]["available"] is False
+        assert facts["ec2"]["reason"] == error.reason
+    else:
+        with pytest.raises(error):
+            gather_ec2_facts(lambda: make_client(**options), ["min"], "report", environ={})
+
+
+def test_the_client_is_closed_after_gathering(emulator, make_client):
+    closed = []
+    client = make_client()
+    client.close = lambda: closed.append(True)
+    facts = gather_ec2_facts(lambda: client, ["min"], "fail", environ={}, flatten=True)
+    assert facts["ec2"]["available"] is True
+    assert facts["ansible_ec2_instance_identity_document_region"] == facts["ec2"]["region"]
+    assert closed == [True]
