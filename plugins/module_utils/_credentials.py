@@ -346,24 +346,3 @@ def read_role(
         error.partial = report.as_dict()
         raise
     return report, credentials
-
-
-def expected_sts_arn(report: RoleReport, account: str) -> str:
-    """The ARN STS gives an instance role's credentials: the session name is the instance id."""
-    partition = (arn_parts(report.instance_profile_arn) or ("aws", account))[0]
-    return f"arn:{partition}:sts::{account}:assumed-role/{report.role_name}/{report.instance_id}"
-
-
-def check_sts_identity(report: RoleReport, identity: dict) -> None:
-    """The caller identity must be this instance's session of this role, in the profile's account."""
-    parts = arn_parts(report.instance_profile_arn)
-    account = parts[1] if parts else identity.get("account", "")
-    expected = expected_sts_arn(report, account)
-    if identity.get("arn") != expected:
-        raise RoleCheckFailed(
-            f"STS accepted the credentials but they belong to {identity.get('arn')!r}, not to this instance's "
-            f"session of the role ({expected!r}). They were not issued to this instance: check that the endpoint "
-            "option points at this instance's IMDS and that nothing on the host serves other credentials.",
-            "sts_arn_mismatch",
-            **report.as_dict(),
-        )
