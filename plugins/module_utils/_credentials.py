@@ -19,6 +19,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._json import RAISE, l
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import INFO_PATH, INSTANCE_ID_PATH, ROLES_PATH
 
 SECRET_FIELDS = ("AccessKeyId", "SecretAccessKey", "Token")
+# The only fields of a credential document that may leave the facts walk: the expiry and status, never a value.
+SAFE_CREDENTIAL_FIELDS = ("Code", "LastUpdated", "Type", "Expiration")
 REQUIRED_FIELDS = ("Code", "AccessKeyId", "SecretAccessKey", "Token", "Expiration")
 # EC2 makes new role credentials available at least five minutes before the old ones expire.
 ROTATION_MARGIN = 300

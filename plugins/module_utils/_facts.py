@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """EC2 facts: which paths a gather_subset needs, one concurrent walk, and the typed ``ec2`` structure built from it.
 
+The ``ansible_ec2_*`` names of amazon.aws.ec2_metadata_facts are a separate layer, in _facts_compat.py.
+
 Credential documents are never part of the result: ``iam/security-credentials/<role>`` is read only for its
 expiry and reduced to its non-secret fields the moment it arrives; other ``security-credentials`` are not read.
 """
@@ -13,7 +15,10 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import check_not_disabled
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
-from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import is_credential_document
+from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
+    SAFE_CREDENTIAL_FIELDS,
+    is_credential_document,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
     ImdsConfigError,
@@ -55,8 +60,6 @@ ENTRY_SUBSETS = {
 }
 METADATA_SUBSETS = frozenset(SUBSETS) - {"identity", "user_data"}
 ROLE_CREDENTIALS = re.compile("^" + re.escape(ROLES_PATH) + "[^/]+$")
-# The only fields of a credential document that may leave the walk.
-SAFE_CREDENTIAL_FIELDS = ("Code", "LastUpdated", "Type", "Expiration")
 # On these, on_unavailable=report returns ec2.available=false instead of failing: no usable IMDS on this host.
 # AWS_EC2_METADATA_DISABLED=true is how hosts off EC2 tell the AWS SDKs so: on a mixed fleet, one more way.
 UNAVAILABLE_ERRORS = (ImdsDisabledByEnvironment, ImdsUnreachable, ImdsTimeout, ImdsEndpointDisabled)
@@ -145,7 +148,8 @@ def _transform(path: str, body: bytes) -> Any:
     return body.decode("utf-8", errors="replace")
 
 
-def _lines(value: Any) -> list | None:
+def split_lines(value: Any) -> list | None:
+    """A newline list from IMDS (security groups, addresses, CIDR blocks) as a list; None for anything but text."""
     if not isinstance(value, str):
         return None
     return [line.strip() for line in value.split("\n") if line.strip()]
@@ -174,7 +178,7 @@ def _typed(node: dict) -> dict:
         if isinstance(value, dict):
             typed[_snake(key)] = dict(value)
         elif key in LIST_FIELDS:
-            typed[_snake(key)] = _lines(value)
+            typed[_snake(key)] = split_lines(value)
         elif key in INT_FIELDS:
             typed[_snake(key)] = _int(value)
         else:
@@ -226,7 +230,7 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
             public_ipv4=metadata.get("public-ipv4"),
             ipv6=metadata.get("ipv6"),
             mac=metadata.get("mac"),
-            security_groups=_lines(metadata.get("security-groups")) or [],
+            security_groups=split_lines(metadata.get("security-groups")) or [],
             instance_life_cycle=metadata.get("instance-life-cycle"),
             reservation_id=metadata.get("reservation-id"),
             ami_launch_index=_int(metadata.get("ami-launch-index")),
@@ -286,57 +290,6 @@ def _iam(node: Any) -> dict | None:
         "credentials_last_updated": credentials.get("LastUpdated"),
         "credentials_expiration": credentials.get("Expiration"),
     }
-
-
-def flatten_facts(ec2: dict) -> dict:
-    """``ansible_ec2_*`` names as amazon.aws.ec2_metadata_facts makes them, from the raw tree, without secrets.
-
-    A path's segments are joined with ``-``; a JSON object leaf also gives one name per key (``<name>:<key>``, key
-    lowercased); ``-`` and ``:`` then become ``_``. Security groups are comma-joined.
-    """
-    raw = ec2.get("raw", {})
-    names: dict[str, Any] = {}
-
-    def visit(node: dict, parts: list) -> None:
-        for key, value in node.items():
-            path = [*parts, key]
-            name = "-".join(path)
-            if path[:2] == ["iam", "security-credentials"] and len(path) == 3:
-                names["iam-instance-profile-role"] = key
-                for field in SAFE_CREDENTIAL_FIELDS:
-                    if isinstance(value, dict) and field in value:
-                        names[f"{name}:{field.lower()}"] = value[field]
-                continue
-            if isinstance(value, dict):
-                visit(value, path)
-                continue
-            if key in ("security-groups", "security-group-ids"):
-                names[name] = ",".join(_lines(value) or [])
-                continue
-            names[name] = value
-            looks_like_object = isinstance(value, str) and value.lstrip().startswith("{")
-            document = load_json(value, invalid=None) if looks_like_object else None
-            if isinstance(document, dict):
-                for sub_key, sub_value in document.items():
-                    names[f"{name}:{sub_key.lower()}"] = sub_value
-
-    metadata = dict(raw.get("meta-data", {}))
-    public_keys = metadata.pop("public-keys", None)
-    visit(metadata, [])
-    visit(raw.get("dynamic", {}), [])
-    if public_keys is not None:
-        first = next((node for key, node in public_keys.items() if key.split("=", 1)[0] == "0"), {})
-        names["public-key"] = first.get("openssh-key") if isinstance(first, dict) else None
-    if "user_data" in ec2:
-        user_data = ec2["user_data"] or {}
-        names["user-data"] = user_data.get("text") if user_data.get("text") is not None else user_data.get("base64")
-    flat = {"ansible_ec2_" + re.sub("[:-]", "_", name): value for name, value in names.items()}
-    if "tags" in ec2:
-        flat["ansible_ec2_instance_tags_keys"] = list(ec2["tags"])
-        flat["ansible_ec2_instance_tags"] = dict(ec2["tags"])
-    if "ansible_ec2_instance_identity_document_region" in flat:
-        flat["ansible_ec2_placement_region"] = flat["ansible_ec2_instance_identity_document_region"]
-    return flat
 
 
 def gather(client: Any, subsets: frozenset) -> dict:
@@ -403,6 +356,9 @@ def gather_ec2_facts(
         return {"ec2": unavailable_facts(error)}
     facts: dict[str, Any] = {"ec2": ec2}
     if flatten:
+        # Imported here, not at the top: the compatibility layer is built on this module and imports it.
+        from ansible_collections.ec2meta.imds.plugins.module_utils._facts_compat import flatten_facts
+
         facts.update(flatten_facts(ec2))
     return facts
 

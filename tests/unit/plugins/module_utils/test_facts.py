@@ -18,11 +18,11 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._facts import (
     SUBSETS,
     _never_request,
     build_facts,
-    flatten_facts,
     gather,
     gather_ec2_facts,
     resolve_gather_subset,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts_compat import flatten_facts
 
 ALL = frozenset(SUBSETS)
 
