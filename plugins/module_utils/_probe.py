@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 import time
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Callable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
     RETRYABLE_STATUSES,
@@ -41,18 +41,6 @@ except ImportError:  # the module checks HAS_REQUESTS through create_client firs
     requests = None  # type: ignore[assignment]
 
 DEFAULT_IPV6_ENDPOINT = IPV6_ENDPOINT
-# The checks in the order they run; ``require`` takes these names.
-FINDINGS = (
-    "reachable",
-    "endpoint_enabled",
-    "tokens_work",
-    "hop_limit_ok",
-    "v1_disabled",
-    "not_throttled",
-    "tags_enabled",
-    "role_attached",
-    "ipv6_reachable",
-)
 MODIFY = "aws ec2 modify-instance-metadata-options --instance-id {instance_id}"
 
 
@@ -269,189 +257,241 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
     return report
 
 
+# ---------------------------------------------------------------------------------------------- the findings
+# Each finding is a list of outcomes, tried in order; the first whose condition holds is the finding. The table is
+# the single description of what the probe concludes: build_findings, the module's require choices and the tests
+# all read it.
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the findings are drawn from: the report, whether the IMDSv1 check ran, and the token PUT's outcome."""
+
+    report: ProbeReport
+    check_imdsv1: bool
+    put: Exchange
+
+    @property
+    def instance_id(self) -> str:
+        return self.report.instance_id or "<instance-id>"
+
+    def message_fields(self) -> dict:
+        """The values an outcome's message may name, as ``{name}``."""
+        return {
+            "endpoint": self.report.endpoint,
+            "ipv6_endpoint": self.report.ipv6_endpoint,
+            "instance_profile_arn": self.report.instance_profile_arn,
+            "put_error": self.put.error,
+            "put_status": self.put.status,
+            "token_path": TOKEN_PATH,
+            "hop_limit_evidence": (
+                "while requests without a token are answered"
+                if self.check_imdsv1
+                else "(the IMDSv1 check was skipped, so this is likely, not certain)"
+            ),
+        }
+
+
+@dataclass(frozen=True)
+class OptionFix:
+    """Set one instance metadata option: as an ec2meta.imds.metadata_options task and as an AWS CLI command."""
+
+    option: str
+    value: Any
+
+    def render(self, instance_id: str) -> tuple[str, str]:
+        flag = "--" + self.option.replace("_", "-")
+        return (
+            f"ec2meta.imds.metadata_options: {{instance_id: {instance_id}, {self.option}: {self.value}}}",
+            f"{MODIFY.format(instance_id=instance_id)} {flag} {self.value}",
+        )
+
+
+@dataclass(frozen=True)
+class AttachProfileFix:
+    """Attach an instance profile: as an amazon.aws.ec2_instance task and as an AWS CLI command."""
+
+    def render(self, instance_id: str) -> tuple[str, str]:
+        return (
+            f"amazon.aws.ec2_instance: {{instance_ids: [{instance_id}], iam_instance_profile: <profile-name>}}",
+            attach_profile_command(instance_id),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One row of a finding: when ``when`` holds, the finding is ``ok`` (None: not checked) with this severity."""
+
+    when: Callable[[Observed], bool]
+    ok: bool | None
+    severity: str  # ok, info, warning, error
+    message: str  # str.format template over Observed.message_fields()
+    fix: OptionFix | AttachProfileFix | None = None
+
+    def finding(self, name: str, observed: Observed) -> Finding:
+        fix_ansible, fix_aws_cli = self.fix.render(observed.instance_id) if self.fix else (None, None)
+        message = self.message.format(**observed.message_fields())
+        return Finding(name, self.ok, self.severity, message, fix_ansible, fix_aws_cli)
+
+
+def _always(observed: Observed) -> bool:
+    return True
+
+
+def _unreachable(observed: Observed) -> bool:
+    return not observed.report.reachable
+
+
+def _endpoint_disabled(observed: Observed) -> bool:
+    return observed.report.endpoint_disabled
+
+
+UNREACHABLE = Outcome(_unreachable, None, "info", "not checked: IMDS is unreachable")
+ENDPOINT_DISABLED = Outcome(_endpoint_disabled, None, "info", "not checked: the endpoint is disabled")
+# What tags_enabled and role_attached say when they could not read metadata.
+NO_ACCESS = (
+    UNREACHABLE,
+    ENDPOINT_DISABLED,
+    Outcome(_always, None, "info", "not checked: neither a token nor IMDSv1 works"),
+)
+RAISE_HOP_LIMIT = OptionFix("http_put_response_hop_limit", 2)
+
+# The checks in the order they run and are reported; ``require`` takes these names.
+FINDING_TABLE: dict[str, tuple[Outcome, ...]] = {
+    "reachable": (
+        Outcome(lambda o: o.report.reachable, True, "ok", "IMDS answers at {endpoint}."),
+        Outcome(
+            _always,
+            False,
+            "error",
+            "Nothing answers at {endpoint} ({put_error}). This host is probably not an EC2 instance, the endpoint "
+            "option points elsewhere, or a firewall (iptables, a container network policy) blocks it.",
+        ),
+    ),
+    "endpoint_enabled": (
+        UNREACHABLE,
+        Outcome(
+            _endpoint_disabled,
+            False,
+            "error",
+            "IMDS answers 403 to everything: the instance metadata endpoint is disabled (http_endpoint=disabled).",
+            OptionFix("http_endpoint", "enabled"),
+        ),
+        Outcome(_always, True, "ok", "The metadata endpoint is enabled."),
+    ),
+    "tokens_work": (
+        Outcome(lambda o: o.report.tokens_work, True, "ok", "IMDSv2 session tokens work."),
+        UNREACHABLE,
+        ENDPOINT_DISABLED,
+        Outcome(
+            lambda o: o.report.token_put_timed_out,
+            False,
+            "error",
+            "The token request (PUT {token_path}) got no answer within the timeout: its response does not reach "
+            "this host, which is what a hop limit lower than the network path looks like (containers on a bridge "
+            "network need 2).",
+            RAISE_HOP_LIMIT,
+        ),
+        Outcome(
+            _always,
+            False,
+            "error",
+            "The token request (PUT {token_path}) was answered {put_status}: this endpoint does not issue IMDSv2 "
+            "tokens (not EC2's IMDS, or a proxy in between; a 403 also means an X-Forwarded-For header was added). "
+            "Check the endpoint option and proxies.",
+        ),
+    ),
+    "hop_limit_ok": (
+        Outcome(
+            lambda o: o.report.hop_limit_suspected,
+            False,
+            "error",
+            "The token PUT times out {hop_limit_evidence}: the PUT response hop limit is too low for this host's "
+            "network path (typical inside containers).",
+            RAISE_HOP_LIMIT,
+        ),
+        UNREACHABLE,
+        Outcome(_always, True, "ok", "Token responses reach this host."),
+    ),
+    "v1_disabled": (
+        Outcome(lambda o: not o.check_imdsv1, None, "info", "not checked: check_imdsv1=false"),
+        Outcome(
+            lambda o: o.report.v1_allowed is True,
+            False,
+            "warning",
+            "IMDSv1 is allowed: requests without a token are answered, so an SSRF bug on this host can read role "
+            "credentials. Require tokens once nothing uses IMDSv1 (CloudWatch metric MetadataNoToken).",
+            OptionFix("http_tokens", "required"),
+        ),
+        Outcome(lambda o: o.report.v1_allowed is False, True, "ok", "IMDSv1 is refused (401 without a token)."),
+        UNREACHABLE,
+        Outcome(_always, None, "info", "not checked: no answer to the request"),
+    ),
+    "not_throttled": (
+        Outcome(
+            lambda o: o.report.throttled,
+            False,
+            "warning",
+            "IMDS throttled some of the probe's requests (429): something on this host queries IMDS too often. "
+            "Cache metadata (read it once per play with ec2meta.imds.metadata_facts), lower forks and concurrency, "
+            "and find the process that polls IMDS.",
+        ),
+        UNREACHABLE,
+        Outcome(_always, True, "ok", "No request was throttled."),
+    ),
+    "tags_enabled": (
+        Outcome(lambda o: o.report.tags_enabled is True, True, "ok", "Instance tags are available in metadata."),
+        Outcome(
+            lambda o: o.report.tags_enabled is False,
+            False,
+            "info",
+            "Instance tags are not available in metadata (tags/instance/ answers 404).",
+            OptionFix("instance_metadata_tags", "enabled"),
+        ),
+        *NO_ACCESS,
+    ),
+    "role_attached": (
+        Outcome(
+            lambda o: o.report.role_attached is True,
+            True,
+            "ok",
+            "An instance profile is attached ({instance_profile_arn}).",
+        ),
+        Outcome(
+            lambda o: o.report.role_attached is False,
+            False,
+            "info",
+            "No IAM role is attached (iam/ answers 404): AWS SDKs on this host have no instance credentials.",
+            AttachProfileFix(),
+        ),
+        *NO_ACCESS,
+    ),
+    "ipv6_reachable": (
+        Outcome(lambda o: o.report.ipv6_endpoint is None, None, "info", "not checked: check_ipv6=false"),
+        Outcome(lambda o: bool(o.report.ipv6_reachable), True, "ok", "IMDS answers at {ipv6_endpoint}."),
+        Outcome(
+            _always,
+            False,
+            "info",
+            "Nothing answers at the IPv6 endpoint {ipv6_endpoint}. It needs a Nitro instance in a subnet with IPv6 "
+            "and http_protocol_ipv6=enabled.",
+            OptionFix("http_protocol_ipv6", "enabled"),
+        ),
+    ),
+}
+FINDINGS = tuple(FINDING_TABLE)
+
+
+def outcome(name: str, observed: Observed) -> Outcome:
+    """The row of finding ``name`` that applies: the first whose condition holds (each list ends in one that always
+    does)."""
+    return next(row for row in FINDING_TABLE[name] if row.when(observed))
+
+
 def build_findings(report: ProbeReport, check_imdsv1: bool, put: Exchange) -> list[Finding]:
     """One finding per check, each with its fix: the ec2meta.imds.metadata_options way and the AWS CLI way."""
-    iid = report.instance_id or "<instance-id>"
-    modify = MODIFY.format(instance_id=iid)
-
-    def options_fix(**options: Any) -> str:
-        pairs = ", ".join(f"{name}: {value}" for name, value in options.items())
-        return f"ec2meta.imds.metadata_options: {{instance_id: {iid}, {pairs}}}"
-
-    findings = []
-    if report.reachable:
-        findings.append(Finding("reachable", True, "ok", f"IMDS answers at {report.endpoint}."))
-    else:
-        findings.append(
-            Finding(
-                "reachable",
-                False,
-                "error",
-                f"Nothing answers at {report.endpoint} ({put.error}). This host is probably not an EC2 instance, the "
-                "endpoint option points elsewhere, or a firewall (iptables, a container network policy) blocks it.",
-                None,
-                None,
-            )
-        )
-    unknown = "not checked: IMDS is unreachable" if not report.reachable else None
-
-    if unknown:
-        findings.append(Finding("endpoint_enabled", None, "info", unknown))
-    elif report.endpoint_disabled:
-        findings.append(
-            Finding(
-                "endpoint_enabled",
-                False,
-                "error",
-                "IMDS answers 403 to everything: the instance metadata endpoint is disabled (http_endpoint=disabled).",
-                options_fix(http_endpoint="enabled"),
-                f"{modify} --http-endpoint enabled",
-            )
-        )
-    else:
-        findings.append(Finding("endpoint_enabled", True, "ok", "The metadata endpoint is enabled."))
-
-    hop_fix = (options_fix(http_put_response_hop_limit=2), f"{modify} --http-put-response-hop-limit 2")
-    if report.tokens_work:
-        findings.append(Finding("tokens_work", True, "ok", "IMDSv2 session tokens work."))
-    elif unknown or report.endpoint_disabled:
-        findings.append(Finding("tokens_work", None, "info", unknown or "not checked: the endpoint is disabled"))
-    elif report.token_put_timed_out:
-        findings.append(
-            Finding(
-                "tokens_work",
-                False,
-                "error",
-                f"The token request (PUT {TOKEN_PATH}) got no answer within the timeout: its response does not "
-                "reach this host, which is what a hop limit lower than the network path looks like (containers "
-                "on a bridge network need 2).",
-                *hop_fix,
-            )
-        )
-    else:
-        findings.append(
-            Finding(
-                "tokens_work",
-                False,
-                "error",
-                f"The token request (PUT {TOKEN_PATH}) was answered {put.status}: this endpoint does not issue "
-                "IMDSv2 tokens (not EC2's IMDS, or a proxy in between; a 403 also means an X-Forwarded-For header "
-                "was added). Check the endpoint option and proxies.",
-            )
-        )
-
-    if report.hop_limit_suspected:
-        how = (
-            "while requests without a token are answered"
-            if check_imdsv1
-            else "(the IMDSv1 check was skipped, so this is likely, not certain)"
-        )
-        findings.append(
-            Finding(
-                "hop_limit_ok",
-                False,
-                "error",
-                f"The token PUT times out {how}: the PUT response hop limit is too low for this host's network "
-                "path (typical inside containers).",
-                *hop_fix,
-            )
-        )
-    elif unknown:
-        findings.append(Finding("hop_limit_ok", None, "info", unknown))
-    else:
-        findings.append(Finding("hop_limit_ok", True, "ok", "Token responses reach this host."))
-
-    if not check_imdsv1:
-        findings.append(Finding("v1_disabled", None, "info", "not checked: check_imdsv1=false"))
-    elif report.v1_allowed is True:
-        findings.append(
-            Finding(
-                "v1_disabled",
-                False,
-                "warning",
-                "IMDSv1 is allowed: requests without a token are answered, so an SSRF bug on this host can read "
-                "role credentials. Require tokens once nothing uses IMDSv1 (CloudWatch metric MetadataNoToken).",
-                options_fix(http_tokens="required"),
-                f"{modify} --http-tokens required",
-            )
-        )
-    elif report.v1_allowed is False:
-        findings.append(Finding("v1_disabled", True, "ok", "IMDSv1 is refused (401 without a token)."))
-    else:
-        findings.append(Finding("v1_disabled", None, "info", unknown or "not checked: no answer to the request"))
-
-    if report.throttled:
-        findings.append(
-            Finding(
-                "not_throttled",
-                False,
-                "warning",
-                "IMDS throttled some of the probe's requests (429): something on this host queries IMDS too often. "
-                "Cache metadata (read it once per play with ec2meta.imds.metadata_facts), lower forks and "
-                "concurrency, and find the process that polls IMDS.",
-            )
-        )
-    elif unknown:
-        findings.append(Finding("not_throttled", None, "info", unknown))
-    else:
-        findings.append(Finding("not_throttled", True, "ok", "No request was throttled."))
-
-    access_unknown = unknown or (
-        "not checked: the endpoint is disabled"
-        if report.endpoint_disabled
-        else "not checked: neither a token nor IMDSv1 works"
-    )
-    if report.tags_enabled is True:
-        findings.append(Finding("tags_enabled", True, "ok", "Instance tags are available in metadata."))
-    elif report.tags_enabled is False:
-        findings.append(
-            Finding(
-                "tags_enabled",
-                False,
-                "info",
-                "Instance tags are not available in metadata (tags/instance/ answers 404).",
-                options_fix(instance_metadata_tags="enabled"),
-                f"{modify} --instance-metadata-tags enabled",
-            )
-        )
-    else:
-        findings.append(Finding("tags_enabled", None, "info", access_unknown))
-
-    if report.role_attached is True:
-        findings.append(
-            Finding("role_attached", True, "ok", f"An instance profile is attached ({report.instance_profile_arn}).")
-        )
-    elif report.role_attached is False:
-        findings.append(
-            Finding(
-                "role_attached",
-                False,
-                "info",
-                "No IAM role is attached (iam/ answers 404): AWS SDKs on this host have no instance credentials.",
-                f"amazon.aws.ec2_instance: {{instance_ids: [{iid}], iam_instance_profile: <profile-name>}}",
-                attach_profile_command(iid),
-            )
-        )
-    else:
-        findings.append(Finding("role_attached", None, "info", access_unknown))
-
-    if report.ipv6_endpoint is None:
-        findings.append(Finding("ipv6_reachable", None, "info", "not checked: check_ipv6=false"))
-    elif report.ipv6_reachable:
-        findings.append(Finding("ipv6_reachable", True, "ok", f"IMDS answers at {report.ipv6_endpoint}."))
-    else:
-        findings.append(
-            Finding(
-                "ipv6_reachable",
-                False,
-                "info",
-                f"Nothing answers at the IPv6 endpoint {report.ipv6_endpoint}. It needs a Nitro instance in a "
-                "subnet with IPv6 and http_protocol_ipv6=enabled.",
-                options_fix(http_protocol_ipv6="enabled"),
-                f"{modify} --http-protocol-ipv6 enabled",
-            )
-        )
-    return findings
+    observed = Observed(report, check_imdsv1, put)
+    return [outcome(name, observed).finding(name, observed) for name in FINDING_TABLE]
 
 
 def unmet_message(unmet: list[Finding]) -> str:
