@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import KEEP, RAISE, load_json
@@ -44,6 +46,7 @@ def test_a_value_policy_returns_that_value(value, invalid):
     assert load_json(value, invalid=invalid) == invalid
 
 
-def test_the_policy_is_required():
-    with pytest.raises(TypeError):
-        load_json("{}")  # type: ignore[call-arg]
+def test_the_policy_is_required_and_named():
+    invalid = inspect.signature(load_json).parameters["invalid"]
+    assert invalid.kind is inspect.Parameter.KEYWORD_ONLY
+    assert invalid.default is inspect.Parameter.empty

@@ -23,6 +23,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._probe import (
 from ansible_collections.ec2meta.imds.plugins.modules import metadata_options, probe
 
 ROWS = [(name, index, row) for name, rows in FINDING_TABLE.items() for index, row in enumerate(rows)]
+ROW_IDS = [f"{name}-{index}" for name, index, _row in ROWS]
 PUTS = [Exchange(200, 1.0, b"token"), Exchange(None, 0.0, error="read_timeout"), Exchange(403, 1.0)]
 
 
@@ -64,7 +65,7 @@ def test_the_table_is_the_require_choices_and_the_order_of_the_report():
     assert [finding.name for finding in build_findings(report, True, PUTS[0])] == list(FINDING_TABLE)
 
 
-@pytest.mark.parametrize(("name", "index", "row"), ROWS, ids=[f"{name}-{index}" for name, index, _ in ROWS])
+@pytest.mark.parametrize(("name", "index", "row"), ROWS, ids=ROW_IDS)
 def test_every_row_is_reachable(chosen, name, index, row):
     assert any(choice[name] is row for choice in chosen), f"row {index} of {name} is never chosen"
 
@@ -75,7 +76,7 @@ def test_every_finding_ends_in_a_row_that_always_applies(name):
     assert all(last.when(observed) for observed in itertools.islice(observations(), 0, None, 97))
 
 
-@pytest.mark.parametrize(("name", "index", "row"), ROWS, ids=[f"{name}-{index}" for name, index, _ in ROWS])
+@pytest.mark.parametrize(("name", "index", "row"), ROWS, ids=ROW_IDS)
 def test_rows_are_consistent(name, index, row):
     assert row.severity in ("ok", "info", "warning", "error")
     assert (row.ok is True) == (row.severity == "ok")
