@@ -10,7 +10,6 @@ its time by ``total_timeout`` and its size by the caps in ``_limits``.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import traceback
@@ -31,11 +30,13 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     token_unavailable_error,
     unreachable_error,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import RAISE, load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._limits import (
     MAX_BODY_BYTES,
     MAX_TOKEN_BYTES,
     MAX_USER_DATA_BYTES,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import TOKEN_PATH
 from ansible_collections.ec2meta.imds.plugins.module_utils._transport import (
     CONNECTION_FAILURES,
     INVALID_REQUEST,
@@ -55,8 +56,6 @@ else:
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
 
-TOKEN_PATH = "/latest/api/token"  # noqa: S105 - a path, not a secret
-IDENTITY_DOCUMENT = "dynamic/instance-identity/document"
 TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"  # noqa: S105 - a header name
 TOKEN_HEADER = "X-aws-ec2-metadata-token"  # noqa: S105 - a header name
 # The token PUT answers the AWS SDKs treat as "IMDSv2 is not available here, use IMDSv1".
@@ -139,8 +138,8 @@ class ImdsClient:
     def get_json(self, path: str, deadline: Deadline | None = None) -> Any:
         body = self.get(path, deadline)
         try:
-            return json.loads(body.decode("utf-8"))
-        except (ValueError, RecursionError):
+            return load_json(body, invalid=RAISE)
+        except ValueError:
             raise ImdsBadResponse(
                 f"IMDS answered {path} with {len(body)} bytes that are not valid JSON: the service or something in "
                 "between sent a damaged document. Retry; if it persists, check for a proxy or agent rewriting traffic.",

@@ -9,19 +9,18 @@ module can register them for masking before anything is printed.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import parse_listing
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, ImdsNotFound
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsError, ImdsNotFound
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import RAISE, load_json
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import INFO_PATH, INSTANCE_ID_PATH, ROLES_PATH
 
-INFO_PATH = "meta-data/iam/info"
-ROLES_PATH = "meta-data/iam/security-credentials/"
-INSTANCE_ID_PATH = "meta-data/instance-id"
-REGION_PATH = "meta-data/placement/region"
 SECRET_FIELDS = ("AccessKeyId", "SecretAccessKey", "Token")
+# The only fields of a credential document that may leave the facts walk: the expiry and status, never a value.
+SAFE_CREDENTIAL_FIELDS = ("Code", "LastUpdated", "Type", "Expiration")
 REQUIRED_FIELDS = ("Code", "AccessKeyId", "SecretAccessKey", "Token", "Expiration")
 # EC2 makes new role credentials available at least five minutes before the old ones expire.
 ROTATION_MARGIN = 300
@@ -227,7 +226,7 @@ def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
         "replace-iam-instance-profile-association) or check for an agent rewriting IMDS traffic."
     )
     try:
-        document = json.loads(body.decode("utf-8"))
+        document = load_json(body, invalid=RAISE)
     except ValueError:
         raise RoleCheckFailed(
             f"IMDS answered the credentials of role {role_name!r} with {len(body)} bytes that are not valid JSON. "
@@ -288,10 +287,11 @@ def read_role(
     """Read iam/info, the role and its credentials and check the expectations.
 
     ``on_secrets`` receives the secret values as soon as the document is parsed, before the expiry check.
-    Raises RoleCheckFailed (with ``partial``: what was found so far) or the client's ImdsError.
+    Raises ImdsConfigError for a bad option (before any request), RoleCheckFailed (with ``partial``: what was found
+    so far) or the client's ImdsError.
     """
     if min_remaining < 0:
-        raise RoleCheckFailed(f"min_remaining={min_remaining} must be 0 or more seconds.", "invalid_option")
+        raise ImdsConfigError(f"min_remaining={min_remaining} must be 0 or more seconds.")
     deadline = client.new_deadline()
     report = RoleReport()
     report.instance_id = client.get_text(INSTANCE_ID_PATH, deadline).strip() or None
@@ -348,24 +348,3 @@ def read_role(
         error.partial = report.as_dict()
         raise
     return report, credentials
-
-
-def expected_sts_arn(report: RoleReport, account: str) -> str:
-    """The ARN STS gives an instance role's credentials: the session name is the instance id."""
-    partition = (arn_parts(report.instance_profile_arn) or ("aws", account))[0]
-    return f"arn:{partition}:sts::{account}:assumed-role/{report.role_name}/{report.instance_id}"
-
-
-def check_sts_identity(report: RoleReport, identity: dict) -> None:
-    """The caller identity must be this instance's session of this role, in the profile's account."""
-    parts = arn_parts(report.instance_profile_arn)
-    account = parts[1] if parts else identity.get("account", "")
-    expected = expected_sts_arn(report, account)
-    if identity.get("arn") != expected:
-        raise RoleCheckFailed(
-            f"STS accepted the credentials but they belong to {identity.get('arn')!r}, not to this instance's "
-            f"session of the role ({expected!r}). They were not issued to this instance: check that the endpoint "
-            "option points at this instance's IMDS and that nothing on the host serves other credentials.",
-            "sts_arn_mismatch",
-            **report.as_dict(),
-        )

@@ -18,8 +18,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (
     aws_error,
     error_code,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import IDENTITY_DOCUMENT
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsError
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import IDENTITY_DOCUMENT
 
 # Option name -> the member of the EC2 API's MetadataOptions block.
 API_NAMES: dict = {

@@ -2,27 +2,34 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """EC2 facts: which paths a gather_subset needs, one concurrent walk, and the typed ``ec2`` structure built from it.
 
+The ``ansible_ec2_*`` names of amazon.aws.ec2_metadata_facts are a separate layer, in _facts_compat.py.
+
 Credential documents are never part of the result: ``iam/security-credentials/<role>`` is read only for its
 expiry and reduced to its non-secret fields the moment it arrives; other ``security-credentials`` are not read.
 """
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import IDENTITY_DOCUMENT
+from ansible_collections.ec2meta.imds.plugins.module_utils._config import check_not_disabled
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
-from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import is_credential_document
+from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
+    SAFE_CREDENTIAL_FIELDS,
+    is_credential_document,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
     ImdsConfigError,
+    ImdsDisabledByEnvironment,
     ImdsEndpointDisabled,
     ImdsError,
     ImdsTimeout,
     ImdsUnreachable,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import load_json
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import IDENTITY_DOCUMENT, ROLES_PATH, USER_DATA_PATH
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
 SUBSETS = (
@@ -52,11 +59,10 @@ ENTRY_SUBSETS = {
     "instance-action": "events",
 }
 METADATA_SUBSETS = frozenset(SUBSETS) - {"identity", "user_data"}
-ROLE_CREDENTIALS = re.compile(r"^meta-data/iam/security-credentials/[^/]+$")
-# The only fields of a credential document that may leave the walk.
-SAFE_CREDENTIAL_FIELDS = ("Code", "LastUpdated", "Type", "Expiration")
+ROLE_CREDENTIALS = re.compile("^" + re.escape(ROLES_PATH) + "[^/]+$")
 # On these, on_unavailable=report returns ec2.available=false instead of failing: no usable IMDS on this host.
-UNAVAILABLE_ERRORS = (ImdsUnreachable, ImdsTimeout, ImdsEndpointDisabled)
+# AWS_EC2_METADATA_DISABLED=true is how hosts off EC2 tell the AWS SDKs so: on a mixed fleet, one more way.
+UNAVAILABLE_ERRORS = (ImdsDisabledByEnvironment, ImdsUnreachable, ImdsTimeout, ImdsEndpointDisabled)
 LIST_FIELDS = frozenset(
     {
         "security-groups",
@@ -111,8 +117,9 @@ def resolve_gather_subset(values: Iterable[str] | None) -> frozenset:
     return frozenset(include - exclude)
 
 
-def _is_secret(path: str, subsets: frozenset) -> bool:
-    """A credential document that must not be requested: all of them except the role's, and that only for iam."""
+def _never_request(path: str, subsets: frozenset) -> bool:
+    """Whether the walk must not request ``path``: every credential document, except the role's when the iam subset
+    wants its expiry."""
     if not is_credential_document(path):
         return False
     return not ("iam" in subsets and ROLE_CREDENTIALS.match(path))
@@ -120,7 +127,7 @@ def _is_secret(path: str, subsets: frozenset) -> bool:
 
 def _skipper(subsets: frozenset):
     def skip(path: str, is_dir: bool) -> bool:
-        if _is_secret(path, subsets):
+        if _never_request(path, subsets):
             return True
         parts = path.split("/")
         if parts[0] == "meta-data" and len(parts) == 2:
@@ -132,19 +139,17 @@ def _skipper(subsets: frozenset):
 
 
 def _transform(path: str, body: bytes) -> Any:
-    if path == "user-data":
+    if path == USER_DATA_PATH:
         return body
     if ROLE_CREDENTIALS.match(path):
         # Reduced here, before it reaches the tree: the keys and token never leave this function.
-        try:
-            document = json.loads(body.decode("utf-8"))
-        except ValueError:
-            return {}
+        document = load_json(body, invalid={})
         return {key: document[key] for key in SAFE_CREDENTIAL_FIELDS if isinstance(document, dict) and key in document}
     return body.decode("utf-8", errors="replace")
 
 
-def _lines(value: Any) -> list | None:
+def split_lines(value: Any) -> list | None:
+    """A newline list from IMDS (security groups, addresses, CIDR blocks) as a list; None for anything but text."""
     if not isinstance(value, str):
         return None
     return [line.strip() for line in value.split("\n") if line.strip()]
@@ -153,15 +158,6 @@ def _lines(value: Any) -> list | None:
 def _dict(value: Any) -> dict:
     """A copy of a directory node; {} for anything else (a leaf where a directory was expected, or nothing)."""
     return dict(value) if isinstance(value, dict) else {}
-
-
-def _json(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return None
 
 
 def _int(value: Any) -> Any:
@@ -182,7 +178,7 @@ def _typed(node: dict) -> dict:
         if isinstance(value, dict):
             typed[_snake(key)] = dict(value)
         elif key in LIST_FIELDS:
-            typed[_snake(key)] = _lines(value)
+            typed[_snake(key)] = split_lines(value)
         elif key in INT_FIELDS:
             typed[_snake(key)] = _int(value)
         else:
@@ -198,6 +194,11 @@ def _get(node: Any, *parts: str) -> Any:
     return node
 
 
+def _json_leaf(node: Any, *parts: str) -> Any:
+    """The JSON leaf at ``parts``, parsed; None where it is missing or not JSON: a fact left empty, not a failure."""
+    return load_json(_get(node, *parts), invalid=None)
+
+
 def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dict:
     """The ``ec2`` fact from a walked tree (keyed ``meta-data``/``dynamic``/``user-data``). Pure: no requests."""
     metadata = _dict(tree.get("meta-data"))
@@ -205,7 +206,7 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
     ec2: dict[str, Any] = {"available": True, "imds_version": imds_version, "gather_subset": sorted(subsets)}
 
     if "identity" in subsets:
-        document = _dict(_json(_get(dynamic, "instance-identity", "document")))
+        document = _dict(_json_leaf(dynamic, "instance-identity", "document"))
         ec2.update(
             instance_id=document.get("instanceId"),
             ami_id=document.get("imageId"),
@@ -229,7 +230,7 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
             public_ipv4=metadata.get("public-ipv4"),
             ipv6=metadata.get("ipv6"),
             mac=metadata.get("mac"),
-            security_groups=_lines(metadata.get("security-groups")) or [],
+            security_groups=split_lines(metadata.get("security-groups")) or [],
             instance_life_cycle=metadata.get("instance-life-cycle"),
             reservation_id=metadata.get("reservation-id"),
             ami_launch_index=_int(metadata.get("ami-launch-index")),
@@ -259,14 +260,14 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
     if "events" in subsets:
         ec2["events"] = {
             "instance_action": metadata.get("instance-action"),
-            "spot_instance_action": _json(_get(metadata, "spot", "instance-action")),
+            "spot_instance_action": _json_leaf(metadata, "spot", "instance-action"),
             "spot_termination_time": _get(metadata, "spot", "termination-time"),
-            "rebalance_recommendation": _json(_get(metadata, "events", "recommendations", "rebalance")),
-            "maintenance_scheduled": _json(_get(metadata, "events", "maintenance", "scheduled")) or [],
-            "maintenance_history": _json(_get(metadata, "events", "maintenance", "history")) or [],
+            "rebalance_recommendation": _json_leaf(metadata, "events", "recommendations", "rebalance"),
+            "maintenance_scheduled": _json_leaf(metadata, "events", "maintenance", "scheduled") or [],
+            "maintenance_history": _json_leaf(metadata, "events", "maintenance", "history") or [],
         }
     if "user_data" in subsets:
-        raw = tree.get("user-data")
+        raw = tree.get(USER_DATA_PATH)
         ec2["user_data"] = decode_user_data(raw).as_dict() if isinstance(raw, bytes) else None
     ec2["raw"] = {key: value for key, value in (("meta-data", metadata), ("dynamic", dynamic)) if value}
     return ec2
@@ -275,7 +276,7 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
 def _iam(node: Any) -> dict | None:
     if not isinstance(node, dict):
         return None  # no instance profile
-    info = _dict(_json(node.get("info")))
+    info = _dict(_json_leaf(node, "info"))
     roles = _dict(node.get("security-credentials"))
     role_name = next(iter(roles), None)
     credentials = roles.get(role_name) if role_name else None
@@ -291,56 +292,6 @@ def _iam(node: Any) -> dict | None:
     }
 
 
-def flatten_facts(ec2: dict) -> dict:
-    """``ansible_ec2_*`` names as amazon.aws.ec2_metadata_facts makes them, from the raw tree, without secrets.
-
-    A path's segments are joined with ``-``; a JSON object leaf also gives one name per key (``<name>:<key>``, key
-    lowercased); ``-`` and ``:`` then become ``_``. Security groups are comma-joined.
-    """
-    raw = ec2.get("raw", {})
-    names: dict[str, Any] = {}
-
-    def visit(node: dict, parts: list) -> None:
-        for key, value in node.items():
-            path = [*parts, key]
-            name = "-".join(path)
-            if path[:2] == ["iam", "security-credentials"] and len(path) == 3:
-                names["iam-instance-profile-role"] = key
-                for field in SAFE_CREDENTIAL_FIELDS:
-                    if isinstance(value, dict) and field in value:
-                        names[f"{name}:{field.lower()}"] = value[field]
-                continue
-            if isinstance(value, dict):
-                visit(value, path)
-                continue
-            if key in ("security-groups", "security-group-ids"):
-                names[name] = ",".join(_lines(value) or [])
-                continue
-            names[name] = value
-            document = _json(value) if isinstance(value, str) and value.lstrip().startswith("{") else None
-            if isinstance(document, dict):
-                for sub_key, sub_value in document.items():
-                    names[f"{name}:{sub_key.lower()}"] = sub_value
-
-    metadata = dict(raw.get("meta-data", {}))
-    public_keys = metadata.pop("public-keys", None)
-    visit(metadata, [])
-    visit(raw.get("dynamic", {}), [])
-    if public_keys is not None:
-        first = next((node for key, node in public_keys.items() if key.split("=", 1)[0] == "0"), {})
-        names["public-key"] = first.get("openssh-key") if isinstance(first, dict) else None
-    if "user_data" in ec2:
-        user_data = ec2["user_data"] or {}
-        names["user-data"] = user_data.get("text") if user_data.get("text") is not None else user_data.get("base64")
-    flat = {"ansible_ec2_" + re.sub("[:-]", "_", name): value for name, value in names.items()}
-    if "tags" in ec2:
-        flat["ansible_ec2_instance_tags_keys"] = list(ec2["tags"])
-        flat["ansible_ec2_instance_tags"] = dict(ec2["tags"])
-    if "ansible_ec2_instance_identity_document_region" in flat:
-        flat["ansible_ec2_placement_region"] = flat["ansible_ec2_instance_identity_document_region"]
-    return flat
-
-
 def gather(client: Any, subsets: frozenset) -> dict:
     """Read what ``subsets`` need in one concurrent walk and return the ``ec2`` fact."""
     dirs = []
@@ -352,16 +303,18 @@ def gather(client: Any, subsets: frozenset) -> dict:
     elif "identity" in subsets:
         leaves.append(IDENTITY_DOCUMENT)
     if "user_data" in subsets:
-        leaves.append("user-data")
+        leaves.append(USER_DATA_PATH)
     result = walk(client, dirs=dirs, leaves=leaves, skip=_skipper(subsets), transform=_transform)
     if "identity" in subsets and IDENTITY_DOCUMENT in result.missing:
         result.missing.remove(IDENTITY_DOCUMENT)
     for root in ("meta-data", "dynamic"):
         if root in result.missing:
             # The service answers, but not this directory: it is not IMDS, or a damaged one.
-            raise ImdsConfigError(
+            raise ImdsBadResponse(
                 f"IMDS at {client.config.endpoint} has no {root}/ directory: check that the endpoint option points "
-                "at the instance metadata service."
+                "at the instance metadata service.",
+                url=f"{client.config.endpoint}/latest/{root}/",
+                status=404,
             )
     _check_identity_document(client, result.tree)
     return build_facts(result.tree, subsets, client.imds_version)
@@ -370,7 +323,7 @@ def gather(client: Any, subsets: frozenset) -> dict:
 def _check_identity_document(client: Any, tree: dict) -> None:
     """Region, account and zone come from the identity document: without it the facts would be wrong, not partial."""
     document = _get(tree, *IDENTITY_DOCUMENT.split("/"))
-    if document is not None and not isinstance(_json(document), dict):
+    if document is not None and not isinstance(load_json(document, invalid=None), dict):
         raise ImdsBadResponse(
             f"IMDS answered {IDENTITY_DOCUMENT} with a body that is not a JSON object ({str(document)[:60]!r}). On "
             "EC2 it always is: check that the endpoint option points at the instance metadata service, and "
@@ -380,18 +333,32 @@ def _check_identity_document(client: Any, tree: dict) -> None:
 
 
 def gather_ec2_facts(
-    client: Any, gather_subset: Iterable[str] | None, on_unavailable: str = "fail", flatten: bool = False
+    open_client: Callable[[], Any],
+    gather_subset: Iterable[str] | None,
+    on_unavailable: str = "fail",
+    flatten: bool = False,
+    environ: Mapping[str, str] | None = None,
 ) -> dict:
-    """The module's ``ansible_facts``. Raises ImdsError, except unavailability with ``on_unavailable=report``."""
+    """The module's ``ansible_facts``, read through the client ``open_client()`` returns (closed afterwards).
+
+    Raises ImdsError, except for UNAVAILABLE_ERRORS with ``on_unavailable=report``: those give
+    ``ec2.available=false``. The environment is checked before ``open_client`` is called, so a host with IMDS
+    turned off gets its report without a request (the module's client factory fails instead of raising).
+    """
     subsets = resolve_gather_subset(gather_subset)
     try:
-        ec2 = gather(client, subsets)
+        check_not_disabled(environ)
+        with open_client() as client:
+            ec2 = gather(client, subsets)
     except UNAVAILABLE_ERRORS as error:
         if on_unavailable != "report":
             raise
         return {"ec2": unavailable_facts(error)}
     facts: dict[str, Any] = {"ec2": ec2}
     if flatten:
+        # Imported here, not at the top: the compatibility layer is built on this module and imports it.
+        from ansible_collections.ec2meta.imds.plugins.module_utils._facts_compat import flatten_facts
+
         facts.update(flatten_facts(ec2))
     return facts
 

@@ -22,11 +22,16 @@ def fail(module: Any, error: ImdsError, **result: Any) -> None:
     module.fail_json(msg=str(error), **error.details(), **result)
 
 
+def require_requests(module: Any) -> None:
+    """Fail the module, naming the library, where requests is not installed on the host."""
+    if not HAS_REQUESTS:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+
+
 def client_config(module: Any) -> ClientConfig:
     """The module's client options, validated; fails the module with a clear message on a missing library or a
     bad option."""
-    if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+    require_requests(module)
     try:
         return client_config_from_params(module.params)
     except ImdsError as error:

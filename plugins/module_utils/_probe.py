@@ -10,21 +10,33 @@ own few requests through a session built like the client's (no proxies, no redir
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, Callable, Mapping
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
     TOKEN_HEADER,
-    TOKEN_PATH,
     TOKEN_TTL_HEADER,
     usable_token,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import IPV6_ENDPOINT, ClientConfig, validate_endpoint
+from ansible_collections.ec2meta.imds.plugins.module_utils._config import (
+    IPV4_ENDPOINT,
+    IPV6_ENDPOINT,
+    ClientConfig,
+    validate_endpoint,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import attach_profile_command
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsDisabledByEnvironment
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_BODY_BYTES, MAX_TOKEN_BYTES
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import (
+    INFO_PATH,
+    INSTANCE_ID_PATH,
+    TAGS_PATH,
+    TOKEN_PATH,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._transport import (
     RETRYABLE_STATUSES,
     Answer,
@@ -33,18 +45,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._transport import (
 )
 
 DEFAULT_IPV6_ENDPOINT = IPV6_ENDPOINT
-# The checks in the order they run; ``require`` takes these names.
-FINDINGS = (
-    "reachable",
-    "endpoint_enabled",
-    "tokens_work",
-    "hop_limit_ok",
-    "v1_disabled",
-    "not_throttled",
-    "tags_enabled",
-    "role_attached",
-    "ipv6_reachable",
-)
+IPV6_OFF = "check_ipv6=false"
 INSTANCE_ID = re.compile(r"i-[0-9a-f]{8,17}")
 MODIFY = "aws ec2 modify-instance-metadata-options --instance-id {instance_id}"
 
@@ -87,6 +88,10 @@ class ProbeReport:
     instance_id: str | None = None
     ipv6_endpoint: str | None = None
     ipv6_reachable: bool | None = None
+    # Why the IPv6 endpoint was not probed (check_ipv6=false, a custom endpoint, IMDS turned off), if it was not.
+    ipv6_not_checked: str | None = None
+    # The AWS_EC2_METADATA_DISABLED message, when the probe sent nothing because of it.
+    disabled_by_environment: str | None = None
     requests: int = 0
     findings: list = field(default_factory=list)
 
@@ -107,17 +112,61 @@ class ProbeReport:
         return result
 
 
-def check_required(required: list[str] | None, check_imdsv1: bool, ipv6_endpoint: str | None) -> list[str]:
-    """Validate the ``require`` list against the checks that will run; ValueError naming the option otherwise."""
+def check_required(
+    required: list[str] | None, check_imdsv1: bool, ipv6_endpoint: str | None, ipv6_not_checked: str | None = None
+) -> list[str]:
+    """Validate the ``require`` list against the checks that will run; ImdsConfigError naming the option otherwise."""
     required = list(required or [])
     unknown = [name for name in required if name not in FINDINGS]
     if unknown:
-        raise ValueError(f"require: unknown finding(s) {', '.join(unknown)}; choose from {', '.join(FINDINGS)}.")
+        raise ImdsConfigError(f"require: unknown finding(s) {', '.join(unknown)}; choose from {', '.join(FINDINGS)}.")
     if "v1_disabled" in required and not check_imdsv1:
-        raise ValueError("require: v1_disabled needs the request without a token: set check_imdsv1=true.")
+        raise ImdsConfigError("require: v1_disabled needs the request without a token: set check_imdsv1=true.")
     if "ipv6_reachable" in required and not ipv6_endpoint:
-        raise ValueError("require: ipv6_reachable needs the IPv6 check: set check_ipv6=true.")
+        why = ipv6_not_checked or IPV6_OFF
+        raise ImdsConfigError(
+            "require: ipv6_reachable needs the IPv6 check: "
+            + ("set check_ipv6=true." if why == IPV6_OFF else f"it will not run because {why}.")
+        )
     return required
+
+
+def ipv6_target(config: ClientConfig, check_ipv6: bool, ipv6_endpoint: str | None) -> tuple[str | None, str | None]:
+    """``(endpoint to probe, why not)``. With an endpoint of its own (option, environment, or IPv6 mode) the probe
+    contacts only what it was given, unless ``ipv6_endpoint`` names the IPv6 endpoint to check as well."""
+    if not check_ipv6:
+        return None, IPV6_OFF
+    if ipv6_endpoint:
+        return validate_endpoint(ipv6_endpoint, "ipv6_endpoint"), None
+    if config.endpoint != IPV4_ENDPOINT:
+        return None, (
+            f"the endpoint is {config.endpoint} (endpoint option, endpoint_mode or "
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT), so the default IPv6 address is not contacted; set ipv6_endpoint to "
+            "check an IPv6 endpoint as well"
+        )
+    return DEFAULT_IPV6_ENDPOINT, None
+
+
+def run_probe(params: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> tuple[ProbeReport, list[str]]:
+    """The probe module's whole job: its options in, the report and the validated ``require`` list out.
+
+    Where AWS_EC2_METADATA_DISABLED=true, nothing is sent and the report says so: the probe fails only where
+    ``require`` asks it to.
+    """
+    try:
+        config = client_config_from_params(params, environ)
+    except ImdsDisabledByEnvironment as error:
+        report = ProbeReport(
+            endpoint=params.get("endpoint") or IPV4_ENDPOINT,
+            disabled_by_environment=str(error),
+            ipv6_not_checked=str(error),
+        )
+        report.findings = build_findings(report, params["check_imdsv1"], Exchange(None, failure="disabled"))
+        return report, check_required(params["require"], params["check_imdsv1"], None, str(error))
+    ipv6_endpoint, ipv6_not_checked = ipv6_target(config, params["check_ipv6"], params["ipv6_endpoint"])
+    required = check_required(params["require"], params["check_imdsv1"], ipv6_endpoint, ipv6_not_checked)
+    report = probe(config, params["check_imdsv1"], ipv6_endpoint, ipv6_not_checked)
+    return report, required
 
 
 class Prober:
@@ -159,20 +208,27 @@ def _instance_id(answer: Exchange) -> str | None:
     return text if INSTANCE_ID.fullmatch(text) else None
 
 
-def probe(config: ClientConfig, check_imdsv1: bool = True, ipv6_endpoint: str | None = None) -> ProbeReport:
+def probe(
+    config: ClientConfig,
+    check_imdsv1: bool = True,
+    ipv6_endpoint: str | None = None,
+    ipv6_not_checked: str | None = IPV6_OFF,
+) -> ProbeReport:
     """Run every check against ``config.endpoint`` (and ``ipv6_endpoint`` if given); never raises for IMDS state."""
     if ipv6_endpoint:
         ipv6_endpoint = validate_endpoint(ipv6_endpoint, "ipv6_endpoint")
     prober = Prober(config)
     try:
-        report = _probe(prober, config, check_imdsv1, ipv6_endpoint)
+        report = _probe(prober, config, check_imdsv1, ipv6_endpoint, None if ipv6_endpoint else ipv6_not_checked)
     finally:
         prober.transport.close()
     return report
 
 
-def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoint: str | None) -> ProbeReport:
-    report = ProbeReport(endpoint=config.endpoint, ipv6_endpoint=ipv6_endpoint)
+def _probe(
+    prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoint: str | None, ipv6_not_checked: str | None
+) -> ProbeReport:
+    report = ProbeReport(endpoint=config.endpoint, ipv6_endpoint=ipv6_endpoint, ipv6_not_checked=ipv6_not_checked)
     deadline = Deadline(config.total_timeout)
 
     put = prober.put_token(config.endpoint, deadline)
@@ -187,7 +243,7 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
     v1 = None
     if check_imdsv1 and not unreachable:
         # Deliberately without a token: the only way to learn whether IMDSv1 is still accepted.
-        v1 = prober.get("meta-data/instance-id", None, deadline)
+        v1 = prober.get(INSTANCE_ID_PATH, None, deadline)
         if v1.status == 200:
             report.v1_allowed = True
             report.instance_id = _instance_id(v1)
@@ -198,7 +254,7 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
     report.endpoint_disabled = put.status == 403 and (v1 is None or v1.status in (None, 403))
     if report.endpoint_disabled and v1 is None:
         # The token PUT also answers 403 to proxied requests; a GET with no token tells the two apart.
-        check = prober.get("meta-data/instance-id", None, deadline)
+        check = prober.get(INSTANCE_ID_PATH, None, deadline)
         report.endpoint_disabled = check.status == 403
     answers_gets = bool(v1 and v1.status in (200, 401))
     report.hop_limit_suspected = report.token_put_timed_out and (answers_gets or v1 is None)
@@ -206,18 +262,16 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
     access = token is not None or report.v1_allowed is True
     if access and not report.endpoint_disabled:
         if report.instance_id is None:
-            answer = prober.get("meta-data/instance-id", token, deadline)
+            answer = prober.get(INSTANCE_ID_PATH, token, deadline)
             if answer.status == 200:
                 report.instance_id = _instance_id(answer)
-        tags = prober.get("meta-data/tags/instance", token, deadline)
+        tags = prober.get(TAGS_PATH, token, deadline)
         report.tags_enabled = True if tags.status == 200 else False if tags.status == 404 else None
-        info = prober.get("meta-data/iam/info", token, deadline)
+        info = prober.get(INFO_PATH, token, deadline)
         report.role_attached = True if info.status == 200 else False if info.status == 404 else None
         if info.status == 200:
-            try:
-                report.instance_profile_arn = json.loads(info.body.decode("utf-8")).get("InstanceProfileArn")
-            except (ValueError, AttributeError):
-                report.instance_profile_arn = None
+            document = load_json(info.body, invalid=None)
+            report.instance_profile_arn = document.get("InstanceProfileArn") if isinstance(document, dict) else None
 
     if ipv6_endpoint:
         # A separate budget of one timeout: an unreachable IPv6 address must not eat the IPv4 checks' time.
@@ -232,189 +286,247 @@ def _probe(prober: Prober, config: ClientConfig, check_imdsv1: bool, ipv6_endpoi
     return report
 
 
+# ---------------------------------------------------------------------------------------------- the findings
+# Each finding is a list of outcomes, tried in order; the first whose condition holds is the finding. The table is
+# the single description of what the probe concludes: build_findings, the module's require choices and the tests
+# all read it.
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the findings are drawn from: the report, whether the IMDSv1 check ran, and the token PUT's outcome."""
+
+    report: ProbeReport
+    check_imdsv1: bool
+    put: Exchange
+
+    @property
+    def instance_id(self) -> str:
+        return self.report.instance_id or "<instance-id>"
+
+    def message_fields(self) -> dict:
+        """The values an outcome's message may name, as ``{name}``."""
+        return {
+            "endpoint": self.report.endpoint,
+            "ipv6_endpoint": self.report.ipv6_endpoint,
+            "instance_profile_arn": self.report.instance_profile_arn,
+            "put_error": self.put.failure,
+            "unreachable": (
+                "IMDS use is turned off on this host" if self.report.disabled_by_environment else "IMDS is unreachable"
+            ),
+            "ipv6_not_checked": self.report.ipv6_not_checked or IPV6_OFF,
+            "disabled_by_environment": self.report.disabled_by_environment or "IMDS use is turned off on this host.",
+            "put_status": self.put.status,
+            "token_path": TOKEN_PATH,
+            "hop_limit_evidence": (
+                "while requests without a token are answered"
+                if self.check_imdsv1
+                else "(the IMDSv1 check was skipped, so this is likely, not certain)"
+            ),
+        }
+
+
+@dataclass(frozen=True)
+class OptionFix:
+    """Set one instance metadata option: as an ec2meta.imds.metadata_options task and as an AWS CLI command."""
+
+    option: str
+    value: Any
+
+    def render(self, instance_id: str) -> tuple[str, str]:
+        flag = "--" + self.option.replace("_", "-")
+        return (
+            f"ec2meta.imds.metadata_options: {{instance_id: {instance_id}, {self.option}: {self.value}}}",
+            f"{MODIFY.format(instance_id=instance_id)} {flag} {self.value}",
+        )
+
+
+@dataclass(frozen=True)
+class AttachProfileFix:
+    """Attach an instance profile: as an amazon.aws.ec2_instance task and as an AWS CLI command."""
+
+    def render(self, instance_id: str) -> tuple[str, str]:
+        return (
+            f"amazon.aws.ec2_instance: {{instance_ids: [{instance_id}], iam_instance_profile: <profile-name>}}",
+            attach_profile_command(instance_id),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One row of a finding: when ``when`` holds, the finding is ``ok`` (None: not checked) with this severity."""
+
+    when: Callable[[Observed], bool]
+    ok: bool | None
+    severity: str  # ok, info, warning, error
+    message: str  # str.format template over Observed.message_fields()
+    fix: OptionFix | AttachProfileFix | None = None
+
+    def finding(self, name: str, observed: Observed) -> Finding:
+        fix_ansible, fix_aws_cli = self.fix.render(observed.instance_id) if self.fix else (None, None)
+        message = self.message.format(**observed.message_fields())
+        return Finding(name, self.ok, self.severity, message, fix_ansible, fix_aws_cli)
+
+
+def _always(observed: Observed) -> bool:
+    return True
+
+
+def _unreachable(observed: Observed) -> bool:
+    return not observed.report.reachable
+
+
+def _endpoint_disabled(observed: Observed) -> bool:
+    return observed.report.endpoint_disabled
+
+
+UNREACHABLE = Outcome(_unreachable, None, "info", "not checked: {unreachable}")
+ENDPOINT_DISABLED = Outcome(_endpoint_disabled, None, "info", "not checked: the endpoint is disabled")
+# What tags_enabled and role_attached say when they could not read metadata.
+NO_ACCESS = (
+    UNREACHABLE,
+    ENDPOINT_DISABLED,
+    Outcome(_always, None, "info", "not checked: neither a token nor IMDSv1 works"),
+)
+RAISE_HOP_LIMIT = OptionFix("http_put_response_hop_limit", 2)
+
+# The checks in the order they run and are reported; ``require`` takes these names.
+FINDING_TABLE: dict[str, tuple[Outcome, ...]] = {
+    "reachable": (
+        Outcome(lambda o: o.report.reachable, True, "ok", "IMDS answers at {endpoint}."),
+        Outcome(lambda o: bool(o.report.disabled_by_environment), False, "warning", "{disabled_by_environment}"),
+        Outcome(
+            _always,
+            False,
+            "error",
+            "Nothing answers at {endpoint} ({put_error}). This host is probably not an EC2 instance, the endpoint "
+            "option points elsewhere, or a firewall (iptables, a container network policy) blocks it.",
+        ),
+    ),
+    "endpoint_enabled": (
+        UNREACHABLE,
+        Outcome(
+            _endpoint_disabled,
+            False,
+            "error",
+            "IMDS answers 403 to everything: the instance metadata endpoint is disabled (http_endpoint=disabled).",
+            OptionFix("http_endpoint", "enabled"),
+        ),
+        Outcome(_always, True, "ok", "The metadata endpoint is enabled."),
+    ),
+    "tokens_work": (
+        Outcome(lambda o: o.report.tokens_work, True, "ok", "IMDSv2 session tokens work."),
+        UNREACHABLE,
+        ENDPOINT_DISABLED,
+        Outcome(
+            lambda o: o.report.token_put_timed_out,
+            False,
+            "error",
+            "The token request (PUT {token_path}) got no answer within the timeout: its response does not reach "
+            "this host, which is what a hop limit lower than the network path looks like (containers on a bridge "
+            "network need 2).",
+            RAISE_HOP_LIMIT,
+        ),
+        Outcome(
+            _always,
+            False,
+            "error",
+            "The token request (PUT {token_path}) was answered {put_status}: this endpoint does not issue IMDSv2 "
+            "tokens (not EC2's IMDS, or a proxy in between; a 403 also means an X-Forwarded-For header was added). "
+            "Check the endpoint option and proxies.",
+        ),
+    ),
+    "hop_limit_ok": (
+        Outcome(
+            lambda o: o.report.hop_limit_suspected,
+            False,
+            "error",
+            "The token PUT times out {hop_limit_evidence}: the PUT response hop limit is too low for this host's "
+            "network path (typical inside containers).",
+            RAISE_HOP_LIMIT,
+        ),
+        UNREACHABLE,
+        Outcome(_always, True, "ok", "Token responses reach this host."),
+    ),
+    "v1_disabled": (
+        Outcome(lambda o: not o.check_imdsv1, None, "info", "not checked: check_imdsv1=false"),
+        Outcome(
+            lambda o: o.report.v1_allowed is True,
+            False,
+            "warning",
+            "IMDSv1 is allowed: requests without a token are answered, so an SSRF bug on this host can read role "
+            "credentials. Require tokens once nothing uses IMDSv1 (CloudWatch metric MetadataNoToken).",
+            OptionFix("http_tokens", "required"),
+        ),
+        Outcome(lambda o: o.report.v1_allowed is False, True, "ok", "IMDSv1 is refused (401 without a token)."),
+        UNREACHABLE,
+        Outcome(_always, None, "info", "not checked: no answer to the request"),
+    ),
+    "not_throttled": (
+        Outcome(
+            lambda o: o.report.throttled,
+            False,
+            "warning",
+            "IMDS throttled some of the probe's requests (429): something on this host queries IMDS too often. "
+            "Cache metadata (read it once per play with ec2meta.imds.metadata_facts), lower forks and concurrency, "
+            "and find the process that polls IMDS.",
+        ),
+        UNREACHABLE,
+        Outcome(_always, True, "ok", "No request was throttled."),
+    ),
+    "tags_enabled": (
+        Outcome(lambda o: o.report.tags_enabled is True, True, "ok", "Instance tags are available in metadata."),
+        Outcome(
+            lambda o: o.report.tags_enabled is False,
+            False,
+            "info",
+            "Instance tags are not available in metadata (tags/instance/ answers 404).",
+            OptionFix("instance_metadata_tags", "enabled"),
+        ),
+        *NO_ACCESS,
+    ),
+    "role_attached": (
+        Outcome(
+            lambda o: o.report.role_attached is True,
+            True,
+            "ok",
+            "An instance profile is attached ({instance_profile_arn}).",
+        ),
+        Outcome(
+            lambda o: o.report.role_attached is False,
+            False,
+            "info",
+            "No IAM role is attached (iam/ answers 404): AWS SDKs on this host have no instance credentials.",
+            AttachProfileFix(),
+        ),
+        *NO_ACCESS,
+    ),
+    "ipv6_reachable": (
+        Outcome(lambda o: o.report.ipv6_endpoint is None, None, "info", "not checked: {ipv6_not_checked}"),
+        Outcome(lambda o: bool(o.report.ipv6_reachable), True, "ok", "IMDS answers at {ipv6_endpoint}."),
+        Outcome(
+            _always,
+            False,
+            "info",
+            "Nothing answers at the IPv6 endpoint {ipv6_endpoint}. It needs a Nitro instance in a subnet with IPv6 "
+            "and http_protocol_ipv6=enabled.",
+            OptionFix("http_protocol_ipv6", "enabled"),
+        ),
+    ),
+}
+FINDINGS = tuple(FINDING_TABLE)
+
+
+def outcome(name: str, observed: Observed) -> Outcome:
+    """The row of finding ``name`` that applies: the first whose condition holds (each list ends in one that always
+    does)."""
+    return next(row for row in FINDING_TABLE[name] if row.when(observed))
+
+
 def build_findings(report: ProbeReport, check_imdsv1: bool, put: Exchange) -> list[Finding]:
     """One finding per check, each with its fix: the ec2meta.imds.metadata_options way and the AWS CLI way."""
-    iid = report.instance_id or "<instance-id>"
-    modify = MODIFY.format(instance_id=iid)
-
-    def options_fix(**options: Any) -> str:
-        pairs = ", ".join(f"{name}: {value}" for name, value in options.items())
-        return f"ec2meta.imds.metadata_options: {{instance_id: {iid}, {pairs}}}"
-
-    findings = []
-    if report.reachable:
-        findings.append(Finding("reachable", True, "ok", f"IMDS answers at {report.endpoint}."))
-    else:
-        findings.append(
-            Finding(
-                "reachable",
-                False,
-                "error",
-                f"Nothing answers at {report.endpoint} ({put.failure}). This host is probably not an EC2 instance, the "
-                "endpoint option points elsewhere, or a firewall (iptables, a container network policy) blocks it.",
-                None,
-                None,
-            )
-        )
-    unknown = "not checked: IMDS is unreachable" if not report.reachable else None
-
-    if unknown:
-        findings.append(Finding("endpoint_enabled", None, "info", unknown))
-    elif report.endpoint_disabled:
-        findings.append(
-            Finding(
-                "endpoint_enabled",
-                False,
-                "error",
-                "IMDS answers 403 to everything: the instance metadata endpoint is disabled (http_endpoint=disabled).",
-                options_fix(http_endpoint="enabled"),
-                f"{modify} --http-endpoint enabled",
-            )
-        )
-    else:
-        findings.append(Finding("endpoint_enabled", True, "ok", "The metadata endpoint is enabled."))
-
-    hop_fix = (options_fix(http_put_response_hop_limit=2), f"{modify} --http-put-response-hop-limit 2")
-    if report.tokens_work:
-        findings.append(Finding("tokens_work", True, "ok", "IMDSv2 session tokens work."))
-    elif unknown or report.endpoint_disabled:
-        findings.append(Finding("tokens_work", None, "info", unknown or "not checked: the endpoint is disabled"))
-    elif report.token_put_timed_out:
-        findings.append(
-            Finding(
-                "tokens_work",
-                False,
-                "error",
-                f"The token request (PUT {TOKEN_PATH}) got no answer within the timeout: its response does not "
-                "reach this host, which is what a hop limit lower than the network path looks like (containers "
-                "on a bridge network need 2).",
-                *hop_fix,
-            )
-        )
-    else:
-        findings.append(
-            Finding(
-                "tokens_work",
-                False,
-                "error",
-                f"The token request (PUT {TOKEN_PATH}) was answered {put.status}: this endpoint does not issue "
-                "IMDSv2 tokens (not EC2's IMDS, or a proxy in between; a 403 also means an X-Forwarded-For header "
-                "was added). Check the endpoint option and proxies.",
-            )
-        )
-
-    if report.hop_limit_suspected:
-        how = (
-            "while requests without a token are answered"
-            if check_imdsv1
-            else "(the IMDSv1 check was skipped, so this is likely, not certain)"
-        )
-        findings.append(
-            Finding(
-                "hop_limit_ok",
-                False,
-                "error",
-                f"The token PUT times out {how}: the PUT response hop limit is too low for this host's network "
-                "path (typical inside containers).",
-                *hop_fix,
-            )
-        )
-    elif unknown:
-        findings.append(Finding("hop_limit_ok", None, "info", unknown))
-    else:
-        findings.append(Finding("hop_limit_ok", True, "ok", "Token responses reach this host."))
-
-    if not check_imdsv1:
-        findings.append(Finding("v1_disabled", None, "info", "not checked: check_imdsv1=false"))
-    elif report.v1_allowed is True:
-        findings.append(
-            Finding(
-                "v1_disabled",
-                False,
-                "warning",
-                "IMDSv1 is allowed: requests without a token are answered, so an SSRF bug on this host can read "
-                "role credentials. Require tokens once nothing uses IMDSv1 (CloudWatch metric MetadataNoToken).",
-                options_fix(http_tokens="required"),
-                f"{modify} --http-tokens required",
-            )
-        )
-    elif report.v1_allowed is False:
-        findings.append(Finding("v1_disabled", True, "ok", "IMDSv1 is refused (401 without a token)."))
-    else:
-        findings.append(Finding("v1_disabled", None, "info", unknown or "not checked: no answer to the request"))
-
-    if report.throttled:
-        findings.append(
-            Finding(
-                "not_throttled",
-                False,
-                "warning",
-                "IMDS throttled some of the probe's requests (429): something on this host queries IMDS too often. "
-                "Cache metadata (read it once per play with ec2meta.imds.metadata_facts), lower forks and "
-                "concurrency, and find the process that polls IMDS.",
-            )
-        )
-    elif unknown:
-        findings.append(Finding("not_throttled", None, "info", unknown))
-    else:
-        findings.append(Finding("not_throttled", True, "ok", "No request was throttled."))
-
-    access_unknown = unknown or (
-        "not checked: the endpoint is disabled"
-        if report.endpoint_disabled
-        else "not checked: neither a token nor IMDSv1 works"
-    )
-    if report.tags_enabled is True:
-        findings.append(Finding("tags_enabled", True, "ok", "Instance tags are available in metadata."))
-    elif report.tags_enabled is False:
-        findings.append(
-            Finding(
-                "tags_enabled",
-                False,
-                "info",
-                "Instance tags are not available in metadata (tags/instance/ answers 404).",
-                options_fix(instance_metadata_tags="enabled"),
-                f"{modify} --instance-metadata-tags enabled",
-            )
-        )
-    else:
-        findings.append(Finding("tags_enabled", None, "info", access_unknown))
-
-    if report.role_attached is True:
-        findings.append(
-            Finding("role_attached", True, "ok", f"An instance profile is attached ({report.instance_profile_arn}).")
-        )
-    elif report.role_attached is False:
-        findings.append(
-            Finding(
-                "role_attached",
-                False,
-                "info",
-                "No IAM role is attached (iam/ answers 404): AWS SDKs on this host have no instance credentials.",
-                f"amazon.aws.ec2_instance: {{instance_ids: [{iid}], iam_instance_profile: <profile-name>}}",
-                attach_profile_command(iid),
-            )
-        )
-    else:
-        findings.append(Finding("role_attached", None, "info", access_unknown))
-
-    if report.ipv6_endpoint is None:
-        findings.append(Finding("ipv6_reachable", None, "info", "not checked: check_ipv6=false"))
-    elif report.ipv6_reachable:
-        findings.append(Finding("ipv6_reachable", True, "ok", f"IMDS answers at {report.ipv6_endpoint}."))
-    else:
-        findings.append(
-            Finding(
-                "ipv6_reachable",
-                False,
-                "info",
-                f"Nothing answers at the IPv6 endpoint {report.ipv6_endpoint}. It needs a Nitro instance in a "
-                "subnet with IPv6 and http_protocol_ipv6=enabled.",
-                options_fix(http_protocol_ipv6="enabled"),
-                f"{modify} --http-protocol-ipv6 enabled",
-            )
-        )
-    return findings
+    observed = Observed(report, check_imdsv1, put)
+    return [outcome(name, observed).finding(name, observed) for name in FINDING_TABLE]
 
 
 def unmet_message(unmet: list[Finding]) -> str:

@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import is_credential_document
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, not_found_error
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import KEEP, load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_PATH_LENGTH
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import USER_DATA_PATH
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
 MISSING = object()
@@ -51,7 +52,7 @@ def normalize_path(path: Any) -> str:
 
 
 def _leaf_value(path: str, body: bytes) -> str:
-    if path.strip("/") == "user-data":
+    if path.strip("/") == USER_DATA_PATH:
         user_data = decode_user_data(body)
         return user_data.text if user_data.is_text else user_data.base64
     return body.decode("utf-8", errors="replace")
@@ -66,10 +67,7 @@ def _parse_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _parse_json(item) for key, item in value.items()}
     if isinstance(value, str) and value.lstrip()[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except (ValueError, RecursionError):
-            return value
+        return load_json(value, invalid=KEEP)
     return value
 
 

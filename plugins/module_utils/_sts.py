@@ -1,13 +1,21 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""STS GetCallerIdentity with the instance role's own credentials (never the standard credential chain)."""
+"""STS GetCallerIdentity with the instance role's own credentials (never the standard credential chain), and the
+check that they are this instance's session of its role."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws import HAS_BOTO3, aws_client
-from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import RoleCheckFailed, RoleCredentials, scrub
+from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
+    RoleCheckFailed,
+    RoleCredentials,
+    RoleReport,
+    arn_parts,
+    scrub,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import REGION_PATH
 
 if HAS_BOTO3:
     from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
@@ -73,3 +81,38 @@ def caller_identity(
             **partial,
         ) from None
     return {"account": answer.get("Account"), "arn": answer.get("Arn"), "user_id": answer.get("UserId")}
+
+
+def expected_sts_arn(report: RoleReport, account: str) -> str:
+    """The ARN STS gives an instance role's credentials: the session name is the instance id."""
+    partition = (arn_parts(report.instance_profile_arn) or ("aws", account))[0]
+    return f"arn:{partition}:sts::{account}:assumed-role/{report.role_name}/{report.instance_id}"
+
+
+def check_sts_identity(report: RoleReport, identity: dict) -> None:
+    """The caller identity must be this instance's session of this role, in the profile's account."""
+    parts = arn_parts(report.instance_profile_arn)
+    account = parts[1] if parts else identity.get("account", "")
+    expected = expected_sts_arn(report, account)
+    if identity.get("arn") != expected:
+        raise RoleCheckFailed(
+            f"STS accepted the credentials but they belong to {identity.get('arn')!r}, not to this instance's "
+            f"session of the role ({expected!r}). They were not issued to this instance: check that the endpoint "
+            "option points at this instance's IMDS and that nothing on the host serves other credentials.",
+            "sts_arn_mismatch",
+            **report.as_dict(),
+        )
+
+
+def verify_sts_identity(
+    client: Any, report: RoleReport, credentials: RoleCredentials, region: str | None, endpoint_url: str | None
+) -> dict:
+    """Ask STS who the credentials belong to and check it is this instance's session of the role.
+
+    ``region`` defaults to the instance's own, read through the IMDS ``client``. Sets ``report.sts_identity``
+    (also on the failure's partial result) and returns it; RoleCheckFailed, or the client's ImdsError.
+    """
+    region = region or client.get_text(REGION_PATH).strip()
+    report.sts_identity = caller_identity(credentials, region, endpoint_url, partial=report.as_dict())
+    check_sts_identity(report, report.sts_identity)
+    return report.sts_identity

@@ -409,15 +409,8 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import check_not_disabled  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (  # noqa: E402
-    ImdsDisabledByEnvironment,
-    ImdsError,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._facts import (  # noqa: E402
-    gather_ec2_facts,
-    unavailable_facts,
-)
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts import gather_ec2_facts  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail  # noqa: E402
 
 
@@ -431,22 +424,13 @@ def main() -> None:
         ),
         supports_check_mode=True,
     )
-    if module.params["on_unavailable"] == "report":
-        # AWS_EC2_METADATA_DISABLED=true is how hosts off EC2 tell the AWS SDKs there is no IMDS to ask: on a
-        # mixed fleet that is one more way of being unavailable. With fail, create_client fails naming it.
-        try:
-            check_not_disabled()
-        except ImdsDisabledByEnvironment as error:
-            module.exit_json(changed=False, ansible_facts={"ec2": unavailable_facts(error)})
-    client = create_client(module)
+    params = module.params
     try:
         facts = gather_ec2_facts(
-            client, module.params["gather_subset"], module.params["on_unavailable"], module.params["flatten"]
+            lambda: create_client(module), params["gather_subset"], params["on_unavailable"], params["flatten"]
         )
     except ImdsError as error:
         fail(module, error)
-    finally:
-        client.close()
     module.exit_json(changed=False, ansible_facts=facts)
 
 

@@ -34,14 +34,17 @@ options:
     default: true
   check_ipv6:
     description:
-      - Also check whether the IPv6 endpoint O(ipv6_endpoint) answers, within one O(timeout).
+      - Also check whether the IPv6 endpoint answers, within one O(timeout).
+      - Without O(ipv6_endpoint), that is IMDS's IPv6 address C(http://[fd00:ec2::254]), but only when the probe
+        uses IMDS's default IPv4 address. When O(endpoint), O(endpoint_mode) or E(AWS_EC2_METADATA_SERVICE_ENDPOINT)
+        points elsewhere, the probe contacts nothing else and the V(ipv6_reachable) finding says why it did not run.
     type: bool
     default: true
   ipv6_endpoint:
     description:
-      - The IPv6 endpoint to check with O(check_ipv6).
+      - The IPv6 endpoint to check with O(check_ipv6=true), for example V(http://[fd00:ec2::254]).
+      - Defaults to IMDS's IPv6 address when the probe uses IMDS's default IPv4 address; see O(check_ipv6).
     type: str
-    default: http://[fd00:ec2::254]
   require:
     description:
       - Findings that must be met; the module fails naming each unmet one, its cause and its fixes.
@@ -180,6 +183,18 @@ ipv6_reachable:
   returned: always
   type: bool
   sample: false
+ipv6_not_checked:
+  description: Why the IPv6 endpoint was not checked; null when it was.
+  returned: always
+  type: str
+  sample: check_ipv6=false
+disabled_by_environment:
+  description:
+    - Set where E(AWS_EC2_METADATA_DISABLED=true) turned IMDS use off on the host; the probe then sends nothing and
+      the V(reachable) finding is unmet.
+  returned: always
+  type: str
+  sample: null
 requests:
   description: How many requests the probe sent.
   returned: always
@@ -232,12 +247,10 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import client_config, fail  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import fail, require_requests  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._probe import (  # noqa: E402
-    DEFAULT_IPV6_ENDPOINT,
     FINDINGS,
-    check_required,
-    probe,
+    run_probe,
     unmet_message,
 )
 
@@ -247,20 +260,14 @@ def main() -> None:
         argument_spec=client_argument_spec(
             check_imdsv1={"type": "bool", "default": True},
             check_ipv6={"type": "bool", "default": True},
-            ipv6_endpoint={"type": "str", "default": DEFAULT_IPV6_ENDPOINT},
+            ipv6_endpoint={"type": "str"},
             require={"type": "list", "elements": "str", "default": [], "choices": list(FINDINGS)},
         ),
         supports_check_mode=True,
     )
-    params = module.params
-    ipv6_endpoint = params["ipv6_endpoint"] if params["check_ipv6"] else None
+    require_requests(module)
     try:
-        required = check_required(params["require"], params["check_imdsv1"], ipv6_endpoint)
-    except ValueError as error:
-        module.fail_json(msg=str(error))
-    config = client_config(module)
-    try:
-        report = probe(config, check_imdsv1=params["check_imdsv1"], ipv6_endpoint=ipv6_endpoint)
+        report, required = run_probe(module.params)
     except ImdsError as error:
         fail(module, error)
     result = {"changed": False, **report.as_dict()}

@@ -220,14 +220,12 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # no
 from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws import BOTO3_IMPORT_ERROR, HAS_BOTO3  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (  # noqa: E402
-    REGION_PATH,
     RoleCheckFailed,
-    check_sts_identity,
     read_role,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._sts import caller_identity  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._sts import verify_sts_identity  # noqa: E402
 
 
 def main() -> None:
@@ -260,11 +258,7 @@ def main() -> None:
                 on_secrets=secrets.update,
             )
             if params["verify_sts"]:
-                region = params["sts_region"] or client.get_text(REGION_PATH).strip()
-                report.sts_identity = caller_identity(
-                    credentials, region, params["sts_endpoint_url"], partial=report.as_dict()
-                )
-                check_sts_identity(report, report.sts_identity)
+                verify_sts_identity(client, report, credentials, params["sts_region"], params["sts_endpoint_url"])
     except RoleCheckFailed as error:
         module.no_log_values.update(secrets)
         fail(module, error, **error.partial)

@@ -11,21 +11,20 @@ import pytest
 from moto_helpers import instance_role_credentials, moto_authentication, serve_credentials
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
-    ROLES_PATH,
     RoleCheckFailed,
     RoleReport,
     arn_parts,
     check_profile,
     check_role,
-    check_sts_identity,
     parse_credentials,
     parse_expiration,
     profile_name,
     read_role,
     scrub,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsTokenUnavailable
-from ansible_collections.ec2meta.imds.plugins.module_utils._sts import caller_identity
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsTokenUnavailable
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import REGION_PATH, ROLES_PATH
+from ansible_collections.ec2meta.imds.plugins.module_utils._sts import check_sts_identity, verify_sts_identity
 
 INSTANCE_ID = "i-0a1b2c3d4e5f60718"
 ROLE = "web-server-role"
@@ -237,6 +236,14 @@ def test_expiring_credentials_fail_below_min_remaining(emulator, make_client):
     assert_no_secret(emulator, str(error), json.dumps(error.partial))
 
 
+def test_negative_min_remaining_is_an_option_error_before_any_request(emulator, make_client):
+    with pytest.raises(ImdsConfigError, match=r"min_remaining=-1 must be 0 or more") as raised:
+        read_role(make_client(), min_remaining=-1)
+    assert not isinstance(raised.value, RoleCheckFailed)
+    assert raised.value.reason == "invalid_option"
+    assert emulator.counters["total"] == 0
+
+
 def test_expired_credentials_always_fail(emulator, make_client):
     emulator.rotate_credentials(expires_in=-600)
     error = failure(make_client())
@@ -299,10 +306,9 @@ def test_check_sts_identity():
 
 
 # ---------------------------------------------------------------------------------------------- STS through moto
-def verify(client, moto_endpoint) -> RoleReport:
+def verify(client, moto_endpoint, region: str | None = "eu-west-1") -> RoleReport:
     report, credentials = read_role(client)
-    report.sts_identity = caller_identity(credentials, "eu-west-1", moto_endpoint, partial=report.as_dict())
-    check_sts_identity(report, report.sts_identity)
+    verify_sts_identity(client, report, credentials, region, moto_endpoint)
     return report
 
 
@@ -313,6 +319,15 @@ def test_sts_accepts_moto_issued_credentials(emulator, make_client, moto_endpoin
     assert report.sts_identity["arn"] == f"arn:aws:sts::123456789012:assumed-role/{ROLE}/{INSTANCE_ID}"
     assert report.sts_identity["account"] == "123456789012"
     assert report.sts_identity["user_id"].endswith(f":{INSTANCE_ID}")
+
+
+@pytest.mark.parametrize(("region", "reads"), [("eu-west-1", 0), (None, 1)])
+def test_sts_region_defaults_to_the_instance_region(emulator, make_client, moto_endpoint, region, reads):
+    serve_credentials(emulator, instance_role_credentials(moto_endpoint, ROLE, INSTANCE_ID))
+    with moto_authentication(moto_endpoint):
+        report = verify(make_client(), moto_endpoint, region)
+    assert report.sts_identity["account"] == "123456789012"
+    assert emulator.path_counts.get(f"GET /latest/{REGION_PATH}", 0) == reads
 
 
 def test_sts_rejects_random_credentials(emulator, make_client, moto_endpoint):

@@ -7,15 +7,22 @@ import json
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
+    ImdsBadResponse,
+    ImdsConfigError,
+    ImdsDisabledByEnvironment,
+    ImdsEndpointDisabled,
+    ImdsTokenUnavailable,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._facts import (
     SUBSETS,
-    _is_secret,
+    _never_request,
     build_facts,
-    flatten_facts,
     gather,
+    gather_ec2_facts,
     resolve_gather_subset,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts_compat import flatten_facts
 
 ALL = frozenset(SUBSETS)
 
@@ -46,7 +53,7 @@ def test_unknown_subset_names_the_valid_ones(bad):
 
 
 @pytest.mark.parametrize(
-    ("path", "subsets", "secret"),
+    ("path", "subsets", "never"),
     [
         ("meta-data/iam/security-credentials/web-server-role", ALL, False),  # read for its expiry, then reduced
         ("meta-data/iam/security-credentials/web-server-role", ALL - {"iam"}, True),
@@ -55,8 +62,8 @@ def test_unknown_subset_names_the_valid_ones(bad):
         ("meta-data/security-groups", ALL, False),
     ],
 )
-def test_which_paths_are_never_requested(path, subsets, secret):
-    assert _is_secret(path, frozenset(subsets)) is secret
+def test_which_paths_are_never_requested(path, subsets, never):
+    assert _never_request(path, frozenset(subsets)) is never
 
 
 TREE = {
@@ -136,6 +143,14 @@ def test_no_role_and_no_tags():
     assert ec2["user_data"] is None
 
 
+@pytest.mark.parametrize("leaf", ["not json", {"instanceId": "i-from-a-listing"}])
+def test_a_json_leaf_that_is_not_json_text_is_left_empty(leaf):
+    tree = {"dynamic": {"instance-identity": {"document": leaf}}, "meta-data": {"spot": {"instance-action": leaf}}}
+    ec2 = build_facts(tree, ALL, 2)
+    assert ec2["identity_document"] == {}
+    assert ec2["events"]["spot_instance_action"] is None
+
+
 def test_flatten_uses_amazon_aws_names():
     ec2 = build_facts(TREE, ALL, 2)
     flat = flatten_facts(ec2)
@@ -179,3 +194,66 @@ def test_gather_min_makes_two_requests(emulator, make_client):
 def test_gather_without_iam_never_requests_credentials(emulator, make_client):
     gather(make_client(), resolve_gather_subset(["!iam"]))
     assert not [path for path in emulator.path_counts if "security-credentials/" in path.rstrip("/")]
+
+
+@pytest.mark.parametrize(("subsets", "root"), [(["instance"], "meta-data"), (["other"], "dynamic")])
+def test_a_service_without_a_root_directory_is_a_bad_response(emulator, make_client, subsets, root):
+    emulator.add_fault("status", path=f"/latest/{root}/", status=404)
+    with pytest.raises(ImdsBadResponse, match=f"has no {root}/ directory") as raised:
+        gather(make_client(), resolve_gather_subset(subsets))
+    assert raised.value.reason == "bad_response"
+    assert raised.value.details()["url"] == f"{emulator.url}/latest/{root}/"
+
+
+DISABLED = {"AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def test_on_unavailable_report_covers_an_environment_that_turns_imds_off(emulator, make_client):
+    opened = []
+    facts = gather_ec2_facts(lambda: opened.append(make_client()), ["all"], "report", environ=DISABLED)
+    assert facts == {"ec2": {"available": False, "reason": "disabled_by_environment", "msg": facts["ec2"]["msg"]}}
+    assert "AWS_EC2_METADATA_DISABLED=true" in facts["ec2"]["msg"]
+    assert opened == []
+    assert emulator.counters["total"] == 0
+
+
+def test_on_unavailable_fail_raises_the_environment_error(emulator, make_client):
+    with pytest.raises(ImdsDisabledByEnvironment):
+        gather_ec2_facts(make_client, ["all"], "fail", environ=DISABLED)
+    assert emulator.counters["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("options", "emulated", "error", "reported"),
+    [
+        ({}, {"http_endpoint": "disabled"}, ImdsEndpointDisabled, True),
+        # The token never arrives and IMDSv1 is not allowed: IMDS is there, the instance's settings are wrong.
+        (
+            {"allow_imdsv1": False, "timeout": 0.3},
+            {"http_tokens": "required", "http_put_response_hop_limit": 1, "client_hops": 2},
+            ImdsTokenUnavailable,
+            False,
+        ),
+    ],
+)
+def test_on_unavailable_policy(emulator, make_client, options, emulated, error, reported):
+    emulator.set_options(**emulated)
+    with pytest.raises(error):
+        gather_ec2_facts(lambda: make_client(**options), ["min"], "fail", environ={})
+    if reported:
+        facts = gather_ec2_facts(lambda: make_client(**options), ["min"], "report", environ={})
+        assert facts["ec2"]["available"] is False
+        assert facts["ec2"]["reason"] == error.reason
+    else:
+        with pytest.raises(error):
+            gather_ec2_facts(lambda: make_client(**options), ["min"], "report", environ={})
+
+
+def test_the_client_is_closed_after_gathering(emulator, make_client):
+    closed = []
+    client = make_client()
+    client.close = lambda: closed.append(True)
+    facts = gather_ec2_facts(lambda: client, ["min"], "fail", environ={}, flatten=True)
+    assert facts["ec2"]["available"] is True
+    assert facts["ansible_ec2_instance_identity_document_region"] == facts["ec2"]["region"]
+    assert closed == [True]

@@ -230,8 +230,9 @@ def test_no_token_value_in_the_report(emulator):
     ],
 )
 def test_check_required_rejects(required, check_imdsv1, ipv6, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ImdsConfigError, match=f"^require: .*{message}") as raised:
         check_required(required, check_imdsv1, ipv6)
+    assert raised.value.reason == "invalid_option"
 
 
 def test_check_required_accepts():

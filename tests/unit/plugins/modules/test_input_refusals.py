@@ -25,7 +25,8 @@ def test_bad_paths_are_refused_before_any_request(run_module, emulator, path):
     result = run_module(metadata, {"endpoint": emulator.url, "path": [path]})
     assert (result["failed"], result["reason"]) == (True, "invalid_option")
     assert result["msg"].startswith("path ")
-    assert "\n" not in result["msg"] and "\r" not in result["msg"]
+    assert "\n" not in result["msg"]
+    assert "\r" not in result["msg"]
     assert len(result["msg"]) < 400
     assert emulator.counters["total"] == 0
 

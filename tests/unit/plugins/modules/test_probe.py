@@ -102,6 +102,15 @@ def test_require_ipv6_needs_the_ipv6_check(emulator, run):
     assert "check_ipv6=true" in result["msg"]
 
 
+@pytest.mark.parametrize("args", [{"require": ["v1_disabled"], "check_imdsv1": False}, {"require": ["ipv6_reachable"]}])
+def test_require_that_cannot_be_checked_is_an_invalid_option(emulator, run, args):
+    result = run(**args)
+    assert result["failed"]
+    assert result["reason"] == "invalid_option"
+    assert result["msg"].startswith("require: ")
+    assert emulator.counters["total"] == 0
+
+
 def test_require_unknown_name(emulator, run):
     result = run(require=["v1_enabled"])
     assert result["failed"]
@@ -130,3 +139,30 @@ def test_unreachable_is_a_finding_not_a_failure(run_module):
     assert not result.get("failed")
     assert result["reachable"] is False
     assert result["problems"] == ["reachable"]
+
+
+def test_with_an_endpoint_given_the_probe_contacts_nothing_else(run_module, emulator):
+    # The network guard fails this test if anything else (e.g. fd00:ec2::254) is contacted.
+    result = run_module(probe, {"endpoint": emulator.url})
+    assert result["ipv6_endpoint"] is None
+    assert f"the endpoint is {emulator.url}" in result["ipv6_not_checked"]
+    ipv6 = next(finding for finding in result["findings"] if finding["name"] == "ipv6_reachable")
+    assert (ipv6["ok"], ipv6["message"]) == (None, f"not checked: {result['ipv6_not_checked']}")
+
+
+def test_an_explicit_ipv6_endpoint_is_checked(run_module, emulator):
+    result = run_module(probe, {"endpoint": emulator.url, "ipv6_endpoint": emulator.url})
+    assert (result["ipv6_endpoint"], result["ipv6_reachable"], result["ipv6_not_checked"]) == (emulator.url, True, None)
+
+
+def test_metadata_disabled_by_environment_is_a_finding_not_a_failure(run_module, emulator, monkeypatch):
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    result = run_module(probe, {"endpoint": emulator.url})
+    assert "failed" not in result
+    assert result["requests"] == 0
+    assert emulator.counters["total"] == 0
+    reachable = next(finding for finding in result["findings"] if finding["name"] == "reachable")
+    assert (reachable["ok"], reachable["severity"]) == (False, "warning")
+    assert "AWS_EC2_METADATA_DISABLED" in reachable["message"]
+    required = run_module(probe, {"endpoint": emulator.url, "require": ["reachable"]})
+    assert (required["failed"], required["reason"]) == (True, "requirement_unmet")

@@ -1,0 +1,19 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every IMDS path the collection asks for by name, written once. Private to the collection: not a public API.
+
+Paths are relative to ``/latest/`` (the form the client, ``read_paths`` and the walk take), except the token
+path, which the token PUT sends as it is.
+"""
+
+from __future__ import annotations
+
+TOKEN_PATH = "/latest/api/token"  # noqa: S105 - a path, not a secret
+IDENTITY_DOCUMENT = "dynamic/instance-identity/document"
+USER_DATA_PATH = "user-data"
+INSTANCE_ID_PATH = "meta-data/instance-id"
+REGION_PATH = "meta-data/placement/region"
+TAGS_PATH = "meta-data/tags/instance"
+INFO_PATH = "meta-data/iam/info"
+# The listing of the instance role; the role's credential document is this plus the role name.
+ROLES_PATH = "meta-data/iam/security-credentials/"
