@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator, NoReturn
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -15,11 +16,27 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
     ImdsClient,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import ClientConfig
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, internal_error
 
 
-def fail(module: Any, error: ImdsError, **result: Any) -> None:
+def fail(module: Any, error: ImdsError, **result: Any) -> NoReturn:
     module.fail_json(msg=str(error), **error.details(), **result)
+    raise AssertionError("fail_json returned")  # it exits; this line keeps the NoReturn promise honest
+
+
+@contextmanager
+def failures_reported(module: Any, secrets: set | None = None) -> Iterator[None]:
+    """Around a module's work: the collection's errors become fail_json, and so does any other exception, as
+    ``reason: internal_error`` (a bug, with a request to report it) instead of a traceback. ``secrets`` are masked
+    in the failure, whatever it says."""
+    try:
+        yield
+    except ImdsError as error:
+        module.no_log_values.update(secrets or ())
+        fail(module, error)
+    except Exception as error:
+        module.no_log_values.update(secrets or ())
+        fail(module, internal_error(error))
 
 
 def require_requests(module: Any) -> None:

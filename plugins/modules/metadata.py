@@ -118,8 +118,7 @@ imds_version:
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, failures_reported  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._read import MISSING, read_paths  # noqa: E402
 
 
@@ -138,8 +137,7 @@ def main() -> None:
     paths = [params["path"]] if single else params["path"]
     if not isinstance(paths, list) or not paths:
         module.fail_json(msg="path must be a metadata path or a non-empty list of them, e.g. meta-data/instance-id.")
-    client = create_client(module)
-    try:
+    with failures_reported(module), create_client(module) as client:
         values = read_paths(
             client,
             paths,
@@ -147,10 +145,6 @@ def main() -> None:
             parse_json=params["parse_json"],
             default=MISSING if params["default"] is None else params["default"],
         )
-    except ImdsError as error:
-        fail(module, error)
-    finally:
-        client.close()
     result = {"changed": False, "imds_version": client.imds_version}
     if single:
         result["value"] = next(iter(values.values()))

@@ -409,9 +409,8 @@ ansible_facts:
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._facts import gather_ec2_facts  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, failures_reported  # noqa: E402
 
 
 def main() -> None:
@@ -425,12 +424,10 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
-    try:
+    with failures_reported(module):
         facts = gather_ec2_facts(
             lambda: create_client(module), params["gather_subset"], params["on_unavailable"], params["flatten"]
         )
-    except ImdsError as error:
-        fail(module, error)
     module.exit_json(changed=False, ansible_facts=facts)
 
 

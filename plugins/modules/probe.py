@@ -246,8 +246,7 @@ findings:
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import fail, require_requests  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported, require_requests  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._probe import (  # noqa: E402
     FINDINGS,
     run_probe,
@@ -266,10 +265,8 @@ def main() -> None:
         supports_check_mode=True,
     )
     require_requests(module)
-    try:
+    with failures_reported(module):
         report, required = run_probe(module.params)
-    except ImdsError as error:
-        fail(module, error)
     result = {"changed": False, **report.as_dict()}
     unmet = report.unmet(required)
     if unmet:

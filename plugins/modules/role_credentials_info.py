@@ -223,8 +223,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
     RoleCheckFailed,
     read_role,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail, failures_reported  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._sts import verify_sts_identity  # noqa: E402
 
 
@@ -248,8 +247,8 @@ def main() -> None:
     # return_credentials result leaves them in place (its action plugin then hides the whole task result).
     secrets: set = set()
     client = create_client(module)
-    try:
-        with client:
+    with failures_reported(module, secrets), client:
+        try:
             report, credentials = read_role(
                 client,
                 expected_role=params["expected_role"],
@@ -259,12 +258,9 @@ def main() -> None:
             )
             if params["verify_sts"]:
                 verify_sts_identity(client, report, credentials, params["sts_region"], params["sts_endpoint_url"])
-    except RoleCheckFailed as error:
-        module.no_log_values.update(secrets)
-        fail(module, error, **error.partial)
-    except ImdsError as error:
-        module.no_log_values.update(secrets)
-        fail(module, error)
+        except RoleCheckFailed as error:
+            module.no_log_values.update(secrets)
+            fail(module, error, **error.partial)
     result = {"changed": False, **report.as_dict()}
     if params["return_credentials"]:
         result["credentials"] = credentials.secret_dict()
