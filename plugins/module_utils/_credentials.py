@@ -21,6 +21,9 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._paths import INFO_PA
 SECRET_FIELDS = ("AccessKeyId", "SecretAccessKey", "Token")
 # The only fields of a credential document that may leave the facts walk: the expiry and status, never a value.
 SAFE_CREDENTIAL_FIELDS = ("Code", "LastUpdated", "Type", "Expiration")
+# The longest credible value of each secret: access keys are 16 to 128 characters, secret keys 40, session tokens
+# about a thousand and growing with session tags; anything longer is not a credential.
+SECRET_LENGTHS = {"AccessKeyId": 128, "SecretAccessKey": 128, "Token": 8192}
 REQUIRED_FIELDS = ("Code", "AccessKeyId", "SecretAccessKey", "Token", "Expiration")
 # EC2 makes new role credentials available at least five minutes before the old ones expire.
 ROTATION_MARGIN = 300
@@ -142,6 +145,10 @@ def parse_expiration(text: Any) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def _usable_secret(value: Any, longest: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= longest and all("!" <= char <= "~" for char in value)
+
+
 def scrub(text: str, secrets: Iterable[str]) -> str:
     """Replace every secret value found in ``text`` (e.g. an API's error message) by asterisks."""
     for secret in secrets:
@@ -253,6 +260,15 @@ def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
     if missing:
         raise RoleCheckFailed(
             f"The credential document of role {role_name!r} lacks {', '.join(missing)}. {fix}",
+            "credentials_malformed",
+        )
+    malformed = [name for name in SECRET_FIELDS if not _usable_secret(document[name], SECRET_LENGTHS[name])]
+    if malformed:
+        # Named, never quoted: a malformed secret is still a secret, and a line break in one would let it be sent
+        # on as a forged header.
+        raise RoleCheckFailed(
+            f"The credential document of role {role_name!r} has a {', '.join(malformed)} that is not a plain string "
+            f"of visible ASCII characters of a credible length. {fix}",
             "credentials_malformed",
         )
     try:

@@ -367,3 +367,30 @@ def test_sts_unreachable(emulator, make_client):
         verify(make_client(), "http://127.0.0.1:9")
     assert caught.value.reason == "sts_unreachable"
     assert "sts_endpoint_url" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("Token", "TOKENLEAK3\r\nX-Evil: injected"),
+        ("SecretAccessKey", "SECRETLEAK4 with spaces"),
+        ("AccessKeyId", "ASIA" + "K" * 200),
+        ("Token", 12345),
+    ],
+)
+def test_malformed_secret_values_are_refused_unquoted(emulator, make_client, field, value):
+    # A CR/LF in a token would be sent on to STS as a forged header, and quoted back in its error.
+    document = {
+        "Code": "Success",
+        "Type": "AWS-HMAC",
+        "AccessKeyId": "ASIAEXAMPLEKEY000001",
+        "SecretAccessKey": "s" * 40,
+        "Token": "t" * 800,
+        "Expiration": (datetime.now(timezone.utc) + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        field: value,
+    }
+    emulator.add_fault("body", path=CREDENTIALS_PATH, body=json.dumps(document))
+    error = failure(make_client())
+    assert error.reason == "credentials_malformed"
+    assert field in str(error)
+    assert str(value)[:10] not in str(error)
