@@ -181,6 +181,7 @@ class ImdsEmulator:
         self.set_options(**options)
         if self.iam:
             self.rotate_credentials()
+        self.identity_signer = _identity_signer()
 
     # ----------------------------------------------------------------- life cycle
     def start(self) -> ImdsEmulator:
@@ -419,9 +420,33 @@ class ImdsEmulator:
             if self.effective_options()["instance_metadata_tags"] == "enabled":
                 metadata["tags"] = {"instance": dict(self.tags)}
             tree: dict[str, Any] = {"meta-data": metadata, "dynamic": copy.deepcopy(self.dynamic)}
+            identity = tree["dynamic"].get("instance-identity")
+            if self.identity_signer and identity and "document" in identity:
+                identity.update(self.identity_signer.signatures(render(identity["document"])))
             if self.user_data is not None:
                 tree["user-data"] = self.user_data
             return tree
+
+
+def _identity_signer() -> Any:
+    """tests/emulator/identity_signing.py's signer, or None without cryptography (the data file's placeholder
+    signatures are served then)."""
+    here = os.path.dirname(EMULATOR_SCRIPT)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    try:
+        import identity_signing
+    except ImportError:
+        return None
+    return identity_signing.IdentitySigner()
+
+
+def _identity_certificates(emulator: ImdsEmulator) -> dict:
+    """GET /_emulator/identity-certificates: the PEM certificates that verify each signature, and expired ones."""
+    signer = emulator.identity_signer
+    if signer is None:
+        raise ValueError("identity signing needs the cryptography library")
+    return {"current": signer.certificates(), "expired": signer.certificates(expired=True)}
 
 
 def resolve(tree: dict, parts: list[str]) -> Any:
@@ -742,6 +767,7 @@ CONTROL_ROUTES: dict[tuple[str, str], Callable[[ImdsEmulator, bytes], Any]] = {
     ("GET", "credentials"): lambda emulator, body: emulator.credentials,
     ("PUT", "credentials"): lambda emulator, body: _public_credentials(emulator.set_credentials(**_json(body))),
     ("POST", "reset-counters"): lambda emulator, body: emulator.reset_counters(),
+    ("GET", "identity-certificates"): lambda emulator, body: _identity_certificates(emulator),
     ("POST", "link-moto"): _link_moto,
     ("DELETE", "link-moto"): lambda emulator, body: _moto_link().unlink_emulator(emulator),
 }
