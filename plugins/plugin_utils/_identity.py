@@ -23,7 +23,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import p
 from ansible_collections.ec2meta.imds.plugins.module_utils._identity import IDENTITY_OPTIONS, SIGNATURE_TYPES
 from ansible_collections.ec2meta.imds.plugins.plugin_utils._asn1 import (
     CLASS_CONTEXT,
-    OBJECT_IDENTIFIER,
     OCTET_STRING,
     SEQUENCE,
     SET,
@@ -228,7 +227,7 @@ def _message_digest(attributes: Element) -> bytes:
     if OID_MESSAGE_DIGEST not in found:
         raise Asn1Error("the signed attributes have no messageDigest")
     content_type = found.get(OID_CONTENT_TYPE)
-    if content_type is not None and content_type.expect(OBJECT_IDENTIFIER, "contentType").oid("contentType") != OID_DATA:
+    if content_type is not None and content_type.oid("contentType") != OID_DATA:
         raise Asn1Error("the contentType attribute is not data")
     return found[OID_MESSAGE_DIGEST].expect(OCTET_STRING, "messageDigest").octets("messageDigest")
 
@@ -258,13 +257,14 @@ def signed_document(document_text: str, signature_text: str, signature_type: str
     """The document bytes the signature proves, after checking the signature (and, for PKCS#7, the content)."""
     document = document_text.encode("utf-8")
     public_key = certificate.public_key()
+    label = f"The signature_type={signature_type} signature"
     invalid = IdentityCheckFailed(
-        f"The signature_type={signature_type} signature is not valid for the certificate ({certificate.subject.rfc4514_string()}): "
-        "the document or the signature was changed, or the certificate is not the one AWS signs this region's "
-        "documents with. Check the certificate's region and signature_type; otherwise do not trust this host.",
+        f"{label} is not valid for the certificate ({certificate.subject.rfc4514_string()}): the document or the "
+        "signature was changed, or the certificate is not the one AWS signs this region's documents with. Check "
+        "the certificate's region and signature_type; otherwise do not trust this host.",
         "signature_invalid",
     )
-    raw = decode_base64(signature_text, f"signature_type={signature_type} signature")
+    raw = decode_base64(signature_text, label[4:])
     if signature_type == "signature":
         if not _verify(public_key, raw, document, "SHA256"):
             raise invalid
@@ -273,7 +273,7 @@ def signed_document(document_text: str, signature_text: str, signature_type: str
         signed = parse_signed_data(raw)
     except Asn1Error as error:
         raise IdentityCheckFailed(
-            f"The signature_type={signature_type} signature served by the host is not a PKCS#7 SignedData ({error}).", "malformed"
+            f"{label} served by the host is not a PKCS#7 SignedData ({error}).", "malformed"
         ) from None
     content = document if signed.content is None else signed.content
     if signed.signed_attributes is None:
@@ -284,15 +284,15 @@ def signed_document(document_text: str, signature_text: str, signature_type: str
             raise invalid
         if signed.message_digest != _digest(signed.digest, content):
             raise IdentityCheckFailed(
-                f"The signature_type={signature_type} signature is valid, but its messageDigest is not the hash of the content it "
-                "carries: the content was changed after signing. Do not trust this host.",
+                f"{label} is valid, but its messageDigest is not the hash of the content it carries: the content "
+                "was changed after signing. Do not trust this host.",
                 "signature_invalid",
             )
     # Whitespace around the JSON carries no meaning, and only the signed content is returned anyway.
     if content.strip() != document.strip():
         raise IdentityCheckFailed(
-            f"The signature_type={signature_type} signature is valid, but the document it signs is not the plain document the host "
-            f"served (dynamic/instance-identity/document): {_difference(content, document)}. Do not trust this host.",
+            f"{label} is valid, but the document it signs is not the plain document the host served"
+            f" (dynamic/instance-identity/document): {_difference(content, document)}. Do not trust this host.",
             "content_mismatch",
         )
     return content
@@ -311,7 +311,9 @@ def _difference(signed: bytes, served: bytes) -> str:
         return f"signed {len(signed)} bytes, served {len(served)} bytes"
     if not names:
         return "same fields, different bytes"
-    return "; ".join(f"{name}: signed {signed_fields.get(name)!r}, served {served_fields.get(name)!r}" for name in names)
+    return "; ".join(
+        f"{name}: signed {signed_fields.get(name)!r}, served {served_fields.get(name)!r}" for name in names
+    )
 
 
 def check_expectations(document: Mapping[str, Any], expected: Mapping[str, Any]) -> None:

@@ -103,7 +103,7 @@ def _keys() -> dict:
     return {
         "signature": rsa.generate_private_key(public_exponent=65537, key_size=2048),
         # 1024-bit DSA keeps start-up fast; SHA-1 with DSA is what the pkcs7 form is signed with.
-        "pkcs7": dsa.generate_private_key(key_size=1024),
+        "pkcs7": dsa.generate_private_key(key_size=1024),  # noqa: S505 - a test key, made for speed
         "rsa2048": rsa.generate_private_key(public_exponent=65537, key_size=2048),
     }
 
@@ -150,7 +150,8 @@ class IdentitySigner:
         for number, (kind, key) in enumerate(self.keys.items(), start=1):
             common_name = f"ec2meta.imds emulator {kind}"
             serial = x509.random_serial_number()
-            self.current[kind] = self_signed(key, common_name, now - timedelta(days=1), now + timedelta(days=365), serial)
+            valid = (now - timedelta(days=1), now + timedelta(days=365))
+            self.current[kind] = self_signed(key, common_name, *valid, serial)
             self.expired[kind] = self_signed(
                 key, common_name, now - timedelta(days=400), now - timedelta(days=35), serial + number
             )
