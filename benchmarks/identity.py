@@ -51,10 +51,10 @@ def _load_collection() -> None:
 
 
 def timed(call, runs: int) -> list[float]:
-    for _ in range(WARM_UP):
+    for _warm_up in range(WARM_UP):
         call()
     times = []
-    for _ in range(runs):
+    for _run in range(runs):
         start = time.perf_counter()
         call()
         times.append((time.perf_counter() - start) * 1000.0)

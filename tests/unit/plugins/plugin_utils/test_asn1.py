@@ -129,7 +129,7 @@ def test_reads_the_emulators_pkcs7(pkcs7_blob):
 @given(data=st.data())
 def test_damaged_pkcs7_never_raises_anything_else(pkcs7_blob, data):
     blob = bytearray(pkcs7_blob)
-    for _ in range(data.draw(st.integers(1, 4))):
+    for _change in range(data.draw(st.integers(1, 4))):
         position = data.draw(st.integers(0, len(blob) - 1))
         blob[position] = data.draw(st.integers(0, 255))
     cut = data.draw(st.integers(1, len(blob)))
