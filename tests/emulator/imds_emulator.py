@@ -753,6 +753,7 @@ def _link_moto(emulator: ImdsEmulator, body: bytes) -> dict:
 
 CONTROL_ROUTES: dict[tuple[str, str], Callable[[ImdsEmulator, bytes], Any]] = {
     ("GET", "state"): lambda emulator, body: emulator.state(),
+    ("GET", "identity-certificates"): lambda emulator, body: _identity_certificates(emulator),
     ("POST", "options"): lambda emulator, body: emulator.set_options(**_json(body)),
     ("POST", "faults"): lambda emulator, body: emulator.add_fault(**_json(body)),
     ("DELETE", "faults"): lambda emulator, body: emulator.clear_faults(),
@@ -767,7 +768,6 @@ CONTROL_ROUTES: dict[tuple[str, str], Callable[[ImdsEmulator, bytes], Any]] = {
     ("GET", "credentials"): lambda emulator, body: emulator.credentials,
     ("PUT", "credentials"): lambda emulator, body: _public_credentials(emulator.set_credentials(**_json(body))),
     ("POST", "reset-counters"): lambda emulator, body: emulator.reset_counters(),
-    ("GET", "identity-certificates"): lambda emulator, body: _identity_certificates(emulator),
     ("POST", "link-moto"): _link_moto,
     ("DELETE", "link-moto"): lambda emulator, body: _moto_link().unlink_emulator(emulator),
 }
