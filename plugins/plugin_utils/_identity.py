@@ -119,27 +119,39 @@ def load_certificate(pem: str) -> Any:
         ) from None
 
 
+def validity(certificate: Any) -> tuple[datetime, datetime]:
+    """(not before, not after) as aware UTC times; cryptography before 42 only has the naive properties."""
+    if hasattr(certificate, "not_valid_before_utc"):
+        return certificate.not_valid_before_utc, certificate.not_valid_after_utc
+    return (
+        certificate.not_valid_before.replace(tzinfo=timezone.utc),
+        certificate.not_valid_after.replace(tzinfo=timezone.utc),
+    )
+
+
 def describe_certificate(certificate: Any) -> dict:
+    not_before, not_after = validity(certificate)
     return {
         "subject": certificate.subject.rfc4514_string(),
         "issuer": certificate.issuer.rfc4514_string(),
         "serial_number": format(certificate.serial_number, "x"),
-        "not_valid_before": certificate.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "not_valid_after": certificate.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "not_valid_before": _iso(not_before),
+        "not_valid_after": _iso(not_after),
     }
 
 
 def check_certificate(certificate: Any, signature_type: str, now: datetime) -> dict:
     """Dates and key type of the trusted certificate; returns its description."""
     described = describe_certificate(certificate)
-    if now < certificate.not_valid_before_utc:
+    not_before, not_after = validity(certificate)
+    if now < not_before:
         raise IdentityCheckFailed(
             f"The certificate ({described['subject']}) is not valid before {described['not_valid_before']}; "
             f"it is now {_iso(now)}. Check the controller's clock, or use the certificate currently published.",
             "certificate_not_yet_valid",
             certificate=described,
         )
-    if now > certificate.not_valid_after_utc:
+    if now > not_after:
         raise IdentityCheckFailed(
             f"The certificate ({described['subject']}) expired at {described['not_valid_after']}; it is now "
             f"{_iso(now)}. Use the certificate AWS currently publishes for the region and signature_type.",
