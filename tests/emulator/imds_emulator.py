@@ -185,6 +185,7 @@ class ImdsEmulator:
         self.set_options(**options)
         if self.iam:
             self.rotate_credentials()
+        self.identity_signer = _identity_signer()
 
     # ----------------------------------------------------------------- life cycle
     def start(self) -> ImdsEmulator:
@@ -427,9 +428,33 @@ class ImdsEmulator:
             if self.effective_options()["instance_metadata_tags"] == "enabled":
                 metadata["tags"] = {"instance": dict(self.tags)}
             tree: dict[str, Any] = {"meta-data": metadata, "dynamic": copy.deepcopy(self.dynamic)}
+            identity = tree["dynamic"].get("instance-identity")
+            if self.identity_signer and identity and "document" in identity:
+                identity.update(self.identity_signer.signatures(render(identity["document"])))
             if self.user_data is not None:
                 tree["user-data"] = self.user_data
             return tree
+
+
+def _identity_signer() -> Any:
+    """tests/emulator/identity_signing.py's signer, or None without cryptography (the data file's placeholder
+    signatures are served then)."""
+    here = os.path.dirname(EMULATOR_SCRIPT)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    try:
+        import identity_signing
+    except ImportError:
+        return None
+    return identity_signing.IdentitySigner()
+
+
+def _identity_certificates(emulator: ImdsEmulator) -> dict:
+    """GET /_emulator/identity-certificates: the PEM certificates that verify each signature, and expired ones."""
+    signer = emulator.identity_signer
+    if signer is None:
+        raise ValueError("identity signing needs the cryptography library")
+    return {"current": signer.certificates(), "expired": signer.certificates(expired=True)}
 
 
 def resolve(tree: dict, parts: list[str]) -> Any:
@@ -751,6 +776,7 @@ def _link_moto(emulator: ImdsEmulator, body: bytes) -> dict:
 
 CONTROL_ROUTES: dict[tuple[str, str], Callable[[ImdsEmulator, bytes], Any]] = {
     ("GET", "state"): lambda emulator, body: emulator.state(),
+    ("GET", "identity-certificates"): lambda emulator, body: _identity_certificates(emulator),
     ("POST", "options"): lambda emulator, body: emulator.set_options(**_json(body)),
     ("POST", "faults"): lambda emulator, body: emulator.add_fault(**_json(body)),
     ("DELETE", "faults"): lambda emulator, body: emulator.clear_faults(),

@@ -84,6 +84,17 @@ PLAYBOOK = """
         secret_key: testing
       check_mode: true
 
+    - name: The emulator's identity certificates
+      ansible.builtin.uri:
+        url: "{{ imds_endpoint }}/_emulator/identity-certificates"
+      register: identity_certificates
+
+    - name: Verify the instance identity
+      ec2meta.imds.instance_identity:
+        certificate: "{{ identity_certificates.json.current.pkcs7 }}"
+        signature_type: pkcs7
+        expected_instance_id: "{{ instance_id }}"
+
     - name: Enforce and verify with the role
       ansible.builtin.include_role:
         name: ec2meta.imds.instance_metadata
@@ -94,6 +105,9 @@ PLAYBOOK = """
         instance_metadata_aws_secret_key: testing
         instance_metadata_tags: enabled
         instance_metadata_expected_role: web-server-role
+        # The expected instance id and region come from enforce's EC2 API answer.
+        instance_metadata_verify_identity: true
+        instance_metadata_identity_certificate: "{{ identity_certificates.json.current.rsa2048 }}"
 
     - name: The plugins did their work
       ansible.builtin.assert:
@@ -101,6 +115,8 @@ PLAYBOOK = """
           - tree.value['instance-id'] == instance_id
           - refused is failed
           - role_creds.credentials.access_key_id | length > 0
+          - instance_metadata_identity_result.verified
+          - instance_metadata_identity_result.document.instanceId == instance_id
 """
 
 

@@ -1,0 +1,273 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Verification on the controller: each check passes on what AWS (here the emulator) signed, and fails, naming
+what did not match, on anything else. The host's answer is treated as hostile throughout."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import dsa
+from identity_signing import IdentitySigner, self_signed
+from identity_signing import _pem as pem_of
+from imds_emulator import ImdsEmulator, render
+
+from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity import (
+    EXPECTATIONS,
+    IdentityCheckFailed,
+    controller_options,
+    identity_result,
+    verify_identity,
+)
+
+TYPES = ("rsa2048", "pkcs7", "signature")
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def signer():
+    return IdentitySigner(now=NOW)
+
+
+@pytest.fixture(scope="module")
+def document():
+    return render(ImdsEmulator().dynamic["instance-identity"]["document"])
+
+
+@pytest.fixture(scope="module")
+def served(signer, document):
+    """What a host serves: the document text and each signature text."""
+    return document.decode(), signer.signatures(document)
+
+
+def verify(served, signature_type, certificate=None, signer=None, now=NOW, **kwargs):
+    document, signatures = served
+    return verify_identity(document, signatures[signature_type], signature_type, certificate, now=now, **kwargs)
+
+
+def failure(call) -> IdentityCheckFailed:
+    with pytest.raises(IdentityCheckFailed) as caught:
+        call()
+    return caught.value
+
+
+@pytest.mark.parametrize("signature_type", TYPES)
+def test_each_signature_type_verifies(served, signer, signature_type):
+    certificate = signer.certificates()[signature_type]
+    identity = verify(served, signature_type, certificate).as_dict()
+    assert identity["verified"] is True
+    assert identity["signature_type"] == signature_type
+    assert identity["document"] == json.loads(served[0])
+    subject = f"CN=ec2meta.imds emulator {signature_type},O=ec2meta.imds emulator,C=US"
+    assert identity["certificate"]["subject"] == subject
+    assert identity["certificate"]["not_valid_before"] == "2026-11-22T12:00:00Z"
+    assert identity["certificate"]["not_valid_after"] == "2027-11-23T12:00:00Z"
+
+
+@pytest.mark.parametrize("signature_type", TYPES)
+def test_one_changed_byte_in_the_document_fails(served, signer, signature_type):
+    document, signatures = served
+    changed = document.replace('"accountId": "123456789012"', '"accountId": "123456789013"')
+    assert changed != document
+    error = failure(
+        lambda: verify_identity(
+            changed, signatures[signature_type], signature_type, signer.certificates()[signature_type], now=NOW
+        )
+    )
+    if signature_type == "signature":
+        assert error.reason == "signature_invalid"
+    else:
+        # The PKCS#7 signature still covers its own copy: the served document is caught as different.
+        assert error.reason == "content_mismatch"
+        assert "accountId: signed '123456789012', served '123456789013'" in str(error)
+
+
+@pytest.mark.parametrize("signature_type", ["rsa2048", "pkcs7"])
+def test_changed_content_inside_the_pkcs7_fails(served, signer, signature_type):
+    """A host that edits the document inside the PKCS#7 blob (and serves the same edit as the plain document)."""
+    document, signatures = served
+    blob = base64.b64decode("".join(signatures[signature_type].split()))
+    original, edited = b'"accountId": "123456789012"', b'"accountId": "999999999999"'
+    assert original in blob
+    tampered = base64.b64encode(blob.replace(original, edited)).decode()
+    error = failure(
+        lambda: verify_identity(
+            document.replace("123456789012", "999999999999"),
+            tampered,
+            signature_type,
+            signer.certificates()[signature_type],
+            now=NOW,
+        )
+    )
+    assert error.reason == "signature_invalid"
+    assert "messageDigest is not the hash of the content" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("signature_type", "other"), [("rsa2048", "signature"), ("signature", "rsa2048"), ("pkcs7", None)]
+)
+def test_the_wrong_certificate_fails(served, signer, signature_type, other):
+    if other is None:
+        # The emulator has one DSA key only: another DSA key stands for another region's certificate.
+        key = dsa.generate_private_key(key_size=1024)  # noqa: S505 - a test key
+        pem = pem_of(self_signed(key, "another", NOW - timedelta(days=1), NOW + timedelta(days=1), 7))
+    else:
+        pem = signer.certificates()[other]
+    error = failure(lambda: verify(served, signature_type, pem))
+    assert error.reason == "signature_invalid"
+    assert "is not valid for the certificate" in str(error)
+
+
+@pytest.mark.parametrize(("signature_type", "other"), [("rsa2048", "pkcs7"), ("pkcs7", "rsa2048")])
+def test_a_certificate_of_the_wrong_key_type_fails(served, signer, signature_type, other):
+    error = failure(lambda: verify(served, signature_type, signer.certificates()[other]))
+    assert error.reason == "wrong_certificate_type"
+
+
+@pytest.mark.parametrize("signature_type", TYPES)
+def test_an_expired_certificate_fails(served, signer, signature_type):
+    error = failure(lambda: verify(served, signature_type, signer.certificates(expired=True)[signature_type]))
+    assert error.reason == "certificate_expired"
+    assert "expired at 2026-10-19T12:00:00Z" in str(error)
+
+
+def test_a_certificate_not_yet_valid_fails(served, signer):
+    error = failure(lambda: verify(served, "rsa2048", signer.certificates()["rsa2048"], now=NOW - timedelta(days=2)))
+    assert error.reason == "certificate_not_yet_valid"
+
+
+@pytest.mark.parametrize(("option", "field"), list(EXPECTATIONS.items()))
+def test_each_expectation_mismatch_names_the_field(served, signer, option, field):
+    certificate = signer.certificates()["rsa2048"]
+    claimed = json.loads(served[0])[field]
+    assert verify(served, "rsa2048", certificate, expected={option: claimed}).document[field] == claimed
+    error = failure(lambda: verify(served, "rsa2048", certificate, expected={option: "something-else"}))
+    assert error.reason == "identity_mismatch"
+    assert error.details["field"] == field
+    assert f"says {field}={claimed!r}, but {option} is 'something-else'" in str(error)
+
+
+def test_max_age(served, signer):
+    certificate = signer.certificates()["rsa2048"]
+    started = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)  # pendingTime of the emulator's document
+    age = int((NOW - started).total_seconds())
+    assert verify(served, "rsa2048", certificate, max_age=age).as_dict()["verified"]
+    error = failure(lambda: verify(served, "rsa2048", certificate, max_age=age - 1))
+    assert error.reason == "too_old"
+    assert error.details["field"] == "pendingTime"
+    assert f"{age}s ago, more than max_age={age - 1}s" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("signature_text", "words"),
+    [
+        ("", "returned no rsa2048 signature"),
+        ("not base64!", "is not base64"),
+        (base64.b64encode(b"\x30\x03\x02\x01\x01").decode(), "not a PKCS#7 SignedData"),
+        (base64.b64encode(b"\x30\x80").decode(), "not a PKCS#7 SignedData (truncated"),
+        ("A" * 70000, "more than"),
+    ],
+)
+def test_malformed_signatures_fail_clearly(served, signer, signature_text, words):
+    error = failure(
+        lambda: verify_identity(served[0], signature_text, "rsa2048", signer.certificates()["rsa2048"], now=NOW)
+    )
+    assert error.reason == "malformed"
+    assert words in str(error)
+
+
+def test_truncated_pkcs7_fails_as_malformed(served, signer):
+    blob = base64.b64decode("".join(served[1]["pkcs7"].split()))
+    for cut in range(0, len(blob), 7):
+        error = failure(
+            lambda cut=cut: verify_identity(
+                served[0], base64.b64encode(blob[:cut]).decode() or "AA==", "pkcs7", signer.certificates()["pkcs7"]
+            )
+        )
+        assert error.reason in ("malformed", "signature_invalid")
+
+
+def test_pem_armour_is_tolerated(served, signer):
+    armoured = "-----BEGIN PKCS7-----\n" + served[1]["rsa2048"] + "\n-----END PKCS7-----\n"
+    identity = verify_identity(served[0], armoured, "rsa2048", signer.certificates()["rsa2048"], now=NOW)
+    assert identity.document["instanceId"] == "i-0a1b2c3d4e5f60718"
+
+
+def test_not_a_certificate(served):
+    error = failure(lambda: verify(served, "rsa2048", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"))
+    assert error.reason == "invalid_certificate"
+
+
+# ---------------------------------------------------------------------------- the host's answer is not trusted
+def options(signer, signature_type="rsa2048", **extra):
+    certificate = signer.certificates()[signature_type]
+    return controller_options({"certificate": certificate, "signature_type": signature_type, **extra})
+
+
+def test_a_host_claiming_verified_is_not_believed(served, signer):
+    lying = {
+        "verified": True,
+        "document": {"instanceId": "i-0a1b2c3d4e5f60718", "accountId": "123456789012"},
+        "certificate": {"subject": "CN=Amazon"},
+        "document_text": served[0].replace("123456789012", "999999999999"),
+        "signature_text": served[1]["rsa2048"],
+    }
+    result = identity_result(lying, options(signer), now=NOW)
+    assert result["failed"] is True
+    assert result["verified"] is False
+    assert result["reason"] == "content_mismatch"
+
+
+def test_only_the_signed_content_is_returned(served, signer):
+    extra = {"verified": True, "document": {"instanceId": "i-forged"}, "iam": {"secret": "x"}, "changed": True}
+    result = identity_result(
+        {**extra, "document_text": served[0], "signature_text": served[1]["rsa2048"]}, options(signer), now=NOW
+    )
+    assert result["verified"] is True
+    assert result["document"]["instanceId"] == "i-0a1b2c3d4e5f60718"
+    assert set(result) == {"changed", "verified", "document", "signature_type", "certificate"}
+    assert result["changed"] is False
+
+
+def test_a_host_failure_is_passed_on_never_as_verified(signer):
+    result = identity_result(
+        {"failed": True, "verified": True, "msg": "IMDS has no rsa2048 signature", "reason": "not_found", "x": 1},
+        options(signer),
+    )
+    assert result == {
+        "failed": True,
+        "verified": False,
+        "msg": "IMDS has no rsa2048 signature",
+        "reason": "not_found",
+        "signature_type": "rsa2048",
+    }
+
+
+def test_a_host_returning_nothing_fails(signer):
+    result = identity_result({"verified": True}, options(signer), now=NOW)
+    assert result["failed"]
+    assert result["reason"] == "malformed"
+    assert "returned no identity document" in result["msg"]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ({}, "missing required arguments: certificate"),
+        ({"certificate": "  "}, "certificate is empty"),
+        ({"certificate": "x", "signature_type": "dsa"}, "signature_type must be one of"),
+        ({"certificate": "x", "max_age": -1}, "max_age must be 0 or more"),
+        ({"certificate": "x", "max_age": "soon"}, "max_age"),
+    ],
+)
+def test_controller_options(args, words):
+    error = failure(lambda: controller_options(args))
+    assert error.reason == "invalid_option"
+    assert words in str(error)
+
+
+def test_controller_options_ignore_client_options():
+    assert controller_options({"certificate": "pem", "endpoint": "http://127.0.0.1:1"})["signature_type"] == "rsa2048"
