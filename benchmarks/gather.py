@@ -135,8 +135,8 @@ def main() -> int:
     parser.add_argument("--latencies", default="0,1,5", help="injected latency per request, in ms")
     options = parser.parse_args()
     _load_collection()
+    from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
     from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-    from ansible_collections.ec2meta.imds.plugins.module_utils._config import resolve_config
     from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import crawl
     from ansible_collections.ec2meta.imds.plugins.modules import metadata_facts
 
@@ -157,7 +157,7 @@ def main() -> int:
         depth = {}
 
         def direct_crawl() -> None:
-            with ImdsClient(resolve_config(endpoint=emulator.url, environ={})) as client:
+            with ImdsClient(client_config_from_params(endpoint=emulator.url, environ={})) as client:
                 depth["meta-data"] = tree_depth(crawl(client, "meta-data").tree)
 
         cases = [

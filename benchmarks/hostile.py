@@ -166,10 +166,7 @@ def run_module(root: str, module: str, args: dict, kill_after: float) -> tuple[f
         result = json.loads(output.decode("utf-8", errors="replace").strip().splitlines()[-1])
     except (ValueError, IndexError):
         return elapsed, peak, "no JSON result (crashed)", len(output)
-    if result.get("failed"):
-        outcome = f"failed: {result.get('reason')}"
-    else:
-        outcome = "ok"
+    outcome = f"failed: {result.get('reason')}" if result.get("failed") else "ok"
     return elapsed, peak, outcome, len(output)
 
 

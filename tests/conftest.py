@@ -98,15 +98,15 @@ def emulator():
 
 @pytest.fixture
 def make_client(emulator):
-    """Build a client for the emulator; keyword arguments are resolve_config options."""
+    """Build a client for the emulator; keyword arguments are client options (client_config_from_params)."""
+    from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
     from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-    from ansible_collections.ec2meta.imds.plugins.module_utils._config import resolve_config
 
     clients = []
 
     def factory(environ: dict | None = None, **options):
         options.setdefault("endpoint", emulator.url)
-        client = ImdsClient(resolve_config(environ=environ or {}, **options))
+        client = ImdsClient(client_config_from_params(environ=environ or {}, **options))
         clients.append(client)
         return client
 

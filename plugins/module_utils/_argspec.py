@@ -4,15 +4,17 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import (
+    DEFAULT_MAX_CONCURRENCY,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
     DEFAULT_TOKEN_TTL,
     DEFAULT_TOTAL_TIMEOUT,
     ClientConfig,
-    resolve_config,
+    validated_config,
 )
 
 CLIENT_ARGUMENT_SPEC: dict = {
@@ -34,11 +36,17 @@ def client_argument_spec(**module_options: Any) -> dict:
 
 
 def client_config_from_params(
-    params: Mapping[str, Any], environ: Mapping[str, str] | None = None, **extra: Any
+    params: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None, **options: Any
 ) -> ClientConfig:
-    """Resolve options (module params or lookup options) into a validated config."""
-    values = {name: params.get(name) for name in CLIENT_ARGUMENT_SPEC}
+    """The one builder of a client config, for modules (their params), the lookup (its options), the probe, tests
+    and benchmarks (keywords). Unset options take the argument spec's defaults; other keys are ignored."""
+    given = {**(params or {}), **options}
+    values = {name: given.get(name) for name in CLIENT_ARGUMENT_SPEC}
     for name, option in CLIENT_ARGUMENT_SPEC.items():
         if values[name] is None and "default" in option:
             values[name] = option["default"]
-    return resolve_config(environ=environ, **values, **extra)
+    return validated_config(
+        environ=os.environ if environ is None else environ,
+        max_concurrency=DEFAULT_MAX_CONCURRENCY if given.get("max_concurrency") is None else given["max_concurrency"],
+        **values,
+    )

@@ -21,7 +21,11 @@ DEFAULT_TOKEN_TTL = 21600
 DEFAULT_TIMEOUT = 1.0
 DEFAULT_RETRIES = 3
 DEFAULT_TOTAL_TIMEOUT = 10.0
+# Not a module option: the crawl's worker count, lowered by tests and benchmarks.
 DEFAULT_MAX_CONCURRENCY = 8
+# Upper bounds that keep every socket timeout and deadline representable and a hang visible.
+MAX_TIMEOUT = 300
+MAX_TOTAL_TIMEOUT = 3600
 
 ENV_ENDPOINT = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
 ENV_ENDPOINT_MODE = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"
@@ -31,13 +35,15 @@ ENV_V1_DISABLED = "AWS_EC2_METADATA_V1_DISABLED"
 
 @dataclass(frozen=True)
 class ClientConfig:
-    endpoint: str = IPV4_ENDPOINT
-    token_ttl: int = DEFAULT_TOKEN_TTL
-    allow_imdsv1: bool = True
-    timeout: float = DEFAULT_TIMEOUT
-    retries: int = DEFAULT_RETRIES
-    total_timeout: float = DEFAULT_TOTAL_TIMEOUT
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    """Validated client settings; built only by ``_argspec.client_config_from_params``."""
+
+    endpoint: str
+    token_ttl: int
+    allow_imdsv1: bool
+    timeout: float
+    retries: int
+    total_timeout: float
+    max_concurrency: int
 
 
 def _finite_number(value: object) -> bool:
@@ -86,19 +92,20 @@ def validate_endpoint(endpoint: str, source: str = "endpoint") -> str:
     return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
-def resolve_config(
-    endpoint: str | None = None,
-    endpoint_mode: str | None = None,
-    token_ttl: int = DEFAULT_TOKEN_TTL,
-    allow_imdsv1: bool | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    retries: int = DEFAULT_RETRIES,
-    total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
-    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-    environ: Mapping[str, str] | None = None,
+def validated_config(
+    *,
+    endpoint: str | None,
+    endpoint_mode: str | None,
+    token_ttl: int,
+    allow_imdsv1: bool | None,
+    timeout: float,
+    retries: int,
+    total_timeout: float,
+    max_concurrency: int,
+    environ: Mapping[str, str],
 ) -> ClientConfig:
-    """Build a validated :class:`ClientConfig`; raise :class:`ImdsConfigError` naming the option and the fix."""
-    environ = os.environ if environ is None else environ
+    """A validated :class:`ClientConfig` from every option, defaults already applied (by
+    ``_argspec.client_config_from_params``, the one builder); ImdsConfigError naming the option and the fix."""
     check_not_disabled(environ)
     if endpoint:
         resolved = validate_endpoint(endpoint, "endpoint")
@@ -119,12 +126,16 @@ def resolve_config(
     for name, value in (("timeout", timeout), ("total_timeout", total_timeout)):
         if not _finite_number(value):
             raise ImdsConfigError(f"{name}={value!r} must be a finite number of seconds, e.g. 1 or 10.")
-    if not timeout or timeout <= 0:
-        raise ImdsConfigError(f"timeout={timeout!r} must be a positive number of seconds (the default is 1).")
+    if not 0 < timeout <= MAX_TIMEOUT:
+        raise ImdsConfigError(
+            f"timeout={timeout!r} must be a positive number of seconds up to {MAX_TIMEOUT} (the default is 1)."
+        )
     if retries is None or retries < 0 or retries > 10:
         raise ImdsConfigError(f"retries={retries!r} must be between 0 and 10 (the default is 3).")
-    if not total_timeout or total_timeout < timeout:
-        raise ImdsConfigError(f"total_timeout={total_timeout!r} must be at least timeout ({timeout}).")
+    if not timeout <= total_timeout <= MAX_TOTAL_TIMEOUT:
+        raise ImdsConfigError(
+            f"total_timeout={total_timeout!r} must be at least timeout ({timeout}) and at most {MAX_TOTAL_TIMEOUT}."
+        )
     if not 1 <= max_concurrency <= 64:
         raise ImdsConfigError(f"max_concurrency={max_concurrency!r} must be between 1 and 64.")
     if allow_imdsv1 is None:

@@ -117,7 +117,7 @@ def unreachable_error(endpoint: str, url: str, detail: str, answered_before: boo
         return ImdsUnreachable(
             f"IMDS at {endpoint} answered earlier in this run, then stopped taking connections ({detail}), and "
             "retries within total_timeout did not get through. IMDS limits connections and packets per second: "
-            "lower max_concurrency or forks on this host, or raise total_timeout.",
+            "lower forks on this host (fewer processes reading IMDS at once), or raise total_timeout.",
             url=url,
         )
     return ImdsUnreachable(f"Could not reach IMDS at {endpoint} ({detail}). {NOT_EC2_CAUSES}", url=url)

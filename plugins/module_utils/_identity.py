@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import IDENTITY_DOCUMENT
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsNotFound
+from ansible_collections.ec2meta.imds.plugins.module_utils._paths import IDENTITY_DOCUMENT
 
 IDENTITY_DIR = "dynamic/instance-identity"
 # signature_type -> what it is, for docs and messages. The first is the default.

@@ -16,8 +16,8 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import resolve_config
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
 from ansible_collections.ec2meta.imds.plugins.module_utils._facts import gather, resolve_gather_subset
@@ -106,7 +106,9 @@ def test_any_listing_ends_in_a_result_or_an_imds_error(listings, values):
     ]
     try:
         for read in readers:
-            with ImdsClient(resolve_config(endpoint=endpoint, environ={}, timeout=0.5, total_timeout=TOTAL)) as client:
+            with ImdsClient(
+                client_config_from_params(endpoint=endpoint, environ={}, timeout=0.5, total_timeout=TOTAL)
+            ) as client:
                 started = time.monotonic()
                 reason = "ok"
                 try:

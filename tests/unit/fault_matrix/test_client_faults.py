@@ -10,8 +10,8 @@ import socket
 import pytest
 from imds_emulator import ImdsEmulator
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import resolve_config
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import crawl
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
@@ -31,7 +31,7 @@ FAST_BUDGET = budget_for(0.3, 2)
 
 
 def _client(endpoint: str, **options) -> ImdsClient:
-    return ImdsClient(resolve_config(endpoint=endpoint, environ={}, **{**FAST, **options}))
+    return ImdsClient(client_config_from_params(endpoint=endpoint, environ={}, **{**FAST, **options}))
 
 
 @pytest.mark.fault(budget=FAST_BUDGET)
@@ -127,7 +127,7 @@ def test_throttled_crawl_goes_single_file_and_finishes(emulator):
     # 26 requests against 10 a second with 8 workers: when every worker backed off on its own, a request met the
     # full window on all 4 attempts nearly every time. One at a time, its backoff outlasts the window.
     emulator.set_options(throttle_rps=10)
-    client = ImdsClient(resolve_config(endpoint=emulator.url, environ={}))
+    client = ImdsClient(client_config_from_params(endpoint=emulator.url, environ={}))
     result = crawl(client, "meta-data/network")
     assert result.tree == emulator.metadata["network"]
     assert emulator.counters["status_429"] > 0

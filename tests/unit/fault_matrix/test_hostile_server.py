@@ -17,8 +17,8 @@ import pytest
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import resolve_config
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
 from ansible_collections.ec2meta.imds.plugins.module_utils._limits import (
@@ -61,7 +61,7 @@ IDS = [row[0] for row in SCENARIOS]
 
 
 def _read_with_client(emulator):
-    with ImdsClient(resolve_config(endpoint=emulator.url, environ={}, **OPTIONS)) as client:
+    with ImdsClient(client_config_from_params(endpoint=emulator.url, environ={}, **OPTIONS)) as client:
         client.get("meta-data/instance-id")
 
 

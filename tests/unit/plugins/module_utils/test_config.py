@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import resolve_config, validate_endpoint
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
+from ansible_collections.ec2meta.imds.plugins.module_utils._config import validate_endpoint
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsDisabledByEnvironment
 
 
@@ -39,7 +40,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsCo
     ],
 )
 def test_endpoint_resolution_order(options, environ, endpoint):
-    assert resolve_config(environ=environ, **options).endpoint == endpoint
+    assert client_config_from_params(environ=environ, **options).endpoint == endpoint
 
 
 @pytest.mark.parametrize(
@@ -63,22 +64,22 @@ def test_invalid_endpoints_name_the_option(endpoint, complaint):
 
 def test_invalid_endpoint_variable_is_named():
     with pytest.raises(ImdsConfigError, match="AWS_EC2_METADATA_SERVICE_ENDPOINT="):
-        resolve_config(environ={"AWS_EC2_METADATA_SERVICE_ENDPOINT": "nonsense"})
+        client_config_from_params(environ={"AWS_EC2_METADATA_SERVICE_ENDPOINT": "nonsense"})
 
 
 def test_invalid_endpoint_mode_is_named():
     with pytest.raises(ImdsConfigError, match="AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE='IPv5'"):
-        resolve_config(environ={"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv5"})
+        client_config_from_params(environ={"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv5"})
 
 
 @pytest.mark.parametrize("value", ["true", "TRUE", " true "])
 def test_disabled_by_environment(value):
     with pytest.raises(ImdsDisabledByEnvironment, match="AWS_EC2_METADATA_DISABLED=true"):
-        resolve_config(environ={"AWS_EC2_METADATA_DISABLED": value})
+        client_config_from_params(environ={"AWS_EC2_METADATA_DISABLED": value})
 
 
 def test_disabled_false_is_ignored():
-    assert resolve_config(environ={"AWS_EC2_METADATA_DISABLED": "false"}).endpoint
+    assert client_config_from_params(environ={"AWS_EC2_METADATA_DISABLED": "false"}).endpoint
 
 
 @pytest.mark.parametrize(
@@ -93,4 +94,4 @@ def test_disabled_false_is_ignored():
 )
 def test_bad_numbers_name_the_option(options, option_name):
     with pytest.raises(ImdsConfigError, match=option_name):
-        resolve_config(environ={}, **options)
+        client_config_from_params(environ={}, **options)

@@ -9,7 +9,7 @@ import socket
 import pytest
 from imds_emulator import ImdsEmulator
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import resolve_config
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 from ansible_collections.ec2meta.imds.plugins.module_utils._probe import (
     FINDINGS,
@@ -23,7 +23,7 @@ INSTANCE_ID = "i-0a1b2c3d4e5f60718"
 
 def run(endpoint: str, check_imdsv1: bool = True, ipv6_endpoint: str | None = None, **options):
     options.setdefault("timeout", 0.5)
-    return probe(resolve_config(endpoint=endpoint, environ={}, **options), check_imdsv1, ipv6_endpoint)
+    return probe(client_config_from_params(endpoint=endpoint, environ={}, **options), check_imdsv1, ipv6_endpoint)
 
 
 def findings(report) -> dict:

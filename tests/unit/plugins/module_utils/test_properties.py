@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from imds_emulator import ImdsEmulator
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import resolve_config
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import crawl, parse_listing
 from ansible_collections.ec2meta.imds.plugins.module_utils._facts import SUBSETS, build_facts
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
@@ -67,7 +67,7 @@ def test_gzipped_text_comes_back_as_text(text):
 def test_crawl_rebuilds_any_tree(tree):
     instance = {"meta-data": {"random": tree}, "iam": None, "options": {"instance_metadata_tags": "disabled"}}
     with ImdsEmulator(instance) as emulator:
-        client = ImdsClient(resolve_config(endpoint=emulator.url, environ={}))
+        client = ImdsClient(client_config_from_params(endpoint=emulator.url, environ={}))
         try:
             result = crawl(client, "meta-data/random")
         finally:
