@@ -11,9 +11,10 @@ expiry and reduced to its non-secret fields the moment it arrives; other ``secur
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import check_not_disabled
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
+from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
     SAFE_CREDENTIAL_FIELDS,
@@ -333,22 +334,21 @@ def _check_identity_document(client: Any, tree: dict) -> None:
 
 
 def gather_ec2_facts(
-    open_client: Callable[[], Any],
+    client_options: Mapping[str, Any],
     gather_subset: Iterable[str] | None,
     on_unavailable: str = "fail",
     flatten: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> dict:
-    """The module's ``ansible_facts``, read through the client ``open_client()`` returns (closed afterwards).
+    """The module's ``ansible_facts``, read with a client built from ``client_options`` (the module's params).
 
     Raises ImdsError, except for UNAVAILABLE_ERRORS with ``on_unavailable=report``: those give
-    ``ec2.available=false``. The environment is checked before ``open_client`` is called, so a host with IMDS
-    turned off gets its report without a request (the module's client factory fails instead of raising).
+    ``ec2.available=false``; a host with IMDS turned off (AWS_EC2_METADATA_DISABLED) gets its report without a
+    request.
     """
     subsets = resolve_gather_subset(gather_subset)
     try:
-        check_not_disabled(environ)
-        with open_client() as client:
+        with ImdsClient(client_config_from_params(client_options, environ)) as client:
             ec2 = gather(client, subsets)
     except UNAVAILABLE_ERRORS as error:
         if on_unavailable != "report":

@@ -410,7 +410,7 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._facts import gather_ec2_facts  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, failures_reported  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported, require_requests  # noqa: E402
 
 
 def main() -> None:
@@ -424,10 +424,9 @@ def main() -> None:
         supports_check_mode=True,
     )
     params = module.params
+    require_requests(module)
     with failures_reported(module):
-        facts = gather_ec2_facts(
-            lambda: create_client(module), params["gather_subset"], params["on_unavailable"], params["flatten"]
-        )
+        facts = gather_ec2_facts(params, params["gather_subset"], params["on_unavailable"], params["flatten"])
     module.exit_json(changed=False, ansible_facts=facts)
 
 

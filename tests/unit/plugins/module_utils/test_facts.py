@@ -208,18 +208,16 @@ def test_a_service_without_a_root_directory_is_a_bad_response(emulator, make_cli
 DISABLED = {"AWS_EC2_METADATA_DISABLED": "true"}
 
 
-def test_on_unavailable_report_covers_an_environment_that_turns_imds_off(emulator, make_client):
-    opened = []
-    facts = gather_ec2_facts(lambda: opened.append(make_client()), ["all"], "report", environ=DISABLED)
+def test_on_unavailable_report_covers_an_environment_that_turns_imds_off(emulator):
+    facts = gather_ec2_facts({"endpoint": emulator.url}, ["all"], "report", environ=DISABLED)
     assert facts == {"ec2": {"available": False, "reason": "disabled_by_environment", "msg": facts["ec2"]["msg"]}}
     assert "AWS_EC2_METADATA_DISABLED=true" in facts["ec2"]["msg"]
-    assert opened == []
     assert emulator.counters["total"] == 0
 
 
-def test_on_unavailable_fail_raises_the_environment_error(emulator, make_client):
+def test_on_unavailable_fail_raises_the_environment_error(emulator):
     with pytest.raises(ImdsDisabledByEnvironment):
-        gather_ec2_facts(make_client, ["all"], "fail", environ=DISABLED)
+        gather_ec2_facts({"endpoint": emulator.url}, ["all"], "fail", environ=DISABLED)
     assert emulator.counters["total"] == 0
 
 
@@ -236,24 +234,21 @@ def test_on_unavailable_fail_raises_the_environment_error(emulator, make_client)
         ),
     ],
 )
-def test_on_unavailable_policy(emulator, make_client, options, emulated, error, reported):
+def test_on_unavailable_policy(emulator, options, emulated, error, reported):
     emulator.set_options(**emulated)
+    options = {"endpoint": emulator.url, **options}
     with pytest.raises(error):
-        gather_ec2_facts(lambda: make_client(**options), ["min"], "fail", environ={})
+        gather_ec2_facts(options, ["min"], "fail", environ={})
     if reported:
-        facts = gather_ec2_facts(lambda: make_client(**options), ["min"], "report", environ={})
+        facts = gather_ec2_facts(options, ["min"], "report", environ={})
         assert facts["ec2"]["available"] is False
         assert facts["ec2"]["reason"] == error.reason
     else:
         with pytest.raises(error):
-            gather_ec2_facts(lambda: make_client(**options), ["min"], "report", environ={})
+            gather_ec2_facts(options, ["min"], "report", environ={})
 
 
-def test_the_client_is_closed_after_gathering(emulator, make_client):
-    closed = []
-    client = make_client()
-    client.close = lambda: closed.append(True)
-    facts = gather_ec2_facts(lambda: client, ["min"], "fail", environ={}, flatten=True)
+def test_flatten_adds_the_compatibility_names(emulator):
+    facts = gather_ec2_facts({"endpoint": emulator.url}, ["min"], "fail", environ={}, flatten=True)
     assert facts["ec2"]["available"] is True
     assert facts["ansible_ec2_instance_identity_document_region"] == facts["ec2"]["region"]
-    assert closed == [True]
