@@ -137,7 +137,7 @@ def main() -> int:
     _load_collection()
     from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
     from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-    from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import crawl
+    from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
     from ansible_collections.ec2meta.imds.plugins.modules import metadata_facts
 
     emulator = Emulator()
@@ -158,13 +158,13 @@ def main() -> int:
 
         def direct_crawl() -> None:
             with ImdsClient(client_config_from_params(endpoint=emulator.url, environ={})) as client:
-                depth["meta-data"] = tree_depth(crawl(client, "meta-data").tree)
+                depth["meta-data"] = tree_depth(walk(client, dirs=["meta-data"], missing_ok=False).values["meta-data"])
 
         cases = [
             ("metadata_facts (all)", ours_full),
             ("metadata_facts (min)", ours_min),
             ("amazon.aws ec2_metadata_facts", amazon_full),
-            ("crawl(meta-data) direct", direct_crawl),
+            ("walk(meta-data) direct", direct_crawl),
         ]
         rows = []
         for latency_ms in [float(value) for value in options.latencies.split(",")]:

@@ -78,26 +78,6 @@ def _decode_leaf(path: str, body: bytes) -> Any:
     return body.decode("utf-8", errors="replace")
 
 
-def crawl(
-    client: Any,
-    path: str = "meta-data",
-    max_workers: int | None = None,
-    skip: Callable[[str, bool], bool] | None = None,
-    transform: Callable[[str, bytes], Any] | None = None,
-) -> CrawlResult:
-    """Walk ``/latest/<path>/`` with a small bounded pool over the client's one session.
-
-    Every listing and leaf is requested once. A listed entry that then answers 404 (it vanished, or the service
-    lists what it cannot serve) is recorded in ``missing`` instead of failing the whole crawl.
-    ``skip(full_path, is_dir)`` keeps a listed entry from being requested at all; ``transform(full_path, body)``
-    turns a leaf's bytes into the value stored (by default, text).
-    """
-    result = walk(client, dirs=[path], max_workers=max_workers, skip=skip, transform=transform, missing_ok=False)
-    for part in [part for part in path.split("/") if part]:
-        result.tree = result.tree[part]
-    return result
-
-
 def walk(
     client: Any,
     dirs: Iterable[str] = (),

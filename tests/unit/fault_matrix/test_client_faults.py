@@ -12,7 +12,7 @@ from imds_emulator import ImdsEmulator
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import crawl
+from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
     ImdsServerError,
@@ -88,8 +88,9 @@ def test_expired_token_mid_crawl_is_renewed_once(emulator):
     client = _client(emulator.url)
     client.get("meta-data/ami-id")
     emulator.expire_tokens()
-    result = crawl(client, "meta-data/placement")
-    assert result.tree["region"] == "eu-west-1"
+    result = walk(client, dirs=["meta-data/placement"], missing_ok=False)
+    subtree = result.values["meta-data/placement"]
+    assert subtree["region"] == "eu-west-1"
     assert emulator.counters["token_put"] == 2
 
 
@@ -128,8 +129,9 @@ def test_throttled_crawl_goes_single_file_and_finishes(emulator):
     # full window on all 4 attempts nearly every time. One at a time, its backoff outlasts the window.
     emulator.set_options(throttle_rps=10)
     client = ImdsClient(client_config_from_params(endpoint=emulator.url, environ={}))
-    result = crawl(client, "meta-data/network")
-    assert result.tree == emulator.metadata["network"]
+    result = walk(client, dirs=["meta-data/network"], missing_ok=False)
+    subtree = result.values["meta-data/network"]
+    assert subtree == emulator.metadata["network"]
     assert emulator.counters["status_429"] > 0
     assert client.stats["retries"] == emulator.counters["status_429"]
 
@@ -218,7 +220,7 @@ def test_tag_keys_with_reserved_characters(emulator):
     emulator.set_tags(tags)
     client = _client(emulator.url)
     assert {key: client.get_text(f"meta-data/tags/instance/{key}") for key in tags} == tags
-    assert crawl(client, "meta-data/tags/instance").tree == tags
+    assert walk(client, dirs=["meta-data/tags/instance"], missing_ok=False).values["meta-data/tags/instance"] == tags
 
 
 @pytest.mark.fault(budget=FAST_BUDGET)
@@ -239,9 +241,10 @@ def test_user_data_shapes_come_back_byte_for_byte(emulator, payload):
 @pytest.mark.fault(budget=FAST_BUDGET)
 def test_listing_entry_that_404s(emulator):
     emulator.add_fault("status", path="/latest/meta-data/placement/availability-zone-id", status=404)
-    result = crawl(_client(emulator.url), "meta-data/placement")
+    result = walk(_client(emulator.url), dirs=["meta-data/placement"], missing_ok=False)
+    subtree = result.values["meta-data/placement"]
     assert result.missing == ["meta-data/placement/availability-zone-id"]
-    assert result.tree["availability-zone"] == "eu-west-1a"
+    assert subtree["availability-zone"] == "eu-west-1a"
 
 
 @pytest.mark.fault(budget=FAST_BUDGET)
@@ -249,7 +252,7 @@ def test_public_keys_index_form(emulator):
     emulator.set_metadata(
         "public-keys", {"0=deploy": {"openssh-key": "ssh-ed25519 AAA deploy"}, "1=ops": {"openssh-key": "k"}}
     )
-    tree = crawl(_client(emulator.url), "meta-data/public-keys").tree
+    tree = walk(_client(emulator.url), dirs=["meta-data/public-keys"], missing_ok=False).values["meta-data/public-keys"]
     assert tree == {"0=deploy": {"openssh-key": "ssh-ed25519 AAA deploy"}, "1=ops": {"openssh-key": "k"}}
 
 

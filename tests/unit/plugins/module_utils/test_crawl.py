@@ -7,7 +7,7 @@ import gzip
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import ListingEntry, crawl, parse_listing
+from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import ListingEntry, parse_listing, walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
 
@@ -40,8 +40,9 @@ def _expected(node):
 
 def test_crawl_rebuilds_the_tree_and_asks_each_path_once(emulator, make_client):
     client = make_client()
-    result = crawl(client, "meta-data")
-    assert result.tree == _expected(emulator.tree()["meta-data"])
+    result = walk(client, dirs=["meta-data"], missing_ok=False)
+    subtree = result.values["meta-data"]
+    assert subtree == _expected(emulator.tree()["meta-data"])
     assert result.missing == []
     assert emulator.counters["token_put"] == 1
     assert max(emulator.path_counts.values()) == 1, "no path may be requested twice"
@@ -49,23 +50,24 @@ def test_crawl_rebuilds_the_tree_and_asks_each_path_once(emulator, make_client):
 
 
 def test_crawl_keeps_public_key_names(emulator, make_client):
-    tree = crawl(make_client(), "meta-data/public-keys").tree
+    tree = walk(make_client(), dirs=["meta-data/public-keys"], missing_ok=False).values["meta-data/public-keys"]
     assert tree == {"0=deploy-key": {"openssh-key": emulator.metadata["public-keys"]["0=deploy-key"]["openssh-key"]}}
 
 
 def test_crawl_records_listed_entries_that_404(emulator, make_client):
     emulator.add_fault("status", path="/latest/meta-data/placement/region", status=404)
-    result = crawl(make_client(), "meta-data/placement")
+    result = walk(make_client(), dirs=["meta-data/placement"], missing_ok=False)
+    subtree = result.values["meta-data/placement"]
     assert result.missing == ["meta-data/placement/region"]
-    assert "region" not in result.tree
-    assert result.tree["availability-zone"] == "eu-west-1a"
+    assert "region" not in subtree
+    assert subtree["availability-zone"] == "eu-west-1a"
 
 
 def test_crawl_of_a_missing_root_fails(make_client):
     from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsNotFound
 
     with pytest.raises(ImdsNotFound):
-        crawl(make_client(), "meta-data/nothing-here")
+        walk(make_client(), dirs=["meta-data/nothing-here"], missing_ok=False)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from imds_emulator import ImdsEmulator
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import crawl, parse_listing
+from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import parse_listing, walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._facts import SUBSETS, build_facts
 from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
@@ -69,10 +69,11 @@ def test_crawl_rebuilds_any_tree(tree):
     with ImdsEmulator(instance) as emulator:
         client = ImdsClient(client_config_from_params(endpoint=emulator.url, environ={}))
         try:
-            result = crawl(client, "meta-data/random")
+            result = walk(client, dirs=["meta-data/random"], missing_ok=False)
+            subtree = result.values["meta-data/random"]
         finally:
             client.close()
-    assert result.tree == tree
+    assert subtree == tree
     assert result.missing == []
 
 

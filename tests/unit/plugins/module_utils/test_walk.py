@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import crawl, walk
+from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsTokenUnavailable
 
 
@@ -27,9 +27,15 @@ def test_missing_seeds_are_recorded(emulator, make_client):
 
 
 def test_skip_is_never_requested(emulator, make_client):
-    result = crawl(make_client(), "meta-data/iam", skip=lambda path, is_dir: "security-credentials/" in path)
+    result = walk(
+        make_client(),
+        dirs=["meta-data/iam"],
+        missing_ok=False,
+        skip=lambda path, is_dir: "security-credentials/" in path,
+    )
+    subtree = result.values["meta-data/iam"]
     assert result.skipped == [f"meta-data/iam/security-credentials/{emulator.iam['role_name']}"]
-    assert result.tree["security-credentials"] == {}
+    assert subtree["security-credentials"] == {}
     assert not [path for path in emulator.path_counts if path.endswith(emulator.iam["role_name"])]
 
 
@@ -40,14 +46,17 @@ def test_skip_is_told_directories_from_leaves(make_client):
         seen[path] = is_dir
         return True
 
-    crawl(make_client(), "meta-data", skip=skip)
+    walk(make_client(), dirs=["meta-data"], missing_ok=False, skip=skip)
     assert seen["meta-data/network"] is True
     assert seen["meta-data/instance-id"] is False
 
 
 def test_transform_gets_bytes(make_client):
-    result = crawl(make_client(), "meta-data/placement", transform=lambda path, body: (path, len(body)))
-    assert result.tree["region"] == ("meta-data/placement/region", len(b"eu-west-1"))
+    result = walk(
+        make_client(), dirs=["meta-data/placement"], missing_ok=False, transform=lambda path, body: (path, len(body))
+    )
+    subtree = result.values["meta-data/placement"]
+    assert subtree["region"] == ("meta-data/placement/region", len(b"eu-west-1"))
 
 
 def test_a_refused_token_fails_once_not_once_per_worker(emulator, make_client):
@@ -72,7 +81,7 @@ def test_listings_go_before_leaves(emulator, make_client):
         time.sleep(0.002)  # gives the worker time to take whatever is queued while the listing is being read
         return False
 
-    crawl(make_client(), "meta-data", max_workers=1, skip=slow_skip)
+    walk(make_client(), dirs=["meta-data"], missing_ok=False, max_workers=1, skip=slow_skip)
     order = [key.split(" ", 1)[1] for key in emulator.path_counts if key.startswith("GET ")]
     checked = 0
     for listing in [path for path in order if path.endswith("/")]:
