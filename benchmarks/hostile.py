@@ -6,8 +6,9 @@
 
 Starts the emulator as a subprocess (127.0.0.1, under the network guard), injects one fault per scenario through
 its control interface, and runs the module's main() in a child process with the default client options
-(timeout 1 s, total_timeout 10 s). For each run it prints the wall time, the child's peak RSS (VmHWM) and the
-outcome (reason, or "killed" if it was still running after --kill-after seconds). --collections points at another
+(timeout 1 s, total_timeout 10 s). For each run it prints the wall time, the child's peak RSS (VmHWM), the size
+of its output and the outcome (reason, or "killed" once it ran past --kill-after seconds or above
+--kill-above-mb). --collections points at another
 checkout's collections root, to measure an older version the same way.
 """
 
@@ -141,7 +142,9 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
-def run_module(root: str, module: str, args: dict, kill_after: float) -> tuple[float, float, str, int]:
+def run_module(
+    root: str, module: str, args: dict, kill_after: float, kill_above_mb: float
+) -> tuple[float, float, str, int]:
     started = time.monotonic()
     child = subprocess.Popen(
         [sys.executable, "-c", RUN_ONE, root, module, json.dumps(args)],
@@ -157,10 +160,12 @@ def run_module(root: str, module: str, args: dict, kill_after: float) -> tuple[f
             output, _ = child.communicate(timeout=0.1)
             break
         except subprocess.TimeoutExpired:
-            if time.monotonic() - started > kill_after:
+            over_time = time.monotonic() - started > kill_after
+            if over_time or peak > kill_above_mb:
                 child.kill()
                 child.communicate()
-                return time.monotonic() - started, peak, f"killed after {kill_after:g}s", 0
+                why = f"after {kill_after:g}s" if over_time else f"above {kill_above_mb:g} MB"
+                return time.monotonic() - started, peak, f"killed {why}", 0
     elapsed = time.monotonic() - started
     try:
         result = json.loads(output.decode("utf-8", errors="replace").strip().splitlines()[-1])
@@ -174,6 +179,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--kill-after", type=float, default=30.0)
     parser.add_argument("--collections", default=str(REPO_ROOT / ".build" / "collections"), type=os.path.abspath)
+    parser.add_argument("--kill-above-mb", type=float, default=3000.0, help="stop a run whose RSS passes this")
     parser.add_argument("--only", help="run only scenarios whose name contains this")
     options = parser.parse_args()
     emulator = Emulator()
@@ -188,7 +194,11 @@ def main() -> int:
             if stall:
                 emulator.control("POST", "accept-stall", stall)
             elapsed, peak, outcome, size = run_module(
-                options.collections, module, {"endpoint": emulator.url, **args}, options.kill_after
+                options.collections,
+                module,
+                {"endpoint": emulator.url, **args},
+                options.kill_after,
+                options.kill_above_mb,
             )
             rows.append((name, module, elapsed, peak, outcome, size))
             print(f"{name:44} {module:15} {elapsed:7.2f}s {peak:8.1f} MB  {size:>9} B  {outcome}", flush=True)

@@ -36,23 +36,36 @@ options:
     type: bool
   timeout:
     description:
-      - Seconds to wait to connect to IMDS and, separately, for each answer. The AWS SDKs use 1.
+      - Seconds to wait to connect to IMDS and, separately, for each piece of an answer (at most 300). The AWS
+        SDKs use 1.
+      - Before IMDS has answered once in a task, two timeouts without an answer (about twice this) are taken as
+        "nothing is there" and the task fails as unreachable.
     type: float
     default: 1.0
   retries:
     description:
-      - How many times a request is retried after a connection error, a 429 or a 5xx answer, with
-        exponential backoff and jitter. 400, 401, 403 and 404 answers are never retried.
+      - How many times a request is retried, with exponential backoff and jitter, after a 429 or 5xx answer, an
+        answer cut off midway, and, once IMDS has answered in this task, a timeout or a refused, dropped or
+        timed-out connection (IMDS limits connections and packet rates). After such a drop the task sends one
+        request at a time. 400, 401, 403 and 404 answers are never retried.
     type: int
     default: 3
   total_timeout:
     description:
-      - Upper bound in seconds for one call, retries and backoff included; nothing waits longer.
+      - Upper bound in seconds for one call, retries, backoff and slow answers included (at most 3600). It is
+        enforced while reading, so a server that answers a byte at a time is cut off too; a call ends within
+        this plus a fraction of a second.
     type: float
     default: 10.0
 notes:
   - Requests go straight to the endpoint. Proxy environment variables are ignored and redirects are never
     followed, so the IMDSv2 token is never sent anywhere else.
+  - Every answer is capped (module_utils/_limits.py); real IMDS answers stay far below the caps, and an answer
+    over one fails with C(reason=bad_response) naming the path and the cap. Values, listings and documents 64 KiB;
+    user-data 32 KiB (IMDS allows 16 KiB); the token 1 KiB; 1000 entries in one listing; 2000 paths and 16 levels
+    in one crawl. Compressed answers are refused, never inflated.
+  - Any failure a module cannot classify is reported with C(reason=internal_error) and a request to report it,
+    never as a Python traceback.
   - E(AWS_EC2_METADATA_DISABLED=true) in the environment makes every call fail with a clear message.
     M(ec2meta.imds.metadata_facts) with O(ec2meta.imds.metadata_facts#module:on_unavailable=report)
     reports it as unavailable instead.
@@ -110,7 +123,7 @@ options:
       - name: ec2meta_imds_allow_imdsv1
   timeout:
     description:
-      - Seconds to wait to connect to IMDS and, separately, for each answer.
+      - Seconds to wait to connect to IMDS and, separately, for each piece of an answer (at most 300).
     type: float
     default: 1.0
     env:
@@ -120,7 +133,7 @@ options:
         key: timeout
   retries:
     description:
-      - Retries after a connection error, a 429 or a 5xx answer.
+      - Retries after a 429 or 5xx answer, a cut-off answer, and (once IMDS has answered) a dropped connection.
     type: int
     default: 3
     env:
@@ -130,7 +143,7 @@ options:
         key: retries
   total_timeout:
     description:
-      - Upper bound in seconds for one lookup term, retries included.
+      - Upper bound in seconds for the whole lookup, retries and slow answers included (at most 3600).
     type: float
     default: 10.0
     env:
