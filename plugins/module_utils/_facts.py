@@ -200,6 +200,34 @@ def _json_leaf(node: Any, *parts: str) -> Any:
     return load_json(_get(node, *parts), invalid=None)
 
 
+# Facts taken from the identity document: fact name -> document key.
+IDENTITY_FACTS = {
+    "instance_id": "instanceId",
+    "ami_id": "imageId",
+    "instance_type": "instanceType",
+    "region": "region",
+    "availability_zone": "availabilityZone",
+    "account_id": "accountId",
+    "private_ipv4": "privateIp",
+    "architecture": "architecture",
+}
+# Facts taken as they are from meta-data/ leaves: fact name -> leaf.
+INSTANCE_FACTS = {
+    "instance_id": "instance-id",
+    "ami_id": "ami-id",
+    "instance_type": "instance-type",
+    "private_ipv4": "local-ipv4",
+    "hostname": "hostname",
+    "local_hostname": "local-hostname",
+    "public_hostname": "public-hostname",
+    "public_ipv4": "public-ipv4",
+    "ipv6": "ipv6",
+    "mac": "mac",
+    "instance_life_cycle": "instance-life-cycle",
+    "reservation_id": "reservation-id",
+}
+
+
 def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dict:
     """The ``ec2`` fact from a walked tree (keyed ``meta-data``/``dynamic``/``user-data``). Pure: no requests."""
     metadata = _dict(tree.get("meta-data"))
@@ -208,32 +236,13 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
 
     if "identity" in subsets:
         document = _dict(_json_leaf(dynamic, "instance-identity", "document"))
-        ec2.update(
-            instance_id=document.get("instanceId"),
-            ami_id=document.get("imageId"),
-            instance_type=document.get("instanceType"),
-            region=document.get("region"),
-            availability_zone=document.get("availabilityZone"),
-            account_id=document.get("accountId"),
-            private_ipv4=document.get("privateIp"),
-            architecture=document.get("architecture"),
-            identity_document=document,
-        )
+        ec2.update({fact: document.get(key) for fact, key in IDENTITY_FACTS.items()}, identity_document=document)
     if "instance" in subsets:
+        for fact, key in INSTANCE_FACTS.items():
+            # Where the identity document gave a value, meta-data's own wins only when it has one.
+            ec2[fact] = metadata.get(key) or ec2.get(fact) if fact in IDENTITY_FACTS else metadata.get(key)
         ec2.update(
-            instance_id=metadata.get("instance-id") or ec2.get("instance_id"),
-            ami_id=metadata.get("ami-id") or ec2.get("ami_id"),
-            instance_type=metadata.get("instance-type") or ec2.get("instance_type"),
-            private_ipv4=metadata.get("local-ipv4") or ec2.get("private_ipv4"),
-            hostname=metadata.get("hostname"),
-            local_hostname=metadata.get("local-hostname"),
-            public_hostname=metadata.get("public-hostname"),
-            public_ipv4=metadata.get("public-ipv4"),
-            ipv6=metadata.get("ipv6"),
-            mac=metadata.get("mac"),
             security_groups=split_lines(metadata.get("security-groups")) or [],
-            instance_life_cycle=metadata.get("instance-life-cycle"),
-            reservation_id=metadata.get("reservation-id"),
             ami_launch_index=_int(metadata.get("ami-launch-index")),
         )
     if "placement" in subsets:
