@@ -157,7 +157,7 @@ def run_module(
     while True:
         peak = max(peak, peak_rss_mb(child.pid) or 0.0)
         try:
-            output, _ = child.communicate(timeout=0.1)
+            output = child.communicate(timeout=0.1)[0]
             break
         except subprocess.TimeoutExpired:
             over_time = time.monotonic() - started > kill_after

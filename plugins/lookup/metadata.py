@@ -82,7 +82,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._client import (  # n
     HAS_REQUESTS,
     ImdsClient,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, internal_error  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._read import (  # noqa: E402
     MISSING,
     normalize_path,
@@ -117,6 +117,8 @@ class LookupModule(LookupBase):
                 )
         except ImdsError as error:
             raise AnsibleLookupError(str(error)) from None
+        except Exception as error:  # a bug is reported as one, with a request to report it
+            raise AnsibleLookupError(str(internal_error(error))) from None
         # read_paths keys values by normalized path: map each term the same way, keeping order and duplicates.
         return [values[normalize_path(term)] for term in terms]
 

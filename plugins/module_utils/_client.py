@@ -48,7 +48,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._transport import (
 )
 
 try:
-    import requests  # noqa: F401 - only to know whether it is there
+    import requests  # noqa: F401 - only to know whether it is there  # pylint: disable=unused-import
 except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR: str | None = traceback.format_exc()

@@ -28,7 +28,11 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._config import (
     validate_endpoint,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import attach_profile_command
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsDisabledByEnvironment
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
+    NOT_EC2_CAUSES,
+    ImdsConfigError,
+    ImdsDisabledByEnvironment,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_BODY_BYTES, MAX_TOKEN_BYTES
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import (
@@ -399,8 +403,7 @@ FINDING_TABLE: dict[str, tuple[Outcome, ...]] = {
             _always,
             False,
             "error",
-            "Nothing answers at {endpoint} ({put_error}). This host is probably not an EC2 instance, the endpoint "
-            "option points elsewhere, or a firewall (iptables, a container network policy) blocks it.",
+            "Nothing answers at {endpoint} ({put_error}). " + NOT_EC2_CAUSES,
         ),
     ),
     "endpoint_enabled": (
