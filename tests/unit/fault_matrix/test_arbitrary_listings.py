@@ -24,7 +24,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._facts import gather,
 from ansible_collections.ec2meta.imds.plugins.module_utils._read import read_paths
 
 KNOWN_REASONS = ("ok", "bad_response", "timeout", "not_found")
-TOTAL = 1.0
+TOTAL = 0.5
 SLACK = 1.0
 # Names a third-party or broken server might list: both forms of one entry, self and parent references, empty and
 # blank lines, separators, invalid UTF-8, long and odd names, and the names the facts builder looks for.
@@ -107,7 +107,7 @@ def test_any_listing_ends_in_a_result_or_an_imds_error(listings, values):
     try:
         for read in readers:
             with ImdsClient(
-                client_config_from_params(endpoint=endpoint, environ={}, timeout=0.5, total_timeout=TOTAL)
+                client_config_from_params(endpoint=endpoint, environ={}, timeout=0.3, total_timeout=TOTAL)
             ) as client:
                 started = time.monotonic()
                 reason = "ok"

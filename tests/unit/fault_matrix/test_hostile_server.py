@@ -31,8 +31,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._limits import (
 from ansible_collections.ec2meta.imds.plugins.module_utils._read import read_paths
 from ansible_collections.ec2meta.imds.plugins.modules import metadata, metadata_facts, probe
 
-TIMEOUT = 0.5
-TOTAL = 2.0
+TIMEOUT = 0.3
+TOTAL = 1.0
 # The documented slack: one scheduling slice past the deadline, plus process noise on a loaded 2-core runner.
 SLACK = 0.8
 OPTIONS = {"timeout": TIMEOUT, "total_timeout": TOTAL}
@@ -43,11 +43,11 @@ MEMORY_CAP = 4 * 1024 * 1024
 
 # (id, fault kind, path, params, reason, words in the message)
 SCENARIOS = [
-    ("slow body", "slow_body", INSTANCE_ID, {"length": 1000, "interval": 0.2}, "timeout", "total_timeout=2s"),
-    ("slow token body", "slow_body", TOKEN, {"length": 500, "interval": 0.2}, "timeout", "total_timeout=2s"),
+    ("slow body", "slow_body", INSTANCE_ID, {"length": 1000, "interval": 0.1}, "timeout", f"total_timeout={TOTAL:g}s"),
+    ("slow token body", "slow_body", TOKEN, {"length": 500, "interval": 0.1}, "timeout", f"total_timeout={TOTAL:g}s"),
     ("body over its length", "huge_body", INSTANCE_ID, {}, "bad_response", f"cap of {MAX_BODY_BYTES} bytes"),
-    ("slow headers", "slow_headers", INSTANCE_ID, {"interval": 0.2}, "timeout", "total_timeout=2s"),
-    ("slow token headers", "slow_headers", TOKEN, {"interval": 0.2}, "timeout", "total_timeout=2s"),
+    ("slow headers", "slow_headers", INSTANCE_ID, {"interval": 0.1}, "timeout", f"total_timeout={TOTAL:g}s"),
+    ("slow token headers", "slow_headers", TOKEN, {"interval": 0.1}, "timeout", f"total_timeout={TOTAL:g}s"),
     ("endless chunked body", "endless_body", INSTANCE_ID, {}, "bad_response", f"cap of {MAX_BODY_BYTES} bytes"),
     ("endless token", "endless_body", TOKEN, {}, "bad_response", f"cap of {MAX_TOKEN_BYTES} bytes"),
     ("50 MB token", "huge_body", TOKEN, {"length": 50_000_000}, "bad_response", f"cap of {MAX_TOKEN_BYTES} bytes"),
