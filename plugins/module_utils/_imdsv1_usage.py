@@ -146,7 +146,8 @@ def read_usage(
         arguments = {
             "MetricDataQueries": [query for _, _, query in batch],
             "StartTime": start,
-            "EndTime": now,
+            # A minute ahead: CloudWatch (and moto) leave out a datapoint stamped in the second the window ends.
+            "EndTime": now + timedelta(minutes=1),
             "ScanBy": "TimestampDescending",
         }
         while True:

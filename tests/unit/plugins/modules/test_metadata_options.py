@@ -74,10 +74,14 @@ def test_discovers_instance_and_region_from_imds(run_module, emulator, moto_endp
     link_emulator(emulator, moto_endpoint, instance_id, "eu-west-1", cache_seconds=0)
     before = requests.get(f"{emulator.url}/latest/meta-data/instance-id", timeout=2)
     assert (before.status_code, before.text) == (200, instance_id)
-    result = run_module(
-        metadata_options, {"endpoint": emulator.url, "endpoint_url": moto_endpoint, "http_tokens": "required"}
-    )
+    on_the_instance = {"endpoint": emulator.url, "endpoint_url": moto_endpoint, "http_tokens": "required"}
+    # The IMDSv1 request above is in moto's CloudWatch now: the guard refuses, then warn switches anyway.
+    refused = run_module(metadata_options, on_the_instance)
+    assert refused["reason"] == "imdsv1_in_use", refused
+    assert refused["imdsv1_usage"]["calls"] == 1
+    result = run_module(metadata_options, {**on_the_instance, "imdsv1_usage_check": "warn"})
     assert result["changed"] is True, result
+    assert "counted 1 IMDSv1 call(s)" in json.dumps(result["warnings"])
     assert (result["instance_id"], result["region"]) == (instance_id, "eu-west-1")
     assert moto_options(ec2, instance_id)["HttpTokens"] == "required"
     # IMDSv1 is now refused by the emulator, because moto says so.
