@@ -276,6 +276,62 @@ def ensure_metadata_options(
     return MetadataOptionsResult(bool(changes), instance_id, before, after, final, changes, usage)
 
 
+# DescribeInstances returns at most 1000 instances a page; MaxResults cannot be combined with InstanceIds.
+PAGE_SIZE = 1000
+
+
+def ec2_filters(filters: Mapping[str, Any] | None) -> list:
+    """EC2 filter syntax ({"tag:Env": "prod", "instance-state-name": ["running", "stopped"]}) as API Filters."""
+    result = []
+    for name, value in (filters or {}).items():
+        values = value if isinstance(value, list) else [value]
+        if not values or not all(isinstance(item, (str, int)) and not isinstance(item, bool) for item in values):
+            raise ImdsConfigError(
+                f"filters: {name!r} must be a string or a list of strings (EC2 filter syntax, e.g. tag:Env: prod or "
+                f"instance-state-name: [running, stopped]), not {value!r}"
+            )
+        result.append({"Name": str(name), "Values": [str(item) for item in values]})
+    return result
+
+
+@dataclass
+class Fleet:
+    instances: list  # DescribeInstances' instance dicts
+    pages: int
+
+
+def describe_fleet(
+    ec2: Any,
+    instance_ids: list[str] | None = None,
+    filters: Mapping[str, Any] | None = None,
+    include_terminated: bool = False,
+    region: str | None = None,
+) -> Fleet:
+    """Every instance selected by ``instance_ids`` and ``filters``, over every page; terminated ones only if asked."""
+    arguments: dict = {"Filters": ec2_filters(filters)}
+    if instance_ids:
+        arguments["InstanceIds"] = list(instance_ids)
+    else:
+        arguments["MaxResults"] = PAGE_SIZE
+    instances, pages = [], 0
+    while True:
+        try:
+            response = ec2.describe_instances(**arguments)
+        except Exception as error:
+            raise _call_error(error, DESCRIBE_ACTION, ", ".join(instance_ids or []), region) from None
+        pages += 1
+        for instance in instances_of(response):
+            state = instance.get("State") if isinstance(instance.get("State"), Mapping) else {}
+            if isinstance(instance.get("InstanceId"), str) and (
+                include_terminated or state.get("Name") != "terminated"
+            ):
+                instances.append(instance)
+        token = response.get("NextToken") if isinstance(response, Mapping) else None
+        if not isinstance(token, str) or not token:
+            return Fleet(instances, pages)
+        arguments["NextToken"] = token
+
+
 def discover_instance(client: Any) -> tuple[str, str]:
     """(instance_id, region) of the instance the task runs on, from its identity document in IMDS."""
     try:

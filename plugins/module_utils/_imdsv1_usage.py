@@ -15,6 +15,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AwsError, aws_error
+from ansible_collections.ec2meta.imds.plugins.module_utils._ec2_api import (
+    DESCRIBE_ACTION,
+    describe_fleet,
+    options_from_api,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 NAMESPACE = "AWS/EC2"
@@ -217,6 +222,59 @@ def verdict(options: Mapping[str, Any], usage: Imdsv1Usage) -> tuple[str, str]:
         if applies(options, usage):
             return name, reason.format(**usage.as_dict())
     raise AssertionError("the last verdict always applies")  # pragma: no cover
+
+
+# ----------------------------------------------------------------------------- the audit
+
+
+def _name_tag(instance: Mapping[str, Any]) -> str | None:
+    tags = instance.get("Tags")
+    for tag in tags if isinstance(tags, list) else []:
+        if isinstance(tag, Mapping) and tag.get("Key") == "Name" and isinstance(tag.get("Value"), str):
+            return tag["Value"]
+    return None
+
+
+def audit(
+    ec2: Any,
+    cloudwatch: Any,
+    *,
+    instance_ids: list[str] | None = None,
+    filters: Mapping[str, Any] | None = None,
+    include_terminated: bool = False,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    since: datetime | None = None,
+    region: str | None = None,
+    now: datetime | None = None,
+) -> dict:
+    """The selected instances' options, IMDSv1 use and verdicts, a count per verdict, and the API calls made."""
+    fleet = describe_fleet(ec2, instance_ids, filters, include_terminated, region)
+    ids = list(dict.fromkeys(instance["InstanceId"] for instance in fleet.instances))
+    read = read_usage(cloudwatch, ids, window_days, since=since, now=now)
+    instances = []
+    summary = dict.fromkeys(VERDICT_NAMES, 0)
+    for instance in fleet.instances:
+        options = options_from_api(instance.get("MetadataOptions"))
+        usage = read.usage[instance["InstanceId"]]
+        name, reason = verdict(options, usage)
+        summary[name] += 1
+        state = instance.get("State") if isinstance(instance.get("State"), Mapping) else {}
+        instances.append(
+            {
+                "instance_id": instance["InstanceId"],
+                "name": _name_tag(instance),
+                "state": state.get("Name"),
+                "metadata_options": options,
+                "imdsv1_usage": usage.as_dict(),
+                "verdict": name,
+                "verdict_reason": reason,
+            }
+        )
+    return {
+        "instances": instances,
+        "summary": summary,
+        "api_calls": {DESCRIBE_ACTION: fleet.pages, GET_METRIC_DATA_ACTION: read.api_calls},
+    }
 
 
 # ----------------------------------------------------------------------------- the guard of metadata_options
