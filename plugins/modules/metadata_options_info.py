@@ -35,8 +35,8 @@ options:
     elements: str
   filters:
     description:
-      - EC2 filters of C(DescribeInstances), a name and a value or a list of values, for example
-        C({"tag:Environment": "prod", "instance-state-name": ["running", "stopped"]}).
+      - EC2 filters of C(DescribeInstances), each a filter name and a value or a list of values, for example
+        C(tag:Environment) with V(prod), or C(instance-state-name) with the list V(running), V(stopped).
       - See U(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstances.html) for the names.
       - Without O(instance_ids) and O(filters), every instance of the region.
     type: dict
