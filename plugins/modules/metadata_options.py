@@ -32,7 +32,7 @@ options:
   instance_id:
     description:
       - The ID of the instance, for example V(i-0123456789abcdef0).
-      - An empty string is refused: it is not the same as leaving the option out.
+      - An empty string is refused; it is not the same as leaving the option out.
       - When not set, it is read from IMDS (C(dynamic/instance-identity/document)) with the IMDS client
         options O(endpoint), O(timeout) and so on, and O(region) defaults to the instance's region too.
     type: str
