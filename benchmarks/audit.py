@@ -45,13 +45,24 @@ def collection_on_path() -> None:
     _AnsibleCollectionFinder(paths=[str(root)])._install()
 
 
-def counted(client, counter: Counter):
-    """The client, with every HTTP request it sends counted by operation name."""
+def counted(client, counter: Counter, seconds: Counter | None = None):
+    """The client, with every HTTP request it sends counted by operation name (and the calls' time summed)."""
+    started: dict = {}
 
     def count(request, event_name: str = "", **kwargs):
         counter[event_name.rsplit(".", 1)[-1]] += 1
 
+    def before(event_name: str = "", **kwargs):
+        started[event_name.rsplit(".", 1)[-1]] = time.perf_counter()
+
+    def after(event_name: str = "", **kwargs):
+        operation = event_name.rsplit(".", 1)[-1]
+        if seconds is not None and operation in started:
+            seconds[operation] += time.perf_counter() - started.pop(operation)
+
     client.meta.events.register("before-send", count)
+    client.meta.events.register("before-call", before)
+    client.meta.events.register("after-call", after)
     return client
 
 
@@ -113,11 +124,14 @@ def main() -> int:
         for page_size in args.page_sizes:
             _ec2_api.PAGE_SIZE = page_size
             totals: Counter = Counter()
+            seconds: Counter = Counter()
             found = users = 0
             started = time.perf_counter()
             for region, (_ids, seeded) in fleet.items():
-                ec2 = counted(boto3.client("ec2", endpoint_url=endpoint, region_name=region), totals)
-                cloudwatch = counted(boto3.client("cloudwatch", endpoint_url=endpoint, region_name=region), totals)
+                ec2 = counted(boto3.client("ec2", endpoint_url=endpoint, region_name=region), totals, seconds)
+                cloudwatch = counted(
+                    boto3.client("cloudwatch", endpoint_url=endpoint, region_name=region), totals, seconds
+                )
                 result = audit(ec2, cloudwatch, region=region)
                 found += len(result["instances"])
                 users += result["summary"]["uses_imdsv1"]
@@ -132,6 +146,8 @@ def main() -> int:
                     totals["GetMetricData"],
                     sum(totals.values()),
                     elapsed,
+                    seconds["DescribeInstances"],
+                    seconds["GetMetricData"],
                     users,
                 )
             )
@@ -154,16 +170,23 @@ def main() -> int:
                         )
             elapsed = time.perf_counter() - started
             total = sum(len(ids) for ids, _ in fleet.values())
-            rows.append(("naive: 2 calls per instance", total, 0, 0, sum(totals.values()), elapsed, None))
+            rows.append(("naive: 2 calls per instance", total, 0, 0, sum(totals.values()), elapsed, 0, 0, None))
     finally:
         server.stop()
 
     print(f"{sum(len(ids) for ids, _ in fleet.values())} instances in {len(fleet)} regions (setup {setup:.1f} s)\n")
-    print("| run | instances | DescribeInstances | GetMetricData | API calls | wall s | uses_imdsv1 |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, instances, describe, metric_data, calls, elapsed, users in rows:
+    print(
+        "| run | instances | DescribeInstances | GetMetricData | API calls | wall s | in Describe s | in GMD s |",
+        end="",
+    )
+    print(" uses_imdsv1 |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, instances, describe, metric_data, calls, elapsed, in_describe, in_metrics, users in rows:
         shown = "-" if users is None else users
-        print(f"| {name} | {instances} | {describe} | {metric_data} | {calls} | {elapsed:.2f} | {shown} |")
+        print(
+            f"| {name} | {instances} | {describe} | {metric_data} | {calls} | {elapsed:.2f} | {in_describe:.2f} | "
+            f"{in_metrics:.2f} | {shown} |"
+        )
     violations = GUARD_LOG.read_text().splitlines() if GUARD_LOG.exists() else []
     if violations:
         print("network guard:", violations)
