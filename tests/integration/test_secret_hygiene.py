@@ -94,6 +94,8 @@ PLAYBOOK = """
         instance_metadata_aws_secret_key: testing
         instance_metadata_tags: enabled
         instance_metadata_expected_role: web-server-role
+        # The probe above asked without a token, which counts as IMDSv1 use (as on EC2): switch anyway.
+        instance_metadata_imdsv1_usage_check: warn
 
     - name: The plugins did their work
       ansible.builtin.assert:
