@@ -46,7 +46,10 @@ options:
     type: str
     aliases: [aws_endpoint_url]
 notes:
-  - API calls time out after 10 seconds to connect and 30 seconds to read, and are retried at most 3 times.
+  - API calls time out after 10 seconds to connect and 30 seconds to read. A call that fails with a
+    transient error or is throttled (for example C(RequestLimitExceeded)) is tried up to 5 times with
+    jittered exponential backoff (botocore's standard retry mode); throttling that persists fails the task
+    with C(reason=throttled) and the advice to run fewer hosts at a time.
 requirements:
   - boto3
   - botocore

@@ -8,6 +8,7 @@ The options are documented once in doc_fragments/aws.py (a unit test compares th
 from __future__ import annotations
 
 import os
+import re
 import traceback
 from typing import Any, Mapping
 
@@ -48,10 +49,26 @@ AWS_ARGUMENT_SPEC: dict = {
     "endpoint_url": {"type": "str", "aliases": ["aws_endpoint_url"]},
 }
 
-# Fixed, short timeouts and standard retries: a module never hangs on an unreachable endpoint.
+# Fixed, short timeouts and standard retries: a module never hangs on an unreachable endpoint. botocore's standard
+# mode retries throttling (RequestLimitExceeded, Throttling, ...) with jittered exponential backoff; five attempts
+# ride out a burst of a fleet-wide play without holding a task for more than about half a minute.
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 30
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 5
+# The error codes AWS uses when the account's API request rate is exhausted (the standard retry mode's list).
+THROTTLING_CODES = (
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    "BandwidthLimitExceeded",
+)
 
 CREDENTIALS_FIX = (
     "give the access_key and secret_key options (and session_token for temporary credentials), or profile, "
@@ -61,16 +78,21 @@ CREDENTIALS_FIX = (
 
 
 class AwsError(ImdsError):
-    """A failed AWS API call; ``code`` is the AWS error code when the API gave one."""
+    """A failed AWS API call; ``code`` is the AWS error code when the API gave one.
+
+    ``result`` holds what the task did before it failed (e.g. ``changed: true`` after a Modify), for the failure
+    result of the module.
+    """
 
     reason = "aws_error"
 
-    def __init__(self, message: str, *, code: str | None = None, url: str | None = None):
+    def __init__(self, message: str, *, code: str | None = None, url: str | None = None, result: dict | None = None):
         super().__init__(message, url=url)
         self.code = code
+        self.result = dict(result or {})
 
     def details(self) -> dict:
-        result = super().details()
+        result = {**self.result, **super().details()}
         if self.code is not None:
             result["aws_error_code"] = self.code
         return result
@@ -90,6 +112,10 @@ class AwsAccessDenied(AwsError):
 
 class AwsUnreachable(AwsError):
     reason = "aws_unreachable"
+
+
+class AwsThrottled(AwsError):
+    reason = "throttled"
 
 
 def aws_params(params: Mapping[str, Any]) -> dict:
@@ -150,7 +176,7 @@ def aws_client(
     config = BotocoreConfig(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
         user_agent_extra="ec2meta.imds",
     )
     try:
@@ -172,6 +198,16 @@ def error_code(error: Exception) -> str | None:
     return None
 
 
+def _unparsed_error(status: str, body: str) -> tuple[str, str]:
+    """(code, message) of an XML error body botocore left unparsed (it then gives the HTTP status as the code).
+
+    That happens when a service answers in another protocol than the client expects (moto does for CloudWatch).
+    """
+    code = re.search(r"<Code>([^<]{1,100})</Code>", body)
+    message = re.search(r"<Message>([^<]{0,1000})</Message>", body)
+    return (code.group(1) if code else status), (message.group(1) if message else body[:200])
+
+
 def aws_error(error: Exception, action: str, fix: str = "") -> AwsError:
     """Turn a botocore exception from the call ``action`` (e.g. ``ec2:DescribeInstances``) into an AwsError."""
     suffix = f" {fix}" if fix else ""
@@ -186,10 +222,19 @@ def aws_error(error: Exception, action: str, fix: str = "") -> AwsError:
         info = error.response.get("Error", {})
         code = info.get("Code") or "Unknown"
         message = info.get("Message") or str(error)
+        if code.isdigit():
+            code, message = _unparsed_error(code, message)
         if code in ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException"):
             return AwsAccessDenied(
                 f"AWS refused {action} ({code}): the credentials in use lack the IAM permission {action}. "
                 f"Allow {action} in the IAM policy of the user or role that runs the task.",
+                code=code,
+            )
+        if code in THROTTLING_CODES:
+            return AwsThrottled(
+                f"AWS kept throttling {action} ({code}) after {MAX_ATTEMPTS} attempts with backoff: the account's API "
+                "request rate is used up, often by many hosts calling at once. Run fewer hosts at a time (serial: or "
+                "throttle: on the play, or fewer forks), spread the play out, or run it again in a few minutes.",
                 code=code,
             )
         if code in ("AuthFailure", "InvalidClientTokenId", "SignatureDoesNotMatch", "ExpiredToken"):

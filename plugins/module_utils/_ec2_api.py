@@ -49,6 +49,12 @@ class WaitTimeout(AwsError):
     reason = "wait_timeout"
 
 
+class OptionsOverwritten(AwsError):
+    """An option this task asked for no longer holds: another change overwrote it."""
+
+    reason = "options_overwritten"
+
+
 @dataclass(frozen=True)
 class MetadataOptionsResult:
     changed: bool
@@ -57,14 +63,16 @@ class MetadataOptionsResult:
     after: dict
     metadata_options: dict
     changes: dict = field(default_factory=dict)
+    imdsv1_usage: dict | None = None
 
 
 def validate_requested(requested: Mapping[str, Any]) -> dict:
-    """The options that were set, validated before any API call; raises ImdsConfigError naming the option."""
+    """The options that were set, checked before any API call; raises ImdsConfigError naming the option.
+
+    The choices are the argument spec's to enforce (AnsibleModule does, before this runs); what a spec cannot
+    say, the hop limit's range, is checked here, once.
+    """
     wanted = {name: value for name, value in requested.items() if name in API_NAMES and value is not None}
-    for name, value in wanted.items():
-        if name in CHOICES and value not in CHOICES[name]:
-            raise ImdsConfigError(f"{name} must be one of {', '.join(CHOICES[name])}, not {value!r}")
     hop_limit = wanted.get("http_put_response_hop_limit")
     if hop_limit is not None:
         low, high = HOP_LIMIT_RANGE
@@ -76,9 +84,20 @@ def validate_requested(requested: Mapping[str, Any]) -> dict:
     return wanted
 
 
-def options_from_api(block: Mapping[str, Any] | None) -> dict:
+def check_instance_id(instance_id: str | None) -> None:
+    """An instance_id that is set must name an instance: an empty one is not "unset"."""
+    if instance_id is not None and not instance_id.strip():
+        raise ImdsConfigError(
+            f"instance_id is set but empty ({instance_id!r}): give the instance's ID (like i-0123456789abcdef0), or "
+            "leave the option out to use the instance the task runs on. An empty value usually comes from an "
+            "undefined or empty variable; taken as unset, it would change the host the task runs on (the controller "
+            "under delegate_to: localhost)"
+        )
+
+
+def options_from_api(block: Any) -> dict:
     """The API's MetadataOptions block as snake_case options; members the API left out are None."""
-    block = block or {}
+    block = block if isinstance(block, Mapping) else {}
     options = {name: block.get(api_name) for name, api_name in API_NAMES.items()}
     options["state"] = block.get("State")
     return options
@@ -87,8 +106,9 @@ def options_from_api(block: Mapping[str, Any] | None) -> dict:
 def plan_change(current: Mapping[str, Any], requested: Mapping[str, Any]) -> tuple[dict, dict]:
     """(desired, changes): desired is current merged with requested; changes holds only what differs.
 
-    The whole desired block is sent on a change: real EC2 keeps members a call leaves out, but other
-    implementations (moto) reset them, and the result must be the same on both.
+    The whole desired block is sent on a change: a member a call leaves out falls back to a default (HttpTokens to
+    the AMI's default, in moto to optional), not to its current value. The price is that two changes at once can
+    undo each other; ensure_metadata_options checks afterwards that what it asked for holds.
     """
     desired = {name: current.get(name) for name in API_NAMES}
     changes = {}
@@ -97,6 +117,26 @@ def plan_change(current: Mapping[str, Any], requested: Mapping[str, Any]) -> tup
             changes[name] = value
             desired[name] = value
     return desired, changes
+
+
+def overwritten(wanted: Mapping[str, Any], observed: Mapping[str, Any]) -> dict:
+    """{option: (wanted, found)} for each requested option the instance reports with another value."""
+    return {
+        name: (value, observed.get(name))
+        for name, value in wanted.items()
+        if observed.get(name) is not None and observed.get(name) != value
+    }
+
+
+def overwritten_error(instance_id: str, lost: Mapping[str, tuple], result: dict) -> OptionsOverwritten:
+    found = "; ".join(f"{name}: wanted {want!r}, found {got!r}" for name, (want, got) in lost.items())
+    return OptionsOverwritten(
+        f"Instance {instance_id} no longer has the metadata options this task set ({found}): another change to its "
+        "options (a task, play or tool running at the same time) overwrote them. ModifyInstanceMetadataOptions "
+        "sends the whole options block, so two changes at once can undo each other. Make the changes one after "
+        "another (one task with all the options, or serial: on the play), then run this task again",
+        result=result,
+    )
 
 
 def api_parameters(instance_id: str, desired: Mapping[str, Any]) -> dict:
@@ -124,16 +164,28 @@ def _call_error(error: Exception, action: str, instance_id: str, region: str | N
     return aws_error(error, action)
 
 
+def _items(container: Any, key: str) -> list:
+    """``container[key]`` when it is a list of dicts, else the dicts in it: an API answer is not trusted."""
+    items = container.get(key) if isinstance(container, Mapping) else None
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
+
+
+def instances_of(response: Any) -> list:
+    """The instances of a DescribeInstances answer (one page)."""
+    return [
+        instance for reservation in _items(response, "Reservations") for instance in _items(reservation, "Instances")
+    ]
+
+
 def describe_metadata_options(ec2: Any, instance_id: str, region: str | None = None) -> dict:
     """The instance's current options (snake_case, with ``state``) from DescribeInstances."""
     try:
         response = ec2.describe_instances(InstanceIds=[instance_id])
     except Exception as error:
         raise _call_error(error, DESCRIBE_ACTION, instance_id, region) from None
-    for reservation in response.get("Reservations", []):
-        for instance in reservation.get("Instances", []):
-            if instance.get("InstanceId") == instance_id:
-                return options_from_api(instance.get("MetadataOptions"))
+    for instance in instances_of(response):
+        if instance.get("InstanceId") == instance_id:
+            return options_from_api(instance.get("MetadataOptions"))
     raise _not_found(instance_id, region)
 
 
@@ -143,7 +195,7 @@ def modify_metadata_options(ec2: Any, instance_id: str, desired: Mapping[str, An
         response = ec2.modify_instance_metadata_options(**api_parameters(instance_id, desired))
     except Exception as error:
         raise _call_error(error, MODIFY_ACTION, instance_id, region) from None
-    return options_from_api(response.get("InstanceMetadataOptions"))
+    return options_from_api(response.get("InstanceMetadataOptions") if isinstance(response, Mapping) else None)
 
 
 def wait_until_applied(
@@ -164,7 +216,8 @@ def wait_until_applied(
             raise WaitTimeout(
                 f"The metadata options were still {options.get('state') or 'not reported'} after {timeout:g} "
                 "seconds: EC2 applies them in the background and usually takes seconds. Raise wait_timeout, "
-                "or set wait=false and check later that MetadataOptions.State is applied"
+                "or set wait=false and check later that MetadataOptions.State is applied",
+                result={"metadata_options": options},
             )
         sleep(min(interval, remaining))
 
@@ -172,38 +225,111 @@ def wait_until_applied(
 def ensure_metadata_options(
     ec2: Any,
     instance_id: str,
-    requested: Mapping[str, Any],
+    wanted: Mapping[str, Any],
     *,
     check_mode: bool = False,
     wait: bool = False,
     wait_timeout: float = 300.0,
     region: str | None = None,
     wait_interval: float = 2.0,
+    before_change: Callable[[Mapping[str, Any], Mapping[str, Any]], dict | None] | None = None,
 ) -> MetadataOptionsResult:
-    """Make the instance's metadata options match ``requested`` (unset options are left as they are)."""
+    """Make the instance's metadata options match ``wanted`` (from validate_requested; unset options stay).
+
+    ``before_change(current, changes)`` runs before a change, in check mode too; it may refuse by raising, and what
+    it returns is the result's ``imdsv1_usage``. After a change, and on every poll while waiting, the options asked
+    for must still hold (OptionsOverwritten names the ones that do not). Every failure after the Modify carries
+    ``changed: true``.
+    """
 
     def read_options() -> dict:
         return describe_metadata_options(ec2, instance_id, region)
 
-    wanted = validate_requested(requested)
     current = read_options()
     desired, changes = plan_change(current, wanted)
     before = {name: current[name] for name in API_NAMES}
     after = dict(desired)
-    if not changes:
-        final = current
-        if wait and current.get("state") != "applied":
-            final = wait_until_applied(read_options, wait_timeout, wait_interval)
-        return MetadataOptionsResult(False, instance_id, before, after, final)
-    if check_mode:
-        return MetadataOptionsResult(
-            True, instance_id, before, after, {**desired, "state": current.get("state")}, changes
-        )
-    answered = modify_metadata_options(ec2, instance_id, desired, region)
-    final = {**desired, **{name: value for name, value in answered.items() if value is not None}}
-    if wait:
-        final = wait_until_applied(read_options, wait_timeout, wait_interval)
-    return MetadataOptionsResult(True, instance_id, before, after, final, changes)
+    usage = before_change(current, changes) if before_change and changes else None
+    # What a failure result reports: changed once the Modify went through.
+    partial = {"changed": False, "instance_id": instance_id}
+
+    def read_and_check() -> dict:
+        options = read_options()
+        lost = overwritten(wanted, options)
+        if lost:
+            raise overwritten_error(instance_id, lost, {**partial, "metadata_options": options})
+        return options
+
+    if changes and check_mode:
+        # Nothing was sent, so nothing is applied or pending: the state of the options it would set is unknown.
+        return MetadataOptionsResult(True, instance_id, before, after, {**desired, "state": None}, changes, usage)
+    if not changes and (not wait or current.get("state") == "applied"):
+        return MetadataOptionsResult(False, instance_id, before, after, current, changes, usage)
+    try:
+        if changes:
+            modify_metadata_options(ec2, instance_id, desired, region)
+            partial["changed"] = True
+        final = wait_until_applied(read_and_check, wait_timeout, wait_interval) if wait else read_and_check()
+    except AwsError as error:
+        error.result = {**partial, **error.result}
+        raise
+    return MetadataOptionsResult(bool(changes), instance_id, before, after, final, changes, usage)
+
+
+# DescribeInstances returns at most 1000 instances a page; MaxResults cannot be combined with InstanceIds.
+PAGE_SIZE = 1000
+
+
+def ec2_filters(filters: Mapping[str, Any] | None) -> list:
+    """EC2 filter syntax ({"tag:Env": "prod", "instance-state-name": ["running", "stopped"]}) as API Filters."""
+    result = []
+    for name, value in (filters or {}).items():
+        values = value if isinstance(value, list) else [value]
+        if not values or not all(isinstance(item, (str, int)) and not isinstance(item, bool) for item in values):
+            raise ImdsConfigError(
+                f"filters: {name!r} must be a string or a list of strings (EC2 filter syntax, e.g. tag:Env: prod or "
+                f"instance-state-name: [running, stopped]), not {value!r}"
+            )
+        result.append({"Name": str(name), "Values": [str(item) for item in values]})
+    return result
+
+
+@dataclass
+class Fleet:
+    instances: list  # DescribeInstances' instance dicts
+    pages: int
+
+
+def describe_fleet(
+    ec2: Any,
+    instance_ids: list[str] | None = None,
+    filters: Mapping[str, Any] | None = None,
+    include_terminated: bool = False,
+    region: str | None = None,
+) -> Fleet:
+    """Every instance selected by ``instance_ids`` and ``filters``, over every page; terminated ones only if asked."""
+    arguments: dict = {"Filters": ec2_filters(filters)}
+    if instance_ids:
+        arguments["InstanceIds"] = list(instance_ids)
+    else:
+        arguments["MaxResults"] = PAGE_SIZE
+    instances, pages = [], 0
+    while True:
+        try:
+            response = ec2.describe_instances(**arguments)
+        except Exception as error:
+            raise _call_error(error, DESCRIBE_ACTION, ", ".join(instance_ids or []), region) from None
+        pages += 1
+        for instance in instances_of(response):
+            state = instance.get("State") if isinstance(instance.get("State"), Mapping) else {}
+            if isinstance(instance.get("InstanceId"), str) and (
+                include_terminated or state.get("Name") != "terminated"
+            ):
+                instances.append(instance)
+        token = response.get("NextToken") if isinstance(response, Mapping) else None
+        if not isinstance(token, str) or not token:
+            return Fleet(instances, pages)
+        arguments["NextToken"] = token
 
 
 def discover_instance(client: Any) -> tuple[str, str]:

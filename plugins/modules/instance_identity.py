@@ -200,18 +200,19 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._identity import (  #
     IDENTITY_OPTIONS,
     read_identity,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail, failures_reported  # noqa: E402
 
 
 def main() -> None:
     module = AnsibleModule(argument_spec=client_argument_spec(**IDENTITY_OPTIONS), supports_check_mode=True)
     signature_type = module.params["signature_type"]
     client = create_client(module)
-    try:
-        with client:
-            texts = read_identity(client, signature_type)
-    except ImdsError as error:
-        fail(module, error, verified=False, signature_type=signature_type)
+    with failures_reported(module):
+        try:
+            with client:
+                texts = read_identity(client, signature_type)
+        except ImdsError as error:
+            fail(module, error, verified=False, signature_type=signature_type)
     # Never verified here: the controller (plugins/action/instance_identity.py) checks these texts.
     module.exit_json(changed=False, verified=False, signature_type=signature_type, **texts)
 

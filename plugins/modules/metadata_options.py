@@ -17,13 +17,22 @@ description:
     with O(http_tokens=required).
   - On the instance itself, O(instance_id) and O(region) default to the values in the instance identity
     document of IMDS. Give both when the task runs on a controller (delegated to C(localhost)).
-  - On a change the whole options block is sent, the current values merged with the requested ones.
+  - On a change the whole options block is sent, the current values merged with the requested ones (a member
+    left out would fall back to a default, not to its current value). Afterwards, and on every poll of
+    O(wait), the task checks that every option it asked for still holds. When another change made at the same
+    time overwrote one, it fails with C(reason=options_overwritten), naming the option, the value wanted and
+    the value found.
+  - Before a change from O(http_tokens=optional) to O(http_tokens=required), it reads the instance's IMDSv1
+    use from CloudWatch (the C(MetadataNoToken) metric) over O(imdsv1_usage_window) days and, by default,
+    refuses the change while anything still calls IMDS without a token; see O(imdsv1_usage_check). This also
+    runs in check mode, so C(--check) tells which hosts would be refused.
 author:
   - ec2meta.imds maintainers (@ec2meta)
 options:
   instance_id:
     description:
       - The ID of the instance, for example V(i-0123456789abcdef0).
+      - An empty string is refused; it is not the same as leaving the option out.
       - When not set, it is read from IMDS (C(dynamic/instance-identity/document)) with the IMDS client
         options O(endpoint), O(timeout) and so on, and O(region) defaults to the instance's region too.
     type: str
@@ -69,8 +78,27 @@ options:
   wait_timeout:
     description:
       - How many seconds O(wait) waits before the task fails.
+      - When the change was sent but not applied in time, the failure reports C(changed=true).
     type: int
     default: 300
+  imdsv1_usage_check:
+    description:
+      - What to do, before requiring tokens on an instance where they are optional, about IMDSv1 calls that
+        CloudWatch counted (C(MetadataNoToken)) in the last O(imdsv1_usage_window) days.
+      - V(fail) refuses the change when there was any IMDSv1 call (C(reason=imdsv1_in_use)), with the count and
+        the time last seen; it also fails when CloudWatch cannot be read, naming the permission, as it never takes
+        a failed read for no use.
+      - V(warn) requires tokens anyway and warns.
+      - V(skip) does not read the metric.
+    type: str
+    choices: [fail, warn, skip]
+    default: fail
+  imdsv1_usage_window:
+    description:
+      - How many days back O(imdsv1_usage_check) looks, from 1 to 455. Cover the longest schedule of anything
+        that runs on the instance (a weekly job needs at least 7).
+    type: int
+    default: 14
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ec2meta.imds.aws
@@ -83,10 +111,14 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - The credentials need the IAM permissions C(ec2:DescribeInstances) and C(ec2:ModifyInstanceMetadataOptions).
+  - The credentials need the IAM permissions C(ec2:DescribeInstances) and C(ec2:ModifyInstanceMetadataOptions),
+    and C(cloudwatch:GetMetricData) for O(imdsv1_usage_check) (not with V(skip)).
+  - O(endpoint_url) applies to the EC2 and the CloudWatch calls.
   - The IMDS client options are used only to discover O(instance_id) and O(region) on the instance itself.
 seealso:
   - module: ec2meta.imds.metadata_facts
+  - module: ec2meta.imds.metadata_options_info
+    description: The audit of a fleet's IMDSv1 use, before requiring tokens.
   - name: Configure the instance metadata options
     description: The EC2 user guide on IMDS options.
     link: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/configuring-instance-metadata-options.html
@@ -94,10 +126,19 @@ seealso:
 
 EXAMPLES = r"""
 ---
-- name: Require IMDSv2 on the instance the play runs on
+- name: Require IMDSv2 on the instance the play runs on, unless IMDSv1 was used in the last 14 days
   ec2meta.imds.metadata_options:
     http_tokens: required
     wait: true
+
+- name: Require IMDSv2 even though something still uses IMDSv1 (it will get 401), with a warning
+  ec2meta.imds.metadata_options:
+    instance_id: i-0123456789abcdef0
+    region: eu-west-1
+    http_tokens: required
+    imdsv1_usage_check: warn
+    imdsv1_usage_window: 30
+  delegate_to: localhost
 
 - name: Require IMDSv2 and let containers reach it, from the controller
   ec2meta.imds.metadata_options:
@@ -164,10 +205,54 @@ metadata_options:
     state:
       description:
         - V(applied) once EC2 applied the options, V(pending) while it applies them.
-        - In check mode, the state before the task.
+        - In check mode, the state before the task when nothing would change, and null when something would
+          (nothing was sent, so nothing is applied).
       type: str
       returned: success
       sample: applied
+imdsv1_usage:
+  description:
+    - What O(imdsv1_usage_check) read from CloudWatch before requiring tokens; null when it did not read
+      (no change of O(http_tokens) to V(required), or V(skip)).
+    - Also in the failure result when the change was refused.
+  returned: always
+  type: dict
+  contains:
+    calls:
+      description: The sum of C(MetadataNoToken), IMDSv1 calls IMDS answered.
+      type: int
+      returned: success
+      sample: 12
+    rejected:
+      description: The sum of C(MetadataNoTokenRejected), IMDSv1 calls refused because tokens are required.
+      type: int
+      returned: success
+      sample: 0
+    last_seen:
+      description: The (UTC) hour of the last IMDSv1 call, null when none.
+      type: str
+      returned: success
+      sample: "2026-11-20T15:00:00Z"
+    last_rejected:
+      description: The (UTC) hour of the last refused IMDSv1 call, null when none.
+      type: str
+      returned: success
+      sample: null
+    window_days:
+      description: How many days were read.
+      type: float
+      returned: success
+      sample: 14
+    since:
+      description: The start of the window (UTC).
+      type: str
+      returned: success
+      sample: "2026-11-09T15:32:00Z"
+    datapoints:
+      description: How many datapoints CloudWatch had; 0 means no data (a new or stopped instance).
+      type: int
+      returned: success
+      sample: 336
 diff:
   description: The options before and after the task (with C(--diff)).
   returned: when diff mode is on
@@ -200,13 +285,21 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._ec2_api import (  # noqa: E402
     CHOICES,
+    check_instance_id,
     discover_instance,
     ensure_metadata_options,
     region_missing,
     validate_requested,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsError  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import (  # noqa: E402
+    DEFAULT_WINDOW_DAYS,
+    USAGE_CHECKS,
+    check_window,
+    read_usage,
+    usage_guard,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, failures_reported  # noqa: E402
 
 
 def argument_spec() -> dict:
@@ -220,6 +313,8 @@ def argument_spec() -> dict:
         instance_metadata_tags={"type": "str", "choices": list(CHOICES["instance_metadata_tags"])},
         wait={"type": "bool", "default": False},
         wait_timeout={"type": "int", "default": 300},
+        imdsv1_usage_check={"type": "str", "choices": list(USAGE_CHECKS), "default": "fail"},
+        imdsv1_usage_window={"type": "int", "default": DEFAULT_WINDOW_DAYS},
     )
 
 
@@ -228,8 +323,10 @@ def main() -> None:
     if not HAS_BOTO3:
         module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
     params = module.params
-    try:
-        requested = validate_requested(params)
+    with failures_reported(module):
+        wanted = validate_requested(params)
+        check_instance_id(params["instance_id"])
+        check_window(params["imdsv1_usage_window"])
         if params["wait_timeout"] < 1:
             raise ImdsConfigError(f"wait_timeout must be at least 1 second, not {params['wait_timeout']}")
         instance_id, region = params["instance_id"], params["region"]
@@ -241,23 +338,28 @@ def main() -> None:
             region = aws_session_region(params["profile"])
             if not region:
                 raise region_missing(instance_id)
-        ec2 = aws_client("ec2", **{**aws_params(params), "region": region})
+        connection = {**aws_params(params), "region": region}
+
+        def read_instance_usage():
+            cloudwatch = aws_client("cloudwatch", **connection)
+            return read_usage(cloudwatch, [instance_id], params["imdsv1_usage_window"]).usage[instance_id]
+
         result = ensure_metadata_options(
-            ec2,
+            aws_client("ec2", **connection),
             instance_id,
-            requested,
+            wanted,
             check_mode=module.check_mode,
             wait=params["wait"],
             wait_timeout=params["wait_timeout"],
             region=region,
+            before_change=usage_guard(read_instance_usage, params["imdsv1_usage_check"], instance_id, module.warn),
         )
-    except ImdsError as error:
-        fail(module, error)
     output = {
         "changed": result.changed,
         "instance_id": result.instance_id,
         "region": region,
         "metadata_options": result.metadata_options,
+        "imdsv1_usage": result.imdsv1_usage,
     }
     if module._diff:
         output["diff"] = {"before": result.before, "after": result.after}

@@ -173,6 +173,8 @@ class ImdsEmulator:
         self.http10 = False
         # Called to read the metadata options from elsewhere (e.g. moto's DescribeInstances).
         self.options_source = options_source
+        # Told of every metadata request as (counter kind, status, sent a token), e.g. to count IMDSv1 use in moto.
+        self.request_observer: Callable[[str, int, bool], None] | None = None
         self._tokens: dict[str, float] = {}
         self._faults: list[Fault] = []
         self.accept_stall: AcceptStall | None = None
@@ -606,6 +608,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         status, kind, payload, content_type, headers = self._answer(path)
         emulator.count(kind, status, None if kind == "token_put" else f"{self.command} {path}")
+        if emulator.request_observer is not None:
+            emulator.request_observer(kind, status, self.headers.get(TOKEN_HEADER) is not None)
         if fault and fault.kind == "body" and status == 200:
             payload = fault.params.get("body", "").encode()
         if fault and fault.kind == "truncate" and status == 200:
@@ -764,10 +768,14 @@ def _moto_link() -> Any:
 
 
 def _link_moto(emulator: ImdsEmulator, body: bytes) -> dict:
-    """POST /_emulator/link-moto {"endpoint", "instance_id", "region"}: answer as that moto instance."""
+    """POST /_emulator/link-moto {"endpoint", "instance_id", "region", "metrics", "metrics_time_offset"}: answer as
+    that moto instance (and count its IMDSv1 use in moto's CloudWatch, see moto_link)."""
     request = _json(body)
     try:
-        return _moto_link().link_emulator(emulator, request["endpoint"], request["instance_id"], request.get("region"))
+        metrics = {name: request[name] for name in ("metrics", "metrics_time_offset") if name in request}
+        return _moto_link().link_emulator(
+            emulator, request["endpoint"], request["instance_id"], request.get("region"), **metrics
+        )
     except (KeyError, ValueError):
         raise
     except Exception as exc:  # boto3 missing, moto unreachable, unknown instance: a 400 that says why

@@ -108,6 +108,8 @@ PLAYBOOK = """
         # The expected instance id and region come from enforce's EC2 API answer.
         instance_metadata_verify_identity: true
         instance_metadata_identity_certificate: "{{ identity_certificates.json.current.rsa2048 }}"
+        # The probe above asked without a token, which counts as IMDSv1 use (as on EC2): switch anyway.
+        instance_metadata_imdsv1_usage_check: warn
 
     - name: The plugins did their work
       ansible.builtin.assert:

@@ -147,3 +147,63 @@ def test_cli_needs_an_instance_id_with_an_endpoint(moto_endpoint):
     )
     assert completed.returncode == 2
     assert "--moto-endpoint needs --moto-instance-id" in completed.stderr
+
+
+# ----------------------------------------------------------------------------- IMDSv1 use counted in moto's CloudWatch
+
+
+def v2_get(emulator_url: str, path: str = "meta-data/instance-id") -> requests.Response:
+    token = requests.put(
+        f"{emulator_url}/latest/api/token", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}, timeout=2
+    ).text
+    return requests.get(f"{emulator_url}/latest/{path}", headers={"X-aws-ec2-metadata-token": token}, timeout=2)
+
+
+def sums(moto_endpoint: str, instance_id: str, days: float = 14) -> dict:
+    """Sum, count and newest time of each metric in moto, read with the collection's own reader."""
+    import boto3
+
+    from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import read_usage
+
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint, region_name="eu-west-1")
+    usage = read_usage(cloudwatch, [instance_id], days).usage[instance_id]
+    return {"calls": usage.calls, "rejected": usage.rejected, "datapoints": usage.datapoints}
+
+
+def test_imdsv1_calls_and_refusals_are_counted_as_ec2_counts_them(emulator, moto_endpoint, ec2, instance_id):
+    link_emulator(emulator, moto_endpoint, instance_id, "eu-west-1", cache_seconds=0)
+    assert sums(moto_endpoint, instance_id) == {"calls": 0, "rejected": 0, "datapoints": 0}
+    for _ in range(3):
+        assert v1_get(emulator.url).status_code == 200
+    assert v1_get(emulator.url, "meta-data/no-such-path").status_code == 404  # answered without a token: counted
+    assert sums(moto_endpoint, instance_id) == {"calls": 4, "rejected": 0, "datapoints": 1}  # one hour
+    ec2.modify_instance_metadata_options(InstanceId=instance_id, HttpTokens="required")
+    assert v1_get(emulator.url).status_code == 401
+    assert v1_get(emulator.url).status_code == 401
+    assert v2_get(emulator.url).status_code == 200  # a token: a pair of zeros, once a minute
+    assert v2_get(emulator.url).status_code == 200
+    assert sums(moto_endpoint, instance_id) == {"calls": 4, "rejected": 2, "datapoints": 2}
+    assert emulator.request_observer.recorded == {"MetadataNoToken": 4, "MetadataNoTokenRejected": 2}
+
+
+def test_a_time_offset_places_the_calls_in_the_past(emulator, moto_endpoint, instance_id):
+    link_emulator(emulator, moto_endpoint, instance_id, "eu-west-1", cache_seconds=0, metrics_time_offset=-3 * 86400)
+    assert v1_get(emulator.url).status_code == 200
+    assert sums(moto_endpoint, instance_id, days=14)["calls"] == 1
+    assert sums(moto_endpoint, instance_id, days=2) == {"calls": 0, "rejected": 0, "datapoints": 0}
+
+
+def test_metrics_can_be_left_off_and_the_control_route_sets_them(emulator, moto_endpoint, instance_id):
+    control = f"{emulator.url}/_emulator/link-moto"
+    body = {"endpoint": moto_endpoint, "instance_id": instance_id, "region": "eu-west-1"}
+    answer = requests.post(control, json={**body, "metrics": False}, timeout=5)
+    assert answer.json()["metrics"] is False
+    assert v1_get(emulator.url).status_code == 200
+    assert sums(moto_endpoint, instance_id)["calls"] == 0
+    answer = requests.post(control, json={**body, "metrics_time_offset": -3600}, timeout=5)
+    assert (answer.json()["metrics"], answer.json()["metrics_time_offset"]) == (True, -3600)
+    assert v1_get(emulator.url).status_code == 200
+    assert sums(moto_endpoint, instance_id)["calls"] == 1
+    assert requests.delete(control, timeout=5).status_code == 200
+    assert v1_get(emulator.url).status_code == 200
+    assert sums(moto_endpoint, instance_id)["calls"] == 1

@@ -16,6 +16,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (
     AwsCredentialsMissing,
     AwsError,
     AwsRegionMissing,
+    AwsThrottled,
     AwsUnreachable,
     aws_client,
     aws_error,
@@ -23,8 +24,10 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._ec2_api import (
     InstanceNotFound,
+    OptionsOverwritten,
     WaitTimeout,
     api_parameters,
+    check_instance_id,
     describe_metadata_options,
     discover_instance,
     ensure_metadata_options,
@@ -73,10 +76,6 @@ def test_validate_requested_keeps_set_options(requested, expected):
         ({"http_put_response_hop_limit": -1}, "not -1"),
         ({"http_put_response_hop_limit": True}, "http_put_response_hop_limit"),
         ({"http_put_response_hop_limit": "2"}, "http_put_response_hop_limit"),
-        ({"http_tokens": "yes"}, "http_tokens must be one of required, optional, not 'yes'"),
-        ({"http_endpoint": "on"}, "http_endpoint must be one of enabled, disabled"),
-        ({"instance_metadata_tags": "true"}, "instance_metadata_tags"),
-        ({"http_protocol_ipv6": "Enabled"}, "http_protocol_ipv6"),
     ],
 )
 def test_validate_requested_rejects_bad_values(requested, named):
@@ -225,7 +224,17 @@ def test_access_denied_names_the_iam_action(code):
         ),
         (client_error("AuthFailure"), AwsCredentialsMissing, "rejected the credentials"),
         (EndpointConnectionError(endpoint_url="http://127.0.0.1:9"), AwsUnreachable, "check endpoint_url"),
-        (client_error("Throttling", "slow down"), AwsError, r"ec2:DescribeInstances failed \(Throttling\): slow down"),
+        (
+            client_error("Throttling", "slow down"),
+            AwsThrottled,
+            r"AWS kept throttling ec2:DescribeInstances \(Throttling\)",
+        ),
+        (client_error("RequestLimitExceeded"), AwsThrottled, r"Run fewer hosts at a time \(serial: or throttle:"),
+        (
+            client_error("InvalidParameterValue", "bad"),
+            AwsError,
+            r"ec2:DescribeInstances failed \(InvalidParameterValue\): bad",
+        ),
     ],
 )
 def test_aws_error_kinds(error, kind, text):
@@ -326,14 +335,140 @@ def test_ensure_with_wait_reads_back_applied(ec2, instance_id):
     assert result.metadata_options == {**DEFAULTS, "http_protocol_ipv6": "enabled", "state": "applied"}
 
 
-def test_ensure_validates_before_any_call():
-    class NoCalls:
-        def __getattr__(self, name):
-            raise AssertionError(f"called {name}")
-
-    with pytest.raises(ImdsConfigError, match="http_put_response_hop_limit"):
-        ensure_metadata_options(NoCalls(), "i-1", {"http_put_response_hop_limit": 65})
-
-
 def test_discover_instance_from_the_emulator(make_client):
     assert discover_instance(make_client()) == ("i-0a1b2c3d4e5f60718", "eu-west-1")
+
+
+# ----------------------------------------------------------------------------- races and untrusted answers
+
+
+class Hooked:
+    """The boto3 client with a hook after each call of one operation: what someone else does in between."""
+
+    def __init__(self, client, operation, after):
+        self._client, self._operation, self._after = client, operation, after
+
+    def __getattr__(self, name):
+        call = getattr(self._client, name)
+        if name != self._operation:
+            return call
+
+        def hooked(**kwargs):
+            answer = call(**kwargs)
+            self._after()
+            return answer
+
+        return hooked
+
+
+def stale_full_block(ec2, instance_id):
+    """Another run's Modify (B): instance_metadata_tags enabled, with the rest of the block it read before A's."""
+    return lambda: ec2.modify_instance_metadata_options(
+        InstanceId=instance_id,
+        HttpTokens="optional",
+        HttpPutResponseHopLimit=1,
+        HttpEndpoint="enabled",
+        InstanceMetadataTags="enabled",
+    )
+
+
+@pytest.mark.parametrize("wait", [False, True])
+def test_an_overlapping_change_that_undoes_ours_fails_naming_the_option(ec2, instance_id, wait):
+    hooked = Hooked(ec2, "modify_instance_metadata_options", stale_full_block(ec2, instance_id))
+    with pytest.raises(OptionsOverwritten) as caught:
+        ensure_metadata_options(hooked, instance_id, {"http_tokens": "required"}, wait=wait, wait_timeout=5)
+    message = str(caught.value)
+    assert f"Instance {instance_id} no longer has the metadata options this task set" in message
+    assert "http_tokens: wanted 'required', found 'optional'" in message
+    assert caught.value.details()["reason"] == "options_overwritten"
+    assert caught.value.details()["changed"] is True
+    assert caught.value.details()["metadata_options"]["http_tokens"] == "optional"
+
+
+def test_an_overlapping_change_of_other_options_is_not_a_failure(ec2, instance_id):
+    def other_option():
+        ec2.modify_instance_metadata_options(
+            InstanceId=instance_id, HttpTokens="required", HttpPutResponseHopLimit=3, HttpEndpoint="enabled"
+        )
+
+    hooked = Hooked(ec2, "modify_instance_metadata_options", other_option)
+    result = ensure_metadata_options(hooked, instance_id, {"http_tokens": "required"}, wait=True, wait_timeout=5)
+    assert result.metadata_options["http_put_response_hop_limit"] == 3
+
+
+def test_an_overwrite_while_waiting_is_caught_by_the_next_poll(ec2, instance_id):
+    """No change needed, wait=true, and the option is undone while the task waits for 'applied'."""
+    ec2.modify_instance_metadata_options(InstanceId=instance_id, HttpTokens="required", HttpEndpoint="enabled")
+    reads = []
+
+    class PendingOnce:
+        def __getattr__(self, name):
+            return getattr(ec2, name)
+
+        def describe_instances(self, **kwargs):
+            answer = ec2.describe_instances(**kwargs)
+            reads.append(1)
+            if len(reads) == 1:
+                answer["Reservations"][0]["Instances"][0]["MetadataOptions"]["State"] = "pending"
+                stale_full_block(ec2, instance_id)()
+            return answer
+
+    with pytest.raises(OptionsOverwritten, match="http_tokens: wanted 'required', found 'optional'") as caught:
+        ensure_metadata_options(
+            PendingOnce(), instance_id, {"http_tokens": "required"}, wait=True, wait_timeout=5, wait_interval=0.01
+        )
+    assert caught.value.details()["changed"] is False
+
+
+class Answers:
+    """A client whose calls answer with the given values, as a broken or hostile endpoint might."""
+
+    def __init__(self, describe=None, modify=None):
+        self.describe, self.modify = describe, modify
+
+    def describe_instances(self, **kwargs):
+        return self.describe
+
+    def modify_instance_metadata_options(self, **kwargs):
+        return self.modify
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        None,
+        [],
+        "text",
+        {"Reservations": None},
+        {"Reservations": "x"},
+        {"Reservations": [None, 1, {"Instances": None}]},
+        {"Reservations": [{"Instances": ["i-1", {"InstanceId": 5}]}]},
+    ],
+)
+def test_describe_answers_that_make_no_sense_are_instance_not_found(answer):
+    with pytest.raises(InstanceNotFound):
+        describe_metadata_options(Answers(describe=answer), "i-1", "eu-west-1")
+
+
+@pytest.mark.parametrize("block", [None, "text", [1], {"HttpTokens": ["x"]}])
+def test_odd_metadata_blocks_do_not_crash(block):
+    answer = {"Reservations": [{"Instances": [{"InstanceId": "i-1", "MetadataOptions": block}]}]}
+    options = describe_metadata_options(Answers(describe=answer), "i-1")
+    assert set(options) == set(DEFAULTS) | {"state"}
+
+
+def test_a_modify_answer_that_makes_no_sense_still_ends_in_a_check():
+    current = {"Reservations": [{"Instances": [{"InstanceId": "i-1", "MetadataOptions": {"HttpTokens": "optional"}}]}]}
+    with pytest.raises(OptionsOverwritten, match="http_tokens: wanted 'required', found 'optional'"):
+        ensure_metadata_options(Answers(describe=current, modify="nonsense"), "i-1", {"http_tokens": "required"})
+
+
+@pytest.mark.parametrize("instance_id", ["", "  "])
+def test_an_empty_instance_id_is_refused(instance_id):
+    with pytest.raises(ImdsConfigError, match=r"instance_id is set but empty .*leave the option out"):
+        check_instance_id(instance_id)
+
+
+def test_an_unset_or_real_instance_id_passes():
+    check_instance_id(None)
+    check_instance_id("i-0123456789abcdef0")

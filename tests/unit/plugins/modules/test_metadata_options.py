@@ -10,10 +10,20 @@ import boto3
 import pytest
 import requests
 import yaml
+from ansible.module_utils.basic import AnsibleModule
 from moto_helpers import EC2_DEFAULT_METADATA_OPTIONS as DEFAULTS
 from moto_link import link_emulator
 
 from ansible_collections.ec2meta.imds.plugins.modules import metadata_options
+
+
+@pytest.fixture
+def warnings_seen(monkeypatch):
+    """The warnings the module gives: ansible routes them to its display instead of the result once a controller
+    plugin was loaded in the process (another test's lookup, say), so they are caught at the source."""
+    seen: list[str] = []
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, warning, **kwargs: seen.append(warning))
+    return seen
 
 
 @pytest.fixture
@@ -69,15 +79,21 @@ def test_wait_returns_the_applied_state(run_module, args):
     assert result["metadata_options"]["http_protocol_ipv6"] == "enabled"
 
 
-def test_discovers_instance_and_region_from_imds(run_module, emulator, moto_endpoint, ec2, instance_id, make_client):
+def test_discovers_instance_and_region_from_imds(
+    run_module, emulator, moto_endpoint, ec2, instance_id, make_client, warnings_seen
+):
     """End to end: the module "on the instance" finds the moto instance through the linked emulator."""
     link_emulator(emulator, moto_endpoint, instance_id, "eu-west-1", cache_seconds=0)
     before = requests.get(f"{emulator.url}/latest/meta-data/instance-id", timeout=2)
     assert (before.status_code, before.text) == (200, instance_id)
-    result = run_module(
-        metadata_options, {"endpoint": emulator.url, "endpoint_url": moto_endpoint, "http_tokens": "required"}
-    )
+    on_the_instance = {"endpoint": emulator.url, "endpoint_url": moto_endpoint, "http_tokens": "required"}
+    # The IMDSv1 request above is in moto's CloudWatch now: the guard refuses, then warn switches anyway.
+    refused = run_module(metadata_options, on_the_instance)
+    assert refused["reason"] == "imdsv1_in_use", refused
+    assert refused["imdsv1_usage"]["calls"] == 1
+    result = run_module(metadata_options, {**on_the_instance, "imdsv1_usage_check": "warn"})
     assert result["changed"] is True, result
+    assert f"on {instance_id} while IMDSv1 is in use: CloudWatch counted 1 IMDSv1 call(s)" in warnings_seen[0]
     assert (result["instance_id"], result["region"]) == (instance_id, "eu-west-1")
     assert moto_options(ec2, instance_id)["HttpTokens"] == "required"
     # IMDSv1 is now refused by the emulator, because moto says so.
@@ -187,7 +203,9 @@ def describe_only_keys(moto_endpoint):
 
 
 def test_unauthorized_names_the_iam_action(run_module, args, describe_only_keys, ec2, instance_id):
-    result = run_module(metadata_options, {**args, **describe_only_keys, "http_tokens": "required"})
+    result = run_module(
+        metadata_options, {**args, **describe_only_keys, "http_tokens": "required", "imdsv1_usage_check": "skip"}
+    )
     assert result["failed"] is True
     assert result["reason"] == "unauthorized"
     assert "lack the IAM permission ec2:ModifyInstanceMetadataOptions" in result["msg"]
@@ -215,3 +233,248 @@ def test_return_documents_the_result_keys():
     returned = yaml.safe_load(metadata_options.RETURN)
     assert {"instance_id", "region", "metadata_options", "diff"} <= set(returned)
     assert set(returned["metadata_options"]["contains"]) == set(DEFAULTS) | {"state"}
+
+
+def test_without_cloudwatch_permission_the_guard_fails_naming_it_and_the_way_to_skip(
+    run_module, args, describe_only_keys, ec2, instance_id
+):
+    result = run_module(metadata_options, {**args, **describe_only_keys, "http_tokens": "required"})
+    assert result["failed"] is True
+    assert result["reason"] == "unauthorized"
+    assert "lack the IAM permission cloudwatch:GetMetricData" in result["msg"]
+    assert "never takes 'could not read' for 'not in use'" in result["msg"]
+    assert "set imdsv1_usage_check=skip" in result["msg"]
+
+
+# ----------------------------------------------------------------------------- races, waits, throttling, input
+
+
+class HookedAfterModify:
+    """The module's EC2 client with ``after()`` run right after its ModifyInstanceMetadataOptions."""
+
+    def __init__(self, client, after):
+        self._client, self._after = client, after
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def modify_instance_metadata_options(self, **kwargs):
+        answer = self._client.modify_instance_metadata_options(**kwargs)
+        self._after()
+        return answer
+
+
+def hook_ec2(monkeypatch, wrap):
+    real = metadata_options.aws_client
+
+    def aws_client(service, **kwargs):
+        client = real(service, **kwargs)
+        return wrap(client) if service == "ec2" else client
+
+    monkeypatch.setattr(metadata_options, "aws_client", aws_client)
+
+
+@pytest.mark.parametrize("wait", [False, True])
+def test_overlapping_runs_the_one_whose_option_was_undone_fails(run_module, args, ec2, instance_id, monkeypatch, wait):
+    """A sets http_tokens=required; B, which read the options before A's change, sends its whole block between
+    A's Modify and A's check, with instance_metadata_tags=enabled and the stale HttpTokens=optional."""
+
+    def run_b():
+        ec2.modify_instance_metadata_options(
+            InstanceId=instance_id,
+            HttpTokens="optional",
+            HttpPutResponseHopLimit=1,
+            HttpEndpoint="enabled",
+            InstanceMetadataTags="enabled",
+        )
+
+    hook_ec2(monkeypatch, lambda client: HookedAfterModify(client, run_b))
+    result = run_module(
+        metadata_options,
+        {**args, "http_tokens": "required", "wait": wait, "wait_timeout": 10, "imdsv1_usage_check": "skip"},
+    )
+    assert result["failed"] is True, result
+    assert result["reason"] == "options_overwritten"
+    assert result["changed"] is True
+    assert "http_tokens: wanted 'required', found 'optional'" in result["msg"]
+    assert moto_options(ec2, instance_id)["InstanceMetadataTags"] == "enabled"
+
+
+class NeverApplied:
+    """The module's EC2 client, with DescribeInstances always reporting the options as pending."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def describe_instances(self, **kwargs):
+        answer = self._client.describe_instances(**kwargs)
+        for reservation in answer["Reservations"]:
+            for instance in reservation["Instances"]:
+                instance["MetadataOptions"]["State"] = "pending"
+        return answer
+
+
+def test_a_wait_timeout_after_the_change_reports_changed(run_module, args, ec2, instance_id, monkeypatch):
+    hook_ec2(monkeypatch, NeverApplied)
+    result = run_module(metadata_options, {**args, "http_protocol_ipv6": "enabled", "wait": True, "wait_timeout": 1})
+    assert result["failed"] is True
+    assert result["reason"] == "wait_timeout"
+    assert result["changed"] is True
+    assert result["metadata_options"]["state"] == "pending"
+    assert moto_options(ec2, instance_id)["HttpProtocolIpv6"] == "enabled"
+
+
+def test_check_mode_does_not_claim_the_change_is_applied(run_module, args):
+    result = run_module(metadata_options, {**args, "http_protocol_ipv6": "enabled"}, check_mode=True)
+    assert result["changed"] is True
+    assert result["metadata_options"]["state"] is None
+    unchanged = run_module(metadata_options, args, check_mode=True)
+    assert unchanged["metadata_options"]["state"] == "applied"
+
+
+@pytest.mark.parametrize("empty", ["", " "])
+def test_an_empty_instance_id_is_refused_not_taken_as_unset(run_module, emulator, empty):
+    # The emulator would answer a discovery; nothing listens on port 9 for EC2. Neither is asked.
+    result = run_module(
+        metadata_options,
+        {"instance_id": empty, "region": "eu-west-1", "endpoint": emulator.url, "endpoint_url": "http://127.0.0.1:9"},
+    )
+    assert result["failed"] is True
+    assert result["reason"] == "invalid_option"
+    assert "instance_id is set but empty" in result["msg"]
+    assert emulator.state()["counters"] == {}
+
+
+THROTTLED = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>RequestLimitExceeded</Code>'
+    b"<Message>Request limit exceeded.</Message></Error></Errors><RequestID>throttled</RequestID></Response>"
+)
+
+
+@pytest.fixture
+def throttling_proxy(moto_endpoint):
+    """EC2 in front of moto that answers the first ``throttle`` requests with 503 RequestLimitExceeded."""
+    import http.server
+    import threading
+
+    state = {"throttle": 0, "seen": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            state["seen"] += 1
+            if state["seen"] <= state["throttle"]:
+                status, payload, content_type = 503, THROTTLED, "text/xml"
+            else:
+                headers = {key: value for key, value in self.headers.items() if key.lower() != "host"}
+                answer = requests.post(moto_endpoint + self.path, data=body, headers=headers, timeout=10)
+                status, payload, content_type = answer.status_code, answer.content, answer.headers["Content-Type"]
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield state, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_throttling_is_retried(run_module, args, throttling_proxy, ec2, instance_id):
+    state, url = throttling_proxy
+    state["throttle"] = 2
+    result = run_module(metadata_options, {**args, "endpoint_url": url, "instance_metadata_tags": "enabled"})
+    assert result["changed"] is True, result
+    assert moto_options(ec2, instance_id)["InstanceMetadataTags"] == "enabled"
+    # Describe (throttled twice, then answered), Modify, Describe.
+    assert state["seen"] == 5
+
+
+def test_persistent_throttling_says_what_to_do(run_module, args, throttling_proxy, monkeypatch):
+    from ansible_collections.ec2meta.imds.plugins.module_utils import _aws
+
+    monkeypatch.setattr(_aws, "MAX_ATTEMPTS", 2)
+    state, url = throttling_proxy
+    state["throttle"] = 100
+    result = run_module(metadata_options, {**args, "endpoint_url": url, "instance_metadata_tags": "enabled"})
+    assert result["failed"] is True
+    assert result["reason"] == "throttled"
+    assert result["aws_error_code"] == "RequestLimitExceeded"
+    assert "AWS kept throttling ec2:DescribeInstances (RequestLimitExceeded) after 2 attempts" in result["msg"]
+    assert "Run fewer hosts at a time" in result["msg"]
+    assert state["seen"] == 2
+
+
+# ----------------------------------------------------------------------------- the IMDSv1 usage guard
+
+
+def seed_imdsv1_calls(moto_endpoint, instance_id, calls, hours_ago=5):
+    from datetime import datetime, timedelta, timezone
+
+    boto3.client("cloudwatch", endpoint_url=moto_endpoint, region_name="eu-west-1").put_metric_data(
+        Namespace="AWS/EC2",
+        MetricData=[
+            {
+                "MetricName": "MetadataNoToken",
+                "Dimensions": [{"Name": "InstanceId", "Value": instance_id}],
+                "Timestamp": datetime.now(timezone.utc) - timedelta(hours=hours_ago),
+                "Value": float(calls),
+                "Unit": "Count",
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_guard_refuses_to_require_tokens_while_imdsv1_is_used(
+    run_module, args, moto_endpoint, ec2, instance_id, check_mode
+):
+    seed_imdsv1_calls(moto_endpoint, instance_id, 12)
+    result = run_module(metadata_options, {**args, "http_tokens": "required"}, check_mode=check_mode)
+    assert result["failed"] is True
+    assert result["reason"] == "imdsv1_in_use"
+    assert f"Refusing to require IMDSv2 (http_tokens=required) on {instance_id}" in result["msg"]
+    assert "counted 12 IMDSv1 call(s)" in result["msg"]
+    assert result["imdsv1_usage"]["calls"] == 12
+    assert result["imdsv1_usage"]["window_days"] == 14
+    assert result["imdsv1_usage"]["last_seen"] is not None
+    assert moto_options(ec2, instance_id)["HttpTokens"] == "optional"
+
+
+def test_guard_warn_switches_and_reports_what_it_read(run_module, args, moto_endpoint, ec2, instance_id, warnings_seen):
+    seed_imdsv1_calls(moto_endpoint, instance_id, 3)
+    result = run_module(metadata_options, {**args, "http_tokens": "required", "imdsv1_usage_check": "warn"})
+    assert result["changed"] is True
+    assert result["imdsv1_usage"]["calls"] == 3
+    assert warnings_seen[0].startswith(f"Required IMDSv2 (http_tokens=required) on {instance_id}")
+    assert moto_options(ec2, instance_id)["HttpTokens"] == "required"
+
+
+def test_guard_window_leaves_out_older_calls(run_module, args, moto_endpoint, ec2, instance_id, warnings_seen):
+    seed_imdsv1_calls(moto_endpoint, instance_id, 4, hours_ago=3 * 24)
+    seed_imdsv1_calls(moto_endpoint, instance_id, 0, hours_ago=2)
+    result = run_module(metadata_options, {**args, "http_tokens": "required", "imdsv1_usage_window": 2})
+    assert result["changed"] is True, result
+    assert result["imdsv1_usage"]["calls"] == 0
+    assert warnings_seen == []
+
+
+def test_guard_does_not_read_for_other_changes(run_module, args, moto_endpoint, instance_id):
+    seed_imdsv1_calls(moto_endpoint, instance_id, 5)
+    result = run_module(metadata_options, {**args, "instance_metadata_tags": "enabled"})
+    assert result["changed"] is True
+    assert result["imdsv1_usage"] is None
+
+
+def test_imdsv1_usage_window_is_checked(run_module, args):
+    result = run_module(metadata_options, {**args, "http_tokens": "required", "imdsv1_usage_window": 0})
+    assert result["reason"] == "invalid_option"
+    assert "imdsv1_usage_window must be a whole number of days from 1 to 455" in result["msg"]

@@ -1,0 +1,267 @@
+#!/usr/bin/python
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: metadata_options_info
+short_description: Audit a fleet's IMDSv1 use before requiring IMDSv2
+version_added: 1.1.0
+description:
+  - Lists the selected EC2 instances of a region with their metadata options and their IMDSv1 use from
+    CloudWatch, and gives each a verdict on requiring IMDSv2
+    (O(ec2meta.imds.metadata_options#module:http_tokens=required)).
+  - IMDSv1 use is what EC2 publishes per instance in the C(AWS/EC2) namespace with the C(InstanceId) dimension,
+    C(MetadataNoToken) (IMDSv1 calls IMDS answered) and C(MetadataNoTokenRejected) (IMDSv1 calls refused
+    because tokens are required), summed over O(imdsv1_usage_window) days.
+  - Verdicts, the first that applies; V(endpoint_disabled) the metadata endpoint is off; V(no_data) CloudWatch
+    has no datapoint in the window (a stopped or new instance); V(enforced_with_rejections) tokens are
+    required and IMDSv1 callers were refused (something on the instance is broken now); V(enforced) tokens
+    are required and nothing was refused; V(uses_imdsv1) tokens are optional and IMDSv1 was used (requiring
+    tokens would break the caller); V(ready) tokens are optional and IMDSv1 was not used.
+  - Reads every page of C(DescribeInstances) and batches C(GetMetricData) (500 queries, 250 instances a call),
+    so the number of API calls grows with pages and batches, not with instances.
+  - Runs on the controller (or any host with AWS credentials), not on the instances.
+author:
+  - ec2meta.imds maintainers (@ec2meta)
+options:
+  instance_ids:
+    description:
+      - Audit these instances. An unknown ID fails the task (C(reason=instance_not_found)).
+      - With O(filters), the instances among these that match the filters.
+    type: list
+    elements: str
+  filters:
+    description:
+      - EC2 filters of C(DescribeInstances), each a filter name and a value or a list of values, for example
+        C(tag:Environment) with V(prod), or C(instance-state-name) with the list V(running), V(stopped).
+      - See U(https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeInstances.html) for the names.
+      - Without O(instance_ids) and O(filters), every instance of the region.
+    type: dict
+    default: {}
+  include_terminated:
+    description:
+      - Also list terminated instances (left out by default; CloudWatch has no recent data for them).
+    type: bool
+    default: false
+  imdsv1_usage_window:
+    description:
+      - How many days of CloudWatch data to read, from 1 to 455. Cover the longest schedule of anything that
+        runs on the instances (a weekly job needs at least 7).
+    type: int
+    default: 14
+  imdsv1_usage_since:
+    description:
+      - Read from this time (ISO 8601, for example V(2026-11-20T15:00:00Z); UTC when no zone is given) instead
+        of O(imdsv1_usage_window) days back, for example from the moment tokens were required.
+    type: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ec2meta.imds.aws
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; it runs the same in check mode and never reports a change.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - The credentials need the IAM permissions C(ec2:DescribeInstances) and C(cloudwatch:GetMetricData).
+  - O(endpoint_url) applies to the EC2 and the CloudWatch calls.
+  - CloudWatch publishes the metrics with a delay of a few minutes; a call made just now may not count yet.
+seealso:
+  - module: ec2meta.imds.metadata_options
+    description: Requires IMDSv2 on an instance, and refuses while IMDSv1 is in use.
+  - name: Transition to using IMDSv2
+    description: The EC2 user guide on moving to IMDSv2, and the MetadataNoToken metric.
+    link: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instance-metadata-transition-to-version-2.html
+"""
+
+EXAMPLES = r"""
+---
+- name: Audit the production instances of a region
+  ec2meta.imds.metadata_options_info:
+    region: eu-west-1
+    filters:
+      "tag:Environment": prod
+  register: audit
+  delegate_to: localhost
+  run_once: true
+
+- name: Show the instances that still use IMDSv1
+  ansible.builtin.debug:
+    msg: "{{ audit.instances | selectattr('verdict', 'equalto', 'uses_imdsv1') | map(attribute='instance_id') }}"
+  run_once: true
+
+- name: Look at two instances over the last 30 days
+  ec2meta.imds.metadata_options_info:
+    region: eu-west-1
+    instance_ids:
+      - i-0123456789abcdef0
+      - i-0fedcba9876543210
+    imdsv1_usage_window: 30
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+region:
+  description: The region audited.
+  returned: success
+  type: str
+  sample: eu-west-1
+instances:
+  description: The selected instances, in the order DescribeInstances lists them.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    instance_id:
+      description: The instance ID.
+      type: str
+      returned: success
+      sample: i-0123456789abcdef0
+    name:
+      description: The value of its C(Name) tag, null when it has none.
+      type: str
+      returned: success
+      sample: web-1
+    state:
+      description: Its instance state, for example V(running) or V(stopped).
+      type: str
+      returned: success
+      sample: running
+    metadata_options:
+      description: Its metadata options, as RV(ec2meta.imds.metadata_options#module:metadata_options) returns them.
+      type: dict
+      returned: success
+      sample: {"http_tokens": "optional", "http_put_response_hop_limit": 1, "http_endpoint": "enabled",
+               "http_protocol_ipv6": "disabled", "instance_metadata_tags": "disabled", "state": "applied"}
+    imdsv1_usage:
+      description: Its IMDSv1 use in the window.
+      type: dict
+      returned: success
+      contains:
+        calls:
+          description: The sum of C(MetadataNoToken), IMDSv1 calls IMDS answered.
+          type: int
+          returned: success
+          sample: 12
+        rejected:
+          description: The sum of C(MetadataNoTokenRejected), IMDSv1 calls refused because tokens are required.
+          type: int
+          returned: success
+          sample: 0
+        last_seen:
+          description: The (UTC) hour of the last IMDSv1 call, null when none.
+          type: str
+          returned: success
+          sample: "2026-11-20T15:00:00Z"
+        last_rejected:
+          description: The (UTC) hour of the last refused IMDSv1 call, null when none.
+          type: str
+          returned: success
+          sample: null
+        window_days:
+          description: How many days were read.
+          type: float
+          returned: success
+          sample: 14
+        since:
+          description: The start of the window (UTC).
+          type: str
+          returned: success
+          sample: "2026-11-09T15:32:00Z"
+        datapoints:
+          description: How many hourly datapoints CloudWatch had for the two metrics; 0 gives V(no_data).
+          type: int
+          returned: success
+          sample: 336
+    verdict:
+      description:
+        - V(ready), V(uses_imdsv1), V(enforced), V(enforced_with_rejections), V(endpoint_disabled) or V(no_data).
+      type: str
+      returned: success
+      sample: uses_imdsv1
+    verdict_reason:
+      description: The verdict in words, with the counts and times it rests on.
+      type: str
+      returned: success
+      sample: "12 IMDSv1 call(s) since 2026-11-09T15:32:00Z, the last at 2026-11-20T15:00:00Z: requiring tokens
+        now would break that caller; update it to use IMDSv2 first"
+summary:
+  description: How many instances got each verdict (every verdict is a key, 0 when none got it).
+  returned: success
+  type: dict
+  sample: {"ready": 40, "uses_imdsv1": 3, "enforced": 120, "enforced_with_rejections": 0,
+           "endpoint_disabled": 0, "no_data": 5}
+api_calls:
+  description: How many calls the audit made to each API action (pages and batches).
+  returned: success
+  type: dict
+  sample: {"ec2:DescribeInstances": 1, "cloudwatch:GetMetricData": 1}
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa: E402
+    AWS_ARGUMENT_SPEC,
+    BOTO3_IMPORT_ERROR,
+    HAS_BOTO3,
+    AwsRegionMissing,
+    aws_client,
+    aws_params,
+    aws_session_region,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import (  # noqa: E402
+    DEFAULT_WINDOW_DAYS,
+    audit,
+    check_window,
+    parse_since,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
+
+
+def argument_spec() -> dict:
+    return {
+        **AWS_ARGUMENT_SPEC,
+        "instance_ids": {"type": "list", "elements": "str"},
+        "filters": {"type": "dict", "default": {}},
+        "include_terminated": {"type": "bool", "default": False},
+        "imdsv1_usage_window": {"type": "int", "default": DEFAULT_WINDOW_DAYS},
+        "imdsv1_usage_since": {"type": "str"},
+    }
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not HAS_BOTO3:
+        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
+    params = module.params
+    with failures_reported(module):
+        check_window(params["imdsv1_usage_window"])
+        since = parse_since(params["imdsv1_usage_since"]) if params["imdsv1_usage_since"] else None
+        region = params["region"] or aws_session_region(params["profile"])
+        if not region:
+            raise AwsRegionMissing(
+                "No AWS region to audit: set the region option (or AWS_REGION, AWS_DEFAULT_REGION, or a region in "
+                "the AWS profile); run the task once per region for several"
+            )
+        connection = {**aws_params(params), "region": region}
+        result = audit(
+            aws_client("ec2", **connection),
+            aws_client("cloudwatch", **connection),
+            instance_ids=params["instance_ids"],
+            filters=params["filters"],
+            include_terminated=params["include_terminated"],
+            window_days=params["imdsv1_usage_window"],
+            since=since,
+            region=region,
+        )
+    module.exit_json(changed=False, region=region, **result)
+
+
+if __name__ == "__main__":
+    main()
