@@ -173,7 +173,7 @@ def sums(moto_endpoint: str, instance_id: str, days: float = 14) -> dict:
 def test_imdsv1_calls_and_refusals_are_counted_as_ec2_counts_them(emulator, moto_endpoint, ec2, instance_id):
     link_emulator(emulator, moto_endpoint, instance_id, "eu-west-1", cache_seconds=0)
     assert sums(moto_endpoint, instance_id) == {"calls": 0, "rejected": 0, "datapoints": 0}
-    for _ in range(3):
+    for _call in range(3):
         assert v1_get(emulator.url).status_code == 200
     assert v1_get(emulator.url, "meta-data/no-such-path").status_code == 404  # answered without a token: counted
     assert sums(moto_endpoint, instance_id) == {"calls": 4, "rejected": 0, "datapoints": 1}  # one hour
