@@ -169,12 +169,14 @@ def main() -> int:
                             Statistics=["Sum"],
                         )
             elapsed = time.perf_counter() - started
-            total = sum(len(ids) for ids, _ in fleet.values())
+            total = sum(len(ids) for ids, _users in fleet.values())
             rows.append(("naive: 2 calls per instance", total, 0, 0, sum(totals.values()), elapsed, 0, 0, None))
     finally:
         server.stop()
 
-    print(f"{sum(len(ids) for ids, _ in fleet.values())} instances in {len(fleet)} regions (setup {setup:.1f} s)\n")
+    print(
+        f"{sum(len(ids) for ids, _users in fleet.values())} instances in {len(fleet)} regions (setup {setup:.1f} s)\n"
+    )
     print(
         "| run | instances | DescribeInstances | GetMetricData | API calls | wall s | in Describe s | in GMD s |",
         end="",

@@ -149,7 +149,7 @@ def read_usage(
         batch = queries[first : first + MAX_QUERIES]
         by_id = {query["Id"]: (instance_id, metric) for instance_id, metric, query in batch}
         arguments = {
-            "MetricDataQueries": [query for _, _, query in batch],
+            "MetricDataQueries": [query for _instance, _metric, query in batch],
             "StartTime": start,
             # A minute ahead: CloudWatch (and moto) leave out a datapoint stamped in the second the window ends.
             "EndTime": now + timedelta(minutes=1),
@@ -213,13 +213,13 @@ VERDICTS: tuple = (
         "tokens are optional and no IMDSv1 call since {since}: tokens can be required",
     ),
 )
-VERDICT_NAMES = tuple(name for name, _, _ in VERDICTS)
+VERDICT_NAMES = tuple(row[0] for row in VERDICTS)
 
 
 def verdict(options: Mapping[str, Any], usage: Imdsv1Usage) -> tuple[str, str]:
     """(verdict, reason in words) of one instance."""
     # The last row always applies, so next() always finds one.
-    name, _, reason = next(row for row in VERDICTS if row[1](options, usage))
+    name, _applies, reason = next(row for row in VERDICTS if row[1](options, usage))
     return name, reason.format(**usage.as_dict())
 
 

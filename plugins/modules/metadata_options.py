@@ -229,12 +229,12 @@ imdsv1_usage:
       returned: success
       sample: 0
     last_seen:
-      description: The (UTC) hour of the last IMDSv1 call, null when none.
+      description: The start (UTC) of the hourly period that holds the last IMDSv1 call, null when none.
       type: str
       returned: success
       sample: "2026-11-20T15:00:00Z"
     last_rejected:
-      description: The (UTC) hour of the last refused IMDSv1 call, null when none.
+      description: The start (UTC) of the hourly period that holds the last refused IMDSv1 call, null when none.
       type: str
       returned: success
       sample: null

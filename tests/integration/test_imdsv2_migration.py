@@ -148,7 +148,7 @@ STORY_FORCED = """
 
 
 def legacy_calls(emulator_url: str, count: int) -> None:
-    for _ in range(count):
+    for _call in range(count):
         assert requests.get(f"{emulator_url}/latest/meta-data/instance-id", timeout=2).status_code == 200
 
 

@@ -173,16 +173,21 @@ def sums(moto_endpoint: str, instance_id: str, days: float = 14) -> dict:
 def test_imdsv1_calls_and_refusals_are_counted_as_ec2_counts_them(emulator, moto_endpoint, ec2, instance_id):
     link_emulator(emulator, moto_endpoint, instance_id, "eu-west-1", cache_seconds=0)
     assert sums(moto_endpoint, instance_id) == {"calls": 0, "rejected": 0, "datapoints": 0}
-    for _ in range(3):
+    for _call in range(3):
         assert v1_get(emulator.url).status_code == 200
     assert v1_get(emulator.url, "meta-data/no-such-path").status_code == 404  # answered without a token: counted
-    assert sums(moto_endpoint, instance_id) == {"calls": 4, "rejected": 0, "datapoints": 1}  # one hour
+    counted = sums(moto_endpoint, instance_id)
+    # Datapoints are hourly periods with data; a period boundary can fall in the very last second, so 1 or 2.
+    assert (counted["calls"], counted["rejected"]) == (4, 0)
+    assert counted["datapoints"] in (1, 2)
     ec2.modify_instance_metadata_options(InstanceId=instance_id, HttpTokens="required")
     assert v1_get(emulator.url).status_code == 401
     assert v1_get(emulator.url).status_code == 401
     assert v2_get(emulator.url).status_code == 200  # a token: a pair of zeros, once a minute
     assert v2_get(emulator.url).status_code == 200
-    assert sums(moto_endpoint, instance_id) == {"calls": 4, "rejected": 2, "datapoints": 2}
+    counted = sums(moto_endpoint, instance_id)
+    assert (counted["calls"], counted["rejected"]) == (4, 2)
+    assert counted["datapoints"] in (2, 3, 4)  # one or two periods per metric
     assert emulator.request_observer.recorded == {"MetadataNoToken": 4, "MetadataNoTokenRejected": 2}
 
 

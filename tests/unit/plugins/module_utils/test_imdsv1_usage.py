@@ -78,13 +78,13 @@ def test_every_verdict_is_reachable_and_documented():
 
 def test_queries_are_two_per_instance_with_unique_valid_ids():
     queries = metric_queries(["i-1", "i-2"])
-    assert [(instance, metric) for instance, metric, _ in queries] == [
+    assert [(instance, metric) for instance, metric, _query in queries] == [
         ("i-1", "MetadataNoToken"),
         ("i-1", "MetadataNoTokenRejected"),
         ("i-2", "MetadataNoToken"),
         ("i-2", "MetadataNoTokenRejected"),
     ]
-    assert [query["Id"] for _, _, query in queries] == ["m0", "m1", "m2", "m3"]
+    assert [query["Id"] for _instance, _metric, query in queries] == ["m0", "m1", "m2", "m3"]
     assert queries[3][2]["MetricStat"]["Metric"]["Dimensions"] == [{"Name": "InstanceId", "Value": "i-2"}]
 
 

@@ -80,7 +80,7 @@ def test_audit_gives_each_instance_its_verdict(run_module, moto_endpoint, fleet)
 
 
 def test_audit_runs_in_check_mode_and_by_instance_ids(run_module, moto_endpoint, fleet):
-    _, ids = fleet
+    _run, ids = fleet
     result = run_module(
         metadata_options_info,
         {"region": "eu-west-1", "endpoint_url": moto_endpoint, "instance_ids": [ids["uses_imdsv1"]]},
@@ -91,7 +91,7 @@ def test_audit_runs_in_check_mode_and_by_instance_ids(run_module, moto_endpoint,
 
 
 def test_a_longer_window_sees_older_calls(run_module, moto_endpoint, fleet):
-    _, ids = fleet
+    _run, ids = fleet
     args = {"region": "eu-west-1", "endpoint_url": moto_endpoint, "instance_ids": [ids["uses_imdsv1"]]}
     result = run_module(metadata_options_info, {**args, "imdsv1_usage_window": 30})
     assert result["instances"][0]["imdsv1_usage"]["calls"] == 9
@@ -121,7 +121,7 @@ def test_every_page_is_read(run_module, moto_endpoint, ec2, monkeypatch):
     monkeypatch.setattr(_ec2_api, "PAGE_SIZE", 5)
     run = datetime.now().strftime("P%H%M%S%f")
     # moto pages by reservation: one instance each.
-    ids = [launch(ec2, 1, Audit=run)[0] for _ in range(12)]
+    ids = [launch(ec2, 1, Audit=run)[0] for _launch in range(12)]
     result = run_module(
         metadata_options_info, {"region": "eu-west-1", "endpoint_url": moto_endpoint, "filters": {"tag:Audit": run}}
     )
