@@ -58,6 +58,7 @@ extends_documentation_fragment:
   - ec2meta.imds.read_only
   - ansible.builtin.action_common_attributes
   - ec2meta.imds.client
+  - ec2meta.imds.action_group
 notes:
   - Use it in fact gathering by setting the variable C(ansible_facts_modules) (or C(FACTS_MODULES) in
     C(ansible.cfg)) to a list such as C([setup, ec2meta.imds.metadata_facts]), or
