@@ -87,6 +87,8 @@ options:
     ini:
       - section: ec2meta_imds
         key: endpoint_mode
+    vars:
+      - name: ec2meta_imds_endpoint_mode
   token_ttl:
     description:
       - Lifetime in seconds of the IMDSv2 session token (1 to 21600).
@@ -97,6 +99,8 @@ options:
     ini:
       - section: ec2meta_imds
         key: token_ttl
+    vars:
+      - name: ec2meta_imds_token_ttl
   allow_imdsv1:
     description:
       - Whether the lookup may fall back to IMDSv1 when no token can be had.
@@ -119,6 +123,8 @@ options:
     ini:
       - section: ec2meta_imds
         key: timeout
+    vars:
+      - name: ec2meta_imds_timeout
   retries:
     description:
       - Retries after a connection error, a 429 or a 5xx answer.
@@ -129,6 +135,8 @@ options:
     ini:
       - section: ec2meta_imds
         key: retries
+    vars:
+      - name: ec2meta_imds_retries
   total_timeout:
     description:
       - Upper bound in seconds for one lookup term, retries included.
@@ -139,6 +147,8 @@ options:
     ini:
       - section: ec2meta_imds
         key: total_timeout
+    vars:
+      - name: ec2meta_imds_total_timeout
 requirements:
   - requests (on the controller)
 """

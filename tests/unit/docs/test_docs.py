@@ -50,3 +50,13 @@ def test_extra_docs_index_names_existing_pages():
     missing = [page for page in pages if not (DOCSITE / "rst" / f"{page}.rst").is_file()]
     missing = [page for page in missing if page != "migrate_to_imdsv2"]
     assert not missing
+
+
+def test_every_lookup_client_option_says_how_to_set_it():
+    from ansible_collections.ec2meta.imds.plugins.doc_fragments.client import ModuleDocFragment
+
+    options = yaml.safe_load(ModuleDocFragment.PLUGINS)["options"]
+    assert options
+    # a keyword always works; each client option can also come from a variable and the environment
+    missing = [name for name, option in options.items() if not option.get("vars") or not option.get("env")]
+    assert not missing
