@@ -23,6 +23,7 @@ PLUGINS = sorted(
     if not path.stem.startswith("_")
 )
 BLOCK_KEYS = ("block", "rescue", "always")
+OWN_PREFIXES = ("ec2meta.imds.", "ansible.builtin.")
 
 
 def examples(path: str) -> str:
@@ -41,7 +42,9 @@ def actions(tasks: list) -> list[str]:
             for key in BLOCK_KEYS:
                 found += actions(task.get(key) or [])
             continue
-        found.append(ModuleArgsParser(task).parse()[0])
+        # Actions of other collections (amazon.aws) resolve only where those are installed: their names are kept.
+        foreign = any(key.count(".") == 2 and not key.startswith(OWN_PREFIXES) for key in task)
+        found.append(ModuleArgsParser(task).parse(skip_action_validation=foreign)[0])
     return found
 
 
