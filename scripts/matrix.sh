@@ -74,6 +74,7 @@ venv() {
         return
     fi
     echo "==> installing $dir ($("$python" --version), $*)"
+    local started=$SECONDS
     rm -rf "$dir"
     "$python" -m venv "$dir"
     if ! "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$file" "$@" > "$dir.log" 2>&1; then
@@ -82,6 +83,7 @@ venv() {
         return 1
     fi
     echo "$wanted" > "$dir/.requirements.sha256"
+    echo "    installed in $((SECONDS - started))s"
 }
 
 controller_venv() { # the virtual environment for ansible-core $1; 2.19 is .venv, the development one
