@@ -118,7 +118,7 @@ run_cell() { # run_cell PART CORE HOST COMMAND...: runs it, logs to $out/PART-CO
     local part="$1" core="$2" host="$3" started=$SECONDS status=pass
     shift 3
     local log="$out/$part-$core-$host.log"
-    echo "==> $part: ansible-core $core, host Python $host"
+    echo "==> $part: ansible-core $core, Python $host"
     if ! "$@" > "$log" 2>&1; then
         status=FAIL
         tail -40 "$log" >&2

@@ -33,8 +33,10 @@ subprocess.run([sys.executable, "-m", "pip", "install", *args], check=True)
 PY
 
 # Outside this git work tree: ansible-test asks git for the file list, and git would ignore a copy under .build/.
-copy="${TMPDIR:-/tmp}/ec2meta-imds-sanity/ansible_collections/ec2meta/imds"
-rm -rf "$copy"
+# A fresh directory per run: two runs at once (the matrix, another checkout) must not share a copy.
+copy_root="$(mktemp -d "${TMPDIR:-/tmp}/ec2meta-imds-sanity.XXXXXX")"
+trap 'rm -rf "$copy_root"' EXIT
+copy="$copy_root/ansible_collections/ec2meta/imds"
 mkdir -p "$copy"
 # The files git knows about (tracked, or new and not ignored): what CI sees on a clean clone.
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' file; do
