@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv from the pinned requirements (once; again only when requirements.txt changes) and exposes the
+# Creates .venv from the pinned requirements (once; again only when requirements-dev.txt changes) and exposes the
 # checkout as .build/collections/ansible_collections/ec2meta/imds for ansible-playbook and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,11 +10,11 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 stamp=".venv/.requirements.sha256"
-wanted="$(sha256sum requirements.txt | cut -d' ' -f1)"
+wanted="$(sha256sum requirements-dev.txt | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
     echo "==> installing pinned requirements into .venv"
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip==25.3"
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     echo "$wanted" > "$stamp"
 fi
 link=".build/collections/ansible_collections/ec2meta/imds"

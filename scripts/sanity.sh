@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # ansible-test sanity on a clean copy of the collection, in its own virtual environments (--venv).
 # Extra arguments go to ansible-test, e.g. scripts/sanity.sh --test validate-modules
+# SANITY_VENV (default .venv) picks the ansible-core, SANITY_PYTHON (default 3.11) the Python it tests with:
+# scripts/matrix.sh runs it for every supported ansible-core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
+sanity_venv="${SANITY_VENV:-$root/.venv}"
+sanity_python="${SANITY_PYTHON:-3.11}"
 
 # ansible-test bootstraps pip in each venv with a script it downloads from a host this machine cannot reach.
 # This stand-in does the same job offline: ensurepip, then pip install with the arguments it was given.
-pip_version="$(.venv/bin/python - <<'PY'
+pip_version="$("$sanity_venv/bin/python" - <<'PY'
 import re, ansible_test, pathlib
 source = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
 print(re.search(r"pip='([0-9.]+)'", source.read_text()).group(1))
@@ -29,12 +33,14 @@ subprocess.run([sys.executable, "-m", "pip", "install", *args], check=True)
 PY
 
 # Outside this git work tree: ansible-test asks git for the file list, and git would ignore a copy under .build/.
-copy="${TMPDIR:-/tmp}/ec2meta-imds-sanity/ansible_collections/ec2meta/imds"
-rm -rf "$copy"
+# A fresh directory per run: two runs at once (the matrix, another checkout) must not share a copy.
+copy_root="$(mktemp -d "${TMPDIR:-/tmp}/ec2meta-imds-sanity.XXXXXX")"
+trap 'rm -rf "$copy_root"' EXIT
+copy="$copy_root/ansible_collections/ec2meta/imds"
 mkdir -p "$copy"
 # The files git knows about (tracked, or new and not ignored): what CI sees on a clean clone.
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' file; do
     [ -e "$file" ] && printf '%s\0' "$file"
 done | tar --null -T - -cf - | tar -xf - -C "$copy"
 cd "$copy"
-"$root/.venv/bin/ansible-test" sanity --venv --python 3.11 --color no "$@"
+"$sanity_venv/bin/ansible-test" sanity --venv --python "$sanity_python" --color no "$@"

@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 
 from __future__ import annotations
 
@@ -99,6 +100,8 @@ options:
     ini:
       - section: ec2meta_imds
         key: endpoint_mode
+    vars:
+      - name: ec2meta_imds_endpoint_mode
   token_ttl:
     description:
       - Lifetime in seconds of the IMDSv2 session token (1 to 21600).
@@ -109,6 +112,8 @@ options:
     ini:
       - section: ec2meta_imds
         key: token_ttl
+    vars:
+      - name: ec2meta_imds_token_ttl
   allow_imdsv1:
     description:
       - Whether the lookup may fall back to IMDSv1 when no token can be had.
@@ -131,6 +136,8 @@ options:
     ini:
       - section: ec2meta_imds
         key: timeout
+    vars:
+      - name: ec2meta_imds_timeout
   retries:
     description:
       - Retries after a 429 or 5xx answer, a cut-off answer, and (once IMDS has answered) a dropped connection.
@@ -141,6 +148,8 @@ options:
     ini:
       - section: ec2meta_imds
         key: retries
+    vars:
+      - name: ec2meta_imds_retries
   total_timeout:
     description:
       - Upper bound in seconds for the whole lookup, retries and slow answers included (at most 3600).
@@ -151,6 +160,8 @@ options:
     ini:
       - section: ec2meta_imds
         key: total_timeout
+    vars:
+      - name: ec2meta_imds_total_timeout
 requirements:
   - requests (on the controller)
 """

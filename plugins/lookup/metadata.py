@@ -20,21 +20,31 @@ options:
     elements: str
     required: true
   recursive:
-    description: Read each path as a directory and return the whole subtree as a dict.
+    description:
+      - Read each path as a directory and return the whole subtree as a dict.
+      - Set it as a keyword of the lookup call only.
     type: bool
     default: false
   parse_json:
-    description: Return values that are JSON objects or arrays as data instead of text.
+    description:
+      - Return values that are JSON objects or arrays as data instead of text.
+      - Set it as a keyword of the lookup call only.
     type: bool
     default: false
   default:
     description:
       - Returned for a path that does not exist (404) instead of failing.
+      - Set it as a keyword of the lookup call only.
     type: raw
 extends_documentation_fragment:
   - ec2meta.imds.client.plugins
 notes:
   - user-data is returned as text, unpacked first when gzip-compressed; binary user-data is returned as base64.
+  - >-
+    Each client option can be set three ways, the first found wins: as a keyword of the lookup call, after the
+    paths (C(timeout=2)); as the variable listed with the option (for example C(ec2meta_imds_timeout) in
+    group_vars); or as the environment variable or C(ansible.cfg) entry listed with it (for example
+    E(EC2META_IMDS_TIMEOUT), or C(timeout) in section C([ec2meta_imds])).
 seealso:
   - module: ec2meta.imds.metadata
   - module: ec2meta.imds.metadata_facts

@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """AWS API access through boto3: the shared AWS options, client creation, and errors that name cause and fix.
 
 The options are documented once in doc_fragments/aws.py (a unit test compares the keys).

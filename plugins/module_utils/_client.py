@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """The one IMDS client every module and the lookup use.
 
 IMDSv2 first (a token from ``PUT /latest/api/token``, reused and refreshed), IMDSv1 only where allowed and only

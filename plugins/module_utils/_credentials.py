@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """The instance role: which profile and role are attached, the credentials IMDS serves, and their expectations.
 
 Secret values (AccessKeyId, SecretAccessKey, Token) live only in :class:`RoleCredentials` fields that stay out of

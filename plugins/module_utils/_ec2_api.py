@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """The instance metadata options through the EC2 API: read, compare, change, wait.
 
 ``plan_change`` is pure; the functions that call EC2 take a boto3 client, so the module stays thin and the

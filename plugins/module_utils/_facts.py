@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """EC2 facts: which paths a gather_subset needs, one concurrent walk, and the typed ``ec2`` structure built from it.
 
 The ``ansible_ec2_*`` names of amazon.aws.ec2_metadata_facts are a separate layer, in _facts_compat.py.

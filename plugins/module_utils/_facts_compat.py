@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """Compatibility with amazon.aws.ec2_metadata_facts: its flat ``ansible_ec2_*`` names, from our ``ec2`` fact.
 
 Private to the collection, not a public API. Only metadata_facts' ``flatten`` option uses it; the typed facts in

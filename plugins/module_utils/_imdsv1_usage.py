@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """Private to the collection, not a public API: may change without notice.
 
 IMDSv1 use as EC2 reports it to CloudWatch, per instance: MetadataNoToken (IMDSv1 calls IMDS answered) and

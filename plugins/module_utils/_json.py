@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """JSON from IMDS, parsed in one place. Private to the collection: not a public API.
 
 What invalid JSON means differs by caller (a damaged credential document is an error, a plain-text leaf under

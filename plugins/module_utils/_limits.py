@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """Every cap on what IMDS may send, in one place. Private to the collection: not a public API.
 
 Each cap is chosen from what real IMDS serves, with a wide margin, so that a genuine answer never reaches one and

@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """Every IMDS path the collection asks for by name, written once. Private to the collection: not a public API.
 
 Paths are relative to ``/latest/`` (the form the client, ``read_paths`` and the walk take), except the token

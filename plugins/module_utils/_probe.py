@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """What is wrong with IMDS on this host: raw requests that keep the signals the client would hide.
 
 The client falls back, retries and turns answers into exceptions, which is right for reading metadata and wrong

@@ -43,6 +43,7 @@ extends_documentation_fragment:
   - ec2meta.imds.read_only
   - ansible.builtin.action_common_attributes
   - ec2meta.imds.client
+  - ec2meta.imds.action_group
 notes:
   - user-data is returned as text, unpacked first when gzip-compressed; binary user-data is returned as base64.
 seealso:

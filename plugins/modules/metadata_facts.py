@@ -58,6 +58,7 @@ extends_documentation_fragment:
   - ec2meta.imds.read_only
   - ansible.builtin.action_common_attributes
   - ec2meta.imds.client
+  - ec2meta.imds.action_group
 notes:
   - Use it in fact gathering by setting the variable C(ansible_facts_modules) (or C(FACTS_MODULES) in
     C(ansible.cfg)) to a list such as C([setup, ec2meta.imds.metadata_facts]), or
@@ -98,21 +99,18 @@ EXAMPLES = r"""
   ec2meta.imds.metadata_facts:
     flatten: true
 
-# As part of gather_facts: options through module_defaults
-- name: Gather setup and EC2 facts at the start of the play
-  hosts: ec2_hosts
-  gather_facts: true
-  vars:
-    ansible_facts_modules: [setup, ec2meta.imds.metadata_facts]
-  module_defaults:
-    ec2meta.imds.metadata_facts:
-      gather_subset: [min, placement, tags]
-      on_unavailable: report
-  tasks:
-    - name: Use them
-      ansible.builtin.debug:
-        msg: "{{ ansible_facts.ec2.tags.Name | default('untagged') }}"
-      when: ansible_facts.ec2.available
+# To gather them with the play's own fact gathering instead, set on the play (options through module_defaults):
+#   gather_facts: true
+#   vars:
+#     ansible_facts_modules: [setup, ec2meta.imds.metadata_facts]
+#   module_defaults:
+#     ec2meta.imds.metadata_facts:
+#       gather_subset: [min, placement, tags]
+#       on_unavailable: report
+- name: Use the facts, on EC2 hosts only
+  ansible.builtin.debug:
+    msg: "{{ ansible_facts.ec2.tags.Name | default('untagged') }}"
+  when: ansible_facts.ec2.available
 """
 
 RETURN = r"""

@@ -24,6 +24,7 @@ extends_documentation_fragment:
   - ec2meta.imds.read_only
   - ansible.builtin.action_common_attributes
   - ec2meta.imds.client
+  - ec2meta.imds.action_group
 options:
   expected_role:
     description:

@@ -1,5 +1,6 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """A small BER/DER reader, enough to take a PKCS#7 SignedData apart on the controller.
 
 Private to ec2meta.imds: not a public API, it may change in any release.

@@ -4,10 +4,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core 2.17 and 2.18 have no public helper: set what AnsibleModule reads instead
+
+    @contextlib.contextmanager
+    def patch_module_args(args: dict):
+        from ansible.module_utils import basic
+
+        saved = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = saved
 
 
 @pytest.fixture

@@ -91,9 +91,18 @@ def test_arn_parts(arn, expected):
     assert arn_parts(arn) == expected
 
 
-@pytest.mark.parametrize("expected", [None, "", "web-server-profile", PROFILE_ARN])
+@pytest.mark.parametrize("expected", ["web-server-profile", PROFILE_ARN])
 def test_check_profile_accepts_name_or_arn(expected):
-    check_profile(PROFILE_ARN, expected)
+    assert check_profile(PROFILE_ARN, expected) is None
+    # the same expectation against another profile is refused: the check compared, it did not just return
+    with pytest.raises(RoleCheckFailed):
+        check_profile("arn:aws:iam::123456789012:instance-profile/db-profile", expected)
+
+
+@pytest.mark.parametrize("expected", [None, ""])
+def test_check_profile_without_expectation_accepts_any(expected):
+    assert check_profile(PROFILE_ARN, expected) is None
+    assert check_profile("arn:aws:iam::123456789012:instance-profile/db-profile", expected) is None
 
 
 @pytest.mark.parametrize(

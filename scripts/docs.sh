@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The docs site, built as users will read it: antsibull-docs lints the collection's docs (plugins, extra docs,
+# links), antsibull-changelog lints the changelog, Sphinx builds the collection docsite with warnings as errors,
+# and a test opens one rendered page in headless Chromium and screenshots it. Output: .build/docs/
+# Chromium comes from Debian's chromium package, installed here when missing and apt can reach its mirror;
+# without it the screenshot test is skipped with the reason, the rest still runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+bash scripts/bootstrap.sh >/dev/null
+export PATH="$root/.venv/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$root/.build/collections"
+collection="$root/.build/collections/ansible_collections/ec2meta/imds"
+out="$root/.build/docs"
+
+echo "==> antsibull-changelog lint"
+antsibull-changelog lint
+
+echo "==> antsibull-docs lint-collection-docs --plugin-docs"
+(cd "$collection" && antsibull-docs lint-collection-docs --plugin-docs .)
+
+echo "==> Sphinx build of the collection docsite (warnings are errors)"
+rm -rf "$out"
+mkdir -m 700 -p "$out/rst" # antsibull-docs wants directories only its owner can write
+antsibull-docs sphinx-init --use-current --fail-on-error --dest-dir "$out" --project ec2meta.imds \
+    --title ec2meta.imds ec2meta.imds >/dev/null
+cat tests/docs/sphinx_offline_conf.py >> "$out/conf.py"
+antsibull-docs --config-file "$out/antsibull-docs.cfg" collection --cleanup everything --fail-on-error --use-current \
+    --dest-dir "$out/rst" ec2meta.imds
+sphinx-build -q -W --keep-going -b html -c "$out" "$out/rst" "$out/build/html"
+echo "built $out/build/html/index.html"
+
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "==> installing Debian's chromium for the screenshot"
+        export DEBIAN_FRONTEND=noninteractive
+        (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) >"$out/apt.log" 2>&1 ||
+            echo "apt could not install chromium (see $out/apt.log): the screenshot test will be skipped"
+    else
+        echo "chromium is not installed and apt-get cannot run here: the screenshot test will be skipped"
+    fi
+fi
+
+echo "==> a rendered page, opened in headless Chromium"
+EC2META_DOCS_DIR="$out" python -m pytest -q -p no:cacheprovider tests/docs

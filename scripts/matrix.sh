@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# The supported versions, tested: ansible-core 2.17 to 2.20 on the controller (each in its own virtual
+# environment on a Python it supports), Python 3.8, 3.9, 3.11 and 3.13 on the managed host.
+#
+#   scripts/matrix.sh          everything: the smoke playbook for every ansible-core x host Python, then the unit
+#                              tests and ansible-test sanity on every ansible-core
+#   scripts/matrix.sh --ci     what CI runs (scripts/test.sh): ansible-core 2.17 and 2.20, each with the oldest
+#                              host Python it manages (3.8, 3.9) and the newest (3.13), and the unit tests on 2.17
+#                              and 2.20 (2.19 is .venv's: scripts/test.sh runs its unit tests and sanity)
+#   --cores "2.17 2.20"  --hosts "3.8 3.13"  --parts "smoke unit sanity"   pick a part of it
+#
+# The smoke runs against the artifact installed by scripts/artifact.sh (built first if missing). Interpreters come
+# from pyenv ($(pyenv root)/versions/3.N.*) or PATH; a missing one is named with how to get it. Virtual
+# environments live in .build/matrix/, reinstalled only when their requirements change. Results: a table on
+# stdout and in .build/matrix/results.md.
+set -euo pipefail
+shopt -s inherit_errexit
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+declare -A CORE_PIN=([2.17]=2.17.14 [2.18]=2.18.19 [2.19]=2.19.14 [2.20]=2.20.10)
+declare -A CORE_PYTHON=([2.17]=3.10 [2.18]=3.11 [2.19]=3.11 [2.20]=3.13)
+# The oldest managed-host Python each ansible-core supports: 2.20 dropped 3.8.
+declare -A CORE_MIN_HOST=([2.17]=3.8 [2.18]=3.8 [2.19]=3.8 [2.20]=3.9)
+cores="2.17 2.18 2.19 2.20"
+hosts="3.8 3.9 3.11 3.13"
+parts="smoke unit sanity"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --ci) cores="2.17 2.20" hosts="ci" parts="smoke unit" ;;
+        --cores) cores="$2"; shift ;;
+        --hosts) hosts="$2"; shift ;;
+        --parts) parts="$2"; shift ;;
+        *) echo "unknown argument: $1 (see the top of $0)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+bash scripts/bootstrap.sh >/dev/null
+out=".build/matrix"
+mkdir -p "$out"
+results="$out/results.tsv"
+: > "$results"
+
+pyenv_root="${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}"
+find_python() { # find_python 3.N -> the path of a python3.N, or nothing
+    local candidate
+    for candidate in "$pyenv_root"/versions/"$1".*/bin/python"$1" "$(command -v "python$1" || true)"; do
+        if [ -x "$candidate" ] && "$candidate" -c 'import venv' 2>/dev/null; then
+            echo "$candidate"
+            return
+        fi
+    done
+}
+need_python() {
+    local found
+    found="$(find_python "$1")"
+    if [ -z "$found" ]; then
+        echo "Python $1 is needed ($2) but was not found under $pyenv_root/versions/$1.* or as python$1 on PATH:" >&2
+        echo "install it (pyenv install $1, or your system's python$1 package with venv support) and run again." >&2
+        exit 3
+    fi
+    echo "$found"
+}
+
+# venv DIR PYTHON REQUIREMENT_FILE [EXTRA_REQUIREMENT...]: create or refresh DIR; a stamp of the inputs' hash
+# skips the install when nothing changed.
+venv() {
+    local dir="$1" python="$2" file="$3"
+    shift 3
+    local wanted
+    wanted="$(cat "$file" <(printf '%s\n' "$@" "$python") | sha256sum | cut -d' ' -f1)"
+    if [ "$(cat "$dir/.requirements.sha256" 2>/dev/null || true)" = "$wanted" ]; then
+        return
+    fi
+    echo "==> installing $dir ($("$python" --version), $*)"
+    local started=$SECONDS
+    rm -rf "$dir"
+    "$python" -m venv "$dir"
+    if ! "$dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$file" "$@" > "$dir.log" 2>&1; then
+        grep -v "^WARNING: Location" "$dir.log" | tail -20
+        echo "installing $dir failed (full log: $dir.log)"
+        return 1
+    fi
+    echo "$wanted" > "$dir/.requirements.sha256"
+    echo "    installed in $((SECONDS - started))s"
+}
+
+controller_venv() { # the virtual environment for ansible-core $1; 2.19 is .venv, the development one
+    if [ "$1" = 2.19 ]; then
+        echo "$root/.venv"
+        return
+    fi
+    local python dir="$root/$out/core-$1"
+    python="$(need_python "${CORE_PYTHON[$1]}" "ansible-core $1 on the controller")"
+    venv "$dir" "$python" requirements-controller.txt "ansible-core==${CORE_PIN[$1]}" >&2
+    echo "$dir"
+}
+
+host_python() { # a Python $1 with requests: shared with a controller venv where one has that Python
+    case "$1" in
+        3.11) echo "$root/.venv/bin/python" ;;
+        3.13) echo "$(controller_venv 2.20)/bin/python" ;;
+        *)
+            local python dir="$root/$out/host-$1"
+            python="$(need_python "$1" "Python $1 as a managed host")"
+            venv "$dir" "$python" requirements-host.txt >&2
+            echo "$dir/bin/python"
+            ;;
+    esac
+}
+
+record() { # record PART CORE HOST SECONDS STATUS
+    printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$results"
+}
+
+run_cell() { # run_cell PART CORE HOST COMMAND...: runs it, logs to $out/PART-CORE-HOST.log, records the result
+    local part="$1" core="$2" host="$3" started=$SECONDS status=pass
+    shift 3
+    local log="$out/$part-$core-$host.log"
+    echo "==> $part: ansible-core $core, Python $host"
+    if ! "$@" > "$log" 2>&1; then
+        status=FAIL
+        tail -40 "$log" >&2
+    fi
+    record "$part" "$core" "$host" "$((SECONDS - started))" "$status"
+    echo "    $status in $((SECONDS - started))s (log: $log)"
+}
+
+if [[ " $parts " == *" smoke "* ]]; then
+    if [ ! -d .build/artifact/collections/ansible_collections/ec2meta/imds ]; then
+        bash scripts/artifact.sh >/dev/null
+    fi
+    for core in $cores; do
+        controller="$(controller_venv "$core")"
+        core_hosts="$hosts"
+        if [ "$hosts" = ci ]; then # the oldest host Python this ansible-core manages, and the newest
+            core_hosts="${CORE_MIN_HOST[$core]} 3.13"
+        fi
+        for host in $core_hosts; do
+            if [ "$(printf '%s\n' "$host" "${CORE_MIN_HOST[$core]}" | sort -V | head -1)" != "${CORE_MIN_HOST[$core]}" ]; then
+                record smoke "$core" "$host" 0 "n/a (manages ${CORE_MIN_HOST[$core]}+)"
+                continue
+            fi
+            run_cell smoke "$core" "$host" bash scripts/smoke.sh .build/artifact/collections "$controller" \
+                "$(host_python "$host")"
+        done
+    done
+fi
+
+if [[ " $parts " == *" unit "* ]]; then
+    for core in $cores; do
+        controller="$(controller_venv "$core")"
+        run_cell unit "$core" "${CORE_PYTHON[$core]}" "$controller/bin/python" -m pytest -q -n 2 tests/unit
+    done
+fi
+
+if [[ " $parts " == *" sanity "* ]]; then
+    for core in $cores; do
+        controller="$(controller_venv "$core")"
+        python_dir="$(dirname "$(need_python "${CORE_PYTHON[$core]}" "ansible-test sanity for $core")")"
+        run_cell sanity "$core" "${CORE_PYTHON[$core]}" env PATH="$python_dir:$PATH" SANITY_VENV="$controller" \
+            SANITY_PYTHON="${CORE_PYTHON[$core]}" bash scripts/sanity.sh
+    done
+fi
+
+{
+    echo "| part | ansible-core | Python (host for smoke, controller otherwise) | result | seconds |"
+    echo "|---|---|---|---|---|"
+    awk -F'\t' '{printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $5, $4}' "$results"
+} > "$out/results.md"
+echo
+cat "$out/results.md"
+failed="$(awk -F'\t' '$5 == "FAIL"' "$results" | wc -l)"
+passed="$(awk -F'\t' '$5 == "pass"' "$results" | wc -l)"
+echo
+echo "matrix: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,24 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private code says so: every module_utils file and doc fragment opens with the banner (community.crypto's way)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BANNER = "# Private to ec2meta.imds: not public API, may change in any release."
+PRIVATE = sorted(
+    path.relative_to(REPO).as_posix()
+    for folder in ("module_utils", "doc_fragments", "plugin_utils")
+    for path in (REPO / "plugins" / folder).glob("*.py")
+    if path.name != "__init__.py"
+)
+
+
+@pytest.mark.parametrize("path", PRIVATE)
+def test_private_file_opens_with_the_banner(path):
+    head = (REPO / path).read_text(encoding="utf-8").splitlines()[:5]
+    assert any(line.startswith(BANNER) for line in head)
