@@ -39,6 +39,7 @@ extends_documentation_fragment:
   - ec2meta.imds.read_only
   - ansible.builtin.action_common_attributes
   - ec2meta.imds.client
+  - ec2meta.imds.action_group
 options:
   signature_type:
     description:

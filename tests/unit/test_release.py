@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ec2meta.imds.plugins.module_utils import _client
+from ansible_collections.ec2meta.imds.plugins.module_utils import _transport
 
 REPO = Path(__file__).resolve().parents[2]
 GALAXY = yaml.safe_load((REPO / "galaxy.yml").read_text(encoding="utf-8"))
@@ -34,7 +34,7 @@ def _documentation(path: Path) -> dict:
 
 
 def test_user_agent_carries_the_galaxy_version():
-    assert f"ec2meta.imds/{GALAXY['version']}" == _client.USER_AGENT
+    assert f"ec2meta.imds/{GALAXY['version']}" == _transport.USER_AGENT
 
 
 @pytest.mark.parametrize("path", PLUGINS, ids=lambda path: f"{path.parent.name}/{path.stem}")
