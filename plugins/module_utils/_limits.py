@@ -27,3 +27,6 @@ MAX_CRAWL_PATHS = 2000
 MAX_CRAWL_DEPTH = 16
 # A path given by a user: tag keys are at most 128 characters, the longest real paths under 200.
 MAX_PATH_LENGTH = 1024
+# Nesting of a JSON document: real IMDS documents are two levels deep. A result nested much deeper makes ansible's
+# result encoder recurse past Python's limit after the module has finished, a traceback instead of a result.
+MAX_JSON_DEPTH = 32

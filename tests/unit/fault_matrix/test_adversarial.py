@@ -1,0 +1,39 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What an adversarial pass over the transport found: each test is an attack that once broke a promise of the
+hardening (time, memory, no escaping exception, no echoed secret), run against the real emulator.
+
+test_hostile_server.py holds the scenario matrix every plugin runs; these are the answers it did not cover.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.ec2meta.imds.plugins.modules import metadata, metadata_facts
+
+OPTIONS = {"timeout": 0.3, "total_timeout": 1.0}
+TOKEN = "/latest/api/token"
+INSTANCE_ID = "/latest/meta-data/instance-id"
+IDENTITY = "/latest/dynamic/instance-identity/document"
+
+
+def _run(run_module, module, emulator, **args):
+    """The module's JSON result; a Python exception out of main() (a crash, not a result) fails the test."""
+    return run_module(module, {"endpoint": emulator.url, **OPTIONS, **args})
+
+
+# ------------------------------------------------------------------------------------------------ JSON
+
+
+@pytest.mark.parametrize("nested", ["[" * 900 + "]" * 900, '{"a":' * 900 + "1" + "}" * 900], ids=["array", "object"])
+def test_deeply_nested_json_is_not_data(run_module, emulator, nested):
+    # Python's parser takes 900 levels, but ansible's result encoder recursed past the limit after main() had
+    # returned its result: a traceback instead of a result.
+    emulator.add_fault("body", path=IDENTITY, body=nested)
+    result = _run(run_module, metadata, emulator, path="dynamic/instance-identity/document", parse_json=True)
+    assert "failed" not in result, result
+    assert result["value"] == nested
+    result = _run(run_module, metadata_facts, emulator)
+    assert result["reason"] == "bad_response"
+    assert "not a JSON object" in result["msg"]
