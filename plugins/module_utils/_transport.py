@@ -62,6 +62,13 @@ OTHER = "other"
 CONNECTION_FAILURES = (CONNECT_TIMEOUT, REFUSED, RESET)
 
 
+def header_int(value: Any, digits: int = 20) -> int | None:
+    """A header's decimal value, or None. Only ASCII digits, at most ``digits`` of them: str.isdigit() also takes
+    Latin-1 superscripts and int() refuses more than 4300 digits, either way a ValueError from a hostile answer."""
+    text = str(value or "").strip()
+    return int(text) if 0 < len(text) <= digits and text.isascii() and text.isdigit() else None
+
+
 def backoff_pause(retry: int, throttled: bool) -> float:
     """Seconds to wait before retry number ``retry`` (1, 2, ...): exponential, capped, with jitter.
 
@@ -334,9 +341,9 @@ class Transport:
         encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
             return b"", f"a compressed answer (Content-Encoding: {encoding[:40]}), which IMDS never sends"
-        declared = response.headers.get("Content-Length", "")
-        if declared.strip().isdigit() and int(declared) > limit:
-            return b"", f"an answer of {int(declared)} bytes, over the cap of {limit} bytes"
+        declared = header_int(response.headers.get("Content-Length"))
+        if declared is not None and declared > limit:
+            return b"", f"an answer of {declared} bytes, over the cap of {limit} bytes"
         chunks = []
         size = 0
         while True:

@@ -37,3 +37,14 @@ def test_deeply_nested_json_is_not_data(run_module, emulator, nested):
     result = _run(run_module, metadata_facts, emulator)
     assert result["reason"] == "bad_response"
     assert "not a JSON object" in result["msg"]
+
+
+# ------------------------------------------------------------------------------------------------ header values
+
+
+@pytest.mark.parametrize("ttl", ["\xb3", "9" * 5000], ids=["latin-1 superscript digit", "5000 digits"])
+def test_a_token_ttl_int_cannot_parse_is_ignored(make_client, emulator, ttl):
+    # str.isdigit() takes both, int() refuses both: a ValueError escaped as an internal error.
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {{length}}\r\nX-aws-ec2-metadata-token-ttl-seconds: {ttl}"
+    emulator.add_fault("raw_answer", path=TOKEN, head=head)
+    assert make_client(**OPTIONS).get_text("meta-data/instance-id") == emulator.metadata["instance-id"]
