@@ -224,7 +224,12 @@ def classify(error: BaseException, deadline: Deadline, answered: bool, timeout: 
         return CUT_OFF, "the connection closed in the middle of the answer"
     if has(http.client.LineTooLong):
         return BAD_RESPONSE, "a status or header line too long"
-    if has(http.client.HTTPException, urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError):
+    # A ValueError once the answer is coming (a chunk size http.client cannot take) or urllib3's InvalidHeader
+    # (conflicting Content-Length values) is the server's fault, not a request that could not be built.
+    malformed = has(urllib3.exceptions.InvalidHeader) or (answered and has(ValueError))
+    if malformed or has(
+        http.client.HTTPException, urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError
+    ):
         return BAD_RESPONSE, "not a valid HTTP answer (bad status line, headers or chunked encoding)"
     if has(ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
         return (CUT_OFF, "the connection was reset in the middle of the answer") if answered else (RESET, "reset")

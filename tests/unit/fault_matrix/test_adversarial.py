@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
 from ansible_collections.ec2meta.imds.plugins.modules import metadata, metadata_facts
 
 OPTIONS = {"timeout": 0.3, "total_timeout": 1.0}
@@ -48,3 +49,20 @@ def test_a_token_ttl_int_cannot_parse_is_ignored(make_client, emulator, ttl):
     head = f"HTTP/1.1 200 OK\r\nContent-Length: {{length}}\r\nX-aws-ec2-metadata-token-ttl-seconds: {ttl}"
     emulator.add_fault("raw_answer", path=TOKEN, head=head)
     assert make_client(**OPTIONS).get_text("meta-data/instance-id") == emulator.metadata["instance-id"]
+
+
+BROKEN_FRAMING = [
+    ("conflicting lengths", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: {length}", None),
+    ("negative chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked", "-5\r\nhello\r\n0\r\n\r\n"),
+]
+
+
+@pytest.mark.parametrize(("name", "head", "body"), BROKEN_FRAMING, ids=[row[0] for row in BROKEN_FRAMING])
+def test_broken_framing_is_a_bad_response_not_a_bad_option(make_client, emulator, name, head, body):
+    # Both raised a ValueError that was taken for a request the client could not build: reason invalid_option,
+    # "check the endpoint option", for the server's fault.
+    emulator.add_fault("raw_answer", path=INSTANCE_ID, head=head, **({"body": body} if body else {}))
+    with pytest.raises(ImdsError) as caught:
+        make_client(**OPTIONS).get("meta-data/instance-id")
+    assert caught.value.reason == "bad_response", str(caught.value)
+    assert "not a valid HTTP answer" in str(caught.value)
