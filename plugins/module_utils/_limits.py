@@ -12,6 +12,9 @@ from __future__ import annotations
 # A value, listing or document. The largest real ones (an identity document with its PKCS#7 signatures, a
 # listing of 50 tags, an SSH public key) are a few KiB.
 MAX_BODY_BYTES = 64 * 1024
+# The status line and headers of one answer, informational (1xx) answers before it included: IMDS sends about 300
+# bytes. http.client alone would take 100 lines of 64 KiB, and the copies of them add up to tens of MB per answer.
+MAX_HEADER_BYTES = 64 * 1024
 # user-data: IMDS refuses more than 16 KiB, so twice that is margin enough.
 MAX_USER_DATA_BYTES = 32 * 1024
 # gzip user-data is unpacked for facts; a bomb stops here.

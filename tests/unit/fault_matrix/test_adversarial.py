@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
+from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_HEADER_BYTES
 from ansible_collections.ec2meta.imds.plugins.modules import metadata, metadata_facts
 
 OPTIONS = {"timeout": 0.3, "total_timeout": 1.0}
@@ -66,3 +67,27 @@ def test_broken_framing_is_a_bad_response_not_a_bad_option(make_client, emulator
         make_client(**OPTIONS).get("meta-data/instance-id")
     assert caught.value.reason == "bad_response", str(caught.value)
     assert "not a valid HTTP answer" in str(caught.value)
+
+
+# ------------------------------------------------------------------------------------------------ memory
+
+# 80 header lines just under http.client's 64 KiB line limit: 5 MB of headers it accepts, copied four times over
+# (http.client, the email parser, urllib3, requests); a full gather holds that per worker (500 MB RSS measured).
+HUGE_HEADERS = "".join(f"\r\nX-Filler-{index}: {'h' * 64_000}" for index in range(80))
+
+
+@pytest.mark.parametrize("path", [TOKEN, INSTANCE_ID], ids=["token", "value"])
+def test_headers_stop_at_their_cap(make_client, emulator, path):
+    emulator.add_fault("raw_answer", path=path, head="HTTP/1.1 200 OK\r\nContent-Length: {length}" + HUGE_HEADERS)
+    with pytest.raises(ImdsError) as caught:
+        make_client(**OPTIONS).get("meta-data/instance-id")
+    assert caught.value.reason == "bad_response", str(caught.value)
+    assert f"headers too long (over the cap of {MAX_HEADER_BYTES} bytes)" in str(caught.value)
+
+
+def test_informational_answers_count_against_the_header_cap(make_client, emulator):
+    # http.client skips any number of "100 Continue" answers, each with up to 100 header lines of 64 KiB.
+    continues = "HTTP/1.1 100 Continue" + HUGE_HEADERS[:500_000] + "\r\n\r\n"
+    emulator.add_fault("raw_answer", path=INSTANCE_ID, head=continues * 5 + "HTTP/1.1 200 OK\r\nContent-Length: 1")
+    with pytest.raises(ImdsError, match="headers too long"):
+        make_client(**OPTIONS).get("meta-data/instance-id")
