@@ -25,6 +25,9 @@ MAX_TOKEN_BYTES = 1024
 MAX_LISTING_ENTRIES = 1000
 # Requests in one crawl: a full gather is about 90; an instance with many interfaces and addresses a few hundred.
 MAX_CRAWL_PATHS = 2000
+# Bytes in one crawl, all answers together: a full gather is some 30 KiB, user-data included. Without it the caps
+# above multiply (2000 answers of 64 KiB: 128 MB of facts).
+MAX_CRAWL_BYTES = 1024 * 1024
 # Segments in one crawled path: the deepest real path (meta-data/network/interfaces/macs/<mac>/ipv6-prefix/...)
 # has seven.
 MAX_CRAWL_DEPTH = 16

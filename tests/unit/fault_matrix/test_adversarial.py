@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
-from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_HEADER_BYTES
+from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_CRAWL_BYTES, MAX_HEADER_BYTES
 from ansible_collections.ec2meta.imds.plugins.modules import metadata, metadata_facts
 
 OPTIONS = {"timeout": 0.3, "total_timeout": 1.0}
@@ -91,3 +91,16 @@ def test_informational_answers_count_against_the_header_cap(make_client, emulato
     emulator.add_fault("raw_answer", path=INSTANCE_ID, head=continues * 5 + "HTTP/1.1 200 OK\r\nContent-Length: 1")
     with pytest.raises(ImdsError, match="headers too long"):
         make_client(**OPTIONS).get("meta-data/instance-id")
+
+
+def test_a_crawl_stops_at_its_byte_cap(run_module, emulator):
+    # Each answer under its own cap, 2000 of them within the path cap: 128 MB of facts and 400 MB of Python
+    # allocations were measured before the crawl had a cap of its own.
+    emulator.set_metadata("wide", {f"leaf{index}": "v" * 60_000 for index in range(40)})
+    result = _run(run_module, metadata, emulator, path="meta-data/wide", recursive=True)
+    assert result["reason"] == "bad_response", result.get("msg")
+    assert f"over the cap of {MAX_CRAWL_BYTES} bytes" in result["msg"]
+    assert emulator.counters["get_v2"] < 30
+    emulator.set_metadata("wide", {f"leaf{index}": "v" * 60_000 for index in range(10)})
+    result = _run(run_module, metadata, emulator, path="meta-data/wide", recursive=True)
+    assert len(result["value"]) == 10
