@@ -145,6 +145,10 @@ def parse_expiration(text: Any) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _usable_secret(value: Any, longest: int) -> bool:
     return isinstance(value, str) and 0 < len(value) <= longest and all("!" <= char <= "~" for char in value)
 
@@ -323,8 +327,9 @@ def read_role(
             **report.as_dict(),
         ) from None
     if isinstance(info, dict):
-        report.instance_profile_arn = info.get("InstanceProfileArn")
-        report.instance_profile_id = info.get("InstanceProfileId")
+        # Text or nothing: the report's name and checks take the ARN apart as a string.
+        report.instance_profile_arn = _text(info.get("InstanceProfileArn"))
+        report.instance_profile_id = _text(info.get("InstanceProfileId"))
     if not report.instance_profile_arn:
         raise RoleCheckFailed(
             "IMDS answered iam/info without an InstanceProfileArn. Retry; if it persists, re-associate the "

@@ -8,11 +8,13 @@ test_hostile_server.py holds the scenario matrix every plugin runs; these are th
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
 from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_CRAWL_BYTES, MAX_HEADER_BYTES
-from ansible_collections.ec2meta.imds.plugins.modules import metadata, metadata_facts
+from ansible_collections.ec2meta.imds.plugins.modules import metadata, metadata_facts, role_credentials_info
 
 OPTIONS = {"timeout": 0.3, "total_timeout": 1.0}
 TOKEN = "/latest/api/token"
@@ -104,3 +106,18 @@ def test_a_crawl_stops_at_its_byte_cap(run_module, emulator):
     emulator.set_metadata("wide", {f"leaf{index}": "v" * 60_000 for index in range(10)})
     result = _run(run_module, metadata, emulator, path="meta-data/wide", recursive=True)
     assert len(result["value"]) == 10
+
+
+# ------------------------------------------------------------------------------------------------ the role
+
+ROLE_PATH = "/latest/meta-data/iam/security-credentials/web-server-role"
+
+
+@pytest.mark.parametrize("arn", [5, ["arn:aws:iam::123456789012:instance-profile/web"], {"a": 1}])
+def test_an_instance_profile_arn_that_is_not_text(run_module, emulator, arn):
+    # AttributeError ('int' object has no attribute 'startswith') while building the result, after the module's
+    # own error handling: a traceback.
+    emulator.add_fault("body", path="/latest/meta-data/iam/info", body=json.dumps({"InstanceProfileArn": arn}))
+    result = _run(run_module, role_credentials_info, emulator)
+    assert result["reason"] == "credentials_malformed", result.get("msg")
+    assert "without an InstanceProfileArn" in result["msg"]
