@@ -138,11 +138,12 @@ def parse_expiration(text: Any) -> datetime:
         value = value[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        # OverflowError: a time whose offset takes it past year 1 or 9999 in UTC.
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         raise ValueError(problem) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def _text(value: Any) -> str | None:

@@ -121,3 +121,12 @@ def test_an_instance_profile_arn_that_is_not_text(run_module, emulator, arn):
     result = _run(run_module, role_credentials_info, emulator)
     assert result["reason"] == "credentials_malformed", result.get("msg")
     assert "without an InstanceProfileArn" in result["msg"]
+
+
+@pytest.mark.parametrize("expiration", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00"])
+def test_an_expiration_out_of_datetime_range(run_module, emulator, expiration):
+    # OverflowError converting to UTC: reported as an internal error (a bug) instead of a malformed document.
+    emulator.credentials["Expiration"] = expiration
+    result = _run(run_module, role_credentials_info, emulator)
+    assert result["reason"] == "credentials_malformed", result.get("msg")
+    assert "Expiration" in result["msg"]
