@@ -162,6 +162,15 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
+def safe_credential_fields(document: Any) -> dict:
+    """The fields of a credential document that may be shown (SAFE_CREDENTIAL_FIELDS), text only and scrubbed of
+    the document's secret values, which a damaged document may carry there."""
+    if not isinstance(document, dict):
+        return {}
+    secrets = [str(document.get(name) or "") for name in SECRET_FIELDS]
+    return {key: scrub(document[key], secrets) for key in SAFE_CREDENTIAL_FIELDS if isinstance(document.get(key), str)}
+
+
 def is_credential_document(path: str) -> bool:
     """Whether ``path`` is a credential document or below one: ``iam/security-credentials/<role>``,
     ``identity-credentials/ec2/security-credentials/<name>``. The listing ``security-credentials/`` is not."""
@@ -253,13 +262,15 @@ def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
     secrets = [str(document.get(name) or "") for name in SECRET_FIELDS]
     code = document.get("Code")
     if code is not None and code != "Success":
+        # Scrubbed like the message: a damaged document may carry a secret where the status belongs.
+        code = scrub(str(code), secrets)
         message = scrub(str(document.get("Message") or "no message"), secrets)
         raise RoleCheckFailed(
             f"IMDS has no usable credentials for role {role_name!r}: Code={code!r} ({message}). The role's trust "
             "policy must allow ec2.amazonaws.com to sts:AssumeRole, and the role and profile must exist; "
             "after fixing, credentials appear within minutes.",
             "credentials_not_ready",
-            code=str(code),
+            code=code,
         )
     missing = [name for name in REQUIRED_FIELDS if not document.get(name)]
     if missing:

@@ -130,3 +130,15 @@ def test_an_expiration_out_of_datetime_range(run_module, emulator, expiration):
     result = _run(run_module, role_credentials_info, emulator)
     assert result["reason"] == "credentials_malformed", result.get("msg")
     assert "Expiration" in result["msg"]
+
+
+@pytest.mark.parametrize("field", ["Code", "Type"])
+def test_a_secret_in_a_field_that_is_not_secret_is_never_echoed(run_module, emulator, field):
+    # A damaged document with the secret key where the status or type belongs: role_credentials_info quoted Code in
+    # its failure (before the secrets were known for masking), metadata_facts copied the field into the facts.
+    secret = emulator.credentials["SecretAccessKey"]
+    emulator.credentials[field] = secret
+    for module, args in ((role_credentials_info, {}), (metadata_facts, {"gather_subset": ["iam"]})):
+        result = _run(run_module, module, emulator, **args)
+        assert secret not in json.dumps(result), (module.__name__, field)
+        assert secret[:20] not in json.dumps(result), (module.__name__, field)
