@@ -48,8 +48,8 @@ def parse_listing(text: str, public_keys: bool = False) -> list[ListingEntry]:
         else:
             entry = ListingEntry(name=line, segment=line, is_dir=False)
         # IMDS never lists these; something else at the endpoint might, and reading them would read another path
-        # (the directory itself, its parent, a deeper one) or loop.
-        if entry.segment in ("", ".", "..") or "/" in entry.segment:
+        # (the directory itself, its parent, a deeper one; a backslash is a '/' to some servers) or loop.
+        if entry.segment in ("", ".", "..") or "/" in entry.segment or "\\" in entry.segment:
             continue
         if entry.name not in entries or entry.is_dir:
             entries[entry.name] = entry
