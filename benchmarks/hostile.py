@@ -39,6 +39,8 @@ for name in (
 
 TOKEN = "/latest/api/token"  # noqa: S105 - a path
 INSTANCE_ID = "/latest/meta-data/instance-id"
+# 80 header lines just under http.client's 64 KiB line limit.
+HUGE_HEADERS = "".join(f"\r\nX-Filler-{index}: {'h' * 64_000}" for index in range(80))
 # (name, module, module args, faults to inject, accept stall)
 SCENARIOS = [
     (
@@ -95,6 +97,13 @@ SCENARIOS = [
         "metadata_facts",
         {},
         [{"kind": "slow_body", "path": "/latest/meta-data/ami-id", "length": 60000, "interval": 0.5}],
+        None,
+    ),
+    (
+        "5 MB of headers on every answer, full gather",
+        "metadata_facts",
+        {},
+        [{"kind": "raw_answer", "head": "HTTP/1.1 200 OK\r\nContent-Length: {length}" + HUGE_HEADERS}],
         None,
     ),
     ("accepts TCP, never answers", "metadata", {"path": "meta-data/instance-id"}, [{"kind": "blackhole"}], None),

@@ -63,8 +63,9 @@ notes:
     followed, so the IMDSv2 token is never sent anywhere else.
   - Every answer is capped (module_utils/_limits.py); real IMDS answers stay far below the caps, and an answer
     over one fails with C(reason=bad_response) naming the path and the cap. Values, listings and documents 64 KiB;
-    user-data 32 KiB (IMDS allows 16 KiB); the token 1 KiB; 1000 entries in one listing; 2000 paths and 16 levels
-    in one crawl. Compressed answers are refused, never inflated.
+    user-data 32 KiB (IMDS allows 16 KiB); the token 1 KiB; an answer's headers 64 KiB; 1000 entries in one
+    listing; 2000 paths, 16 levels and 1 MiB in one crawl. Compressed answers are refused, never inflated; JSON
+    nested deeper than 32 levels is not taken as JSON.
   - Any failure a module cannot classify is reported with C(reason=internal_error) and a request to report it,
     never as a Python traceback.
   - E(AWS_EC2_METADATA_DISABLED=true) in the environment makes every call fail with a clear message.

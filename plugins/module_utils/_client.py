@@ -46,6 +46,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._transport import (
     Answer,
     Deadline,
     Transport,
+    header_int,
 )
 
 try:
@@ -182,8 +183,8 @@ class ImdsClient:
             if token is None:
                 # Never quote it: a token is a secret even when it is malformed.
                 raise bad_response_error(url, "a token that is empty or not visible ASCII", status)
-            answered_ttl = str(answer.headers.get(TOKEN_TTL_HEADER, ""))
-            ttl = int(answered_ttl) if answered_ttl.isdigit() and 0 < int(answered_ttl) <= MAX_TOKEN_TTL else ttl
+            answered_ttl = header_int(answer.headers.get(TOKEN_TTL_HEADER))
+            ttl = answered_ttl if answered_ttl and answered_ttl <= MAX_TOKEN_TTL else ttl
             self._token = token
             self._token_expires = time.monotonic() + ttl - self._refresh_margin(ttl)
             self.imds_version = 2

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsBadResponse, ImdsNotFound
 from ansible_collections.ec2meta.imds.plugins.module_utils._limits import (
+    MAX_CRAWL_BYTES,
     MAX_CRAWL_DEPTH,
     MAX_CRAWL_PATHS,
     MAX_LISTING_ENTRIES,
@@ -48,8 +49,8 @@ def parse_listing(text: str, public_keys: bool = False) -> list[ListingEntry]:
         else:
             entry = ListingEntry(name=line, segment=line, is_dir=False)
         # IMDS never lists these; something else at the endpoint might, and reading them would read another path
-        # (the directory itself, its parent, a deeper one) or loop.
-        if entry.segment in ("", ".", "..") or "/" in entry.segment:
+        # (the directory itself, its parent, a deeper one; a backslash is a '/' to some servers) or loop.
+        if entry.segment in ("", ".", "..") or "/" in entry.segment or "\\" in entry.segment:
             continue
         if entry.name not in entries or entry.is_dir:
             entries[entry.name] = entry
@@ -151,6 +152,7 @@ def walk(
     submit(first[0], first[1], first[1], is_seed=True)
     outstanding = 1
     submitted = len(seeds)
+    received = 0
     try:
         while outstanding:
             (kind, full, key_path, is_seed), body, error = done.get()
@@ -167,6 +169,14 @@ def walk(
                 continue
             if error is not None:
                 raise error
+            received += len(body)
+            if received > MAX_CRAWL_BYTES:
+                raise ImdsBadResponse(
+                    f"IMDS's answers add up to {received} bytes at {client.config.endpoint}/latest/{full}, over the "
+                    f"cap of {MAX_CRAWL_BYTES} bytes for one crawl: no EC2 instance serves that much metadata. Check "
+                    "the endpoint option; read narrower paths if this service really serves it.",
+                    url=f"{client.config.endpoint}/latest/{full}",
+                )
             if kind == "leaf":
                 value = decode(full, body)
                 place(key_path, value)

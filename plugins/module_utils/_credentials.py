@@ -139,11 +139,16 @@ def parse_expiration(text: Any) -> datetime:
         value = value[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        # OverflowError: a time whose offset takes it past year 1 or 9999 in UTC.
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         raise ValueError(problem) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _usable_secret(value: Any, longest: int) -> bool:
@@ -156,6 +161,15 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
         if secret:
             text = text.replace(secret, "********")
     return text
+
+
+def safe_credential_fields(document: Any) -> dict:
+    """The fields of a credential document that may be shown (SAFE_CREDENTIAL_FIELDS), text only and scrubbed of
+    the document's secret values, which a damaged document may carry there."""
+    if not isinstance(document, dict):
+        return {}
+    secrets = [str(document.get(name) or "") for name in SECRET_FIELDS]
+    return {key: scrub(document[key], secrets) for key in SAFE_CREDENTIAL_FIELDS if isinstance(document.get(key), str)}
 
 
 def is_credential_document(path: str) -> bool:
@@ -249,13 +263,15 @@ def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
     secrets = [str(document.get(name) or "") for name in SECRET_FIELDS]
     code = document.get("Code")
     if code is not None and code != "Success":
+        # Scrubbed like the message: a damaged document may carry a secret where the status belongs.
+        code = scrub(str(code), secrets)
         message = scrub(str(document.get("Message") or "no message"), secrets)
         raise RoleCheckFailed(
             f"IMDS has no usable credentials for role {role_name!r}: Code={code!r} ({message}). The role's trust "
             "policy must allow ec2.amazonaws.com to sts:AssumeRole, and the role and profile must exist; "
             "after fixing, credentials appear within minutes.",
             "credentials_not_ready",
-            code=str(code),
+            code=code,
         )
     missing = [name for name in REQUIRED_FIELDS if not document.get(name)]
     if missing:
@@ -324,8 +340,9 @@ def read_role(
             **report.as_dict(),
         ) from None
     if isinstance(info, dict):
-        report.instance_profile_arn = info.get("InstanceProfileArn")
-        report.instance_profile_id = info.get("InstanceProfileId")
+        # Text or nothing: the report's name and checks take the ARN apart as a string.
+        report.instance_profile_arn = _text(info.get("InstanceProfileArn"))
+        report.instance_profile_id = _text(info.get("InstanceProfileId"))
     if not report.instance_profile_arn:
         raise RoleCheckFailed(
             "IMDS answered iam/info without an InstanceProfileArn. Retry; if it persists, re-associate the "

@@ -18,8 +18,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import clien
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
-    SAFE_CREDENTIAL_FIELDS,
     is_credential_document,
+    safe_credential_fields,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
@@ -145,8 +145,7 @@ def _transform(path: str, body: bytes) -> Any:
         return body
     if ROLE_CREDENTIALS.match(path):
         # Reduced here, before it reaches the tree: the keys and token never leave this function.
-        document = load_json(body, invalid={})
-        return {key: document[key] for key in SAFE_CREDENTIAL_FIELDS if isinstance(document, dict) and key in document}
+        return safe_credential_fields(load_json(body, invalid={}))
     return body.decode("utf-8", errors="replace")
 
 

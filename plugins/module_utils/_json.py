@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_JSON_DEPTH
+
 
 class _Policy:
     def __init__(self, name: str):
@@ -35,11 +37,27 @@ def load_json(value: Any, *, invalid: Any) -> Any:
         if not isinstance(value, (str, bytes)):
             raise ValueError(f"{type(value).__name__} is not JSON text")
         try:
-            return json.loads(value.decode("utf-8") if isinstance(value, bytes) else value)
+            document = json.loads(value.decode("utf-8") if isinstance(value, bytes) else value)
+            deep = not _nested_within(document, MAX_JSON_DEPTH)
         except RecursionError:
-            # Nesting deeper than Python's recursion limit: no IMDS document is, so it is not JSON for us.
-            raise ValueError("JSON nested too deeply") from None
+            deep = True
+        if deep:
+            # No IMDS document is nested this deeply, so it is not JSON for us.
+            raise ValueError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        return document
     except ValueError:
         if invalid is RAISE:
             raise
         return value if invalid is KEEP else invalid
+
+
+def _nested_within(document: Any, levels: int) -> bool:
+    """Whether no list or dict in ``document`` lies deeper than ``levels``; a loop, not a recursion."""
+    pending = [(document, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, (dict, list)):
+            if depth > levels:
+                return False
+            pending.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return True

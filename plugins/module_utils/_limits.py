@@ -13,6 +13,9 @@ from __future__ import annotations
 # A value, listing or document. The largest real ones (an identity document with its PKCS#7 signatures, a
 # listing of 50 tags, an SSH public key) are a few KiB.
 MAX_BODY_BYTES = 64 * 1024
+# The status line and headers of one answer, informational (1xx) answers before it included: IMDS sends about 300
+# bytes. http.client alone would take 100 lines of 64 KiB, and the copies of them add up to tens of MB per answer.
+MAX_HEADER_BYTES = 64 * 1024
 # user-data: IMDS refuses more than 16 KiB, so twice that is margin enough.
 MAX_USER_DATA_BYTES = 32 * 1024
 # gzip user-data is unpacked for facts; a bomb stops here.
@@ -23,8 +26,14 @@ MAX_TOKEN_BYTES = 1024
 MAX_LISTING_ENTRIES = 1000
 # Requests in one crawl: a full gather is about 90; an instance with many interfaces and addresses a few hundred.
 MAX_CRAWL_PATHS = 2000
+# Bytes in one crawl, all answers together: a full gather is some 30 KiB, user-data included. Without it the caps
+# above multiply (2000 answers of 64 KiB: 128 MB of facts).
+MAX_CRAWL_BYTES = 1024 * 1024
 # Segments in one crawled path: the deepest real path (meta-data/network/interfaces/macs/<mac>/ipv6-prefix/...)
 # has seven.
 MAX_CRAWL_DEPTH = 16
 # A path given by a user: tag keys are at most 128 characters, the longest real paths under 200.
 MAX_PATH_LENGTH = 1024
+# Nesting of a JSON document: real IMDS documents are two levels deep. A result nested much deeper makes ansible's
+# result encoder recurse past Python's limit after the module has finished, a traceback instead of a result.
+MAX_JSON_DEPTH = 32

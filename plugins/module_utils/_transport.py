@@ -8,7 +8,7 @@ Every request goes through :meth:`Transport.send`, which guarantees, whatever th
 - time: every socket read waits at most ``min(timeout, time left)``, and no read starts after the deadline, so
   a call ends by ``total_timeout`` plus at most one scheduling slice (headers sent a byte at a time included);
 - memory: the body is read in chunks up to a cap and never inflated (``Accept-Encoding: identity``; a compressed
-  answer is a bad response); headers are bounded by http.client (100 lines of 64 KiB);
+  answer is a bad response); the status line and headers by ``MAX_HEADER_BYTES``, 1xx answers included;
 - liveness: before the endpoint has answered once, connection failures are final and two silent timeouts are
   enough evidence that nothing is there; after it has answered, drops and refusals are transient (IMDS limits
   connections and packet rates) and are retried with backoff, one request at a time;
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import ClientConfig
+from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_HEADER_BYTES
 
 try:
     import requests
@@ -61,6 +62,13 @@ CUT_OFF = "cut_off"
 INVALID_REQUEST = "invalid_request"
 OTHER = "other"
 CONNECTION_FAILURES = (CONNECT_TIMEOUT, REFUSED, RESET)
+
+
+def header_int(value: Any, digits: int = 20) -> int | None:
+    """A header's decimal value, or None. Only ASCII digits, at most ``digits`` of them: str.isdigit() also takes
+    Latin-1 superscripts and int() refuses more than 4300 digits, either way a ValueError from a hostile answer."""
+    text = str(value or "").strip()
+    return int(text) if 0 < len(text) <= digits and text.isascii() and text.isdigit() else None
 
 
 def backoff_pause(retry: int, throttled: bool) -> float:
@@ -119,6 +127,8 @@ class _DeadlineReader(io.RawIOBase):
         self._sock = sock
         self._deadline = deadline
         self._timeout = timeout
+        # Bytes the status line and headers may still take; None once they are read (the body has caps of its own).
+        self.header_budget: int | None = MAX_HEADER_BYTES
 
     def readable(self) -> bool:
         return True
@@ -128,7 +138,13 @@ class _DeadlineReader(io.RawIOBase):
         if remaining <= 0:
             raise socket.timeout("total_timeout ran out while reading")
         self._sock.settimeout(min(self._timeout, remaining))
-        return self._raw.readinto(buffer)
+        if self.header_budget is None:
+            return self._raw.readinto(buffer)
+        if self.header_budget <= 0:
+            raise HeadersTooLarge(f"headers over {MAX_HEADER_BYTES} bytes")
+        count = self._raw.readinto(memoryview(buffer)[: self.header_budget])
+        self.header_budget -= count or 0
+        return count
 
     def close(self) -> None:
         if not self.closed:
@@ -136,13 +152,24 @@ class _DeadlineReader(io.RawIOBase):
         super().close()
 
 
+class HeadersTooLarge(http.client.HTTPException):
+    """The status line and headers (1xx answers included) ran past MAX_HEADER_BYTES."""
+
+
 class _DeadlineResponse(http.client.HTTPResponse):
     def __init__(self, sock: Any, *args: Any, **kwargs: Any):
         super().__init__(sock, *args, **kwargs)
+        self._reader: _DeadlineReader | None = None
         deadline = getattr(_sending, "deadline", None)
         if deadline is not None:
             # detach() hands over the socket reader without closing it; nothing is buffered yet.
-            self.fp = io.BufferedReader(_DeadlineReader(self.fp.detach(), sock, deadline, _sending.timeout))
+            self._reader = _DeadlineReader(self.fp.detach(), sock, deadline, _sending.timeout)
+            self.fp = io.BufferedReader(self._reader)
+
+    def begin(self) -> None:
+        super().begin()
+        if self._reader is not None:
+            self._reader.header_budget = None
 
 
 if urllib3 is not None:
@@ -216,9 +243,16 @@ def classify(error: BaseException, deadline: Deadline, answered: bool, timeout: 
         return RESET, "the connection was closed without an answer"
     if has(http.client.IncompleteRead, urllib3.exceptions.IncompleteRead):
         return CUT_OFF, "the connection closed in the middle of the answer"
+    if has(HeadersTooLarge):
+        return BAD_RESPONSE, f"a status line and headers too long (over the cap of {MAX_HEADER_BYTES} bytes)"
     if has(http.client.LineTooLong):
         return BAD_RESPONSE, "a status or header line too long"
-    if has(http.client.HTTPException, urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError):
+    # A ValueError once the answer is coming (a chunk size http.client cannot take) or urllib3's InvalidHeader
+    # (conflicting Content-Length values) is the server's fault, not a request that could not be built.
+    malformed = has(urllib3.exceptions.InvalidHeader) or (answered and has(ValueError))
+    if malformed or has(
+        http.client.HTTPException, urllib3.exceptions.DecodeError, requests.exceptions.ContentDecodingError
+    ):
         return BAD_RESPONSE, "not a valid HTTP answer (bad status line, headers or chunked encoding)"
     if has(ConnectionResetError, ConnectionAbortedError, BrokenPipeError):
         return (CUT_OFF, "the connection was reset in the middle of the answer") if answered else (RESET, "reset")
@@ -335,9 +369,9 @@ class Transport:
         encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
             return b"", f"a compressed answer (Content-Encoding: {encoding[:40]}), which IMDS never sends"
-        declared = response.headers.get("Content-Length", "")
-        if declared.strip().isdigit() and int(declared) > limit:
-            return b"", f"an answer of {int(declared)} bytes, over the cap of {limit} bytes"
+        declared = header_int(response.headers.get("Content-Length"))
+        if declared is not None and declared > limit:
+            return b"", f"an answer of {declared} bytes, over the cap of {limit} bytes"
         chunks = []
         size = 0
         while True:

@@ -125,6 +125,14 @@ def endless_tree(handler: Any, params: dict, payload: bytes) -> None:
     _write(handler, _head(200, {"Content-Length": len(body), "Content-Type": "text/plain"}) + body)
 
 
+def raw_answer(handler: Any, params: dict, payload: bytes) -> None:
+    """``head`` (status line and header lines, no blank line) as written, then ``body`` or the real answer; text is
+    sent as Latin-1, so any byte can be. ``{length}`` in ``head`` is the body's length."""
+    body = params["body"].encode("latin-1") if "body" in params else payload
+    head = params["head"].replace("{length}", str(len(body)))
+    _write(handler, head.encode("latin-1") + b"\r\n\r\n" + body)
+
+
 HOSTILE_FAULTS: dict[str, Callable[[Any, dict, bytes], None]] = {
     "slow_body": slow_body,
     "slow_headers": slow_headers,
@@ -135,6 +143,7 @@ HOSTILE_FAULTS: dict[str, Callable[[Any, dict, bytes], None]] = {
     "long_header": long_header,
     "reset_after_headers": reset_after_headers,
     "endless_tree": endless_tree,
+    "raw_answer": raw_answer,
 }
 
 
