@@ -65,7 +65,8 @@ notes:
     over one fails with C(reason=bad_response) naming the path and the cap. Values, listings and documents 64 KiB;
     user-data 32 KiB (IMDS allows 16 KiB); the token 1 KiB; an answer's headers 64 KiB; 1000 entries in one
     listing; 2000 paths, 16 levels and 1 MiB in one crawl. Compressed answers are refused, never inflated; JSON
-    nested deeper than 32 levels is not taken as JSON.
+    nested deeper than 32 levels is not taken as JSON; gzip user-data is unpacked up to 1 MiB (past that it is
+    returned as base64, as it came).
   - Any failure a module cannot classify is reported with C(reason=internal_error) and a request to report it,
     never as a Python traceback.
   - E(AWS_EC2_METADATA_DISABLED=true) in the environment makes every call fail with a clear message.

@@ -18,8 +18,9 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 64 * 1024
 # user-data: IMDS refuses more than 16 KiB, so twice that is margin enough.
 MAX_USER_DATA_BYTES = 32 * 1024
-# gzip user-data is unpacked for facts; a bomb stops here.
-MAX_USER_DATA_UNPACKED_BYTES = 10 * 1024 * 1024
+# gzip user-data is unpacked for facts and the metadata module: cloud-init configs that needed compressing to fit
+# 16 KiB unpack to a few hundred KiB at most; a bomb stops here, before it becomes megabytes of base64 output.
+MAX_USER_DATA_UNPACKED_BYTES = 1024 * 1024
 # An IMDSv2 token is about 56 base64 characters.
 MAX_TOKEN_BYTES = 1024
 # Entries in one listing: 50 tags, up to 50 network interfaces, up to 50 addresses or prefixes per interface.

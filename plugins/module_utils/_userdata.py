@@ -9,9 +9,9 @@ import base64
 import zlib
 from dataclasses import dataclass
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_USER_DATA_UNPACKED_BYTES
+
 GZIP_MAGIC = b"\x1f\x8b"
-# user-data is at most 16 KiB; a gzip that expands past this is not user-data worth putting in facts.
-MAX_DECOMPRESSED = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class UserData:
 def _gunzip(raw: bytes) -> bytes | None:
     decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
-        data = decompressor.decompress(raw, MAX_DECOMPRESSED)
+        data = decompressor.decompress(raw, MAX_USER_DATA_UNPACKED_BYTES)
     except zlib.error:
         return None
     if decompressor.unconsumed_tail or not decompressor.eof:
