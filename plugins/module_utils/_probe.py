@@ -238,10 +238,8 @@ def _probe(
 
     put = prober.put_token(config.endpoint, deadline)
     report.token_status = put.status
-    token = None
-    if put.status == 200 and usable_token(put.body):
-        token = usable_token(put.body)
-        report.tokens_work = True
+    token = usable_token(put.body) if put.status == 200 else None
+    report.tokens_work = token is not None
     report.token_put_timed_out = put.failure == "read_timeout"
     unreachable = put.failure in ("connect_timeout", "refused", "reset", "other", "total_timeout")
 

@@ -113,6 +113,10 @@ class Answer:
         return self.body.decode("utf-8", errors="replace").strip()
 
 
+# The answer for a request the deadline left no time to send.
+OUT_OF_TIME = Answer(None, failure=TOTAL_TIMEOUT, detail="total_timeout ran out")
+
+
 # ------------------------------------------------------------------------------------------ deadline-aware reads
 # The deadline of the request being sent on this thread; the response object picks it up as it is created.
 _sending = threading.local()
@@ -307,7 +311,7 @@ class Transport:
             while True:
                 if self.one_at_a_time and not has_turn:
                     if not self._turn.acquire(timeout=max(0.0, deadline.remaining())):
-                        return Answer(None, failure=TOTAL_TIMEOUT, detail="total_timeout ran out")
+                        return OUT_OF_TIME
                     has_turn = True
                 answer = self._attempt(method, url, headers, deadline, limit)
                 if not (retry and attempt < self.config.retries and self._retryable(answer, retry_read_timeout)):
@@ -338,7 +342,7 @@ class Transport:
     def _attempt(self, method: str, url: str, headers: dict, deadline: Deadline, limit: int) -> Answer:
         remaining = deadline.remaining()
         if remaining <= 0:
-            return Answer(None, failure=TOTAL_TIMEOUT, detail="total_timeout ran out")
+            return OUT_OF_TIME
         timeout = min(self.config.timeout, remaining)
         with self._lock:
             self.stats["requests"] += 1
