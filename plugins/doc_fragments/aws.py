@@ -46,7 +46,20 @@ options:
       - When not set, boto3 also honours E(AWS_ENDPOINT_URL).
     type: str
     aliases: [aws_endpoint_url]
+  aws_timeout:
+    description:
+      - The most seconds all AWS API calls of the task may take together, every page, retry and backoff
+        included; a task ends within this time plus at most one connect timeout, whatever the endpoint sends.
+      - Running past it fails the task with C(reason=aws_timeout). Waiting for a change to apply
+        (O(ec2meta.imds.metadata_options#module:wait_timeout)) comes on top.
+      - A number from V(1) to V(86400).
+    type: float
+    default: 300
+    version_added: 1.0.0
 notes:
+  - Every AWS answer is untrusted input. One answer may hold at most 16 MiB (larger ones are refused before
+    they are parsed, C(reason=bad_response)); a paginated read stops after 200 pages or at a page token
+    seen twice (C(reason=bad_response)).
   - API calls time out after 10 seconds to connect and 30 seconds to read. A call that fails with a
     transient error or is throttled (for example C(RequestLimitExceeded)) is tried up to 5 times with
     jittered exponential backoff (botocore's standard retry mode); throttling that persists fails the task

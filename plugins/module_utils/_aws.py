@@ -8,15 +8,33 @@ The options are documented once in doc_fragments/aws.py (a unit test compares th
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import traceback
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._deadline_io import (
+    BodyTooLarge,
+    Deadline,
+    DeadlineExpired,
+    DeadlineResponse,
+    HeadersTooLarge,
+    ReadLimits,
+    causes,
+    send_with,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsError
+from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_AWS_ANSWER_BYTES, MAX_AWS_PAGES
 
 try:
     import boto3
+    from botocore.awsrequest import (
+        AWSHTTPConnection,
+        AWSHTTPConnectionPool,
+        AWSHTTPSConnection,
+        AWSHTTPSConnectionPool,
+    )
     from botocore.config import Config as BotocoreConfig
     from botocore.exceptions import (
         BotoCoreError,
@@ -48,6 +66,7 @@ AWS_ARGUMENT_SPEC: dict = {
     "profile": {"type": "str", "aliases": ["aws_profile"]},
     "region": {"type": "str", "aliases": ["aws_region"]},
     "endpoint_url": {"type": "str", "aliases": ["aws_endpoint_url"]},
+    "aws_timeout": {"type": "float", "default": 300},
 }
 
 # Fixed, short timeouts and standard retries: a module never hangs on an unreachable endpoint. botocore's standard
@@ -56,6 +75,7 @@ AWS_ARGUMENT_SPEC: dict = {
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 30
 MAX_ATTEMPTS = 5
+DEFAULT_AWS_TIMEOUT = 300
 # The error codes AWS uses when the account's API request rate is exhausted (the standard retry mode's list).
 THROTTLING_CODES = (
     "RequestLimitExceeded",
@@ -119,9 +139,144 @@ class AwsThrottled(AwsError):
     reason = "throttled"
 
 
+class AwsTimeout(AwsError):
+    """The task's AWS calls ran past aws_timeout."""
+
+    reason = "aws_timeout"
+
+
+class AwsBadResponse(AwsError):
+    """An AWS answer that is not what the API promises: too large, endless pages, more than was asked for."""
+
+    reason = "bad_response"
+
+
+MAX_AWS_TIMEOUT = 86400
+
+
+class AwsBudget:
+    """The time all AWS API calls of one task may take together: every page, retry, backoff and socket read.
+
+    Every client of the task shares one budget (``aws_client(..., budget=)``). Before each request is sent the
+    budget is checked, and the request's socket reads are bounded by it (see _deadline_io), so a task ends by its
+    ``aws_timeout`` plus one connect timeout at most, whatever the endpoint does.
+    """
+
+    def __init__(self, seconds: Any):
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 1 <= seconds <= MAX_AWS_TIMEOUT:
+            raise ImdsConfigError(
+                f"aws_timeout must be a number of seconds from 1 to {MAX_AWS_TIMEOUT}, not {seconds!r}: it bounds all "
+                "AWS API calls of the task together (the default, 300, is enough for fleets of tens of thousands)"
+            )
+        self.seconds = float(seconds)
+        self.deadline = Deadline(self.seconds)
+        self.pages_read = 0  # every page of every paginated read, for the api_calls a result reports
+
+    def extend(self, seconds: float) -> None:
+        """More time for a wait the user asked for (wait_timeout comes on top of aws_timeout)."""
+        self.deadline.expires += seconds
+        self.seconds += seconds
+
+    def check(self, action: str) -> None:
+        if self.deadline.remaining() <= 0:
+            raise AwsTimeout(
+                f"The AWS API calls of this task ran past aws_timeout ({self.seconds:g}s) at {action}: the API "
+                "answers too slowly, or keeps sending pages or retries. Check the endpoint and the network path "
+                "(endpoint_url, proxy, VPC endpoint); raise aws_timeout only for a very large fleet"
+            )
+
+    def pages(
+        self,
+        call: Callable[..., Any],
+        arguments: Mapping[str, Any],
+        action: str,
+        token_name: str = "NextToken",  # noqa: S107 - the name of a paging member
+        max_pages: int = MAX_AWS_PAGES,
+    ) -> Iterator[Mapping[str, Any]]:
+        """Every page of a paginated read, each a dict; the next page is asked for with ``token_name``.
+
+        An endless answer ends here: a token seen twice, more than ``max_pages`` pages, or a page that is not an
+        object is an AwsBadResponse; the budget bounds the time. Errors of ``call`` become AwsErrors.
+        """
+        arguments = dict(arguments)
+        seen: set = set()
+        for page in range(1, max_pages + 1):
+            self.check(action)
+            try:
+                response = call(**arguments)
+            except Exception as error:
+                raise aws_error(error, action) from None
+            self.pages_read += 1
+            if not isinstance(response, Mapping):
+                raise AwsBadResponse(f"{action} answered with something that is not an object (page {page})")
+            yield response
+            following = response.get(token_name)
+            if following is None or following == "":
+                return
+            if not isinstance(following, str) or following in seen:
+                raise AwsBadResponse(
+                    f"{action} sent the same {token_name} twice (page {page}): the pages would never end. The endpoint "
+                    "is not behaving as AWS does; check endpoint_url"
+                )
+            seen.add(following)
+            arguments[token_name] = following
+        raise AwsBadResponse(
+            f"{action} was still sending pages after {max_pages}: more than this task reads. Narrow the selection "
+            "(instance_ids, filters), or check endpoint_url when the fleet is not that large"
+        )
+
+
+if HAS_BOTO3:
+    # botocore's own connection classes, with the deadline- and cap-aware response of _deadline_io.
+
+    class _AwsHTTPConnection(AWSHTTPConnection):
+        response_class = DeadlineResponse
+
+    class _AwsHTTPSConnection(AWSHTTPSConnection):
+        response_class = DeadlineResponse
+
+    class _AwsHTTPPool(AWSHTTPConnectionPool):
+        ConnectionCls = _AwsHTTPConnection
+
+    class _AwsHTTPSPool(AWSHTTPSConnectionPool):
+        ConnectionCls = _AwsHTTPSConnection
+
+
+def bound_client(client: Any, budget: AwsBudget) -> Any:
+    """Make every request of ``client`` respect ``budget`` and MAX_AWS_ANSWER_BYTES; returns the client.
+
+    Raises ImdsConfigError when botocore no longer has the hooks this relies on: an unbounded client is never used.
+    """
+    pools = getattr(getattr(getattr(client, "_endpoint", None), "http_session", None), "_pool_classes_by_scheme", None)
+    if not isinstance(pools, dict):
+        raise ImdsConfigError(
+            "This botocore version does not let ec2meta.imds bound the time and size of AWS answers; use a botocore "
+            "release this collection supports (see the requirements)"
+        )
+    pools.update(http=_AwsHTTPPool, https=_AwsHTTPSPool)
+
+    def before_send(request: Any, event_name: str = "", **_kwargs: Any) -> None:
+        budget.check(event_name.rsplit(".", 1)[-1] or "an AWS call")
+        send_with(ReadLimits(budget.deadline, READ_TIMEOUT, MAX_AWS_ANSWER_BYTES))
+
+    def before_parse(response_dict: Any, **_kwargs: Any) -> None:
+        # Second line of defence, should a response come through another connection class.
+        body = response_dict.get("body") if isinstance(response_dict, dict) else None
+        if isinstance(body, (bytes, bytearray)) and len(body) > MAX_AWS_ANSWER_BYTES:
+            raise BodyTooLarge(f"an answer over {MAX_AWS_ANSWER_BYTES} bytes")
+
+    client.meta.events.register("before-send", before_send)
+    client.meta.events.register("before-parse", before_parse)
+    return client
+
+
 def aws_params(params: Mapping[str, Any]) -> dict:
     """The AWS options of a module's params, ready for ``aws_client(service, **aws_params(params))``."""
     return {name: params.get(name) for name in AWS_ARGUMENT_SPEC}
+
+
+def finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def region_from_environment(environ: Mapping[str, str] | None = None) -> str | None:
@@ -166,12 +321,16 @@ def aws_client(
     profile: str | None = None,
     region: str | None = None,
     endpoint_url: str | None = None,
+    aws_timeout: float | None = None,
+    budget: AwsBudget | None = None,
 ) -> Any:
-    """A boto3 client; credentials not given come from the standard chain (environment, profile, instance role).
+    """A boto3 client bounded by ``budget`` (else a budget of its own of ``aws_timeout`` seconds); credentials not
+    given come from the standard chain (environment, profile, instance role).
 
     Raises ImdsConfigError for bad option combinations and AwsRegionMissing when no region can be found.
     Callers check HAS_BOTO3 first (modules fail with ``missing_required_lib('boto3')``).
     """
+    budget = budget or AwsBudget(DEFAULT_AWS_TIMEOUT if aws_timeout is None else aws_timeout)
     session = _session(access_key, secret_key, session_token, profile)
     region = region or region_from_environment() or session.region_name or None
     config = BotocoreConfig(
@@ -181,7 +340,7 @@ def aws_client(
         user_agent_extra="ec2meta.imds",
     )
     try:
-        return session.client(service, region_name=region, endpoint_url=endpoint_url or None, config=config)
+        client = session.client(service, region_name=region, endpoint_url=endpoint_url or None, config=config)
     except NoRegionError:
         raise AwsRegionMissing(
             f"No AWS region for the {service} API: set the region option, AWS_REGION or AWS_DEFAULT_REGION, "
@@ -189,6 +348,7 @@ def aws_client(
         ) from None
     except ValueError as error:
         raise ImdsConfigError(f"endpoint_url {endpoint_url!r} is not a valid URL: {error}") from None
+    return bound_client(client, budget)
 
 
 def error_code(error: Exception) -> str | None:
@@ -212,6 +372,19 @@ def _unparsed_error(status: str, body: str) -> tuple[str, str]:
 def aws_error(error: Exception, action: str, fix: str = "") -> AwsError:
     """Turn a botocore exception from the call ``action`` (e.g. ``ec2:DescribeInstances``) into an AwsError."""
     suffix = f" {fix}" if fix else ""
+    if isinstance(error, AwsError):
+        return error
+    found = causes(error)
+    if any(isinstance(cause, DeadlineExpired) for cause in found):
+        return AwsTimeout(
+            f"The AWS API calls of this task ran past aws_timeout while reading the answer to {action}: the answer "
+            "arrived too slowly. Check the endpoint and the network path (endpoint_url, proxy, VPC endpoint)"
+        )
+    if any(isinstance(cause, (BodyTooLarge, HeadersTooLarge)) for cause in found):
+        return AwsBadResponse(
+            f"The answer to {action} was larger than ec2meta.imds reads ({MAX_AWS_ANSWER_BYTES} bytes of body, "
+            "64 KiB of headers): refused before parsing. Narrow the selection, or check endpoint_url"
+        )
     if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
         return AwsCredentialsMissing(f"No AWS credentials found for {action}: {CREDENTIALS_FIX}.{suffix}")
     if isinstance(error, EndpointConnectionError):

@@ -178,16 +178,21 @@ def instances_of(response: Any) -> list:
     ]
 
 
-def describe_metadata_options(ec2: Any, instance_id: str, region: str | None = None) -> dict:
-    """The instance's current options (snake_case, with ``state``) from DescribeInstances."""
+def describe_instance(ec2: Any, instance_id: str, region: str | None = None) -> dict:
+    """The instance's DescribeInstances entry."""
     try:
         response = ec2.describe_instances(InstanceIds=[instance_id])
     except Exception as error:
         raise _call_error(error, DESCRIBE_ACTION, instance_id, region) from None
     for instance in instances_of(response):
         if instance.get("InstanceId") == instance_id:
-            return options_from_api(instance.get("MetadataOptions"))
+            return dict(instance)
     raise _not_found(instance_id, region)
+
+
+def describe_metadata_options(ec2: Any, instance_id: str, region: str | None = None) -> dict:
+    """The instance's current options (snake_case, with ``state``) from DescribeInstances."""
+    return options_from_api(describe_instance(ec2, instance_id, region).get("MetadataOptions"))
 
 
 def modify_metadata_options(ec2: Any, instance_id: str, desired: Mapping[str, Any], region: str | None = None) -> dict:
@@ -223,49 +228,65 @@ def wait_until_applied(
         sleep(min(interval, remaining))
 
 
-def ensure_metadata_options(
+@dataclass(frozen=True)
+class MetadataOptionsPlan:
+    """What a task would change on one instance: computed first, decided on (the IMDSv1 guard), then applied."""
+
+    instance_id: str
+    instance: dict  # its DescribeInstances entry (LaunchTime for the guard)
+    current: dict
+    desired: dict
+    changes: dict
+    wanted: dict
+
+    @property
+    def requires_tokens(self) -> bool:
+        return self.changes.get("http_tokens") == "required"
+
+
+def plan_metadata_options(
+    ec2: Any, instance_id: str, wanted: Mapping[str, Any], region: str | None = None
+) -> MetadataOptionsPlan:
+    """Read the instance and compute the change that makes its options match ``wanted`` (unset options stay)."""
+    instance = describe_instance(ec2, instance_id, region)
+    current = options_from_api(instance.get("MetadataOptions"))
+    desired, changes = plan_change(current, wanted)
+    return MetadataOptionsPlan(instance_id, instance, current, desired, changes, dict(wanted))
+
+
+def apply_metadata_options(
     ec2: Any,
-    instance_id: str,
-    wanted: Mapping[str, Any],
+    plan: MetadataOptionsPlan,
     *,
     check_mode: bool = False,
     wait: bool = False,
     wait_timeout: float = 300.0,
     region: str | None = None,
     wait_interval: float = 2.0,
-    before_change: Callable[[Mapping[str, Any], Mapping[str, Any]], dict | None] | None = None,
+    imdsv1_usage: dict | None = None,
 ) -> MetadataOptionsResult:
-    """Make the instance's metadata options match ``wanted`` (from validate_requested; unset options stay).
-
-    ``before_change(current, changes)`` runs before a change, in check mode too; it may refuse by raising, and what
-    it returns is the result's ``imdsv1_usage``. After a change, and on every poll while waiting, the options asked
-    for must still hold (OptionsOverwritten names the ones that do not). Every failure after the Modify carries
-    ``changed: true``.
+    """Apply ``plan``. After a change, and on every poll while waiting, the options asked for must still hold
+    (OptionsOverwritten names the ones that do not). Every failure after the Modify carries ``changed: true``.
     """
-
-    def read_options() -> dict:
-        return describe_metadata_options(ec2, instance_id, region)
-
-    current = read_options()
-    desired, changes = plan_change(current, wanted)
+    instance_id, current, desired, changes = plan.instance_id, plan.current, plan.desired, plan.changes
     before = {name: current[name] for name in API_NAMES}
     after = dict(desired)
-    usage = before_change(current, changes) if before_change and changes else None
     # What a failure result reports: changed once the Modify went through.
     partial = {"changed": False, "instance_id": instance_id}
 
     def read_and_check() -> dict:
-        options = read_options()
-        lost = overwritten(wanted, options)
+        options = describe_metadata_options(ec2, instance_id, region)
+        lost = overwritten(plan.wanted, options)
         if lost:
             raise overwritten_error(instance_id, lost, {**partial, "metadata_options": options})
         return options
 
     if changes and check_mode:
         # Nothing was sent, so nothing is applied or pending: the state of the options it would set is unknown.
-        return MetadataOptionsResult(True, instance_id, before, after, {**desired, "state": None}, changes, usage)
+        would_be = {**desired, "state": None}
+        return MetadataOptionsResult(True, instance_id, before, after, would_be, changes, imdsv1_usage)
     if not changes and (not wait or current.get("state") == "applied"):
-        return MetadataOptionsResult(False, instance_id, before, after, current, changes, usage)
+        return MetadataOptionsResult(False, instance_id, before, after, current, changes, imdsv1_usage)
     try:
         if changes:
             modify_metadata_options(ec2, instance_id, desired, region)
@@ -274,7 +295,7 @@ def ensure_metadata_options(
     except AwsError as error:
         error.result = {**partial, **error.result}
         raise
-    return MetadataOptionsResult(bool(changes), instance_id, before, after, final, changes, usage)
+    return MetadataOptionsResult(bool(changes), instance_id, before, after, final, changes, imdsv1_usage)
 
 
 # DescribeInstances returns at most 1000 instances a page; MaxResults cannot be combined with InstanceIds.
@@ -301,36 +322,40 @@ class Fleet:
     pages: int
 
 
+# What the audit keeps of each instance: a large fleet's full DescribeInstances entries would be hundreds of MB.
+FLEET_KEYS = ("InstanceId", "State", "MetadataOptions", "Tags", "LaunchTime")
+
+
 def describe_fleet(
     ec2: Any,
+    budget: Any,
     instance_ids: list[str] | None = None,
     filters: Mapping[str, Any] | None = None,
     include_terminated: bool = False,
     region: str | None = None,
 ) -> Fleet:
-    """Every instance selected by ``instance_ids`` and ``filters``, over every page; terminated ones only if asked."""
+    """Every instance selected by ``instance_ids`` and ``filters``, over every page (bounded by ``budget``'s pager),
+    terminated ones only if asked; each reduced to FLEET_KEYS."""
     arguments: dict = {"Filters": ec2_filters(filters)}
     if instance_ids:
         arguments["InstanceIds"] = list(instance_ids)
     else:
         arguments["MaxResults"] = PAGE_SIZE
     instances, pages = [], 0
-    while True:
-        try:
-            response = ec2.describe_instances(**arguments)
-        except Exception as error:
-            raise _call_error(error, DESCRIBE_ACTION, ", ".join(instance_ids or []), region) from None
-        pages += 1
-        for instance in instances_of(response):
-            state = instance.get("State") if isinstance(instance.get("State"), Mapping) else {}
-            if isinstance(instance.get("InstanceId"), str) and (
-                include_terminated or state.get("Name") != "terminated"
-            ):
-                instances.append(instance)
-        token = response.get("NextToken") if isinstance(response, Mapping) else None
-        if not isinstance(token, str) or not token:
-            return Fleet(instances, pages)
-        arguments["NextToken"] = token
+    try:
+        for response in budget.pages(ec2.describe_instances, arguments, DESCRIBE_ACTION):
+            pages += 1
+            for instance in instances_of(response):
+                state = instance.get("State") if isinstance(instance.get("State"), Mapping) else {}
+                if isinstance(instance.get("InstanceId"), str) and (
+                    include_terminated or state.get("Name") != "terminated"
+                ):
+                    instances.append({key: instance[key] for key in FLEET_KEYS if key in instance})
+    except AwsError as error:
+        if error.code in NOT_FOUND_CODES:
+            raise _not_found(", ".join(instance_ids or []), region, error.code) from None
+        raise
+    return Fleet(instances, pages)
 
 
 def discover_instance(client: Any) -> tuple[str, str]:

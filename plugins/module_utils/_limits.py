@@ -1,7 +1,7 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
-"""Every cap on what IMDS may send, in one place. Private to the collection: not a public API.
+"""Every cap on what IMDS and the AWS APIs may send, in one place. Private to the collection: not a public API.
 
 Each cap is chosen from what real IMDS serves, with a wide margin, so that a genuine answer never reaches one and
 a hostile or broken endpoint cannot make a module hold more than a few megabytes or run past its deadline.
@@ -38,3 +38,11 @@ MAX_PATH_LENGTH = 1024
 # Nesting of a JSON document: real IMDS documents are two levels deep. A result nested much deeper makes ansible's
 # result encoder recurse past Python's limit after the module has finished, a traceback instead of a result.
 MAX_JSON_DEPTH = 32
+
+# One AWS API answer (a DescribeInstances or GetMetricData page). The largest real ones are a few MiB: 1000
+# instances, or 100,800 datapoints. Parsing multiplies the size about tenfold, so a larger body is refused before
+# botocore parses it.
+MAX_AWS_ANSWER_BYTES = 16 * 1024 * 1024
+# Pages of one paginated AWS read: 200 DescribeInstances pages are 200,000 instances; a GetMetricData batch needs
+# at most 55 pages (500 queries of 455 days of hourly datapoints, 100,800 datapoints a page).
+MAX_AWS_PAGES = 200

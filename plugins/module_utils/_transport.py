@@ -20,7 +20,6 @@ The answer keeps the raw status, which the probe needs; the client turns it into
 from __future__ import annotations
 
 import http.client
-import io
 import random
 import socket
 import threading
@@ -30,6 +29,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import ClientConfig
+from ansible_collections.ec2meta.imds.plugins.module_utils._deadline_io import (
+    Deadline,
+    DeadlineResponse,
+    HeadersTooLarge,
+    ReadLimits,
+    causes,
+    send_with,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_HEADER_BYTES
 
 try:
@@ -82,17 +89,6 @@ def backoff_pause(retry: int, throttled: bool) -> float:
     return pause * random.uniform(low, 1.0)  # noqa: S311 - jitter, not cryptography
 
 
-class Deadline:
-    """The time left for one whole call, shared by its retries and by a crawl's workers."""
-
-    def __init__(self, seconds: float):
-        self.expires = time.monotonic() + seconds
-        self.seconds = seconds
-
-    def remaining(self) -> float:
-        return self.expires - time.monotonic()
-
-
 @dataclass(frozen=True)
 class Answer:
     """One exchange's outcome: an HTTP status and body, or ``failure`` (a kind above) with a secret-free detail."""
@@ -117,72 +113,13 @@ class Answer:
 OUT_OF_TIME = Answer(None, failure=TOTAL_TIMEOUT, detail="total_timeout ran out")
 
 
-# ------------------------------------------------------------------------------------------ deadline-aware reads
-# The deadline of the request being sent on this thread; the response object picks it up as it is created.
-_sending = threading.local()
-
-
-class _DeadlineReader(io.RawIOBase):
-    """The socket reader under http.client's response: each read waits at most ``min(timeout, time left)``."""
-
-    def __init__(self, raw: Any, sock: Any, deadline: Deadline, timeout: float):
-        super().__init__()
-        self._raw = raw
-        self._sock = sock
-        self._deadline = deadline
-        self._timeout = timeout
-        # Bytes the status line and headers may still take; None once they are read (the body has caps of its own).
-        self.header_budget: int | None = MAX_HEADER_BYTES
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> Any:
-        remaining = self._deadline.remaining()
-        if remaining <= 0:
-            raise socket.timeout("total_timeout ran out while reading")
-        self._sock.settimeout(min(self._timeout, remaining))
-        if self.header_budget is None:
-            return self._raw.readinto(buffer)
-        if self.header_budget <= 0:
-            raise HeadersTooLarge(f"headers over {MAX_HEADER_BYTES} bytes")
-        count = self._raw.readinto(memoryview(buffer)[: self.header_budget])
-        self.header_budget -= count or 0
-        return count
-
-    def close(self) -> None:
-        if not self.closed:
-            self._raw.close()
-        super().close()
-
-
-class HeadersTooLarge(http.client.HTTPException):
-    """The status line and headers (1xx answers included) ran past MAX_HEADER_BYTES."""
-
-
-class _DeadlineResponse(http.client.HTTPResponse):
-    def __init__(self, sock: Any, *args: Any, **kwargs: Any):
-        super().__init__(sock, *args, **kwargs)
-        self._reader: _DeadlineReader | None = None
-        deadline = getattr(_sending, "deadline", None)
-        if deadline is not None:
-            # detach() hands over the socket reader without closing it; nothing is buffered yet.
-            self._reader = _DeadlineReader(self.fp.detach(), sock, deadline, _sending.timeout)
-            self.fp = io.BufferedReader(self._reader)
-
-    def begin(self) -> None:
-        super().begin()
-        if self._reader is not None:
-            self._reader.header_budget = None
-
-
 if urllib3 is not None:
 
     class _HTTPConnection(urllib3.connection.HTTPConnection):
-        response_class = _DeadlineResponse
+        response_class = DeadlineResponse
 
     class _HTTPSConnection(urllib3.connection.HTTPSConnection):
-        response_class = _DeadlineResponse
+        response_class = DeadlineResponse
 
     class _HTTPPool(urllib3.HTTPConnectionPool):
         ConnectionCls = _HTTPConnection
@@ -207,29 +144,12 @@ def new_session(config: ClientConfig) -> Any:
 
 
 # ------------------------------------------------------------------------------------------ failure classification
-def _causes(error: BaseException) -> list:
-    """The exception and what it wraps (requests and urllib3 nest them in args, reason, __cause__ and __context__)."""
-    seen: list = []
-    pending = [error]
-    while pending and len(seen) < 20:
-        current = pending.pop()
-        if current is None or any(current is known for known in seen):
-            continue
-        seen.append(current)
-        pending.extend(item for item in getattr(current, "args", ()) if isinstance(item, BaseException))
-        for attribute in ("reason", "__cause__", "__context__"):
-            value = getattr(current, attribute, None)
-            if isinstance(value, BaseException):
-                pending.append(value)
-    return seen
-
-
 def classify(error: BaseException, deadline: Deadline, answered: bool, timeout: float) -> tuple[str, str]:
     """``(kind, detail)`` for an exception from sending or reading; the detail never quotes headers or bodies."""
-    causes = _causes(error)
+    found = causes(error)
 
     def has(*types: Any) -> bool:
-        return any(isinstance(cause, types) for cause in causes)
+        return any(isinstance(cause, types) for cause in found)
 
     timeout_types = (socket.timeout, urllib3.exceptions.TimeoutError, requests.exceptions.Timeout)
     if has(*timeout_types) and deadline.remaining() <= 0:
@@ -349,7 +269,7 @@ class Transport:
             if method == "PUT":
                 self.stats["token_requests"] += 1
         started = time.monotonic()
-        _sending.deadline, _sending.timeout = deadline, self.config.timeout
+        send_with(ReadLimits(deadline, self.config.timeout))
         try:
             response = self.session.request(
                 method, url, headers=headers, timeout=(timeout, timeout), allow_redirects=False, stream=True
@@ -357,7 +277,7 @@ class Transport:
         except Exception as error:  # every requests/urllib3/socket failure becomes a kind; see classify
             return self._failed(error, deadline, started, timeout, answered=False)
         finally:
-            _sending.deadline = None
+            send_with(None)
         self._mark_alive()
         try:
             body, problem = self._read_body(response, limit)

@@ -280,15 +280,17 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa
     AWS_ARGUMENT_SPEC,
     BOTO3_IMPORT_ERROR,
     HAS_BOTO3,
+    AwsBudget,
     aws_client,
     aws_params,
     aws_session_region,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._ec2_api import (  # noqa: E402
     CHOICES,
+    apply_metadata_options,
     check_instance_id,
     discover_instance,
-    ensure_metadata_options,
+    plan_metadata_options,
     region_missing,
     validate_requested,
 )
@@ -297,8 +299,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import 
     DEFAULT_WINDOW_DAYS,
     USAGE_CHECKS,
     check_window,
-    read_usage,
-    usage_guard,
+    guard_tokens_required,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, failures_reported  # noqa: E402
 
@@ -339,21 +340,31 @@ def main() -> None:
             region = aws_session_region(params["profile"])
             if not region:
                 raise region_missing(instance_id)
-        connection = {**aws_params(params), "region": region}
-
-        def read_instance_usage():
-            cloudwatch = aws_client("cloudwatch", **connection)
-            return read_usage(cloudwatch, [instance_id], params["imdsv1_usage_window"]).usage[instance_id]
-
-        result = ensure_metadata_options(
-            aws_client("ec2", **connection),
-            instance_id,
-            wanted,
+        budget = AwsBudget(params["aws_timeout"])
+        if params["wait"]:
+            budget.extend(params["wait_timeout"])
+        connection = {**aws_params(params), "region": region, "budget": budget}
+        ec2 = aws_client("ec2", **connection)
+        # Plan, decide, apply: the guard looks at the plan before anything is sent.
+        plan = plan_metadata_options(ec2, instance_id, wanted, region)
+        usage = None
+        if plan.requires_tokens:
+            usage = guard_tokens_required(
+                aws_client("cloudwatch", **connection),
+                budget,
+                plan.instance,
+                params["imdsv1_usage_check"],
+                params["imdsv1_usage_window"],
+                module.warn,
+            )
+        result = apply_metadata_options(
+            ec2,
+            plan,
             check_mode=module.check_mode,
             wait=params["wait"],
             wait_timeout=params["wait_timeout"],
             region=region,
-            before_change=usage_guard(read_instance_usage, params["imdsv1_usage_check"], instance_id, module.warn),
+            imdsv1_usage=usage,
         )
     output = {
         "changed": result.changed,

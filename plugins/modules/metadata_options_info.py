@@ -210,6 +210,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa
     AWS_ARGUMENT_SPEC,
     BOTO3_IMPORT_ERROR,
     HAS_BOTO3,
+    AwsBudget,
     AwsRegionMissing,
     aws_client,
     aws_params,
@@ -249,10 +250,12 @@ def main() -> None:
                 "No AWS region to audit: set the region option (or AWS_REGION, AWS_DEFAULT_REGION, or a region in "
                 "the AWS profile); run the task once per region for several"
             )
-        connection = {**aws_params(params), "region": region}
+        budget = AwsBudget(params["aws_timeout"])
+        connection = {**aws_params(params), "region": region, "budget": budget}
         result = audit(
             aws_client("ec2", **connection),
             aws_client("cloudwatch", **connection),
+            budget,
             instance_ids=params["instance_ids"],
             filters=params["filters"],
             include_terminated=params["include_terminated"],

@@ -29,14 +29,20 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._ec2_api import (
     api_parameters,
     check_instance_id,
     describe_metadata_options,
+    apply_metadata_options,
     discover_instance,
-    ensure_metadata_options,
     options_from_api,
     plan_change,
+    plan_metadata_options,
     validate_requested,
     wait_until_applied,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+
+
+def ensure_metadata_options(ec2, instance_id, wanted, **apply):
+    """Plan then apply, as metadata_options does when the guard has nothing to say."""
+    return apply_metadata_options(ec2, plan_metadata_options(ec2, instance_id, wanted), **apply)
 
 
 @pytest.fixture(autouse=True)

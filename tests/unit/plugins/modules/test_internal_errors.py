@@ -31,7 +31,7 @@ def _broken(*_args, **_kwargs):
         (instance_identity, "read_identity", {"certificate": "not read: the host side only reads"}),
         (
             metadata_options,
-            "ensure_metadata_options",
+            "plan_metadata_options",
             {"instance_id": "i-0123456789abcdef0", "region": "eu-west-1", "http_tokens": "optional"},
         ),
         (metadata_options_info, "audit", {"region": "eu-west-1"}),

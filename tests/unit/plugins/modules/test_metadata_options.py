@@ -240,10 +240,11 @@ def test_without_cloudwatch_permission_the_guard_fails_naming_it_and_the_way_to_
 ):
     result = run_module(metadata_options, {**args, **describe_only_keys, "http_tokens": "required"})
     assert result["failed"] is True
-    assert result["reason"] == "unauthorized"
+    assert result["reason"] == "imdsv1_usage_unknown"
     assert "lack the IAM permission cloudwatch:GetMetricData" in result["msg"]
     assert "never takes 'could not read' for 'not in use'" in result["msg"]
-    assert "set imdsv1_usage_check=skip" in result["msg"]
+    assert "set imdsv1_usage_check=warn (switch and warn) or skip" in result["msg"]
+    assert result["imdsv1_usage"]["calls_state"] == "unknown"
 
 
 # ----------------------------------------------------------------------------- races, waits, throttling, input

@@ -49,16 +49,28 @@ def fleet(ec2, cloudwatch):
     seed(cloudwatch, ids["uses_imdsv1"], "MetadataNoToken", 7)
     seed(cloudwatch, ids["uses_imdsv1"], "MetadataNoToken", 2, ago=timedelta(days=20))  # outside the window
     seed(cloudwatch, ids["ready"], "MetadataNoToken", 0)
-    seed(cloudwatch, ids["enforced"], "MetadataNoToken", 0)
+    seed(cloudwatch, ids["enforced"], "MetadataNoTokenRejected", 0)
     seed(cloudwatch, ids["enforced_with_rejections"], "MetadataNoTokenRejected", 3)
     seed(cloudwatch, ids["endpoint_disabled"], "MetadataNoToken", 0)
+    # The witness has an hour that MetadataNoToken lacks: that hour is unknown, not zero.
+    seed(cloudwatch, ids["unknown"], "MetadataNoToken", 0)
+    seed(cloudwatch, ids["unknown"], "StatusCheckFailed", 0, ago=timedelta(hours=5))
+    # too_recent: nothing at all, and moto launched it a moment ago.
     for name in ("enforced", "enforced_with_rejections"):
         ec2.modify_instance_metadata_options(InstanceId=ids[name], HttpTokens="required", HttpEndpoint="enabled")
     ec2.modify_instance_metadata_options(InstanceId=ids["endpoint_disabled"], HttpEndpoint="disabled")
     return run, ids
 
 
-VERDICT_ORDER = ["ready", "uses_imdsv1", "enforced", "enforced_with_rejections", "endpoint_disabled", "no_data"]
+VERDICT_ORDER = [
+    "ready",
+    "uses_imdsv1",
+    "enforced",
+    "enforced_with_rejections",
+    "endpoint_disabled",
+    "unknown",
+    "too_recent",
+]
 
 
 def test_audit_gives_each_instance_its_verdict(run_module, moto_endpoint, fleet):
@@ -76,6 +88,9 @@ def test_audit_gives_each_instance_its_verdict(run_module, moto_endpoint, fleet)
     rejected = next(entry for entry in result["instances"] if entry["verdict"] == "enforced_with_rejections")
     assert rejected["imdsv1_usage"]["rejected"] == 3
     assert rejected["metadata_options"]["http_tokens"] == "required"
+    unknown = next(entry for entry in result["instances"] if entry["verdict"] == "unknown")
+    assert "StatusCheckFailed for 1 hour(s) without MetadataNoToken" in unknown["verdict_reason"]
+    assert unknown["imdsv1_usage"]["calls_state"] == "unknown"
     assert result["api_calls"] == {"ec2:DescribeInstances": 1, "cloudwatch:GetMetricData": 1}
 
 
