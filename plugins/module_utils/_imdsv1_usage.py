@@ -304,7 +304,7 @@ def read_series(cloudwatch: Any, budget: Any, queries: list, start: datetime, en
         if query_id not in answered:
             found.problem = found.problem or "CloudWatch did not answer the query"
         elif found.status != "Complete" and not found.problem:
-            found.problem = f"CloudWatch's answer was not complete (StatusCode {str(found.status)[:40]!r})"
+            found.problem = f"CloudWatch's answer was not complete (StatusCode {found.status and found.status[:40]!r})"
     return series
 
 

@@ -163,10 +163,11 @@ def sums(moto_endpoint: str, instance_id: str, days: float = 14) -> dict:
     """Sum, count and newest time of each metric in moto, read with the collection's own reader."""
     import boto3
 
+    from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AwsBudget
     from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import read_usage
 
     cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint, region_name="eu-west-1")
-    usage = read_usage(cloudwatch, [instance_id], days).usage[instance_id]
+    usage = read_usage(cloudwatch, {instance_id: None}, AwsBudget(60), days).usage[instance_id]
     return {"calls": usage.calls, "rejected": usage.rejected, "datapoints": usage.datapoints}
 
 
