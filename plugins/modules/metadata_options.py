@@ -85,11 +85,16 @@ options:
     description:
       - What to do, before requiring tokens on an instance where they are optional, about IMDSv1 calls that
         CloudWatch counted (C(MetadataNoToken)) in the last O(imdsv1_usage_window) days.
-      - V(fail) refuses the change when there was any IMDSv1 call (C(reason=imdsv1_in_use)), with the count and
-        the time last seen; it also fails when CloudWatch cannot be read, naming the permission, as it never takes
-        a failed read for no use.
-      - V(warn) requires tokens anyway and warns.
-      - V(skip) does not read the metric.
+      - The read finds one of V(in_use) (IMDSv1 calls were counted), V(not_in_use) (only a complete,
+        well-formed answer of zeros, with no hour missing that the witness metric C(StatusCheckFailed) has),
+        V(unknown) (anything else, such as CloudWatch refused or timed out, an incomplete or malformed answer, hours with
+        no datapoint), or V(too_recent) (the instance was launched or started less than an hour and a quarter
+        ago and CloudWatch has nothing for it yet). The check never takes "could not read" for "not in use".
+      - V(fail) refuses the change on V(in_use) (C(reason=imdsv1_in_use), with the count and the time last seen)
+        and on V(unknown) (C(reason=imdsv1_usage_unknown), with the cause); nothing is modified. On V(too_recent)
+        it requires tokens and warns that nothing could be checked (provisioning enforces right after launch).
+      - V(warn) requires tokens on V(in_use), V(unknown) and V(too_recent) too, and warns with what was found.
+      - V(skip) does not read the metrics.
     type: str
     choices: [fail, warn, skip]
     default: fail
@@ -250,10 +255,35 @@ imdsv1_usage:
       returned: success
       sample: "2026-11-09T15:32:00Z"
     datapoints:
-      description: How many datapoints CloudWatch had; 0 means no data (a new or stopped instance).
+      description: How many hourly datapoints of C(MetadataNoToken) CloudWatch had.
       type: int
       returned: success
       sample: 336
+    witness_datapoints:
+      description: How many hourly datapoints of the witness metric C(StatusCheckFailed) CloudWatch had. EC2 publishes it for every running instance, so an hour it has and C(MetadataNoToken) lacks is unknown, not zero.
+      type: int
+      returned: success
+      sample: 336
+    calls_state:
+      description: What the read found about IMDSv1 calls (C(MetadataNoToken)), one of V(in_use), V(not_in_use) (only for a complete, well-formed answer of zeros), V(unknown) (anything that could not be read completely; see C(calls_cause)), or V(too_recent) (the instance started, or the window opened, less than an hour and a quarter ago, so no hourly period has reached CloudWatch yet).
+      type: str
+      returned: success
+      sample: not_in_use
+    calls_cause:
+      description: Why C(calls_state) is V(unknown) or V(too_recent), in words; null otherwise.
+      type: str
+      returned: success
+      sample: null
+    rejected_state:
+      description: The same for refused calls (C(MetadataNoTokenRejected)).
+      type: str
+      returned: success
+      sample: not_in_use
+    rejected_cause:
+      description: Why C(rejected_state) is V(unknown) or V(too_recent); null otherwise.
+      type: str
+      returned: success
+      sample: null
 diff:
   description: The options before and after the task (with C(--diff)).
   returned: when diff mode is on

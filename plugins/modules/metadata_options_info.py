@@ -16,13 +16,20 @@ description:
   - IMDSv1 use is what EC2 publishes per instance in the C(AWS/EC2) namespace with the C(InstanceId) dimension,
     C(MetadataNoToken) (IMDSv1 calls IMDS answered) and C(MetadataNoTokenRejected) (IMDSv1 calls refused
     because tokens are required), summed over O(imdsv1_usage_window) days.
-  - Verdicts, the first that applies; V(endpoint_disabled) the metadata endpoint is off; V(no_data) CloudWatch
-    has no datapoint in the window (a stopped or new instance); V(enforced_with_rejections) tokens are
-    required and IMDSv1 callers were refused (something on the instance is broken now); V(enforced) tokens
-    are required and nothing was refused; V(uses_imdsv1) tokens are optional and IMDSv1 was used (requiring
-    tokens would break the caller); V(ready) tokens are optional and IMDSv1 was not used.
-  - Reads every page of C(DescribeInstances) and batches C(GetMetricData) (500 queries, 250 instances a call),
-    so the number of API calls grows with pages and batches, not with instances.
+  - Beside them it reads C(StatusCheckFailed), which EC2 publishes for every running instance, as a witness. An
+    hour the witness has and C(MetadataNoToken) lacks is unknown, never zero.
+  - Verdicts, the first that applies; V(endpoint_disabled) the metadata endpoint is off;
+    V(enforced_with_rejections) tokens are required and IMDSv1 callers were refused (something on the instance
+    is broken now); V(uses_imdsv1) tokens are optional and IMDSv1 was used (requiring tokens would break the
+    caller); V(unknown) the IMDSv1 use could not be read completely (a CloudWatch answer that is incomplete,
+    malformed or has hours missing; the reason names the cause); V(too_recent) the instance started, or the
+    window opened, less than an hour and a quarter ago, so CloudWatch has nothing yet; V(enforced) tokens are
+    required and nothing was refused; V(ready) tokens are optional and a complete answer counted no IMDSv1
+    call. Only V(ready) means tokens can be required.
+  - Reads every page of C(DescribeInstances) and batches C(GetMetricData) (498 queries, 166 instances a call),
+    so the number of API calls grows with pages and batches, not with instances. Every read is bounded
+    (O(aws_timeout), page and size caps); an answer that holds more than was asked for fails the task with
+    C(reason=bad_response).
   - Runs on the controller (or any host with AWS credentials), not on the instances.
 author:
   - ec2meta.imds maintainers (@ec2meta)
@@ -175,13 +182,39 @@ instances:
           returned: success
           sample: "2026-11-09T15:32:00Z"
         datapoints:
-          description: How many hourly datapoints CloudWatch had for the two metrics; 0 gives V(no_data).
+          description: How many hourly datapoints of C(MetadataNoToken) CloudWatch had.
           type: int
           returned: success
           sample: 336
+        witness_datapoints:
+          description: How many hourly datapoints of the witness metric C(StatusCheckFailed) CloudWatch had. EC2 publishes it for every running instance, so an hour it has and C(MetadataNoToken) lacks is unknown, not zero.
+          type: int
+          returned: success
+          sample: 336
+        calls_state:
+          description: What the read found about IMDSv1 calls (C(MetadataNoToken)), one of V(in_use), V(not_in_use) (only for a complete, well-formed answer of zeros), V(unknown) (anything that could not be read completely; see C(calls_cause)), or V(too_recent) (the instance started, or the window opened, less than an hour and a quarter ago, so no hourly period has reached CloudWatch yet).
+          type: str
+          returned: success
+          sample: not_in_use
+        calls_cause:
+          description: Why C(calls_state) is V(unknown) or V(too_recent), in words; null otherwise.
+          type: str
+          returned: success
+          sample: null
+        rejected_state:
+          description: The same for refused calls (C(MetadataNoTokenRejected)).
+          type: str
+          returned: success
+          sample: not_in_use
+        rejected_cause:
+          description: Why C(rejected_state) is V(unknown) or V(too_recent); null otherwise.
+          type: str
+          returned: success
+          sample: null
     verdict:
       description:
-        - V(ready), V(uses_imdsv1), V(enforced), V(enforced_with_rejections), V(endpoint_disabled) or V(no_data).
+        - V(ready), V(uses_imdsv1), V(enforced), V(enforced_with_rejections), V(endpoint_disabled), V(unknown)
+          or V(too_recent).
       type: str
       returned: success
       sample: uses_imdsv1
@@ -196,7 +229,7 @@ summary:
   returned: success
   type: dict
   sample: {"ready": 40, "uses_imdsv1": 3, "enforced": 120, "enforced_with_rejections": 0,
-           "endpoint_disabled": 0, "no_data": 5}
+           "endpoint_disabled": 0, "unknown": 2, "too_recent": 5}
 api_calls:
   description: How many calls the audit made to each API action (pages and batches).
   returned: success
