@@ -83,6 +83,14 @@ class DeadlineReader(io.RawIOBase):
         if remaining <= 0:
             raise DeadlineExpired("the deadline ran out while reading")
         self._sock.settimeout(min(self._limits.timeout, remaining))
+        try:
+            return self._read(buffer)
+        except socket.timeout:
+            if self._limits.deadline.remaining() <= 0:
+                raise DeadlineExpired("the deadline ran out while reading") from None
+            raise
+
+    def _read(self, buffer: Any) -> Any:
         if self.header_budget is None:
             count = self._raw.readinto(buffer)
             self.body_read += count or 0
