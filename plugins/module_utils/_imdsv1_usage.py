@@ -208,19 +208,33 @@ def metric_queries(instance_ids: list[str]) -> list[tuple[str, str, dict]]:
 # ----------------------------------------------------------------------------- reading the answer
 
 
+# More IMDSv1 calls in one hour than any instance can make: an answer that says so is not read as a count.
+MAX_CALLS_PER_HOUR = 10**12
+
+
 def _count(value: Any) -> float | None:
-    """A sum of calls: a finite, non-negative whole number; None for anything else."""
+    """A sum of calls: a finite, non-negative whole number (of a sane size); None for anything else."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if not math.isfinite(value) or value < 0 or value != int(value):
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
         return None
-    return value
+    return value if 0 <= value <= MAX_CALLS_PER_HOUR else None
+
+
+def _shown(value: Any) -> str:
+    """A short, quoted view of a value from an answer (Python refuses to print ints of more than 4300 digits)."""
+    try:
+        return repr(str(value)[:40])
+    except ValueError:
+        return "a number too long to show"
 
 
 def _messages(container: Mapping[str, Any]) -> str | None:
     messages = container.get("Messages")
-    if messages in (None, []):
+    if messages is None or (isinstance(messages, list) and not messages):
         return None
+    if not isinstance(messages, list):
+        return "a message this code cannot read"
     texts = [str(item.get("Value") or item.get("Code") or "")[:200] for item in messages if isinstance(item, Mapping)]
     return "; ".join(filter(None, texts)) or "a message this code cannot read"
 
@@ -243,12 +257,12 @@ def add_result(series: Series, result: Mapping[str, Any], max_points: int) -> No
         return
     for moment, value in zip(timestamps, values):
         if not isinstance(moment, datetime):
-            series.problem = series.problem or f"a timestamp that is not a time ({str(moment)[:40]!r})"
+            series.problem = series.problem or f"a timestamp that is not a time ({_shown(moment)})"
             continue
         count = _count(value)
         if count is None:
             series.problem = series.problem or (
-                f"a value that is not a whole, non-negative number of calls ({str(value)[:40]!r})"
+                f"a value that is not a whole, non-negative number of calls ({_shown(value)})"
             )
             continue
         moment = _utc(moment)
@@ -292,7 +306,7 @@ def read_series(cloudwatch: Any, budget: Any, queries: list, start: datetime, en
             if query_id not in series or query_id in on_this_page:
                 raise AwsBadResponse(
                     f"{GET_METRIC_DATA_ACTION} answered a query that was not asked, or one query twice in a page "
-                    f"({str(query_id)[:40]!r}). Check endpoint_url"
+                    f"({_shown(query_id)}). Check endpoint_url"
                 )
             on_this_page.add(query_id)
             answered.add(query_id)
