@@ -87,7 +87,8 @@ options:
         CloudWatch counted (C(MetadataNoToken)) in the last O(imdsv1_usage_window) days.
       - The read finds one of V(in_use) (IMDSv1 calls were counted), V(not_in_use) (only a complete,
         well-formed answer of zeros, with no hour missing that the witness metric C(StatusCheckFailed) has),
-        V(unknown) (anything else, such as CloudWatch refused or timed out, an incomplete or malformed answer, hours with
+        V(unknown) (anything else, such as CloudWatch refused or timed out, an incomplete or malformed answer,
+        hours with
         no datapoint), or V(too_recent) (the instance was launched or started less than an hour and a quarter
         ago and CloudWatch has nothing for it yet). The check never takes "could not read" for "not in use".
       - V(fail) refuses the change on V(in_use) (C(reason=imdsv1_in_use), with the count and the time last seen)
@@ -260,12 +261,16 @@ imdsv1_usage:
       returned: success
       sample: 336
     witness_datapoints:
-      description: How many hourly datapoints of the witness metric C(StatusCheckFailed) CloudWatch had. EC2 publishes it for every running instance, so an hour it has and C(MetadataNoToken) lacks is unknown, not zero.
+      description: How many hourly datapoints of the witness metric C(StatusCheckFailed) CloudWatch had. EC2 publishes it
+        for every running instance, so an hour it has and C(MetadataNoToken) lacks is unknown, not zero.
       type: int
       returned: success
       sample: 336
     calls_state:
-      description: What the read found about IMDSv1 calls (C(MetadataNoToken)), one of V(in_use), V(not_in_use) (only for a complete, well-formed answer of zeros), V(unknown) (anything that could not be read completely; see C(calls_cause)), or V(too_recent) (the instance started, or the window opened, less than an hour and a quarter ago, so no hourly period has reached CloudWatch yet).
+      description: What the read found about IMDSv1 calls (C(MetadataNoToken)), one of V(in_use), V(not_in_use) (only for
+        a complete, well-formed answer of zeros), V(unknown) (anything that could not be read completely; see
+        C(calls_cause)), or V(too_recent) (the instance started, or the window opened, less than an hour and a
+        quarter ago, so no hourly period has reached CloudWatch yet).
       type: str
       returned: success
       sample: not_in_use
