@@ -261,13 +261,15 @@ imdsv1_usage:
       returned: success
       sample: 336
     witness_datapoints:
-      description: How many hourly datapoints of the witness metric C(StatusCheckFailed) CloudWatch had. EC2 publishes it
+      description: How many hourly datapoints of the witness metric C(StatusCheckFailed) CloudWatch had. EC2
+        publishes it
         for every running instance, so an hour it has and C(MetadataNoToken) lacks is unknown, not zero.
       type: int
       returned: success
       sample: 336
     calls_state:
-      description: What the read found about IMDSv1 calls (C(MetadataNoToken)), one of V(in_use), V(not_in_use) (only for
+      description: What the read found about IMDSv1 calls (C(MetadataNoToken)), one of V(in_use), V(not_in_use)
+        (only for
         a complete, well-formed answer of zeros), V(unknown) (anything that could not be read completely; see
         C(calls_cause)), or V(too_recent) (the instance started, or the window opened, less than an hour and a
         quarter ago, so no hourly period has reached CloudWatch yet).

@@ -194,7 +194,8 @@ instances:
           returned: success
           sample: 336
         calls_state:
-          description: What the read found about IMDSv1 calls (C(MetadataNoToken)), one of V(in_use), V(not_in_use) (only
+          description: What the read found about IMDSv1 calls (C(MetadataNoToken)), one of V(in_use),
+            V(not_in_use) (only
             for a complete, well-formed answer of zeros), V(unknown) (anything that could not be read
             completely; see C(calls_cause)), or V(too_recent) (the instance started, or the window opened,
             less than an hour and a quarter ago, so no hourly period has reached CloudWatch yet).
