@@ -76,7 +76,7 @@ def _read_with_client(emulator, options: dict):
         client.get("meta-data/instance-id")
 
 
-def _module_result(run_module, module, emulator, options: dict = PATIENT, **args):
+def _module_result(run_module, module, emulator, options: dict, **args):
     result = run_module(module, {"endpoint": emulator.url, **options, **args})
     assert result.get("failed"), result
     return result
@@ -153,10 +153,10 @@ def test_deep_tree_stops_at_the_depth_cap_without_recursion_error(emulator, run_
     # Every directory under deep/ lists a sub-directory: a tree with no bottom, deeper than Python's recursion limit.
     emulator.set_metadata("deep", {"d": {}})
     emulator.add_fault("endless_tree", path="/latest/meta-data/deep/*")
-    result = _module_result(run_module, metadata, emulator, path="meta-data/deep", recursive=True)
+    result = _module_result(run_module, metadata, emulator, PATIENT, path="meta-data/deep", recursive=True)
     assert result["reason"] == "bad_response"
     assert f"cap of {MAX_CRAWL_DEPTH} levels" in result["msg"]
-    result = _module_result(run_module, metadata_facts, emulator)
+    result = _module_result(run_module, metadata_facts, emulator, PATIENT)
     assert result["reason"] == "bad_response"
 
 
