@@ -49,8 +49,8 @@ PLAY = """
 """
 
 
-BLACKHOLE = 120
-DEADLINE = 60
+BLACKHOLE = 900
+DEADLINE = 300
 
 
 def test_hostile_answers_through_ansible_playbook(tmp_path):
@@ -68,7 +68,7 @@ def test_hostile_answers_through_ansible_playbook(tmp_path):
     assert completed.returncode == 0, output[-6000:]
     assert "MODULE FAILURE" not in output
     assert "Traceback" not in output
-    # The black-holed read gives up after 2 s; the other three end at their caps. A module process kept alive by a
-    # thread would hold the play for the black hole's 120 s. The deadline leaves a loaded machine room for four
-    # module processes and ansible's own start, and stays far below that.
+    # The black-holed read gives up after 2 s and the other three end at their caps: 20 s on an idle machine, 75 s
+    # was seen on a 2-core machine at load 12. A module process kept alive by a thread would hold the play until the
+    # black hole lets go, after run_playbook's own limit of 600 s: then the play never ends here.
     assert elapsed < DEADLINE, f"the play took {elapsed:.1f}s"
