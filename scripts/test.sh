@@ -37,8 +37,10 @@ step "ruff"
 run ruff format --check --quiet .
 run ruff check --quiet .
 
-step "pytest: unit and integration tests (ansible-core 2.19, .venv)"
-run python -m pytest -n 2 -q tests/unit tests/integration
+step "pytest: unit and integration tests (ansible-core 2.19, .venv), but the fault matrix and adversarial tests"
+# Those run in the next step, under load, with the same .venv: once is enough.
+run python -m pytest -n 2 -q tests/unit tests/integration \
+    --ignore tests/unit/fault_matrix --ignore tests/integration/test_adversarial.py
 
 step "fault matrix and adversarial tests under load: two CPU burners compete for the cores"
 run bash scripts/under_load.sh

@@ -6,11 +6,12 @@ Each scenario is a row: the fault, where it is injected, the reason every reader
 message must contain. Every row runs against the client, the metadata module, metadata_facts, the probe and the
 lookup, and each must end by DEADLINE.
 
-Two timers never race. A row whose reason is a timeout drips its answer for 30 s or more (a byte or a header line
-every 0.1 s, 20 times faster than the per-read timeout), so only ``total_timeout`` (2 s) can end it. Every other
-row has a patient ``total_timeout`` (60 s) that a loaded machine cannot reach before the cap or the broken answer
-ends the read. DEADLINE (20 s) is ten times the short ``total_timeout``: load slows a read that ends at 2 s by a few
-seconds, while a reader that ignored its deadline would wait for the server's 30 s.
+Two timers never race. A row whose reason is a timeout drips its answer for 30 s (a byte or a header line every
+0.1 s) to a reader whose per-read timeout is its ``total_timeout`` (1 s): every read waits at most the time left,
+so only the deadline can end it, however late a drip comes. Every other row has a patient ``total_timeout`` (60 s)
+that a loaded machine cannot reach before the cap or the broken answer ends the read. DEADLINE (20 s) is twenty
+times the short ``total_timeout``: load slows a read that ends at 1 s by a few seconds, while a reader that ignored
+its deadline would wait for the server's 30 s.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._limits import (
 from ansible_collections.ec2meta.imds.plugins.module_utils._read import read_paths
 from ansible_collections.ec2meta.imds.plugins.modules import metadata, metadata_facts, probe
 
-TOTAL = 2.0
+TOTAL = 1.0
 # For the rows that end in a timeout: per-read timeout and total_timeout are one, so no read outlives the total.
 SHORT = {"timeout": TOTAL, "total_timeout": TOTAL}
 # For every other row: the cap or the broken answer ends the read long before these.
@@ -161,7 +162,7 @@ def test_deep_tree_stops_at_the_depth_cap_without_recursion_error(emulator, run_
 
 
 def test_crawl_stops_starting_requests_at_the_deadline(emulator, make_client):
-    # 300 leaves of 0.5 s each, 8 at a time: 19 s of work against a total_timeout of 2 s. The per-read timeout is
+    # 300 leaves of 0.5 s each, 8 at a time: 19 s of work against a total_timeout of 1 s. The per-read timeout is
     # the total, so only the deadline can end the crawl; it must stop asking once the deadline has passed.
     emulator.set_metadata("many", {f"leaf{index}": "v" for index in range(300)})
     emulator.add_fault("delay", path="/latest/meta-data/many/*", seconds=0.5)
