@@ -105,7 +105,7 @@ controller_venv() { # the virtual environment for ansible-core $1; 2.19 is .venv
 host_python() { # a Python $1 with requests: shared with a controller venv where one has that Python
     case "$1" in
         3.11) echo "$root/.venv/bin/python" ;;
-        3.13) echo "$(controller_venv 2.20)/bin/python" ;;
+        3.13) echo "$(controller_venv 2.21)/bin/python" ;;
         *)
             local python dir="$root/$out/host-$1"
             python="$(need_python "$1" "Python $1 as a managed host")"
