@@ -5,9 +5,9 @@
 #   scripts/matrix.sh          everything: the smoke playbook for every ansible-core x host Python, then the unit
 #                              tests and ansible-test sanity on every ansible-core
 #   scripts/matrix.sh --ci     what CI runs (scripts/test.sh): the oldest and the newest ansible-core (2.17, 2.21),
-#                              each with the oldest host Python it manages (3.8, 3.9) and the newest (3.13), the unit
-#                              tests on both, and ansible-test sanity on 2.21 (2.19 is .venv's: scripts/test.sh runs
-#                              its unit tests and sanity)
+#                              each with the oldest host Python it manages (3.8, 3.9) and the newest (3.13), and the
+#                              unit tests on both (2.19 is .venv's: scripts/test.sh runs its unit tests; its sanity
+#                              step runs this script's sanity part on 2.21)
 #   --cores "2.17 2.20"  --hosts "3.8 3.13"  --parts "smoke unit sanity"   pick a part of it
 #
 # The smoke runs against the artifact installed by scripts/artifact.sh (built first if missing). Interpreters come
@@ -28,18 +28,16 @@ declare -A CORE_MIN_HOST=([2.17]=3.8 [2.18]=3.8 [2.19]=3.8 [2.20]=3.9 [2.21]=3.9
 cores="2.17 2.18 2.19 2.20 2.21"
 hosts="3.8 3.9 3.11 3.13"
 parts="smoke unit sanity"
-sanity_cores=""
 while [ $# -gt 0 ]; do
     case "$1" in
-        --ci) cores="2.17 2.21" hosts="ci" parts="smoke unit sanity" sanity_cores="2.21" ;;
-        --cores) cores="$2" sanity_cores=""; shift ;;
+        --ci) cores="2.17 2.21" hosts="ci" parts="smoke unit" ;;
+        --cores) cores="$2"; shift ;;
         --hosts) hosts="$2"; shift ;;
         --parts) parts="$2"; shift ;;
         *) echo "unknown argument: $1 (see the top of $0)" >&2; exit 2 ;;
     esac
     shift
 done
-sanity_cores="${sanity_cores:-$cores}"
 
 bash scripts/bootstrap.sh >/dev/null
 out=".build/matrix"
@@ -187,7 +185,7 @@ if [[ " $parts " == *" unit "* ]]; then
 fi
 
 if [[ " $parts " == *" sanity "* ]]; then
-    for core in $sanity_cores; do
+    for core in $cores; do
         runnable sanity "$core" "${CORE_PYTHON[$core]}" "${CORE_PYTHON[$core]}" || continue
         controller="$(controller_venv "$core")"
         python_dir="$(dirname "$(need_python "${CORE_PYTHON[$core]}" "ansible-test sanity for $core")")"
