@@ -1,33 +1,36 @@
 #!/usr/bin/env bash
-# The supported versions, tested: ansible-core 2.17 to 2.20 on the controller (each in its own virtual
+# The supported versions, tested: ansible-core 2.17 to 2.21 on the controller (each in its own virtual
 # environment on a Python it supports), Python 3.8, 3.9, 3.11 and 3.13 on the managed host.
 #
 #   scripts/matrix.sh          everything: the smoke playbook for every ansible-core x host Python, then the unit
 #                              tests and ansible-test sanity on every ansible-core
-#   scripts/matrix.sh --ci     what CI runs (scripts/test.sh): ansible-core 2.17 and 2.20, each with the oldest
-#                              host Python it manages (3.8, 3.9) and the newest (3.13), and the unit tests on 2.17
-#                              and 2.20 (2.19 is .venv's: scripts/test.sh runs its unit tests and sanity)
+#   scripts/matrix.sh --ci     what CI runs (scripts/test.sh): the oldest and the newest ansible-core (2.17, 2.21),
+#                              each with the oldest host Python it manages (3.8, 3.9) and the newest (3.13), and the
+#                              unit tests on both (2.19 is .venv's: scripts/test.sh runs its unit tests; its sanity
+#                              step runs this script's sanity part on 2.21)
 #   --cores "2.17 2.20"  --hosts "3.8 3.13"  --parts "smoke unit sanity"   pick a part of it
 #
 # The smoke runs against the artifact installed by scripts/artifact.sh (built first if missing). Interpreters come
-# from pyenv ($(pyenv root)/versions/3.N.*) or PATH; a missing one is named with how to get it. Virtual
-# environments live in .build/matrix/, reinstalled only when their requirements change. Results: a table on
+# from pyenv ($(pyenv root)/versions/3.N.*) or PATH. A cell whose Python is missing is skipped with a line naming
+# the Python and how to get it, and the rest runs; under CI=true (CI has every Python) that cell fails instead.
+# Virtual environments live in .build/matrix/, reinstalled only when their requirements change. Results: a table on
 # stdout and in .build/matrix/results.md.
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 root="$PWD"
 
-declare -A CORE_PIN=([2.17]=2.17.14 [2.18]=2.18.19 [2.19]=2.19.14 [2.20]=2.20.10)
-declare -A CORE_PYTHON=([2.17]=3.10 [2.18]=3.11 [2.19]=3.11 [2.20]=3.13)
-# The oldest managed-host Python each ansible-core supports: 2.20 dropped 3.8.
-declare -A CORE_MIN_HOST=([2.17]=3.8 [2.18]=3.8 [2.19]=3.8 [2.20]=3.9)
-cores="2.17 2.18 2.19 2.20"
+declare -A CORE_PIN=([2.17]=2.17.14 [2.18]=2.18.19 [2.19]=2.19.14 [2.20]=2.20.10 [2.21]=2.21.5)
+declare -A CORE_PYTHON=([2.17]=3.10 [2.18]=3.11 [2.19]=3.11 [2.20]=3.13 [2.21]=3.13)
+# The oldest managed-host Python each ansible-core supports: 2.20 dropped 3.8; 2.21 manages 3.9 to 3.14 (its
+# ansible-test's REMOTE_ONLY_PYTHON_VERSIONS and CONTROLLER_PYTHON_VERSIONS).
+declare -A CORE_MIN_HOST=([2.17]=3.8 [2.18]=3.8 [2.19]=3.8 [2.20]=3.9 [2.21]=3.9)
+cores="2.17 2.18 2.19 2.20 2.21"
 hosts="3.8 3.9 3.11 3.13"
 parts="smoke unit sanity"
 while [ $# -gt 0 ]; do
     case "$1" in
-        --ci) cores="2.17 2.20" hosts="ci" parts="smoke unit" ;;
+        --ci) cores="2.17 2.21" hosts="ci" parts="smoke unit" ;;
         --cores) cores="$2"; shift ;;
         --hosts) hosts="$2"; shift ;;
         --parts) parts="$2"; shift ;;
@@ -100,7 +103,7 @@ controller_venv() { # the virtual environment for ansible-core $1; 2.19 is .venv
 host_python() { # a Python $1 with requests: shared with a controller venv where one has that Python
     case "$1" in
         3.11) echo "$root/.venv/bin/python" ;;
-        3.13) echo "$(controller_venv 2.20)/bin/python" ;;
+        3.13) echo "$(controller_venv 2.21)/bin/python" ;;
         *)
             local python dir="$root/$out/host-$1"
             python="$(need_python "$1" "Python $1 as a managed host")"
@@ -112,6 +115,30 @@ host_python() { # a Python $1 with requests: shared with a controller venv where
 
 record() { # record PART CORE HOST SECONDS STATUS
     printf '%s\t%s\t%s\t%s\t%s\n' "$@" >> "$results"
+}
+
+# The Pythons a cell needs beyond .venv's (which runs ansible-core 2.19 and serves as the 3.11 host).
+controller_needs() { [ "$1" = 2.19 ] || echo "${CORE_PYTHON[$1]}"; }
+host_needs() { [ "$1" = 3.11 ] || echo "$1"; }
+
+# runnable PART CORE HOST PYTHON...: true when every Python named is found; otherwise says which is missing and
+# records the cell as skipped (failed under CI=true, where every Python is installed).
+runnable() {
+    local part="$1" core="$2" host="$3" version missing=()
+    shift 3
+    for version in "$@"; do
+        [ -n "$(find_python "$version")" ] || missing+=("$version")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    local why="Python ${missing[*]} not found under $pyenv_root/versions/ or on PATH (pyenv install ${missing[*]})"
+    if [ "${CI:-}" = true ]; then
+        echo "==> $part: ansible-core $core, Python $host: FAIL, $why; CI must have every Python" >&2
+        record "$part" "$core" "$host" 0 FAIL
+    else
+        echo "==> $part: ansible-core $core, Python $host: skipped, $why; the other cells still run"
+        record "$part" "$core" "$host" 0 "skipped (no Python ${missing[*]})"
+    fi
+    return 1
 }
 
 run_cell() { # run_cell PART CORE HOST COMMAND...: runs it, logs to $out/PART-CORE-HOST.log, records the result
@@ -132,7 +159,6 @@ if [[ " $parts " == *" smoke "* ]]; then
         bash scripts/artifact.sh >/dev/null
     fi
     for core in $cores; do
-        controller="$(controller_venv "$core")"
         core_hosts="$hosts"
         if [ "$hosts" = ci ]; then # the oldest host Python this ansible-core manages, and the newest
             core_hosts="${CORE_MIN_HOST[$core]} 3.13"
@@ -142,14 +168,17 @@ if [[ " $parts " == *" smoke "* ]]; then
                 record smoke "$core" "$host" 0 "n/a (manages ${CORE_MIN_HOST[$core]}+)"
                 continue
             fi
-            run_cell smoke "$core" "$host" bash scripts/smoke.sh .build/artifact/collections "$controller" \
-                "$(host_python "$host")"
+            # shellcheck disable=SC2046 # one word per Python version
+            runnable smoke "$core" "$host" $(controller_needs "$core") $(host_needs "$host") || continue
+            run_cell smoke "$core" "$host" bash scripts/smoke.sh .build/artifact/collections \
+                "$(controller_venv "$core")" "$(host_python "$host")"
         done
     done
 fi
 
 if [[ " $parts " == *" unit "* ]]; then
     for core in $cores; do
+        runnable unit "$core" "${CORE_PYTHON[$core]}" $(controller_needs "$core") || continue
         controller="$(controller_venv "$core")"
         run_cell unit "$core" "${CORE_PYTHON[$core]}" "$controller/bin/python" -m pytest -q -n 2 tests/unit
     done
@@ -157,6 +186,7 @@ fi
 
 if [[ " $parts " == *" sanity "* ]]; then
     for core in $cores; do
+        runnable sanity "$core" "${CORE_PYTHON[$core]}" "${CORE_PYTHON[$core]}" || continue
         controller="$(controller_venv "$core")"
         python_dir="$(dirname "$(need_python "${CORE_PYTHON[$core]}" "ansible-test sanity for $core")")"
         run_cell sanity "$core" "${CORE_PYTHON[$core]}" env PATH="$python_dir:$PATH" SANITY_VENV="$controller" \
@@ -173,6 +203,7 @@ echo
 cat "$out/results.md"
 failed="$(awk -F'\t' '$5 == "FAIL"' "$results" | wc -l)"
 passed="$(awk -F'\t' '$5 == "pass"' "$results" | wc -l)"
+skipped="$(awk -F'\t' '$5 ~ /^skipped/' "$results" | wc -l)"
 echo
-echo "matrix: $passed passed, $failed failed"
+echo "matrix: $passed passed, $failed failed, $skipped skipped for a missing Python"
 [ "$failed" -eq 0 ]

@@ -19,7 +19,7 @@ options:
   path:
     description:
       - A path relative to C(/latest/) (a leading C(/latest/) is accepted too), or a list of them.
-      - One path returns RV(value); a list returns RV(values).
+      - One path returns RV(value); a list returns RV(by_path).
     type: raw
     required: true
   recursive:
@@ -74,7 +74,7 @@ EXAMPLES = r"""
 
 - name: Show the region
   ansible.builtin.debug:
-    msg: "{{ place['values']['meta-data/placement/region'] }}"
+    msg: "{{ place.by_path['meta-data/placement/region'] }}"
 
 - name: Read the identity document as data
   ec2meta.imds.metadata:
@@ -102,10 +102,11 @@ value:
   returned: when O(path) is a single path
   type: raw
   sample: i-0a1b2c3d4e5f60718
-values:
+by_path:
   description:
     - Path (as given, without a leading C(/latest/)) to value, when O(path) is a list.
-    - Write C(result['values']) in templates, since C(result.values) is the dict method of the same name.
+    - Called C(values) before 1.0.0; renamed because C(result.values) in a template is the dict method of that
+      name, not the return value.
   returned: when O(path) is a list
   type: dict
   sample: {"meta-data/placement/region": "eu-west-1", "meta-data/placement/availability-zone": "eu-west-1a"}
@@ -139,7 +140,7 @@ def main() -> None:
     if not isinstance(paths, list) or not paths:
         module.fail_json(msg="path must be a metadata path or a non-empty list of them, e.g. meta-data/instance-id.")
     with failures_reported(module), create_client(module) as client:
-        values = read_paths(
+        by_path = read_paths(
             client,
             paths,
             recursive=params["recursive"],
@@ -148,9 +149,9 @@ def main() -> None:
         )
     result = {"changed": False, "imds_version": client.imds_version}
     if single:
-        result["value"] = next(iter(values.values()))
+        result["value"] = next(iter(by_path.values()))
     else:
-        result["values"] = values
+        result["by_path"] = by_path
     module.exit_json(**result)
 
 

@@ -124,7 +124,9 @@ class Fault:
         return path == self.path
 
     def describe(self) -> dict:
-        return {"kind": self.kind, "path": self.path, "method": self.method, "remaining": self.remaining, **self.params}
+        # Events (in-process tests only) are not state a client of the control API can read.
+        params = {name: value for name, value in self.params.items() if not isinstance(value, threading.Event)}
+        return {"kind": self.kind, "path": self.path, "method": self.method, "remaining": self.remaining, **params}
 
 
 class ImdsEmulator:
@@ -631,7 +633,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         emulator = self.server.emulator
         kind = fault.kind
         if kind == "delay":
-            time.sleep(float(fault.params.get("seconds", 2.0)))
+            # In-process tests may hold the answer on events instead of a clock: ``arrived`` is set once the request
+            # is here, and the answer waits for ``release`` (``seconds`` at most). A test that acts while a request
+            # waits then needs no timer of its own, which load could fire before or after the answer.
+            seconds = float(fault.params.get("seconds", 2.0))
+            arrived, release = fault.params.get("arrived"), fault.params.get("release")
+            if arrived is not None:
+                arrived.set()
+            if release is not None:
+                release.wait(seconds)
+            else:
+                time.sleep(seconds)
             return False
         if kind in ("body", "truncate"):
             return False  # applied to the normal answer

@@ -21,7 +21,8 @@ PLAY = """
 - hosts: localhost
   gather_facts: false
   module_defaults:
-    group/ec2meta.imds.imds: {endpoint: "{{ imds_endpoint }}", timeout: 0.3, total_timeout: 1.5}
+    # Patient: a loaded machine must not turn the caps' bad_response into a timeout.
+    group/ec2meta.imds.imds: {endpoint: "{{ imds_endpoint }}", timeout: 10, total_timeout: 60}
   tasks:
     - name: A document nested 900 deep, parsed
       ec2meta.imds.metadata: {path: dynamic/instance-identity/document, parse_json: true}
@@ -35,7 +36,7 @@ PLAY = """
       register: headers
       ignore_errors: true
     - name: Every leaf under placement/ black-holed
-      ec2meta.imds.metadata: {path: meta-data/placement, recursive: true}
+      ec2meta.imds.metadata: {path: meta-data/placement, recursive: true, timeout: 2, total_timeout: 2}
       register: silent
       ignore_errors: true
     - ansible.builtin.assert:
@@ -48,6 +49,10 @@ PLAY = """
 """
 
 
+BLACKHOLE = 900
+DEADLINE = 300
+
+
 def test_hostile_answers_through_ansible_playbook(tmp_path):
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(PLAY, encoding="utf-8")
@@ -55,7 +60,7 @@ def test_hostile_answers_through_ansible_playbook(tmp_path):
     with ImdsEmulator() as emulator:
         emulator.add_fault("body", path="/latest/dynamic/instance-identity/document", body="[" * 900 + "]" * 900)
         emulator.add_fault("raw_answer", path="/latest/meta-data/ami-id", head="HTTP/1.1 200 OK" + headers)
-        emulator.add_fault("blackhole", path="/latest/meta-data/placement/*", seconds=5)
+        emulator.add_fault("blackhole", path="/latest/meta-data/placement/*", seconds=BLACKHOLE)
         started = time.monotonic()
         completed = run_playbook(playbook, {"imds_endpoint": emulator.url}, verbosity="")
         elapsed = time.monotonic() - started
@@ -63,6 +68,7 @@ def test_hostile_answers_through_ansible_playbook(tmp_path):
     assert completed.returncode == 0, output[-6000:]
     assert "MODULE FAILURE" not in output
     assert "Traceback" not in output
-    # Four module runs of at most total_timeout each, plus ansible's own start: a module process kept alive by a
-    # thread would hold the play for the blackhole's 5 s.
-    assert elapsed < 4 * 1.5 + 15, f"the play took {elapsed:.1f}s"
+    # The black-holed read gives up after 2 s and the other three end at their caps: 20 s on an idle machine, 75 s
+    # was seen on a 2-core machine at load 12. A module process kept alive by a thread would hold the play until the
+    # black hole lets go, after run_playbook's own limit of 600 s: then the play never ends here.
+    assert elapsed < DEADLINE, f"the play took {elapsed:.1f}s"

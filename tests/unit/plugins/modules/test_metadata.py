@@ -14,15 +14,16 @@ from ansible_collections.ec2meta.imds.plugins.modules import metadata
 def test_one_path_returns_value(emulator, run_module):
     result = run_module(metadata, {"endpoint": emulator.url, "path": "meta-data/instance-id"})
     assert result["value"] == emulator.metadata["instance-id"]
-    assert "values" not in result
+    assert "by_path" not in result
     assert result["changed"] is False
     assert result["imds_version"] == 2
 
 
-def test_a_list_returns_values_with_one_token(emulator, run_module):
+def test_a_list_returns_by_path_with_one_token(emulator, run_module):
     paths = ["meta-data/placement/region", "/latest/meta-data/instance-type"]
     result = run_module(metadata, {"endpoint": emulator.url, "path": paths})
-    assert result["values"] == {"meta-data/placement/region": "eu-west-1", "meta-data/instance-type": "t3.medium"}
+    assert result["by_path"] == {"meta-data/placement/region": "eu-west-1", "meta-data/instance-type": "t3.medium"}
+    assert "values" not in result, "renamed to by_path in 1.0.0: Jinja reads result.values as the dict method"
     assert emulator.counters["token_put"] == 1
 
 
@@ -48,8 +49,8 @@ def test_parse_json(emulator, run_module):
             "parse_json": True,
         },
     )
-    assert result["values"]["dynamic/instance-identity/document"]["instanceId"] == emulator.metadata["instance-id"]
-    assert result["values"]["meta-data/ami-launch-index"] == "0", "only objects and arrays are parsed"
+    assert result["by_path"]["dynamic/instance-identity/document"]["instanceId"] == emulator.metadata["instance-id"]
+    assert result["by_path"]["meta-data/ami-launch-index"] == "0", "only objects and arrays are parsed"
 
 
 def test_gzip_user_data_is_unpacked(emulator, run_module):

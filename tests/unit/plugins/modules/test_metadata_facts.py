@@ -90,7 +90,8 @@ def _closed_port() -> str:
 def test_unreachable_fails_fast_with_a_clear_message(run_module):
     started = time.monotonic()
     result = run_module(metadata_facts, {"endpoint": _closed_port()})
-    assert time.monotonic() - started < 3
+    # Connection refused is not retried into the default total_timeout; generous for a loaded machine.
+    assert time.monotonic() - started < 10
     assert result["failed"] is True
     assert result["reason"] == "unreachable"
     assert "probably not an EC2 instance" in result["msg"]
