@@ -49,6 +49,9 @@ options:
       - V(signature) is a base64 RSA signature over the SHA-256 hash of the document
         (C(dynamic/instance-identity/signature)).
       - Each is checked with AWS's certificate for that type and the instance's region.
+      - Each type accepts only the digest and key AWS documents for it: a signature that names another digest
+        (such as SHA-1 in an V(rsa2048) blob) fails with C(signature_invalid), a V(rsa2048) certificate without
+        a 2048-bit RSA key with C(wrong_certificate_type).
     type: str
     choices: [rsa2048, pkcs7, signature]
     default: rsa2048

@@ -56,8 +56,29 @@ DIGESTS = {
     "2.16.840.1.101.3.4.2.2": "SHA384",
     "2.16.840.1.101.3.4.2.3": "SHA512",
 }
-# Public key type each signature type is made with, for the message when the certificate does not fit.
-KEY_TYPES = {"rsa2048": "RSA", "pkcs7": "DSA", "signature": "RSA"}
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """How AWS makes one signature type: the key type (and size, where AWS states it) and the one digest."""
+
+    key_type: str
+    digest: str
+    key_size: int | None = None
+
+
+# What AWS documents for each signature type, and the only thing each accepts, whatever digest a PKCS#7 signer
+# names (a signer naming SHA-1 in an rsa2048 blob is not how AWS signs it). From "Verify the instance identity
+# document for an Amazon EC2 instance", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/verify-iid.html :
+# the base64-encoded signature is a SHA256 hash encrypted with an RSA key pair, the PKCS7 signature a SHA1 hash with
+# a DSA key pair, the RSA-2048 signature a SHA256 hash with an RSA-2048 key pair. The signer's signatureAlgorithm
+# OID is not checked: the key type comes from the trusted certificate and the hash from this table, so that label
+# cannot change what is verified (and old OpenSSL wrote several spellings of DSA with SHA-1).
+ALGORITHMS = {
+    "rsa2048": Algorithm("RSA", "SHA256", key_size=2048),
+    "pkcs7": Algorithm("DSA", "SHA1"),
+    "signature": Algorithm("RSA", "SHA256"),
+}
 # option -> document field it must equal: the table the checks, the docs and the tests go by.
 EXPECTATIONS = {
     "expected_account_id": "accountId",
@@ -159,13 +180,17 @@ def check_certificate(certificate: Any, signature_type: str, now: datetime) -> d
             "certificate_expired",
             certificate=described,
         )
-    expected = KEY_TYPES[signature_type]
+    algorithm = ALGORITHMS[signature_type]
     key = certificate.public_key()
     key_type = "RSA" if isinstance(key, rsa.RSAPublicKey) else "DSA" if isinstance(key, dsa.DSAPublicKey) else None
-    if key_type != expected:
+    found = key_type or type(key).__name__
+    wanted = algorithm.key_type
+    if key_type is not None and algorithm.key_size is not None:
+        found, wanted = f"{found}-{key.key_size}", f"{wanted}-{algorithm.key_size}"
+    if found != wanted:
         raise IdentityCheckFailed(
-            f"signature_type={signature_type} is signed with a {expected} key, but the certificate "
-            f"({described['subject']}) holds {key_type or type(key).__name__}. Give AWS's {expected} certificate "
+            f"signature_type={signature_type} is signed with a {wanted} key, but the certificate "
+            f"({described['subject']}) holds {found}. Give AWS's {wanted} certificate "
             f"for signature_type={signature_type} ({SIGNATURE_TYPES[signature_type]}).",
             "wrong_certificate_type",
             certificate=described,
@@ -278,8 +303,9 @@ def signed_document(document_text: str, signature_text: str, signature_type: str
         "signature_invalid",
     )
     raw = decode_base64(signature_text, label[4:])
+    digest = ALGORITHMS[signature_type].digest
     if signature_type == "signature":
-        if not _verify(public_key, raw, document, "SHA256"):
+        if not _verify(public_key, raw, document, digest):
             raise invalid
         return document
     try:
@@ -288,6 +314,13 @@ def signed_document(document_text: str, signature_text: str, signature_type: str
         raise IdentityCheckFailed(
             f"{label} served by the host is not a PKCS#7 SignedData ({error}).", "malformed"
         ) from None
+    if signed.digest != digest:
+        raise IdentityCheckFailed(
+            f"{label} names the digest {signed.digest}, but AWS signs signature_type={signature_type} with "
+            f"{digest} only ({SIGNATURE_TYPES[signature_type]}): this is not an AWS signature. Do not trust this "
+            "host.",
+            "signature_invalid",
+        )
     content = document if signed.content is None else signed.content
     if signed.signed_attributes is None:
         if not _verify(public_key, signed.signature, content, signed.digest):
