@@ -190,8 +190,9 @@ def attach_fix(instance_id: str | None) -> str:
 
 
 def check_profile(found_arn: str, expected: str | None, instance_id: str | None = None) -> None:
-    """``expected`` is a full ARN (compared exactly) or a profile name (compared with the ARN's last segment)."""
-    if not expected:
+    """``expected`` is a full ARN (compared exactly) or a profile name (compared with the ARN's last segment). Only
+    None skips the check: an empty expectation matches nothing (the module refuses one before reading)."""
+    if expected is None:
         return
     found_name = profile_name(found_arn)
     matches = found_arn == expected if expected.startswith("arn:") else found_name == expected
@@ -208,7 +209,7 @@ def check_profile(found_arn: str, expected: str | None, instance_id: str | None 
 
 
 def check_role(found: str, expected: str | None, profile_arn: str | None) -> None:
-    if not expected or found == expected:
+    if expected is None or found == expected:
         return
     name = profile_name(profile_arn) if profile_arn else "<profile-name>"
     raise RoleCheckFailed(

@@ -10,7 +10,10 @@ from typing import Any, Iterator, NoReturn
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import (
+    client_config_from_params,
+    refuse_empty_expectations,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
@@ -29,8 +32,9 @@ def fail(module: Any, error: ImdsError, **result: Any) -> NoReturn:
 def failures_reported(module: Any, secrets: set | None = None) -> Iterator[None]:
     """Around a module's work: the collection's errors become fail_json, and so does any other exception, as
     ``reason: internal_error`` (a bug, with a request to report it) instead of a traceback. ``secrets`` are masked
-    in the failure, whatever it says."""
+    in the failure, whatever it says. An empty ``expected_*`` option fails here, before the module's work."""
     try:
+        refuse_empty_expectations(module.params)
         yield
     except ImdsError as error:
         module.no_log_values.update(secrets or ())

@@ -91,6 +91,8 @@ options:
         stopped instance is started again.
     type: int
 notes:
+  - Every C(expected_*) option that is set must hold a value: an empty or blank one (often an undefined or empty
+    variable) fails with C(reason=invalid_option) before anything is read, instead of turning its check off.
   - The document and the signature are read with the shared client options; verification needs the
     C(cryptography) Python library on the controller (a dependency of ansible-core), never on the host, and never
     calls the C(openssl) command.

@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import refuse_empty_expectations
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import parse_expiration
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 from ansible_collections.ec2meta.imds.plugins.module_utils._identity import IDENTITY_OPTIONS, SIGNATURE_TYPES
 from ansible_collections.ec2meta.imds.plugins.plugin_utils._asn1 import (
     CLASS_CONTEXT,
@@ -455,6 +457,10 @@ def controller_options(args: Mapping[str, Any]) -> dict:
         )
         raise IdentityCheckFailed("; ".join(validated.error_messages) + "." + hint, "invalid_option")
     options = validated.validated_parameters
+    try:
+        refuse_empty_expectations(options)
+    except ImdsConfigError as error:
+        raise IdentityCheckFailed(str(error), error.reason) from None
     if not (options["certificate"] or "").strip():
         raise IdentityCheckFailed(
             "certificate is empty. Give the PEM text of AWS's certificate for the instance's region and "

@@ -99,10 +99,18 @@ def test_check_profile_accepts_name_or_arn(expected):
         check_profile("arn:aws:iam::123456789012:instance-profile/db-profile", expected)
 
 
-@pytest.mark.parametrize("expected", [None, ""])
-def test_check_profile_without_expectation_accepts_any(expected):
-    assert check_profile(PROFILE_ARN, expected) is None
-    assert check_profile("arn:aws:iam::123456789012:instance-profile/db-profile", expected) is None
+def test_check_profile_without_expectation_accepts_any():
+    assert check_profile(PROFILE_ARN, None) is None
+    assert check_profile("arn:aws:iam::123456789012:instance-profile/db-profile", None) is None
+
+
+@pytest.mark.parametrize("expected", ["", " "])
+def test_an_empty_expectation_is_not_no_expectation(expected):
+    """Fail closed: the module refuses an empty expected_* first; should one get through, it matches nothing."""
+    with pytest.raises(RoleCheckFailed):
+        check_profile(PROFILE_ARN, expected)
+    with pytest.raises(RoleCheckFailed):
+        check_role(ROLE, expected, PROFILE_ARN)
 
 
 @pytest.mark.parametrize(
