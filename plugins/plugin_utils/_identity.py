@@ -16,6 +16,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -46,6 +49,15 @@ else:
 
 # Far more than any identity document or signature IMDS serves (about 0.5 KiB and 2 KiB).
 MAX_TEXT = 64 * 1024
+# Far more than one PEM certificate (AWS's are about 1 KiB); a file or text above it is not one.
+MAX_CERTIFICATE = 64 * 1024
+# The certificate option as a whole: one PEM CERTIFICATE block, whitespace around it aside. Anything else in the
+# text (a private key next to the certificate, a second certificate, prose) makes it something else.
+PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
+PEM_LABEL = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----")
+# What the host's module receives for ``certificate`` (its argument spec, shared with the docs, requires the option):
+# the certificate itself, or a file, is read and checked on the controller only and never travels to the host.
+CERTIFICATE_ON_CONTROLLER = "(checked on the controller; not sent to the host)"
 
 OID_DATA = "1.2.840.113549.1.7.1"
 OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
@@ -474,6 +486,93 @@ def controller_options(args: Mapping[str, Any]) -> dict:
 
 def is_pem(text: str) -> bool:
     return "-----BEGIN" in text
+
+
+def describe_option_value(value: str) -> str:
+    """How a message names a certificate value that is neither a certificate nor a file: a one-line value (a path)
+    as it is, anything else (the content of some file, maybe a secret) only by its size."""
+    if "\n" not in value and len(value) <= 1024:
+        return repr(value)
+    lines = value.count("\n") + 1
+    return f"({len(value)} characters on {lines} lines, not shown)"
+
+
+def read_certificate_file(path: str) -> str:
+    """The text of the controller file ``path``, which must be a regular file of at most MAX_CERTIFICATE bytes of
+    ASCII. Opened without blocking and checked on the open descriptor, so a FIFO or a device cannot hang the
+    controller and a path swapped after a check cannot slip through; IdentityCheckFailed(invalid_option) otherwise.
+    Messages name the file and what is wrong with it, never its content."""
+    fix = "Give the path of a file holding only AWS's PEM certificate for the instance's region and signature_type."
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        raise IdentityCheckFailed(
+            f"certificate file {path} cannot be opened ({error.strerror}). {fix}", "invalid_option"
+        ) from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise IdentityCheckFailed(
+                f"certificate file {path} is not a regular file (a directory, FIFO, socket or device). {fix}",
+                "invalid_option",
+            )
+        if info.st_size > MAX_CERTIFICATE:
+            raise IdentityCheckFailed(
+                f"certificate file {path} is {info.st_size} bytes, more than {MAX_CERTIFICATE} (AWS's certificates "
+                f"are about 1 KiB): it is not a certificate. {fix}",
+                "invalid_option",
+            )
+        data = b""
+        while len(data) <= MAX_CERTIFICATE:
+            chunk = os.read(descriptor, MAX_CERTIFICATE + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(descriptor)
+    if len(data) > MAX_CERTIFICATE:
+        raise IdentityCheckFailed(
+            f"certificate file {path} grew past {MAX_CERTIFICATE} bytes while it was read. {fix}", "invalid_option"
+        )
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        raise IdentityCheckFailed(
+            f"certificate file {path} is not ASCII text, so it is not a PEM certificate. {fix}", "invalid_option"
+        ) from None
+
+
+def checked_certificate(text: str, where: str) -> str:
+    """``text`` (from ``where``: the option, or a file) when it is one X.509 certificate in PEM and nothing else,
+    IdentityCheckFailed(invalid_option) otherwise. The message names the PEM blocks found (their labels are not
+    secret), never the text: a private key or a credentials file given by mistake is not echoed."""
+    fix = (
+        "Give AWS's certificate for the instance's region and signature_type, as its PEM text "
+        "('-----BEGIN CERTIFICATE-----' ...) or the path of a file on the controller holding only it."
+    )
+    if len(text) > MAX_CERTIFICATE:
+        raise IdentityCheckFailed(
+            f"{where} is {len(text)} characters, more than {MAX_CERTIFICATE}: it is not a certificate. {fix}",
+            "invalid_option",
+        )
+    stripped = text.strip()
+    if not PEM_CERTIFICATE.fullmatch(stripped):
+        labels = sorted(set(PEM_LABEL.findall(text)))
+        found = f"PEM blocks {', '.join(labels)}" if labels else "no PEM block"
+        raise IdentityCheckFailed(
+            f"{where} is not one X.509 certificate in PEM and nothing else (found {found}). {fix}", "invalid_option"
+        )
+    try:
+        load_certificate(stripped)
+    except IdentityCheckFailed as error:
+        if error.reason == "missing_library":
+            raise
+        raise IdentityCheckFailed(
+            f"{where} has the PEM armour of a certificate, but its content is not an X.509 certificate. {fix}",
+            "invalid_option",
+        ) from None
+    return stripped + "\n"
 
 
 def identity_result(module_result: Mapping[str, Any], options: Mapping[str, Any], now: datetime | None = None) -> dict:
