@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator, NoReturn
+from typing import Any, Iterable, Iterator, NoReturn
 
 from ansible.module_utils.basic import missing_required_lib
 
@@ -21,10 +21,18 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import ClientConfig
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, internal_error
+from ansible_collections.ec2meta.imds.plugins.module_utils._masking import mask_data, secret_forms
+
+
+def register_secrets(module: Any, secrets: Iterable[str]) -> None:
+    """Every form of each secret (_masking.secret_forms) joins ``no_log_values``: Ansible masks them in whatever the
+    module returns, and :func:`fail` masks them in dict keys too, where Ansible does not look."""
+    module.no_log_values.update(secret_forms(secrets))
 
 
 def fail(module: Any, error: ImdsError, **result: Any) -> NoReturn:
-    module.fail_json(msg=str(error), **error.details(), **result)
+    failure = mask_data({"msg": str(error), **error.details(), **result}, module.no_log_values)
+    module.fail_json(**failure)
     raise AssertionError("fail_json returned")  # it exits; this line keeps the NoReturn promise honest
 
 
@@ -32,16 +40,17 @@ def fail(module: Any, error: ImdsError, **result: Any) -> NoReturn:
 def failures_reported(module: Any, secrets: set | None = None) -> Iterator[None]:
     """Around a module's work: the collection's errors become fail_json, and so does any other exception, as
     ``reason: internal_error`` (a bug, with a request to report it) instead of a traceback. ``secrets`` are masked
-    in the failure, whatever it says. An empty ``expected_*`` option fails here, before the module's work."""
+    in the failure in every form, whatever it says. An empty ``expected_*`` option fails here, before the module's
+    work."""
     try:
         refuse_empty_expectations(module.params)
         yield
     except ImdsError as error:
-        module.no_log_values.update(secrets or ())
+        register_secrets(module, secrets or ())
         fail(module, error)
     except Exception as error:
-        module.no_log_values.update(secrets or ())
-        fail(module, internal_error(error))
+        register_secrets(module, secrets or ())
+        fail(module, internal_error(error, module.no_log_values))
 
 
 def require_requests(module: Any) -> None:

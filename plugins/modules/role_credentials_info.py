@@ -226,7 +226,13 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
     RoleCheckFailed,
     read_role,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail, failures_reported  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._masking import mask_data  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import (  # noqa: E402
+    create_client,
+    fail,
+    failures_reported,
+    register_secrets,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._sts import verify_sts_identity  # noqa: E402
 
 
@@ -262,13 +268,14 @@ def main() -> None:
             if params["verify_sts"]:
                 verify_sts_identity(client, report, credentials, params["sts_region"], params["sts_endpoint_url"])
         except RoleCheckFailed as error:
-            module.no_log_values.update(secrets)
+            register_secrets(module, secrets)
             fail(module, error, **error.partial)
-    result = {"changed": False, **report.as_dict()}
+    # The report is masked in every form and in dict keys; only the explicit credentials keep their values.
+    result = {"changed": False, **mask_data(report.as_dict(), secrets)}
     if params["return_credentials"]:
         result["credentials"] = credentials.secret_dict()
     else:
-        module.no_log_values.update(secrets)
+        register_secrets(module, secrets)
     module.exit_json(**result)
 
 
