@@ -51,7 +51,7 @@ options:
       - V(signature) is a base64 RSA signature over the SHA-256 hash of the document
         (C(dynamic/instance-identity/signature)).
       - Each is checked with AWS's certificate for that type and the instance's region.
-      - Each type accepts only the digest and key AWS documents for it: a signature that names another digest
+      - Each type accepts only the digest and key AWS documents for it. A signature that names another digest
         (such as SHA-1 in an V(rsa2048) blob) fails with C(signature_invalid), a V(rsa2048) certificate without
         a 2048-bit RSA key with C(wrong_certificate_type).
     type: str
@@ -96,7 +96,7 @@ options:
         stopped instance is started again.
     type: int
 notes:
-  - Every C(expected_*) option that is set must hold a value: an empty or blank one (often an undefined or empty
+  - Every C(expected_*) option that is set must hold a value. An empty or blank one (often an undefined or empty
     variable) fails with C(reason=invalid_option) before anything is read, instead of turning its check off.
   - The document and the signature are read with the shared client options; verification needs the
     C(cryptography) Python library on the controller (a dependency of ansible-core), never on the host, and never

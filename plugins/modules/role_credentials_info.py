@@ -68,7 +68,7 @@ options:
     default: false
 notes:
   - Secrets read from IMDS are masked from any output of the module, including failure messages.
-  - Every C(expected_*) option that is set must hold a value: an empty or blank one (often an undefined or empty
+  - Every C(expected_*) option that is set must hold a value. An empty or blank one (often an undefined or empty
     variable) fails with C(reason=invalid_option) before anything is read, instead of turning its check off.
 seealso:
   - module: ec2meta.imds.probe

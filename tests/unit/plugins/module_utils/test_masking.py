@@ -8,6 +8,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import internal_error
 from ansible_collections.ec2meta.imds.plugins.module_utils._masking import MASK, mask_data, mask_text, secret_forms
 
 # Shaped like a real session token: base64, so "/", "+" and "=" change when URL-encoded.
@@ -70,3 +71,12 @@ def test_no_secret_no_change():
 def test_the_forms_cover_the_list_above():
     forms = secret_forms([TOKEN])
     assert {make(TOKEN) for make in FORMS.values()} <= forms
+
+
+def test_an_unexpected_error_is_masked_before_it_is_cut_short():
+    """internal_error keeps 300 characters: a secret cut in half there would match no mask any more."""
+    long_token = TOKEN * 20
+    error = RuntimeError(f"{'x' * 250} {long_token}")
+    message = str(internal_error(error, [long_token]))
+    assert TOKEN[:20] not in message
+    assert f"{'x' * 250} {MASK}" in message
