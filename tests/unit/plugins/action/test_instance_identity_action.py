@@ -152,7 +152,7 @@ def test_anything_but_one_certificate_is_refused_before_the_host_is_contacted(ac
 
 @pytest.mark.parametrize("kind", ["private_key_file", "fifo", "directory", "oversized_file"])
 def test_the_message_says_what_is_wrong_with_the_file(action, tmp_path, emulator, kind):
-    value, _ = bad_certificate(kind, tmp_path, emulator)
+    value = bad_certificate(kind, tmp_path, emulator)[0]
     message = run_within_deadline(action(certificate=value))["msg"]
     words = {
         "private_key_file": "is not one X.509 certificate in PEM and nothing else (found PEM blocks PRIVATE KEY)",

@@ -19,8 +19,8 @@ KEY = "wJalrXUtnFEMI/K7MDENG+bPxRfiCY"
 FORMS = {
     "raw": lambda value: value,
     "quote_no_safe": lambda value: quote(value, safe=""),
-    "quote_default": lambda value: quote(value),
-    "quote_plus": lambda value: quote_plus(value),
+    "quote_default": quote,
+    "quote_plus": quote_plus,
     "lower_hex": lambda value: quote(value, safe="").replace("%2F", "%2f").replace("%2B", "%2b").replace("%3D", "%3d"),
     "twice": lambda value: quote(quote(value, safe=""), safe=""),
     "json_slash": lambda value: value.replace("/", "\\/"),

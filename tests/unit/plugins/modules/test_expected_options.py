@@ -37,7 +37,7 @@ def argument_spec(module) -> dict:
 
 MODULES = {
     name: importlib.import_module(f"{modules_package.__name__}.{name}")
-    for _, name, _ in pkgutil.iter_modules(modules_package.__path__)
+    for name in (info.name for info in pkgutil.iter_modules(modules_package.__path__))
 }
 SPECS = {name: argument_spec(module) for name, module in MODULES.items()}
 EXPECTED_OPTIONS = sorted(
