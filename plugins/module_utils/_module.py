@@ -31,8 +31,9 @@ def register_secrets(module: Any, secrets: Iterable[str]) -> None:
 
 
 def fail(module: Any, error: ImdsError, **result: Any) -> NoReturn:
-    failure = mask_data({"msg": str(error), **error.details(), **result}, module.no_log_values)
-    module.fail_json(**failure)
+    # The top-level names are the collection's own (msg, reason, ...); everything under them is masked, keys too.
+    failure = {"msg": str(error), **error.details(), **result}
+    module.fail_json(**{name: mask_data(value, module.no_log_values) for name, value in failure.items()})
     raise AssertionError("fail_json returned")  # it exits; this line keeps the NoReturn promise honest
 
 
