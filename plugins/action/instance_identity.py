@@ -3,7 +3,8 @@
 """Runs ec2meta.imds.instance_identity on the host to read the document and its signature, verifies them here.
 
 The host is the party being checked: of its module's result only the document and signature texts are used,
-and the task result is built here from what the signature proves (plugin_utils/_identity.py).
+and the task result is built here from what the signature proves (plugin_utils/_identity.py). The certificate is
+read and checked here, before the host is contacted, and never sent to it.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from ansible.plugins.action import ActionBase
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._identity import DEFAULT_SIGNATURE_TYPE
 from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity import (
-    MAX_TEXT,
+    CERTIFICATE_ON_CONTROLLER,
     IdentityCheckFailed,
+    checked_certificate,
     controller_options,
+    describe_option_value,
     failure_result,
     identity_result,
     is_pem,
+    read_certificate_file,
 )
 
 
@@ -32,33 +36,29 @@ class ActionModule(ActionBase):
         module_args = dict(self._task.args)
         try:
             options = controller_options(module_args)
-            options["certificate"] = self._certificate_text(options["certificate"])
+            options["certificate"] = self._certificate(options["certificate"])
         except IdentityCheckFailed as error:
             result.update(failure_result(error, module_args.get("signature_type") or DEFAULT_SIGNATURE_TYPE))
             return result
-        # The host receives the certificate text, never a controller path it could not open.
-        module_args["certificate"] = options["certificate"]
+        # The host reads IMDS and nothing else: the certificate, or a controller file, is none of its business.
+        module_args["certificate"] = CERTIFICATE_ON_CONTROLLER
         module_result = self._execute_module(
             module_name="ec2meta.imds.instance_identity", module_args=module_args, task_vars=task_vars
         )
         result.update(identity_result(module_result, options))
         return result
 
-    def _certificate_text(self, value: str) -> str:
-        """PEM text as given, or the content of the controller file it names."""
+    def _certificate(self, value: str) -> str:
+        """The checked PEM text: as given, or from the controller file it names."""
         if is_pem(value):
-            return value
+            return checked_certificate(value, "certificate")
         try:
             path = self._find_needle("files", value)
         except AnsibleError:
             raise IdentityCheckFailed(
-                f"certificate {value!r} is neither PEM text nor a file on the controller (searched the play's and "
-                "role's files/ directories too). Give the path of AWS's certificate, or its PEM text.",
+                f"certificate {describe_option_value(value)} is neither PEM text nor a file on the controller "
+                "(searched the play's and role's files/ directories too). Give the path of AWS's certificate, or its "
+                "PEM text.",
                 "invalid_option",
             ) from None
-        try:
-            with open(path, encoding="ascii") as handle:
-                text = handle.read(MAX_TEXT + 1)
-        except (OSError, UnicodeDecodeError) as error:
-            raise IdentityCheckFailed(f"certificate file {path} cannot be read: {error}.", "invalid_option") from None
-        return text
+        return checked_certificate(read_certificate_file(path), f"certificate file {path}")

@@ -17,6 +17,10 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._config import (
     ClientConfig,
     validated_config,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+
+# Every option whose name starts with this is a check the play asks for: set means "check", never "skip".
+EXPECTATION_PREFIX = "expected_"
 
 CLIENT_ARGUMENT_SPEC: dict = {
     "endpoint": {"type": "str"},
@@ -51,3 +55,21 @@ def client_config_from_params(
         max_concurrency=DEFAULT_MAX_CONCURRENCY if given.get("max_concurrency") is None else given["max_concurrency"],
         **values,
     )
+
+
+def refuse_empty_expectations(params: Mapping[str, Any]) -> None:
+    """Every ``expected_*`` option that is set must hold a value: ImdsConfigError naming the first empty one.
+
+    An empty or blank expectation usually comes from an undefined or empty variable. Read as unset it would turn
+    the check off without a word, so the play would pass a host it meant to check (fail closed). Modules call this
+    through ``failures_reported``, the instance_identity action plugin on the controller; new ``expected_*``
+    options are covered by their name.
+    """
+    for name in sorted(params):
+        value = params[name]
+        if name.startswith(EXPECTATION_PREFIX) and isinstance(value, str) and not value.strip():
+            raise ImdsConfigError(
+                f"{name} is set but empty ({value!r}): give the value the check must find, or leave {name} out to "
+                "skip that check. An empty value usually comes from an undefined or empty variable; taken as unset, "
+                "it would silently turn the check off."
+            )

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import parse_listing
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsError, ImdsNotFound
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import RAISE, load_json
+from ansible_collections.ec2meta.imds.plugins.module_utils._masking import mask_data, mask_text
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import INFO_PATH, INSTANCE_ID_PATH, ROLES_PATH
 
 SECRET_FIELDS = ("AccessKeyId", "SecretAccessKey", "Token")
@@ -46,8 +47,8 @@ class RoleCredentials:
 
     role_name: str
     code: str
-    type: str | None
-    last_updated: str | None
+    type: Any
+    last_updated: Any
     expiration: str
     expires_at: datetime
     access_key_id: str = field(repr=False)
@@ -155,21 +156,20 @@ def _usable_secret(value: Any, longest: int) -> bool:
     return isinstance(value, str) and 0 < len(value) <= longest and all("!" <= char <= "~" for char in value)
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Replace every secret value found in ``text`` (e.g. an API's error message) by asterisks."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
-    return text
-
-
 def safe_credential_fields(document: Any) -> dict:
-    """The fields of a credential document that may be shown (SAFE_CREDENTIAL_FIELDS), text only and scrubbed of
-    the document's secret values, which a damaged document may carry there."""
+    """The fields of a credential document that may be shown (SAFE_CREDENTIAL_FIELDS), text only and masked of
+    the document's secret values in any form, which a damaged document may carry there."""
     if not isinstance(document, dict):
         return {}
-    secrets = [str(document.get(name) or "") for name in SECRET_FIELDS]
-    return {key: scrub(document[key], secrets) for key in SAFE_CREDENTIAL_FIELDS if isinstance(document.get(key), str)}
+    secrets = document_secrets(document)
+    return {
+        key: mask_text(document[key], secrets) for key in SAFE_CREDENTIAL_FIELDS if isinstance(document.get(key), str)
+    }
+
+
+def document_secrets(document: dict) -> list[str]:
+    """The secret values of a credential document, as text, whatever their type (a damaged one may hold anything)."""
+    return [str(document.get(name) or "") for name in SECRET_FIELDS]
 
 
 def is_credential_document(path: str) -> bool:
@@ -190,8 +190,9 @@ def attach_fix(instance_id: str | None) -> str:
 
 
 def check_profile(found_arn: str, expected: str | None, instance_id: str | None = None) -> None:
-    """``expected`` is a full ARN (compared exactly) or a profile name (compared with the ARN's last segment)."""
-    if not expected:
+    """``expected`` is a full ARN (compared exactly) or a profile name (compared with the ARN's last segment). Only
+    None skips the check: an empty expectation matches nothing (the module refuses one before reading)."""
+    if expected is None:
         return
     found_name = profile_name(found_arn)
     matches = found_arn == expected if expected.startswith("arn:") else found_name == expected
@@ -208,7 +209,7 @@ def check_profile(found_arn: str, expected: str | None, instance_id: str | None 
 
 
 def check_role(found: str, expected: str | None, profile_arn: str | None) -> None:
-    if not expected or found == expected:
+    if expected is None or found == expected:
         return
     name = profile_name(profile_arn) if profile_arn else "<profile-name>"
     raise RoleCheckFailed(
@@ -260,12 +261,12 @@ def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
             f"IMDS answered the credentials of role {role_name!r} with JSON that is not an object. {fix}",
             "credentials_malformed",
         )
-    secrets = [str(document.get(name) or "") for name in SECRET_FIELDS]
+    secrets = document_secrets(document)
     code = document.get("Code")
     if code is not None and code != "Success":
-        # Scrubbed like the message: a damaged document may carry a secret where the status belongs.
-        code = scrub(str(code), secrets)
-        message = scrub(str(document.get("Message") or "no message"), secrets)
+        # Masked like the message: a damaged document may carry a secret where the status belongs.
+        code = mask_text(str(code), secrets)
+        message = mask_text(str(document.get("Message") or "no message"), secrets)
         raise RoleCheckFailed(
             f"IMDS has no usable credentials for role {role_name!r}: Code={code!r} ({message}). The role's trust "
             "policy must allow ec2.amazonaws.com to sts:AssumeRole, and the role and profile must exist; "
@@ -298,8 +299,9 @@ def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
     return RoleCredentials(
         role_name=role_name,
         code=str(document["Code"]),
-        type=document.get("Type"),
-        last_updated=document.get("LastUpdated"),
+        # Shown in the module's result: masked here, keys included (a LastUpdated of {<token>: 1} is not text).
+        type=mask_data(document.get("Type"), secrets),
+        last_updated=mask_data(document.get("LastUpdated"), secrets),
         expiration=str(document["Expiration"]),
         expires_at=expires_at,
         access_key_id=str(document["AccessKeyId"]),

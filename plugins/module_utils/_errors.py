@@ -5,6 +5,10 @@
 
 from __future__ import annotations
 
+from typing import Iterable
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._masking import mask_text
+
 
 class ImdsError(Exception):
     """Base class. Modules turn it into ``fail_json(msg=str(error), reason=error.reason, ...)``."""
@@ -221,8 +225,9 @@ def status_error(
     return ImdsBadResponse(f"IMDS answered {path} with an unexpected {status}.", url=url, status=status)
 
 
-def internal_error(error: BaseException) -> ImdsInternalError:
-    text = str(error)[:300]
+def internal_error(error: BaseException, secrets: Iterable[str] = ()) -> ImdsInternalError:
+    """``secrets`` are masked before the text is cut short: a cut secret would no longer match any mask."""
+    text = mask_text(str(error), secrets)[:300]
     return ImdsInternalError(
         f"Internal error in ec2meta.imds ({error.__class__.__name__}: {text}). This is a bug: please report it at "
         "the collection's issue tracker with the task and, if you can, the -vvv output (it holds no secrets)."

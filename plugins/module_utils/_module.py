@@ -6,11 +6,14 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator, NoReturn
+from typing import Any, Iterable, Iterator, NoReturn
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import (
+    client_config_from_params,
+    refuse_empty_expectations,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
@@ -18,10 +21,19 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._config import ClientConfig
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, internal_error
+from ansible_collections.ec2meta.imds.plugins.module_utils._masking import mask_data, secret_forms
+
+
+def register_secrets(module: Any, secrets: Iterable[str]) -> None:
+    """Every form of each secret (_masking.secret_forms) joins ``no_log_values``: Ansible masks them in whatever the
+    module returns, and :func:`fail` masks them in dict keys too, where Ansible does not look."""
+    module.no_log_values.update(secret_forms(secrets))
 
 
 def fail(module: Any, error: ImdsError, **result: Any) -> NoReturn:
-    module.fail_json(msg=str(error), **error.details(), **result)
+    # The top-level names are the collection's own (msg, reason, ...); everything under them is masked, keys too.
+    failure = {"msg": str(error), **error.details(), **result}
+    module.fail_json(**{name: mask_data(value, module.no_log_values) for name, value in failure.items()})
     raise AssertionError("fail_json returned")  # it exits; this line keeps the NoReturn promise honest
 
 
@@ -29,15 +41,17 @@ def fail(module: Any, error: ImdsError, **result: Any) -> NoReturn:
 def failures_reported(module: Any, secrets: set | None = None) -> Iterator[None]:
     """Around a module's work: the collection's errors become fail_json, and so does any other exception, as
     ``reason: internal_error`` (a bug, with a request to report it) instead of a traceback. ``secrets`` are masked
-    in the failure, whatever it says."""
+    in the failure in every form, whatever it says. An empty ``expected_*`` option fails here, before the module's
+    work."""
     try:
+        refuse_empty_expectations(module.params)
         yield
     except ImdsError as error:
-        module.no_log_values.update(secrets or ())
+        register_secrets(module, secrets or ())
         fail(module, error)
     except Exception as error:
-        module.no_log_values.update(secrets or ())
-        fail(module, internal_error(error))
+        register_secrets(module, secrets or ())
+        fail(module, internal_error(error, module.no_log_values))
 
 
 def require_requests(module: Any) -> None:

@@ -14,8 +14,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
     RoleCredentials,
     RoleReport,
     arn_parts,
-    scrub,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._masking import mask_data, mask_text
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import REGION_PATH
 
 if HAS_BOTO3:
@@ -58,8 +58,8 @@ def caller_identity(
         answer: Any = client.get_caller_identity()
     except ClientError as error:
         info = error.response.get("Error", {})
-        code = str(info.get("Code") or "Unknown")
-        message = scrub(str(info.get("Message") or ""), secrets)
+        code = mask_text(str(info.get("Code") or "Unknown"), secrets)
+        message = mask_text(str(info.get("Message") or ""), secrets)
         fix = REJECTION_FIXES.get(code, "see the AWS error message")
         raise RoleCheckFailed(
             f"STS ({where}) rejected the credentials of role {credentials.role_name!r} ({code}: {message}): {fix}.",
@@ -76,12 +76,15 @@ def caller_identity(
         ) from None
     except BotoCoreError as error:
         raise RoleCheckFailed(
-            f"STS GetCallerIdentity at {where} failed: {scrub(str(error), secrets)}. Check sts_endpoint_url and "
+            f"STS GetCallerIdentity at {where} failed: {mask_text(str(error), secrets)}. Check sts_endpoint_url and "
             "sts_region.",
             "sts_error",
             **partial,
         ) from None
-    return {"account": answer.get("Account"), "arn": answer.get("Arn"), "user_id": answer.get("UserId")}
+    # What STS (or whatever answers at sts_endpoint_url) says is shown in messages and the result: masked, since an
+    # ARN or user id can quote the credentials, URL-encoded or not.
+    identity = {"account": answer.get("Account"), "arn": answer.get("Arn"), "user_id": answer.get("UserId")}
+    return mask_data(identity, secrets)
 
 
 def expected_sts_arn(report: RoleReport, account: str) -> str:

@@ -14,9 +14,11 @@ description:
     against the AWS certificate given in O(certificate).
   - On success returns RV(verified=true) and the signed document, so a play can hand a host secrets only once
     the account, instance, region and image it claims are proven by AWS's signature.
-  - "Checks, each failing with a message naming what did not match and a stable C(reason): the certificate parses
-    and is valid now (C(invalid_certificate), C(certificate_expired), C(certificate_not_yet_valid)) and holds the
-    key type of O(signature_type) (C(wrong_certificate_type)); the signature is valid for it
+  - "Checks, each failing with a message naming what did not match and a stable C(reason): before the host is
+    contacted, O(certificate) is one X.509 certificate in PEM and nothing else, from a regular file of at most
+    64 KiB when it is a path (C(invalid_option)); the certificate is valid now (C(certificate_expired),
+    C(certificate_not_yet_valid)) and holds the key type of O(signature_type) (C(wrong_certificate_type)); the
+    signature is valid for it
     (C(signature_invalid)); for the PKCS#7 forms, the signed content equals the plain document
     (C(content_mismatch)); the O(expected_account_id), O(expected_instance_id), O(expected_region) and
     O(expected_image_id) match (C(identity_mismatch), with C(field)); the instance started no more than
@@ -49,6 +51,9 @@ options:
       - V(signature) is a base64 RSA signature over the SHA-256 hash of the document
         (C(dynamic/instance-identity/signature)).
       - Each is checked with AWS's certificate for that type and the instance's region.
+      - Each type accepts only the digest and key AWS documents for it. A signature that names another digest
+        (such as SHA-1 in an V(rsa2048) blob) fails with C(signature_invalid), a V(rsa2048) certificate without
+        a 2048-bit RSA key with C(wrong_certificate_type).
     type: str
     choices: [rsa2048, pkcs7, signature]
     default: rsa2048
@@ -57,6 +62,9 @@ options:
       - The AWS public certificate to verify the signature with, as PEM text (C(-----BEGIN CERTIFICATE-----)) or
         the path of a file on the B(controller) holding it (relative paths are searched like M(ansible.builtin.copy)'s
         C(src), in the role's or play's C(files/)).
+      - It is read and checked on the controller only, before anything runs on the host, and never sent to the host.
+        A file must be a regular file of at most 64 KiB holding only the certificate; a private key, a second
+        certificate or any other content fails with C(reason=invalid_option), and the message never quotes it.
       - AWS publishes one certificate per region and O(signature_type) in the Amazon EC2 User Guide (see the
         links below). Use the one for the instance's region and the chosen O(signature_type).
       - Required. The collection does not ship AWS's certificates, because it could not obtain them verbatim from
@@ -88,6 +96,8 @@ options:
         stopped instance is started again.
     type: int
 notes:
+  - Every C(expected_*) option that is set must hold a value. An empty or blank one (often an undefined or empty
+    variable) fails with C(reason=invalid_option) before anything is read, instead of turning its check off.
   - The document and the signature are read with the shared client options; verification needs the
     C(cryptography) Python library on the controller (a dependency of ansible-core), never on the host, and never
     calls the C(openssl) command.

@@ -68,6 +68,8 @@ options:
     default: false
 notes:
   - Secrets read from IMDS are masked from any output of the module, including failure messages.
+  - Every C(expected_*) option that is set must hold a value. An empty or blank one (often an undefined or empty
+    variable) fails with C(reason=invalid_option) before anything is read, instead of turning its check off.
 seealso:
   - module: ec2meta.imds.probe
     description: Diagnose the Instance Metadata Service itself (tokens, IMDSv1, hop limit, tags, IPv6).
@@ -224,7 +226,13 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
     RoleCheckFailed,
     read_role,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail, failures_reported  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._masking import mask_data  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import (  # noqa: E402
+    create_client,
+    fail,
+    failures_reported,
+    register_secrets,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._sts import verify_sts_identity  # noqa: E402
 
 
@@ -260,13 +268,14 @@ def main() -> None:
             if params["verify_sts"]:
                 verify_sts_identity(client, report, credentials, params["sts_region"], params["sts_endpoint_url"])
         except RoleCheckFailed as error:
-            module.no_log_values.update(secrets)
+            register_secrets(module, secrets)
             fail(module, error, **error.partial)
-    result = {"changed": False, **report.as_dict()}
+    # The report is masked in every form and in dict keys; only the explicit credentials keep their values.
+    result = {"changed": False, **mask_data(report.as_dict(), secrets)}
     if params["return_credentials"]:
         result["credentials"] = credentials.secret_dict()
     else:
-        module.no_log_values.update(secrets)
+        register_secrets(module, secrets)
     module.exit_json(**result)
 
 

@@ -16,11 +16,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import refuse_empty_expectations
 from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import parse_expiration
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 from ansible_collections.ec2meta.imds.plugins.module_utils._identity import IDENTITY_OPTIONS, SIGNATURE_TYPES
 from ansible_collections.ec2meta.imds.plugins.plugin_utils._asn1 import (
     CLASS_CONTEXT,
@@ -44,6 +49,15 @@ else:
 
 # Far more than any identity document or signature IMDS serves (about 0.5 KiB and 2 KiB).
 MAX_TEXT = 64 * 1024
+# Far more than one PEM certificate (AWS's are about 1 KiB); a file or text above it is not one.
+MAX_CERTIFICATE = 64 * 1024
+# The certificate option as a whole: one PEM CERTIFICATE block, whitespace around it aside. Anything else in the
+# text (a private key next to the certificate, a second certificate, prose) makes it something else.
+PEM_CERTIFICATE = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----")
+PEM_LABEL = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----")
+# What the host's module receives for ``certificate`` (its argument spec, shared with the docs, requires the option):
+# the certificate itself, or a file, is read and checked on the controller only and never travels to the host.
+CERTIFICATE_ON_CONTROLLER = "(checked on the controller; not sent to the host)"
 
 OID_DATA = "1.2.840.113549.1.7.1"
 OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
@@ -56,8 +70,29 @@ DIGESTS = {
     "2.16.840.1.101.3.4.2.2": "SHA384",
     "2.16.840.1.101.3.4.2.3": "SHA512",
 }
-# Public key type each signature type is made with, for the message when the certificate does not fit.
-KEY_TYPES = {"rsa2048": "RSA", "pkcs7": "DSA", "signature": "RSA"}
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """How AWS makes one signature type: the key type (and size, where AWS states it) and the one digest."""
+
+    key_type: str
+    digest: str
+    key_size: int | None = None
+
+
+# What AWS documents for each signature type, and the only thing each accepts, whatever digest a PKCS#7 signer
+# names (a signer naming SHA-1 in an rsa2048 blob is not how AWS signs it). From "Verify the instance identity
+# document for an Amazon EC2 instance", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/verify-iid.html :
+# the base64-encoded signature is a SHA256 hash encrypted with an RSA key pair, the PKCS7 signature a SHA1 hash with
+# a DSA key pair, the RSA-2048 signature a SHA256 hash with an RSA-2048 key pair. The signer's signatureAlgorithm
+# OID is not checked: the key type comes from the trusted certificate and the hash from this table, so that label
+# cannot change what is verified (and old OpenSSL wrote several spellings of DSA with SHA-1).
+ALGORITHMS = {
+    "rsa2048": Algorithm("RSA", "SHA256", key_size=2048),
+    "pkcs7": Algorithm("DSA", "SHA1"),
+    "signature": Algorithm("RSA", "SHA256"),
+}
 # option -> document field it must equal: the table the checks, the docs and the tests go by.
 EXPECTATIONS = {
     "expected_account_id": "accountId",
@@ -159,13 +194,17 @@ def check_certificate(certificate: Any, signature_type: str, now: datetime) -> d
             "certificate_expired",
             certificate=described,
         )
-    expected = KEY_TYPES[signature_type]
+    algorithm = ALGORITHMS[signature_type]
     key = certificate.public_key()
     key_type = "RSA" if isinstance(key, rsa.RSAPublicKey) else "DSA" if isinstance(key, dsa.DSAPublicKey) else None
-    if key_type != expected:
+    found = key_type or type(key).__name__
+    wanted = algorithm.key_type
+    if key_type is not None and algorithm.key_size is not None:
+        found, wanted = f"{found}-{key.key_size}", f"{wanted}-{algorithm.key_size}"
+    if found != wanted:
         raise IdentityCheckFailed(
-            f"signature_type={signature_type} is signed with a {expected} key, but the certificate "
-            f"({described['subject']}) holds {key_type or type(key).__name__}. Give AWS's {expected} certificate "
+            f"signature_type={signature_type} is signed with a {wanted} key, but the certificate "
+            f"({described['subject']}) holds {found}. Give AWS's {wanted} certificate "
             f"for signature_type={signature_type} ({SIGNATURE_TYPES[signature_type]}).",
             "wrong_certificate_type",
             certificate=described,
@@ -278,8 +317,9 @@ def signed_document(document_text: str, signature_text: str, signature_type: str
         "signature_invalid",
     )
     raw = decode_base64(signature_text, label[4:])
+    digest = ALGORITHMS[signature_type].digest
     if signature_type == "signature":
-        if not _verify(public_key, raw, document, "SHA256"):
+        if not _verify(public_key, raw, document, digest):
             raise invalid
         return document
     try:
@@ -288,6 +328,13 @@ def signed_document(document_text: str, signature_text: str, signature_type: str
         raise IdentityCheckFailed(
             f"{label} served by the host is not a PKCS#7 SignedData ({error}).", "malformed"
         ) from None
+    if signed.digest != digest:
+        raise IdentityCheckFailed(
+            f"{label} names the digest {signed.digest}, but AWS signs signature_type={signature_type} with "
+            f"{digest} only ({SIGNATURE_TYPES[signature_type]}): this is not an AWS signature. Do not trust this "
+            "host.",
+            "signature_invalid",
+        )
     content = document if signed.content is None else signed.content
     if signed.signed_attributes is None:
         if not _verify(public_key, signed.signature, content, signed.digest):
@@ -422,6 +469,10 @@ def controller_options(args: Mapping[str, Any]) -> dict:
         )
         raise IdentityCheckFailed("; ".join(validated.error_messages) + "." + hint, "invalid_option")
     options = validated.validated_parameters
+    try:
+        refuse_empty_expectations(options)
+    except ImdsConfigError as error:
+        raise IdentityCheckFailed(str(error), error.reason) from None
     if not (options["certificate"] or "").strip():
         raise IdentityCheckFailed(
             "certificate is empty. Give the PEM text of AWS's certificate for the instance's region and "
@@ -435,6 +486,93 @@ def controller_options(args: Mapping[str, Any]) -> dict:
 
 def is_pem(text: str) -> bool:
     return "-----BEGIN" in text
+
+
+def describe_option_value(value: str) -> str:
+    """How a message names a certificate value that is neither a certificate nor a file: a one-line value (a path)
+    as it is, anything else (the content of some file, maybe a secret) only by its size."""
+    if "\n" not in value and len(value) <= 1024:
+        return repr(value)
+    lines = value.count("\n") + 1
+    return f"({len(value)} characters on {lines} lines, not shown)"
+
+
+def read_certificate_file(path: str) -> str:
+    """The text of the controller file ``path``, which must be a regular file of at most MAX_CERTIFICATE bytes of
+    ASCII. Opened without blocking and checked on the open descriptor, so a FIFO or a device cannot hang the
+    controller and a path swapped after a check cannot slip through; IdentityCheckFailed(invalid_option) otherwise.
+    Messages name the file and what is wrong with it, never its content."""
+    fix = "Give the path of a file holding only AWS's PEM certificate for the instance's region and signature_type."
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        raise IdentityCheckFailed(
+            f"certificate file {path} cannot be opened ({error.strerror}). {fix}", "invalid_option"
+        ) from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise IdentityCheckFailed(
+                f"certificate file {path} is not a regular file (a directory, FIFO, socket or device). {fix}",
+                "invalid_option",
+            )
+        if info.st_size > MAX_CERTIFICATE:
+            raise IdentityCheckFailed(
+                f"certificate file {path} is {info.st_size} bytes, more than {MAX_CERTIFICATE} (AWS's certificates "
+                f"are about 1 KiB): it is not a certificate. {fix}",
+                "invalid_option",
+            )
+        data = b""
+        while len(data) <= MAX_CERTIFICATE:
+            chunk = os.read(descriptor, MAX_CERTIFICATE + 1 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(descriptor)
+    if len(data) > MAX_CERTIFICATE:
+        raise IdentityCheckFailed(
+            f"certificate file {path} grew past {MAX_CERTIFICATE} bytes while it was read. {fix}", "invalid_option"
+        )
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        raise IdentityCheckFailed(
+            f"certificate file {path} is not ASCII text, so it is not a PEM certificate. {fix}", "invalid_option"
+        ) from None
+
+
+def checked_certificate(text: str, where: str) -> str:
+    """``text`` (from ``where``: the option, or a file) when it is one X.509 certificate in PEM and nothing else,
+    IdentityCheckFailed(invalid_option) otherwise. The message names the PEM blocks found (their labels are not
+    secret), never the text: a private key or a credentials file given by mistake is not echoed."""
+    fix = (
+        "Give AWS's certificate for the instance's region and signature_type, as its PEM text "
+        "('-----BEGIN CERTIFICATE-----' ...) or the path of a file on the controller holding only it."
+    )
+    if len(text) > MAX_CERTIFICATE:
+        raise IdentityCheckFailed(
+            f"{where} is {len(text)} characters, more than {MAX_CERTIFICATE}: it is not a certificate. {fix}",
+            "invalid_option",
+        )
+    stripped = text.strip()
+    if not PEM_CERTIFICATE.fullmatch(stripped):
+        labels = sorted(set(PEM_LABEL.findall(text)))
+        found = f"PEM blocks {', '.join(labels)}" if labels else "no PEM block"
+        raise IdentityCheckFailed(
+            f"{where} is not one X.509 certificate in PEM and nothing else (found {found}). {fix}", "invalid_option"
+        )
+    try:
+        load_certificate(stripped)
+    except IdentityCheckFailed as error:
+        if error.reason == "missing_library":
+            raise
+        raise IdentityCheckFailed(
+            f"{where} has the PEM armour of a certificate, but its content is not an X.509 certificate. {fix}",
+            "invalid_option",
+        ) from None
+    return stripped + "\n"
 
 
 def identity_result(module_result: Mapping[str, Any], options: Mapping[str, Any], now: datetime | None = None) -> dict:

@@ -34,10 +34,17 @@ OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
 OID_CONTENT_TYPE = "1.2.840.113549.1.9.3"
 OID_MESSAGE_DIGEST = "1.2.840.113549.1.9.4"
 OID_SIGNING_TIME = "1.2.840.113549.1.9.5"
-# signature type -> (digest OID, digest, signature algorithm OID, whether the algorithm takes a NULL parameter)
+# signature type -> (digest, signature algorithm OID, whether the algorithm takes a NULL parameter)
 ALGORITHMS = {
-    "pkcs7": ("1.3.14.3.2.26", hashes.SHA1, "1.2.840.10040.4.1", False),  # dsa
-    "rsa2048": ("2.16.840.1.101.3.4.2.1", hashes.SHA256, "1.2.840.113549.1.1.1", True),  # rsaEncryption
+    "pkcs7": ("SHA1", "1.2.840.10040.4.1", False),  # dsa
+    "rsa2048": ("SHA256", "1.2.840.113549.1.1.1", True),  # rsaEncryption
+}
+# digest name -> its OID; a test can sign with a digest AWS does not use for a type, to see the verifier refuse it.
+DIGEST_OIDS = {
+    "SHA1": "1.3.14.3.2.26",
+    "SHA256": "2.16.840.1.101.3.4.2.1",
+    "SHA384": "2.16.840.1.101.3.4.2.2",
+    "SHA512": "2.16.840.1.101.3.4.2.3",
 }
 
 
@@ -167,14 +174,21 @@ class IdentitySigner:
                 self._cache = {document: {kind: self.sign(kind, document) for kind in SIGNATURE_TYPES}}
             return dict(self._cache[document])
 
-    def sign(self, kind: str, document: bytes) -> str:
+    def sign(self, kind: str, document: bytes, digest_name: str | None = None) -> str:
+        """The text IMDS serves; ``digest_name`` (a :data:`DIGEST_OIDS` key) replaces the type's own digest."""
         key = self.keys[kind]
         if kind == "signature":
-            return base64.b64encode(key.sign(document, padding.PKCS1v15(), hashes.SHA256())).decode("ascii")
-        return _wrap(self.signed_data(kind, document))
+            hash_class = getattr(hashes, digest_name or "SHA256")
+            return base64.b64encode(key.sign(document, padding.PKCS1v15(), hash_class())).decode("ascii")
+        return _wrap(self.signed_data(kind, document, digest_name=digest_name))
 
-    def signed_data(self, kind: str, document: bytes, signing_time: datetime | None = None) -> bytes:
-        digest_oid, hash_class, signature_oid, null_parameter = ALGORITHMS[kind]
+    def signed_data(
+        self, kind: str, document: bytes, signing_time: datetime | None = None, digest_name: str | None = None
+    ) -> bytes:
+        """The SignedData blob; ``digest_name`` (a :data:`DIGEST_OIDS` key) replaces the type's own digest."""
+        default_digest, signature_oid, null_parameter = ALGORITHMS[kind]
+        digest_name = digest_name or default_digest
+        digest_oid, hash_class = DIGEST_OIDS[digest_name], getattr(hashes, digest_name)
         hasher = hashes.Hash(hash_class())
         hasher.update(document)
         digest = hasher.finalize()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 import pytest
 from moto_helpers import instance_role_credentials, moto_authentication, serve_credentials
@@ -20,7 +21,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
     parse_expiration,
     profile_name,
     read_role,
-    scrub,
+    safe_credential_fields,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsTokenUnavailable
 from ansible_collections.ec2meta.imds.plugins.module_utils._paths import REGION_PATH, ROLES_PATH
@@ -99,10 +100,18 @@ def test_check_profile_accepts_name_or_arn(expected):
         check_profile("arn:aws:iam::123456789012:instance-profile/db-profile", expected)
 
 
-@pytest.mark.parametrize("expected", [None, ""])
-def test_check_profile_without_expectation_accepts_any(expected):
-    assert check_profile(PROFILE_ARN, expected) is None
-    assert check_profile("arn:aws:iam::123456789012:instance-profile/db-profile", expected) is None
+def test_check_profile_without_expectation_accepts_any():
+    assert check_profile(PROFILE_ARN, None) is None
+    assert check_profile("arn:aws:iam::123456789012:instance-profile/db-profile", None) is None
+
+
+@pytest.mark.parametrize("expected", ["", " "])
+def test_an_empty_expectation_is_not_no_expectation(expected):
+    """Fail closed: the module refuses an empty expected_* first; should one get through, it matches nothing."""
+    with pytest.raises(RoleCheckFailed):
+        check_profile(PROFILE_ARN, expected)
+    with pytest.raises(RoleCheckFailed):
+        check_role(ROLE, expected, PROFILE_ARN)
 
 
 @pytest.mark.parametrize(
@@ -130,8 +139,13 @@ def test_check_role_names_found_and_expected():
     assert "add-role-to-instance-profile --instance-profile-name web-server-profile" in str(caught.value)
 
 
-def test_scrub_removes_every_secret():
-    assert scrub("key AKIA1 secret s3cr3t tail", ["AKIA1", "s3cr3t", ""]) == "key ******** secret ******** tail"
+def test_safe_credential_fields_mask_every_form_of_a_secret():
+    """A damaged document carrying its own token, URL-encoded, in LastUpdated: masked, not shown."""
+    token = "IQoJb3/JpZ2+luX2=="
+    fields = safe_credential_fields(
+        {"AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "s3cr3t", "Token": token, "LastUpdated": f"x {quote(token)}"}
+    )
+    assert fields == {"LastUpdated": "x ********"}
 
 
 def document(**changes) -> bytes:

@@ -10,8 +10,8 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import dsa
-from identity_signing import IdentitySigner, self_signed
+from cryptography.hazmat.primitives.asymmetric import dsa, rsa
+from identity_signing import DIGEST_OIDS, IdentitySigner, self_signed
 from identity_signing import _pem as pem_of
 from imds_emulator import ImdsEmulator, render
 
@@ -125,6 +125,42 @@ def test_the_wrong_certificate_fails(served, signer, signature_type, other):
 def test_a_certificate_of_the_wrong_key_type_fails(served, signer, signature_type, other):
     error = failure(lambda: verify(served, signature_type, signer.certificates()[other]))
     assert error.reason == "wrong_certificate_type"
+
+
+def test_an_rsa2048_certificate_must_hold_a_2048_bit_key(served, signer):
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - a test key, too small on purpose
+    certificate = pem_of(self_signed(key, "rsa-1024", NOW - timedelta(days=1), NOW + timedelta(days=1), 7))
+    error = failure(lambda: verify(served, "rsa2048", certificate))
+    assert error.reason == "wrong_certificate_type"
+    assert "signed with a RSA-2048 key" in str(error)
+    assert "holds RSA-1024" in str(error)
+
+
+# The one digest AWS documents for each signature type (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/
+# verify-iid.html), written here rather than imported so that a wrong table in the code fails this test.
+DOCUMENTED_DIGESTS = {"rsa2048": "SHA256", "pkcs7": "SHA1", "signature": "SHA256"}
+UNDOCUMENTED = [(kind, name) for kind in TYPES for name in DIGEST_OIDS if name != DOCUMENTED_DIGESTS[kind]]
+
+
+@pytest.mark.parametrize(("signature_type", "digest_name"), UNDOCUMENTED)
+def test_a_signature_made_with_a_digest_aws_does_not_use_for_the_type_fails(
+    signer, document, signature_type, digest_name
+):
+    """Validly signed with the right key, but with SHA-1 for rsa2048 (or SHA-256 for pkcs7, ...): refused."""
+    signature = signer.sign(signature_type, document, digest_name=digest_name)
+    certificate = signer.certificates()[signature_type]
+    error = failure(lambda: verify_identity(document.decode(), signature, signature_type, certificate, now=NOW))
+    assert error.reason == "signature_invalid"
+    if signature_type != "signature":  # the bare signature names no digest: it just does not verify
+        assert f"names the digest {digest_name}, but AWS signs signature_type={signature_type}" in str(error)
+
+
+@pytest.mark.parametrize("signature_type", TYPES)
+def test_the_documented_digest_is_what_the_emulator_signs_with(signer, document, signature_type):
+    """The control for the test above: the same signer, with the documented digest named, verifies."""
+    signature = signer.sign(signature_type, document, digest_name=DOCUMENTED_DIGESTS[signature_type])
+    certificate = signer.certificates()[signature_type]
+    assert verify_identity(document.decode(), signature, signature_type, certificate, now=NOW).document
 
 
 @pytest.mark.parametrize("signature_type", TYPES)
