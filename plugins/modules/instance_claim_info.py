@@ -16,9 +16,9 @@ description:
   - With O(known_instance_id) (the inventory's own C(instance_id) host variable, which the C(amazon.aws.aws_ec2)
     inventory sets), the claim must name that instance.
   - Without it, O(connection_address) (the address the controller connects to the host by) must be one of the
-    addresses C(DescribeInstances), read with the controller's credentials, lists for the claimed instance, on any
-    of its network interfaces; its private or public IPv4 address, IPv6 address, or private or public DNS name. IP
-    addresses compare in canonical form; names without case and without a trailing dot. No name is resolved
+    addresses C(DescribeInstances), read with the controller's credentials, lists for the claimed instance on any
+    of its network interfaces (private or public IPv4 address, IPv6 address, private or public DNS name). IP
+    addresses compare in canonical form, names without case and without a trailing dot. No name is resolved
     through DNS.
   - A private address (IPv4 or DNS name) proves only when no other instance of the region has it, since private
     addresses repeat across VPCs with overlapping CIDRs.
@@ -38,7 +38,7 @@ options:
     description:
       - The instance id the controller knows for the host, for example the C(instance_id) host variable of the
         C(amazon.aws.aws_ec2) inventory. When set, the claim must name it and O(connection_address) is not used.
-      - Never give a value the host reported (facts, IMDS): that would compare the claim with itself.
+      - Never give a value the host reported (facts, IMDS); that would compare the claim with itself.
     type: str
   connection_address:
     description:
