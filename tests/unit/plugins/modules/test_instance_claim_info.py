@@ -153,7 +153,12 @@ def test_an_unexpected_exception_is_an_internal_error(run_module, monkeypatch):
     monkeypatch.setattr(instance_claim_info, "prove_claim", broken)
     result = run_module(
         instance_claim_info,
-        {"region": "eu-west-1", "claimed_instance_id": "i-0123456789abcdef0", "access_key": "AKIDEXAMPLE", "secret_key": "SECRETEXAMPLE"},
+        {
+            "region": "eu-west-1",
+            "claimed_instance_id": "i-0123456789abcdef0",
+            "access_key": "AKIDEXAMPLE",
+            "secret_key": "SECRETEXAMPLE",
+        },
     )
     assert (result["failed"], result["reason"]) == (True, "internal_error")
     assert "KeyError: 'unexpected-shape'" in result["msg"]
