@@ -261,6 +261,8 @@ def test_the_docs_migration_playbook_runs_as_written(tmp_path, moto_endpoint):
                                     name: {
                                         "ansible_connection": "local",
                                         "instance_metadata_imds_endpoint": h["emulator"].url,
+                                        # As amazon.aws.aws_ec2 sets it: proves the id the host claims.
+                                        "instance_id": h["instance_id"],
                                     }
                                     for name, h in hosts.items()
                                 }

@@ -50,7 +50,12 @@ def test_check_mode_reports_and_changes_nothing(tmp_path, moto_endpoint):
     playbook.write_text(PLAYBOOK, encoding="utf-8")
     with ImdsEmulator() as emulator:
         instance = launch_instance({"imds_endpoint": emulator.url, "moto_endpoint": moto_endpoint}, with_role=True)
-        extra_vars = {"imds_endpoint": emulator.url, "moto_endpoint": moto_endpoint}
+        # The inventory's instance_id (as amazon.aws.aws_ec2 sets it) proves the id the host's IMDS claims.
+        extra_vars = {
+            "imds_endpoint": emulator.url,
+            "moto_endpoint": moto_endpoint,
+            "instance_id": instance["instance_id"],
+        }
 
         check = run_playbook(playbook, extra_vars, verbosity="--check")
         check_output = check.stdout + check.stderr

@@ -1,0 +1,217 @@
+#!/usr/bin/python
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: instance_claim_info
+short_description: Prove on the controller that the instance a host claims to be is the one the controller knows
+version_added: 0.1.0
+description:
+  - Everything a host's Instance Metadata Service answers is a claim by that host; root on it can serve any
+    instance id. This module checks a claimed instance id (O(claimed_instance_id), typically read from the host's
+    IMDS) against what the controller knows B(independently), before the controller's AWS credentials act on it.
+  - With O(known_instance_id) (the inventory's own C(instance_id) host variable, which the C(amazon.aws.aws_ec2)
+    inventory sets), the claim must name that instance.
+  - Without it, O(connection_address) (the address the controller connects to the host by) must be one of the
+    addresses C(DescribeInstances), read with the controller's credentials, lists for the claimed instance on any
+    of its network interfaces (private or public IPv4 address, IPv6 address, private or public DNS name). IP
+    addresses compare in canonical form, names without case and without a trailing dot. No name is resolved
+    through DNS.
+  - A private address (IPv4 or DNS name) proves only when no other instance of the region has it, since private
+    addresses repeat across VPCs with overlapping CIDRs.
+  - It fails closed with C(reason=identity_unproven), naming the claimed id and what the controller knew, when the
+    claim does not match, EC2 does not know the claimed instance in O(region) (or it is terminated), the claimed id
+    is not an instance id, or the address is empty or not an IP address or DNS name.
+  - Only reads (C(ec2:DescribeInstances)); runs on the controller, or any host with AWS credentials the play trusts.
+author:
+  - ec2meta.imds maintainers (@ec2meta)
+options:
+  claimed_instance_id:
+    description:
+      - The instance id the host claims to be, for example what its IMDS answered for C(meta-data/instance-id).
+    type: str
+    required: true
+  known_instance_id:
+    description:
+      - The instance id the controller knows for the host, for example the C(instance_id) host variable of the
+        C(amazon.aws.aws_ec2) inventory. When set, the claim must name it and O(connection_address) is not used.
+      - Never give a value the host reported (facts, IMDS); that would compare the claim with itself.
+    type: str
+  connection_address:
+    description:
+      - The address the controller connects to the host by, for example C(ansible_host), else C(inventory_hostname).
+      - Used when O(known_instance_id) is not set.
+    type: str
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ec2meta.imds.aws
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads; it runs the same in check mode and never reports a change.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+notes:
+  - The credentials need the IAM permission C(ec2:DescribeInstances).
+  - O(region) is the region the claimed instance is looked up in. Give it from the controller's knowledge when
+    you have it; a host that claims a region can only make the lookup fail, not succeed for another instance.
+  - The role P(ec2meta.imds.instance_metadata#role) runs this module before it changes anything on an instance
+    whose id it read from the host.
+seealso:
+  - module: ec2meta.imds.instance_identity
+    description: Verifies the AWS-signed identity document a host serves, against expectations the controller gives.
+  - module: ec2meta.imds.metadata_options
+    description: Changes an instance's metadata options through the EC2 API.
+  - name: amazon.aws.aws_ec2 inventory
+    description: Sets the C(instance_id) host variable from C(DescribeInstances).
+    link: https://docs.ansible.com/ansible/latest/collections/amazon/aws/aws_ec2_inventory.html
+"""
+
+EXAMPLES = r"""
+---
+- name: Read the instance id the host claims
+  ec2meta.imds.metadata:
+    path: meta-data/instance-id
+  register: claimed
+
+- name: Prove it against the address the controller connects to
+  ec2meta.imds.instance_claim_info:
+    claimed_instance_id: "{{ claimed.value }}"
+    connection_address: "{{ ansible_host | default(inventory_hostname) }}"
+    region: eu-west-1
+  delegate_to: localhost
+  register: proven
+
+- name: Prove it against the inventory's instance id (amazon.aws.aws_ec2 sets instance_id)
+  ec2meta.imds.instance_claim_info:
+    claimed_instance_id: "{{ claimed.value }}"
+    known_instance_id: "{{ instance_id }}"
+    region: "{{ placement.region }}"
+  delegate_to: localhost
+  when: instance_id is defined
+"""
+
+RETURN = r"""
+instance_id:
+  description: The proven instance id.
+  returned: success
+  type: str
+  sample: i-0123456789abcdef0
+region:
+  description: The region the instance was found in.
+  returned: success
+  type: str
+  sample: eu-west-1
+account_id:
+  description: The account that owns the instance, from C(DescribeInstances) (the reservation's C(OwnerId)).
+  returned: success
+  type: str
+  sample: "123456789012"
+proven_by:
+  description:
+    - What proved the claim, V(instance_id) (O(known_instance_id)), or the kind of address that matched
+      O(connection_address), V(private_ip_address), V(public_ip_address), V(ipv6_address), V(private_dns_name) or
+      V(public_dns_name).
+  returned: success
+  type: str
+  sample: private_ip_address
+addresses:
+  description:
+    - The claimed instance's addresses from C(DescribeInstances), each kind a list (empty when it has none).
+    - Also returned on failure when EC2 knows the claimed instance.
+  returned: success
+  type: dict
+  sample: {"private_ip_address": ["10.0.1.17"], "public_ip_address": [], "ipv6_address": [],
+           "private_dns_name": ["ip-10-0-1-17.eu-west-1.compute.internal"], "public_dns_name": []}
+claimed_instance_id:
+  description: On failure, the instance id the host claimed.
+  returned: failure
+  type: str
+  sample: i-0fedcba9876543210
+known:
+  description: On failure, what the controller knew, each null when not given.
+  returned: failure
+  type: dict
+  contains:
+    instance_id:
+      description: O(known_instance_id).
+      type: str
+      returned: failure
+      sample: i-0123456789abcdef0
+    connection_address:
+      description: O(connection_address).
+      type: str
+      returned: failure
+      sample: 10.0.1.17
+    region:
+      description: The region looked in.
+      type: str
+      returned: failure
+      sample: eu-west-1
+reason:
+  description: On failure, why; V(identity_unproven) when the claim is not proven.
+  returned: failure
+  type: str
+  sample: identity_unproven
+"""
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa: E402
+    AWS_ARGUMENT_SPEC,
+    BOTO3_IMPORT_ERROR,
+    HAS_BOTO3,
+    AwsRegionMissing,
+    aws_client,
+    aws_params,
+    aws_session_region,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._instance_claim import prove_claim  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
+
+
+def argument_spec() -> dict:
+    return {
+        **AWS_ARGUMENT_SPEC,
+        "claimed_instance_id": {"type": "str", "required": True, "no_log": False},
+        "known_instance_id": {"type": "str", "no_log": False},
+        "connection_address": {"type": "str"},
+    }
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    if not HAS_BOTO3:
+        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
+    params = module.params
+    with failures_reported(module):
+        region = params["region"] or aws_session_region(params["profile"])
+        if not region:
+            raise AwsRegionMissing(
+                "No AWS region to look the claimed instance up in: set the region option (or AWS_REGION, "
+                "AWS_DEFAULT_REGION, or a region in the AWS profile)"
+            )
+        proven = prove_claim(
+            aws_client("ec2", **{**aws_params(params), "region": region}),
+            params["claimed_instance_id"],
+            known_instance_id=params["known_instance_id"],
+            address=params["connection_address"],
+            region=region,
+        )
+    module.exit_json(
+        changed=False,
+        instance_id=proven.instance_id,
+        region=proven.region,
+        account_id=proven.account_id,
+        proven_by=proven.proven_by,
+        addresses=proven.addresses,
+    )
+
+
+if __name__ == "__main__":
+    main()
