@@ -92,7 +92,7 @@ _LINK = re.compile(r"\) (?:called by )?-> (?=\(pid:\d)", re.IGNORECASE)
 _ENTRY = re.compile(
     r"\(pid:(\d{1,10})(?::(.{0,64}?) argv:(.*)| unable to get argv information)\)\Z", re.IGNORECASE | re.DOTALL
 )
-_HEADER_SPLIT = re.compile(r", (?=[A-Za-z0-9-]{1,64}: )")
+_HEADER_SPLIT = re.compile(r", (?=[A-Za-z0-9-]{1,64}: |\*\*token redacted\*\*)")
 _REQUEST_LINE = re.compile(r"([A-Za-z]{3,7}) (\S{1,2048}) http/\d", re.IGNORECASE)
 _TIME_FORMATS = ("%Y-%m-%d %H:%M:%S,%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
 MAX_CHAIN = 4
@@ -153,10 +153,10 @@ def parse_line(
     text: str, limits: LogLimits = LogLimits(), tokens: set | None = None, cut: bool = False
 ) -> TraceLine | None:
     """One log line (without its newline) as a :class:`TraceLine`, or None when it is not an analyzer line.
-    Tokens taken out of its texts are added to ``tokens``. A ``cut`` line (longer than the cap) may end inside an
-    argv: its caller still counts."""
+    Tokens taken out of its texts are added to ``tokens``. A ``cut`` line (longer than the cap) loses its last
+    run of token characters, which may be the start of a token."""
     tokens = set() if tokens is None else tokens
-    prefix = _PREFIX.match(text)
+    prefix = _PREFIX.match(drop_cut_token(text) if cut else text)
     if not prefix:
         return None
     moment = parse_time(prefix.group(1))
@@ -167,7 +167,7 @@ def parse_line(
     request = _REQUEST.search(message)
     chain_text = message[: request.start()] if request else message
     chain_text = chain_text.rstrip()
-    if cut and not request and not chain_text.endswith(")"):
+    if not request and not chain_text.endswith(")"):  # cut short (a crash, a cap): its caller still counts
         chain_text += ")"
     chain = _chain(chain_text, limits, tokens)
     if not chain:
@@ -334,7 +334,7 @@ def read_callers(
             with _open(path) as stream:
                 for text, cut in _lines(stream, budget):
                     counts["cut"] += cut
-                    line = parse_line(drop_cut_token(text) if cut else text, limits, tokens, cut)
+                    line = parse_line(text, limits, tokens, cut)
                     if line is None:
                         counts["unparsed"] += 1
                         continue

@@ -9,10 +9,10 @@ that reaches a result goes through:
 
 * whatever follows the header name (``X-aws-ec2-metadata-token``, any case, then ``:``, ``=`` or blanks and an
   optional quote) up to the next blank, quote or comma;
-* anything shaped like a token wherever it stands: a run of at least 32 URL-safe base64 characters mixing upper and
-  lower case or letters and digits (a token lower-cased by the analyzer keeps its digits), or a run of at least 16
-  ending in ``=`` padding. Lower-case words joined by dashes (header and job names), paths and dotted versions do
-  not match.
+* anything shaped like a token wherever it stands: a run of at least 32 URL-safe base64 characters, or of at least
+  16 ending in ``=`` padding, unless it is words joined by dashes or underscores (header and job names: each part
+  letters then perhaps digits, in one case or capitalised). Paths and dotted versions break runs, so they stay; a
+  long identifier without separators may be taken for a token, the safe mistake.
 """
 
 from __future__ import annotations
@@ -26,21 +26,21 @@ _HEADER = re.compile(
     re.IGNORECASE,
 )
 _TOKEN_SHAPED = re.compile(r"[A-Za-z0-9_\-]{16,}={1,2}|[A-Za-z0-9_\-]{32,}")
-_UPPER = re.compile(r"[A-Z]")
-_LOWER = re.compile(r"[a-z]")
-_DIGIT = re.compile(r"[0-9]")
 _WORD_SEPARATOR = re.compile(r"[-_]")
+# A word in a name: letters, then perhaps a number (ec2, v2, production-42); random tokens mix them throughout.
+_WORD_PART = re.compile(r"[a-z]{1,12}[0-9]{0,4}|[0-9]{1,8}")
 # Tokens worth registering with no_log_values: shorter values ("$T") would mask innocent text everywhere.
 _MIN_NO_LOG_LENGTH = 16
 
 
+def _word(part: str) -> bool:
+    return bool(_WORD_PART.fullmatch(part.lower())) and part in (part.lower(), part.capitalize(), part.upper())
+
+
 def _token_shaped(run: str) -> bool:
-    if not _UPPER.search(run) and all(len(part) <= 10 for part in _WORD_SEPARATOR.split(run.rstrip("="))):
-        return False  # lower-case words joined by dashes: x-aws-ec2-metadata-token-ttl-seconds, a job name
-    if run.endswith("="):
-        return True
-    has_upper, has_lower, has_digit = bool(_UPPER.search(run)), bool(_LOWER.search(run)), bool(_DIGIT.search(run))
-    return (has_upper and has_lower) or (has_digit and (has_upper or has_lower))
+    """A run the shape regex found is a token unless it is words joined by dashes (X-aws-ec2-metadata-token-ttl-seconds,
+    a job name like build-and-deploy-42): a random token always has a part that is no word."""
+    return not all(_word(part) for part in _WORD_SEPARATOR.split(run.rstrip("=")))
 
 
 def scrub_tokens(text: str, found: set | None = None) -> str:
