@@ -22,13 +22,13 @@ description:
     before their argv could be read), the log and its rotated files (C(.1) to C(.5), C(.gz) too). A line that does
     not parse is counted in RV(log.lines_unparsed) and skipped, never shown.
   - The SDK scan, RV(outdated_sdks), looks for AWS SDKs and tools older than the first versions that support
-    IMDSv2, from AWS's page "Use a supported AWS SDK": Python packages (botocore, boto3, awscli), Node.js
+    IMDSv2, from AWS's page "Use a supported AWS SDK". It knows Python packages (botocore, boto3, awscli), Node.js
     C(node_modules/aws-sdk), Java jars (also inside C(.war), C(.hpi), C(.jpi), C(.ear) and fat jars, and Jenkins
     C(WEB-INF/lib) directories), Go binaries (the module list Go embeds), .NET (NuGet and C(*.deps.json)),
     PowerShell modules, PHP (Composer), Ruby gems and the C++ SDK's headers.
-  - IMDSv2 session tokens are taken out of everything returned (argv, paths, user agents, messages), whatever
+  - "IMDSv2 session tokens are taken out of everything returned (argv, paths, user agents, messages), whatever
     their form (C(-H 'X-aws-ec2-metadata-token: ...') in any case, or a token-shaped string anywhere), and those
-    found are also registered with Ansible's C(no_log) values.
+    found are also registered with Ansible's C(no_log) values."
   - The module only reads files on the host; it sends no request to IMDS or AWS.
 author:
   - ec2meta.imds maintainers (@ec2meta)
@@ -55,8 +55,8 @@ options:
     type: str
   only_v1:
     description:
-      - Leave IMDSv2 callers out of RV(callers). Callers of unknown version (C({MISSING PAYLOAD}) lines) stay: they
-        may be IMDSv1.
+      - Leave IMDSv2 callers out of RV(callers). Callers of unknown version (C({MISSING PAYLOAD}) lines) stay,
+        since they may be IMDSv1.
     type: bool
     default: false
   scan_paths:
@@ -341,8 +341,9 @@ scan:
   type: dict
   contains:
     roots:
-      description: Each scanned path with C(path), C(system) and C(status) (V(scanned), V(not found),
-        V(permission denied), V(not scanned: <limit>)).
+      description:
+        - Each scanned path with C(path), C(system) and C(status), one of V(scanned), V(not found),
+          V(permission denied), V(not a file or directory), or C(not scanned) and the limit that stopped the scan.
       type: list
       elements: dict
       sample: [{"path": "/var/lib/jenkins", "system": false, "status": "scanned"}]
