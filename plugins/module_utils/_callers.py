@@ -27,7 +27,9 @@ def _caller_label(caller: dict) -> str:
     return f"{name} (pid {caller['pid']}, {caller['count']} call{'s' if caller['count'] != 1 else ''})"
 
 
-def summarize(callers: list, log: dict | None, outdated: list, scan_summary: dict | None) -> str:
+def summarize(
+    callers: list, log: dict | None, outdated: list, scan_summary: dict | None, since: str | None = None
+) -> str:
     """One sentence per part, for a debug task or a failure message."""
     parts = []
     if log is not None:
@@ -41,7 +43,7 @@ def summarize(callers: list, log: dict | None, outdated: list, scan_summary: dic
         elif v1:
             parts.append(f"IMDSv1 callers: {', '.join(_caller_label(caller) for caller in v1[:5])}")
         else:
-            parts.append("No IMDSv1 call in the analyzer's log")
+            parts.append("No IMDSv1 call in the analyzer's log" + (f" since {since}" if since else ""))
         if unknown:
             parts.append(
                 f"{len(unknown)} caller(s) with a missing payload (version unknown): "
@@ -111,6 +113,6 @@ def find_imdsv1_callers(
         "log": log,
         "outdated_sdks": outdated,
         "scan": scan_summary,
-        "summary": summarize(callers, log, outdated, scan_summary),
+        "summary": summarize(callers, log, outdated, scan_summary, moment.isoformat() if moment else None),
     }
     return result, tokens

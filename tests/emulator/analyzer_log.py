@@ -114,7 +114,7 @@ def gzip_file(path: Path) -> Path:
     return target
 
 
-def jenkins_calls(start: datetime, count: int = 5, token: str | None = None) -> list:
+def jenkins_calls(start: datetime, count: int = 5, token: str | None = None, first_pid: int = 21417) -> list:
     """The docs' story: a Jenkins job's report step (an old AWS SDK for Java) reading its role credentials
     without a token, ``count`` times a second apart."""
     jenkins = Process(1180, "java", "/usr/bin/java -Djava.awt.headless=true -jar /usr/share/java/jenkins.war")
@@ -122,7 +122,7 @@ def jenkins_calls(start: datetime, count: int = 5, token: str | None = None) -> 
     calls = []
     for index in range(count):
         report = Process(
-            21417 + index,
+            first_pid + index,
             "java",
             "java -cp /var/lib/jenkins/workspace/nightly-report/lib/* com.example.NightlyReport"
             + (f" --imds-token {token}" if token else ""),
