@@ -94,22 +94,45 @@ _ENTRY = re.compile(
 )
 _HEADER_SPLIT = re.compile(r", (?=[A-Za-z0-9-]{1,64}: |\*\*token redacted\*\*)")
 _REQUEST_LINE = re.compile(r"([A-Za-z]{3,7}) (\S{1,2048}) http/\d", re.IGNORECASE)
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S,%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S")
+# 2023-03-28T10:05:00 (1.0.0's logging.conf) or 2023-06-19 11:51:49,123 (Python's default, 1.1.0 on).
+_TIME = re.compile(r"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:,(\d{3}))?\Z")
 MAX_CHAIN = 4
 
 
 def parse_time(text: str) -> datetime | None:
     """The analyzer's time (the host's local time, as Python's logging writes it), made aware; None if not one."""
-    for form in _TIME_FORMATS:
-        try:
-            return datetime.strptime(text, form).astimezone()
-        except ValueError:
-            continue
-    return None
+    match = _TIME.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, millis = match.groups()
+    try:
+        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), int(millis or 0) * 1000)
+        return moment.astimezone()
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _clip(text: str, limits: LogLimits) -> str:
     return text if len(text) <= limits.max_text else text[: limits.max_text] + "..."
+
+
+# The same argv comes back on every call of a program: scrub it once. Bounded; emptied when full.
+_SCRUBBED: dict = {}
+_SCRUBBED_MAX = 4096
+
+
+def _scrubbed(text: str, limits: LogLimits, tokens: set) -> str:
+    key = (text, limits.max_text)
+    cached = _SCRUBBED.get(key)
+    if cached is None:
+        found: set = set()
+        cached = (_clip(scrub_tokens(text, found), limits), frozenset(found))
+        if len(_SCRUBBED) >= _SCRUBBED_MAX:
+            _SCRUBBED.clear()
+        if len(text) <= limits.max_text:
+            _SCRUBBED[key] = cached
+    tokens.update(cached[1])
+    return cached[0]
 
 
 def _entry(text: str, limits: LogLimits, tokens: set) -> ChainEntry | None:
@@ -119,8 +142,8 @@ def _entry(text: str, limits: LogLimits, tokens: set) -> ChainEntry | None:
     name, argv = match.group(2), match.group(3)
     return ChainEntry(
         pid=int(match.group(1)),
-        name=None if name is None else _clip(scrub_tokens(name, tokens), limits),
-        argv=None if argv is None else _clip(scrub_tokens(argv, tokens), limits),
+        name=None if name is None else _scrubbed(name, limits, tokens),
+        argv=None if argv is None else _scrubbed(argv, limits, tokens),
     )
 
 
@@ -142,11 +165,11 @@ def _request(details: str, line: TraceLine, limits: LogLimits, tokens: set) -> N
     request = _REQUEST_LINE.match(parts[0])
     if request:
         line.method = request.group(1).upper()
-        line.path = _clip(scrub_tokens(request.group(2), tokens), limits)
+        line.path = _scrubbed(request.group(2), limits, tokens)
     for part in parts[1:]:
         name, _sep, value = part.partition(": ")
         if name.lower() == "user-agent":
-            line.user_agent = _clip(scrub_tokens(value.rstrip(", "), tokens), limits)
+            line.user_agent = _scrubbed(value.rstrip(", "), limits, tokens)
 
 
 def parse_line(
