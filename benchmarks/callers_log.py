@@ -61,7 +61,7 @@ def block(seed: int = 20) -> bytes:
         elif kind < 0.9:
             call = Call(chain=[Process(rng.randrange(1, 99999), None)], missing_payload=True, time=moment)
         elif kind < 0.999:
-            lines.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))).replace(b"\n", b" "))
+            lines.append(bytes(rng.randrange(256) for _byte in range(rng.randrange(1, 200))).replace(b"\n", b" "))
             size += len(lines[-1]) + 1
             continue
         else:
@@ -110,7 +110,7 @@ def child(path: str, max_bytes: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--size-mb", type=int, default=1024)
     parser.add_argument("--keep", action="store_true", help="keep the generated log")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
