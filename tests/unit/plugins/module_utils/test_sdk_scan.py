@@ -239,11 +239,14 @@ def test_missing_and_odd_paths_are_reported_not_fatal(tmp_path):
 
 
 def test_symbolic_links_are_not_followed_so_a_loop_ends(tmp_path):
-    write(tmp_path, "a/node_modules/aws-sdk/package.json", json.dumps({"version": "2.1.0"}))
-    (tmp_path / "a" / "loop").symlink_to(tmp_path)
-    (tmp_path / "a" / "self").symlink_to(tmp_path / "a")
-    findings, summary = scan([str(tmp_path)], include_system=False)
-    assert len(findings) == 1
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    write(root, "a/node_modules/aws-sdk/package.json", json.dumps({"version": "2.1.0"}))
+    write(elsewhere, "node_modules/aws-sdk/package.json", json.dumps({"version": "2.2.0"}))
+    (root / "a" / "loop").symlink_to(root)
+    (root / "a" / "self").symlink_to(root / "a")
+    (root / "a" / "outside").symlink_to(elsewhere)  # name it in scan_paths to scan it
+    findings, summary = scan([str(root)], include_system=False)
+    assert [finding["version"] for finding in findings] == ["2.1.0"]
     assert summary["complete"] is True
 
 
