@@ -1,0 +1,566 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
+"""AWS SDKs and tools on a host that are too old for IMDSv2. Private to the collection: not a public API.
+
+The minimum versions are AWS's, from "Use a supported AWS SDK" (:data:`SOURCE`). Each row of :data:`READINESS`
+says what, how it is found on disk, the minimum and the fix; the walk (:func:`scan`) looks where the SDKs really
+live and is bounded by :class:`ScanLimits`: it never follows a symbolic link (so no loop), and stops at a depth,
+a number of entries, bytes read and wall time, saying which. An SDK whose version cannot be read is reported as
+``unknown``, never as ready.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import sys
+import time
+import zipfile
+from dataclasses import dataclass, field
+from glob import glob
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._scrub import scrub_tokens
+
+SOURCE = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/use-a-supported-sdk-version-for-imdsv2.html"
+
+
+@dataclass(frozen=True)
+class SdkRow:
+    key: str  # what the finders report
+    what: str  # AWS's name for it
+    how_found: str
+    minimum: str
+    fix: str
+
+
+READINESS = (
+    SdkRow(
+        "awscli",
+        "AWS CLI (version 1)",
+        "the awscli Python package (*.dist-info, *.egg-info), pip or the bundled installer (/usr/local/aws)",
+        "1.16.289",
+        "pip install --upgrade 'awscli>=1.16.289', or replace it with AWS CLI version 2 (every version supports "
+        "IMDSv2)",
+    ),
+    SdkRow(
+        "powershell",
+        "AWS Tools for Windows PowerShell",
+        "module directories AWSPowerShell/<version>, AWSPowerShell.NetCore/<version>, AWS.Tools.Common/<version>",
+        "4.0.1.0",
+        "Update-Module AWSPowerShell (or AWS.Tools.Common) to 4.0.1.0 or later",
+    ),
+    SdkRow(
+        "dotnet",
+        "AWS SDK for .NET",
+        "NuGet package directories awssdk.core/<version>, and AWSSDK.Core/<version> in *.deps.json",
+        "3.3.634.1",
+        "upgrade the AWSSDK.Core NuGet package to 3.3.634.1 or later and redeploy the application",
+    ),
+    SdkRow(
+        "cpp",
+        "AWS SDK for C++",
+        "aws/core/VersionConfig.h (AWS_SDK_VERSION_STRING) and aws-cpp-sdk-core.pc",
+        "1.7.229",
+        "rebuild the program against aws-sdk-cpp 1.7.229 or later",
+    ),
+    SdkRow(
+        "go",
+        "AWS SDK for Go",
+        "the module list Go embeds in binaries (dep github.com/aws/aws-sdk-go)",
+        "1.25.38",
+        "go get github.com/aws/aws-sdk-go@v1.25.38 (or later), rebuild and redeploy the binary",
+    ),
+    SdkRow(
+        "go-v2",
+        "AWS SDK for Go v2",
+        "the module list Go embeds in binaries (dep github.com/aws/aws-sdk-go-v2)",
+        "0.19.0",
+        "go get github.com/aws/aws-sdk-go-v2@latest, rebuild and redeploy the binary",
+    ),
+    SdkRow(
+        "java",
+        "AWS SDK for Java",
+        "aws-java-sdk-core-<version>.jar and aws-java-sdk-bundle-<version>.jar, also inside .war/.hpi/.jpi/.ear/.jar "
+        "archives and Jenkins WEB-INF/lib directories",
+        "1.11.678",
+        "upgrade com.amazonaws:aws-java-sdk-core to 1.11.678 or later",
+    ),
+    SdkRow(
+        "java2",
+        "AWS SDK for Java 2.x",
+        "sdk-core-2.<version>.jar, also inside archives and WEB-INF/lib directories",
+        "2.10.21",
+        "upgrade software.amazon.awssdk (the BOM or sdk-core) to 2.10.21 or later",
+    ),
+    SdkRow(
+        "javascript",
+        "AWS SDK for JavaScript in Node.js",
+        "node_modules/aws-sdk/package.json",
+        "2.722.0",
+        "npm install aws-sdk@^2.722.0, or move to the v3 clients (@aws-sdk/*), which all support IMDSv2",
+    ),
+    SdkRow(
+        "php",
+        "AWS SDK for PHP",
+        "aws/aws-sdk-php in vendor/composer/installed.json or composer.lock",
+        "3.147.7",
+        "composer require 'aws/aws-sdk-php:^3.147.7'",
+    ),
+    SdkRow(
+        "botocore",
+        "AWS SDK for Python (Botocore)",
+        "the botocore Python package (*.dist-info, *.egg-info)",
+        "1.13.25",
+        "pip install --upgrade 'botocore>=1.13.25' (with boto3 1.12.6 or later)",
+    ),
+    SdkRow(
+        "boto3",
+        "AWS SDK for Python (Boto3)",
+        "the boto3 Python package (*.dist-info, *.egg-info)",
+        "1.12.6",
+        "pip install --upgrade 'boto3>=1.12.6'",
+    ),
+    SdkRow(
+        "ruby",
+        "AWS SDK for Ruby",
+        "gems/aws-sdk-core-<version> directories",
+        "3.79.0",
+        "bundle update aws-sdk-core (3.79.0 or later; version 2 of the SDK has no IMDSv2 on AWS's list)",
+    ),
+)
+ROWS = {row.key: row for row in READINESS}
+
+
+@dataclass(frozen=True)
+class ScanLimits:
+    max_depth: int = 20
+    max_entries: int = 200_000
+    max_seconds: float = 60.0
+    # Bytes read from files: manifests, headers, archive directories and binaries, all together.
+    max_read_bytes: int = 1024 * 1024 * 1024
+    max_text_file_bytes: int = 16 * 1024 * 1024
+    max_binary_bytes: int = 256 * 1024 * 1024
+    max_archive_entries: int = 100_000
+    max_findings: int = 1000
+    max_unreadable: int = 20
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Versions
+
+
+_VERSION = re.compile(r"v?(\d{1,18}(?:\.\d{1,18}){0,5})(.{0,40})", re.DOTALL)
+_PRE_RELEASE = re.compile(r"[-._+~]?(a|b|c|rc|alpha|beta|pre|preview|dev|snapshot|m)\d*", re.IGNORECASE)
+
+
+def version_tuple(text: str) -> tuple | None:
+    """(release numbers, is a pre-release) of a version as written by any of the SDKs' package systems."""
+    match = _VERSION.fullmatch(text.strip()) if isinstance(text, str) else None
+    if not match:
+        return None
+    numbers = tuple(int(part) for part in match.group(1).split("."))
+    return numbers, bool(_PRE_RELEASE.match(match.group(2)))
+
+
+def older_than(version: str, minimum: str) -> bool | None:
+    """True when ``version`` comes before ``minimum`` (a pre-release of the minimum does); None when it cannot be
+    read as a version."""
+    have, need = version_tuple(version), version_tuple(minimum)
+    if have is None or need is None:
+        return None
+    width = max(len(have[0]), len(need[0]))
+    numbers = have[0] + (0,) * (width - len(have[0]))
+    wanted = need[0] + (0,) * (width - len(need[0]))
+    if numbers != wanted:
+        return numbers < wanted
+    return have[1]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Finders: from one directory entry, the (row key, version, how) they see. A version of None means "this SDK,
+# version unreadable".
+
+
+_PYTHON_DIST = re.compile(r"(?P<name>[A-Za-z0-9_.]+?)-(?P<version>\d[^-]*?)(?:-py\d[\d.]*)?\.(?:dist|egg)-info\Z")
+_PYTHON_NAMES = {"botocore": "botocore", "boto3": "boto3", "awscli": "awscli"}
+_JAR = (
+    (re.compile(r"aws-java-sdk-(?:core|bundle)-(\d[\w.\-]*?)\.jar\Z"), "java"),
+    (re.compile(r"sdk-core-(2\.[\w.\-]*?)\.jar\Z"), "java2"),
+)
+_ARCHIVE = re.compile(r".+\.(?:war|hpi|jpi|ear|jar)\Z", re.IGNORECASE)
+_POWERSHELL_MODULES = {"awspowershell", "awspowershell.netcore", "aws.tools.common"}
+_NUMERIC_VERSION = re.compile(r"\d{1,18}(?:\.\d{1,18}){1,5}\Z")
+_RUBY_GEM = re.compile(r"aws-sdk-core-(\d[\w.]*)\Z")
+_DEPS_JSON = re.compile(rb'"AWSSDK\.Core/(\d[\w.\-]{0,40})"', re.IGNORECASE)
+_CPP_VERSION_H = re.compile(rb'AWS_SDK_VERSION_STRING\s+"(\d[\w.\-]{0,40})"')
+_CPP_PC = re.compile(rb"^Version:\s*(\d[\w.\-]{0,40})", re.MULTILINE)
+_GO_DEP = re.compile(rb"(dep|=>)\tgithub\.com/aws/aws-sdk-go(-v2)?\t(v\d[\w.\-+]{0,80})")
+_GO_PACKAGE_MARKERS = (
+    (b"github.com/aws/aws-sdk-go/aws/ec2metadata", "go"),
+    (b"github.com/aws/aws-sdk-go-v2/aws/ec2metadata", "go-v2"),
+)
+_EXECUTABLE_MAGIC = (b"\x7fELF", b"MZ", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf")
+_NOT_GO = re.compile(r"\.(?:so(?:\.\d+)*|py|pyc|sh|pl|rb|js|jar|txt|json)\Z")
+# Pseudo file systems a walk of / must not descend into.
+_PSEUDO = ("/proc", "/sys", "/dev", "/run")
+
+
+@dataclass
+class _Scan:
+    limits: ScanLimits
+    deadline: float
+    entries: int = 0
+    bytes_read: int = 0
+    stopped: str | None = None
+    unreadable: list = field(default_factory=list)
+    unreadable_count: int = 0
+    findings: dict = field(default_factory=dict)
+    seen: int = 0
+
+    def over(self) -> bool:
+        if self.stopped is None:
+            if self.entries > self.limits.max_entries:
+                self.stopped = "max_entries"
+            elif self.bytes_read > self.limits.max_read_bytes:
+                self.stopped = "max_read_bytes"
+            elif len(self.findings) >= self.limits.max_findings:
+                self.stopped = "max_findings"
+            elif time.monotonic() > self.deadline:
+                self.stopped = "max_seconds"
+        return self.stopped is not None
+
+    def cannot_read(self, path: str, error: BaseException) -> None:
+        self.unreadable_count += 1
+        if len(self.unreadable) < self.limits.max_unreadable:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else error.__class__.__name__
+            self.unreadable.append({"path": scrub_tokens(path), "error": scrub_tokens(str(reason)[:200])})
+
+    def read_head(self, path: str, size: int) -> bytes | None:
+        """The first ``size`` bytes of a file (within the byte budget); None when it cannot be read."""
+        size = min(size, max(0, self.limits.max_read_bytes - self.bytes_read))
+        try:
+            with open(path, "rb") as stream:
+                data = stream.read(size)
+        except OSError as error:
+            self.cannot_read(path, error)
+            return None
+        self.bytes_read += len(data)
+        return data
+
+    def found(self, key: str, version: str | None, where: str, how: str) -> None:
+        self.seen += 1
+        row = ROWS[key]
+        older = None if version is None else older_than(version, row.minimum)
+        if older is False:
+            return
+        where = scrub_tokens(where)
+        fix = row.fix
+        plugin = _jenkins_plugin(where)
+        if plugin:
+            fix = f"update the Jenkins plugin {plugin} (Manage Jenkins > Plugins), which bundles it; or {fix}"
+        self.findings.setdefault(
+            (key, where),
+            {
+                "what": row.what,
+                "sdk": key,
+                "where": where,
+                "version": None if version is None else scrub_tokens(version),
+                "minimum": row.minimum,
+                "status": "outdated" if older else "unknown",
+                "how_found": how,
+                "fix": fix,
+                "source": SOURCE,
+            },
+        )
+
+
+_JENKINS_PLUGIN = re.compile(r"/plugins/([^/!]+?)(?:\.[hj]pi!|/WEB-INF/lib/)")
+
+
+def _jenkins_plugin(where: str) -> str | None:
+    """The Jenkins plugin a path belongs to: <JENKINS_HOME>/plugins/<name>/WEB-INF/lib/... or <name>.hpi!/..."""
+    match = _JENKINS_PLUGIN.search(where)
+    return match.group(1) if match else None
+
+
+def _python_dist(scan: _Scan, path: str, name: str) -> None:
+    match = _PYTHON_DIST.match(name)
+    if match:
+        package, version = match.group("name").lower().replace("_", "-"), match.group("version")
+    elif name.endswith((".egg-info", ".dist-info")):
+        package, version = name.rsplit(".", 1)[0].lower().replace("_", "-"), None
+    else:
+        return
+    key = _PYTHON_NAMES.get(package)
+    if key is None:
+        return
+    if version is None:
+        version = _metadata_version(scan, path)
+    scan.found(key, version, path, "Python package metadata")
+
+
+def _metadata_version(scan: _Scan, path: str) -> str | None:
+    for candidate in (os.path.join(path, "METADATA"), os.path.join(path, "PKG-INFO"), path):
+        if os.path.isfile(candidate):
+            data = scan.read_head(candidate, 64 * 1024) or b""
+            match = re.search(rb"^Version:\s*(\S{1,64})", data, re.MULTILINE)
+            return match.group(1).decode("ascii", "replace") if match else None
+    return None
+
+
+def _jar_name(scan: _Scan, path: str, name: str, how: str) -> bool:
+    for pattern, key in _JAR:
+        match = pattern.match(name)
+        if match:
+            scan.found(key, match.group(1), path, how)
+            return True
+    return False
+
+
+def _archive(scan: _Scan, path: str) -> None:
+    """The SDK jars inside a .war/.hpi/.jpi/.ear (WEB-INF/lib) or a fat .jar (BOOT-INF/lib): from the archive's
+    directory only, nothing is unpacked."""
+    try:
+        size = os.path.getsize(path)
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError, RuntimeError) as error:
+        scan.cannot_read(path, error)
+        return
+    # The central directory is read whole; count it against the budget as its share of the archive.
+    scan.bytes_read += min(size, 64 * len(names))
+    for member in names[: scan.limits.max_archive_entries]:
+        if member.endswith(".jar"):
+            _jar_name(scan, f"{path}!/{member}", member.rsplit("/", 1)[-1], "a jar inside an archive")
+
+
+def _go_binary(scan: _Scan, path: str) -> None:
+    """Go binaries list their modules (``dep<TAB>path<TAB>version``) as text, in every toolchain format since Go
+    1.12 (modules); a binary with the SDK's packages but no module list (GOPATH builds) is reported as unknown."""
+    budget = min(scan.limits.max_binary_bytes, max(0, scan.limits.max_read_bytes - scan.bytes_read))
+    versions: dict = {}
+    markers = set()
+    is_go = False
+    tail = b""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(4)
+            if not head.startswith(_EXECUTABLE_MAGIC):
+                scan.bytes_read += len(head)
+                return
+            read = len(head)
+            while read < budget:
+                chunk = stream.read(min(1024 * 1024, budget - read))
+                if not chunk:
+                    break
+                read += len(chunk)
+                window = tail + chunk
+                is_go = is_go or b"\xff Go buildinf:" in window
+                for kind, module, version in _GO_DEP.findall(window):
+                    key = "go-v2" if module else "go"
+                    if kind == b"=>" or key not in versions:
+                        versions[key] = version.decode("ascii", "replace")
+                for marker, key in _GO_PACKAGE_MARKERS:
+                    if marker in window:
+                        markers.add(key)
+                tail = window[-256:]
+    except OSError as error:
+        scan.cannot_read(path, error)
+        return
+    scan.bytes_read += read
+    for key, version in versions.items():
+        scan.found(key, version.lstrip("v"), path, "module list embedded in a Go binary")
+    if not is_go:
+        return
+    for key in markers - set(versions):
+        scan.found(key, None, path, "SDK packages in a Go binary without a module list")
+
+
+def _json_file(scan: _Scan, path: str) -> object:
+    data = scan.read_head(path, scan.limits.max_text_file_bytes + 1)
+    if data is None or len(data) > scan.limits.max_text_file_bytes:
+        return None
+    try:
+        return json.loads(data.decode("utf-8", "replace"))
+    except ValueError:
+        return None
+
+
+def _composer(scan: _Scan, path: str) -> None:
+    document = _json_file(scan, path)
+    if isinstance(document, dict):
+        packages = document.get("packages", [])
+        if isinstance(packages, list) and isinstance(document.get("packages-dev"), list):
+            packages = packages + document["packages-dev"]
+    else:
+        packages = document if isinstance(document, list) else []
+    for package in packages if isinstance(packages, list) else []:
+        if isinstance(package, dict) and package.get("name") == "aws/aws-sdk-php":
+            version = package.get("version")
+            scan.found("php", version.lstrip("v") if isinstance(version, str) else None, path, "Composer metadata")
+
+
+def _node_package(scan: _Scan, path: str) -> None:
+    document = _json_file(scan, path)
+    version = document.get("version") if isinstance(document, dict) else None
+    scan.found("javascript", version if isinstance(version, str) else None, path, "node_modules package.json")
+
+
+def _text_version(scan: _Scan, path: str, pattern: re.Pattern, key: str, how: str) -> None:
+    data = scan.read_head(path, 256 * 1024)
+    if data is None:
+        return
+    match = pattern.search(data)
+    scan.found(key, match.group(1).decode("ascii", "replace") if match else None, path, how)
+
+
+def _directory(scan: _Scan, path: str, name: str, parent: str) -> None:
+    lower_parent = parent.lower()
+    if name.endswith((".dist-info", ".egg-info")):
+        _python_dist(scan, path, name)
+    elif lower_parent == "awssdk.core" and _NUMERIC_VERSION.match(name):
+        scan.found("dotnet", name, path, "NuGet package directory")
+    elif lower_parent in _POWERSHELL_MODULES and _NUMERIC_VERSION.match(name):
+        scan.found("powershell", name, path, "PowerShell module directory")
+    elif parent == "gems":
+        match = _RUBY_GEM.match(name)
+        if match:
+            scan.found("ruby", match.group(1), path, "installed gem directory")
+
+
+def _file(scan: _Scan, path: str, name: str, parents: tuple, mode: int, binaries: bool) -> None:
+    parent, grandparent = parents
+    if name.endswith(".egg-info"):
+        _python_dist(scan, path, name)
+    elif name.endswith(".jar") and _jar_name(scan, path, name, "jar file name"):
+        return
+    elif name == "package.json" and parent == "aws-sdk" and grandparent == "node_modules":
+        _node_package(scan, path)
+    elif (name == "installed.json" and parent == "composer") or name == "composer.lock":
+        _composer(scan, path)
+    elif name.endswith(".deps.json"):
+        data = scan.read_head(path, scan.limits.max_text_file_bytes)
+        for version in dict.fromkeys(_DEPS_JSON.findall(data or b"")):
+            scan.found("dotnet", version.decode("ascii", "replace"), path, "AWSSDK.Core in a .NET deps.json")
+    elif name == "VersionConfig.h" and parent == "core" and grandparent == "aws":
+        _text_version(scan, path, _CPP_VERSION_H, "cpp", "aws/core/VersionConfig.h")
+    elif name == "aws-cpp-sdk-core.pc":
+        _text_version(scan, path, _CPP_PC, "cpp", "pkg-config file")
+    if _ARCHIVE.match(name) and binaries:
+        _archive(scan, path)
+    elif binaries and mode & 0o111 and not _NOT_GO.search(name):
+        _go_binary(scan, path)
+
+
+def _walk(scan: _Scan, root: str, max_depth: int, binaries: bool) -> None:
+    stack = [(root, 0)]
+    visited = set()
+    while stack and not scan.over():
+        directory, depth = stack.pop()
+        try:
+            info = os.stat(directory)
+            if (info.st_dev, info.st_ino) in visited:
+                continue
+            visited.add((info.st_dev, info.st_ino))
+            with os.scandir(directory) as entries:
+                listing = []
+                for entry in entries:
+                    scan.entries += 1
+                    if scan.entries > scan.limits.max_entries:
+                        break
+                    listing.append(entry)
+        except OSError as error:
+            scan.cannot_read(directory, error)
+            continue
+        parent = os.path.basename(directory)
+        grandparent = os.path.basename(os.path.dirname(directory))
+        for entry in listing:
+            if scan.over():
+                return
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as error:
+                scan.cannot_read(entry.path, error)
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                _directory(scan, entry.path, entry.name, parent)
+                if depth < max_depth and entry.path not in _PSEUDO:
+                    stack.append((entry.path, depth + 1))
+            elif stat.S_ISREG(info.st_mode):
+                _file(scan, entry.path, entry.name, (parent, grandparent), info.st_mode, binaries)
+
+
+def system_roots() -> list:
+    """Where Python packages and the bundled AWS CLI usually are: the host Python's own site directories and the
+    usual system ones. Only their top level is read (where *.dist-info live), and no binary."""
+    patterns = (
+        "/usr/lib/python3*/site-packages",
+        "/usr/lib/python3*/dist-packages",
+        "/usr/lib/python3/dist-packages",
+        "/usr/lib64/python3*/site-packages",
+        "/usr/local/lib/python3*/site-packages",
+        "/usr/local/lib/python3*/dist-packages",
+        "/usr/lib/python2.7/site-packages",
+        "/usr/lib/python2.7/dist-packages",
+        "/usr/local/aws/lib/python*/site-packages",
+    )
+    roots = [entry for entry in sys.path if entry.endswith(("site-packages", "dist-packages"))]
+    for pattern in patterns:
+        roots.extend(sorted(glob(pattern)))
+    return list(dict.fromkeys(os.path.normpath(root) for root in roots if os.path.isdir(root)))
+
+
+def scan(paths: list, include_system: bool = True, limits: ScanLimits = ScanLimits()) -> tuple:
+    """(findings, summary): outdated or unreadable SDKs under ``paths`` (walked to ``max_depth``, binaries and
+    archives included) and, with ``include_system``, the system Python site directories (top level only)."""
+    state = _Scan(limits=limits, deadline=time.monotonic() + limits.max_seconds)
+    roots = []
+    plan = [(path, False) for path in paths] + [(path, True) for path in (system_roots() if include_system else [])]
+    for path, system in plan:
+        entry = {"path": scrub_tokens(path), "system": system, "status": "scanned"}
+        roots.append(entry)
+        if state.over():
+            entry["status"] = "not scanned: " + str(state.stopped)
+            continue
+        if not os.path.lexists(path):
+            entry["status"] = "not found"
+        elif os.path.isdir(path):
+            if not os.access(path, os.R_OK | os.X_OK):
+                entry["status"] = "permission denied"
+                state.cannot_read(path, PermissionError(13, "Permission denied"))
+            else:
+                _walk(state, path, 0 if system else limits.max_depth, binaries=not system)
+        elif os.path.isfile(path):
+            name = os.path.basename(path)
+            parent = os.path.dirname(path)
+            parents = (os.path.basename(parent), os.path.basename(os.path.dirname(parent)))
+            try:
+                mode = os.stat(path).st_mode
+            except OSError as error:
+                entry["status"] = "unreadable"
+                state.cannot_read(path, error)
+                continue
+            if name.endswith((".dist-info", ".egg-info")):
+                _python_dist(state, path, name)
+            else:
+                _file(state, path, name, parents, mode, binaries=True)
+        else:
+            entry["status"] = "not a file or directory"
+    summary = {
+        "roots": roots,
+        "entries_seen": state.entries,
+        "bytes_read": state.bytes_read,
+        "sdks_seen": state.seen,
+        "unreadable": state.unreadable,
+        "unreadable_count": state.unreadable_count,
+        "stopped": state.stopped,
+        "complete": state.stopped is None
+        and state.unreadable_count == 0
+        and all(root["status"] == "scanned" for root in roots),
+        "source": SOURCE,
+    }
+    findings = sorted(state.findings.values(), key=lambda f: (f["status"] != "outdated", f["what"], f["where"]))
+    return findings, summary

@@ -1,0 +1,33 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The imdsv1_callers guide shows the table the scan reads, and the analyzer forms the tests write."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from analyzer_log import FORMS
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers_log import ANALYZER_URL
+from ansible_collections.ec2meta.imds.plugins.module_utils._sdk_scan import READINESS, SOURCE
+
+GUIDE = Path(__file__).resolve().parents[3] / "docs" / "docsite" / "rst" / "guide_imdsv1_callers.rst"
+
+
+@pytest.mark.parametrize("row", READINESS, ids=[row.key for row in READINESS])
+def test_the_readiness_table_has_each_row_with_its_minimum(row):
+    text = GUIDE.read_text(encoding="utf-8")
+    assert re.search(rf"^{re.escape(row.what)}\s+{re.escape(row.minimum)}\s", text, re.MULTILINE), row
+
+
+def test_the_guide_cites_its_sources():
+    text = GUIDE.read_text(encoding="utf-8")
+    assert SOURCE in text
+    assert ANALYZER_URL in text
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_each_form_the_tests_write_is_in_the_guide(form):
+    assert f"{form}.0" in GUIDE.read_text(encoding="utf-8")

@@ -1,0 +1,301 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The analyzer's trace log, every release's form, written by tests/emulator/analyzer_log.py into tmp_path."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from analyzer_log import FORMS, Call, Process, gzip_file, jenkins_calls, line, write_log
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers_log import (
+    LogLimits,
+    parse_line,
+    parse_since,
+    read_callers,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+from ansible_collections.ec2meta.imds.plugins.module_utils._scrub import REDACTED
+
+TOKEN = "AQAEAFEOMInKb-S7me-hLqzu83lYdeDV7r-sPh2D4SJF6v5IwD4S8g=="
+START = datetime(2026, 11, 30, 2, 0, 0)
+CURL = Process(6028, "curl", "curl http://169.254.169.254/latest/meta-data/")
+SCRIPT = Process(6027, "makeCalls.sh", "/bin/bash ./makeCalls.sh")
+ZSH = Process(4081, "zsh", "-zsh")
+SSHD = Process(4000, "sshd", "sshd: ec2-user@pts/0")
+
+
+def local(moment: datetime) -> datetime:
+    return moment.astimezone()
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize(
+    ("call", "version"),
+    [
+        (Call(chain=[CURL, SCRIPT, ZSH, SSHD]), "v1"),
+        (Call(chain=[CURL], version="v2", token=TOKEN), "v2"),
+        (Call(chain=[CURL, SCRIPT], missing_payload=True), "unknown"),
+        (Call(chain=[Process(77, None), SCRIPT]), "v1"),
+    ],
+    ids=["v1-four-levels", "v2-token-header", "missing-payload", "process-ended"],
+)
+def test_every_form_parses(form, call, version):
+    parsed = parse_line(line(call, form))
+    assert parsed is not None
+    assert parsed.version == version
+    assert parsed.missing_payload is call.missing_payload
+    assert [entry.pid for entry in parsed.chain] == [process.pid for process in call.chain]
+    case = str.lower if form == "1.4" else str
+    assert [entry.name for entry in parsed.chain] == [p.name and case(p.name) for p in call.chain]
+    assert parsed.chain[0].argv == (call.chain[0].name and case(call.chain[0].argv))
+    assert parsed.time == local(call.time.replace(microsecond=0))
+    if form == "1.0" or call.missing_payload:
+        assert parsed.path is None
+        assert parsed.user_agent is None
+    else:
+        assert parsed.method == "GET"
+        assert parsed.path == call.path
+        assert parsed.user_agent == case(call.user_agent)
+
+
+def test_the_readme_example_line_parses():
+    text = (
+        "[2022-12-20T11:03:58] [WARNING] IMDSv1(!) (pid:1016:curl argv:curl http://169.254.169.254/latest/meta-data/) "
+        "called by -> (pid:1015:makeCalls.sh argv:/bin/bash ./makeCalls.sh) -> (pid:32678:zsh argv:-zsh) -> "
+        "(pid:32678:sshd argv:sshd: )"
+    )
+    parsed = parse_line(text)
+    assert parsed.version == "v1"
+    assert [(e.pid, e.name) for e in parsed.chain] == [
+        (1016, "curl"),
+        (1015, "makeCalls.sh"),
+        (32678, "zsh"),
+        (32678, "sshd"),
+    ]
+    assert parsed.chain[3].argv == "sshd: "
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "garbage",
+        "[2026-11-30 02:00:00,000] [INFO] Try to attach multiple kernel functions to make sure the event can fire.",
+        "[2026-11-30 02:00:00,000] [WARNING] IMDSv1(!) no chain here",
+        "[not a time at all, honestly] [WARNING] IMDSv1(!) (pid:1:curl argv:curl)",
+        "[2026-11-30 02:00:00,000] [WARNING] IMDSv3 (pid:1:curl argv:curl)",
+        "[2026-11-30 02:00:00,000] [WARNING] IMDSv1(!) (pid:x:curl argv:curl)",
+    ],
+)
+def test_other_lines_do_not_parse(text):
+    assert parse_line(text) is None
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_tokens_in_argv_and_headers_never_reach_the_result(tmp_path, form):
+    calls = [
+        Call(chain=[Process(10, "curl", f"curl -H X-aws-ec2-metadata-token: {TOKEN} -v http://169.254.169.254/")]),
+        Call(chain=[Process(11, "curl", f"curl -H 'x-aws-ec2-metadata-token:{TOKEN}' http://169.254.169.254/")]),
+        Call(chain=[Process(12, "python3", f"python3 poll.py --token {TOKEN}")], version="v2", token=TOKEN),
+        *jenkins_calls(START, 2, token=TOKEN),
+    ]
+    write_log(tmp_path, [line(call, form) for call in calls])
+    callers, summary, tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    text = repr((callers, summary))
+    assert TOKEN not in text
+    assert TOKEN.lower() not in text
+    assert summary["lines_parsed"] == len(calls)
+    assert any(REDACTED in caller["argv"] or "**token redacted**" in caller["argv"] for caller in callers)
+    # The 1.4 analyzer redacted the header forms itself; what is left for us to find is registered for no_log.
+    assert tokens & {TOKEN, TOKEN.lower()}
+
+
+def test_callers_are_grouped_by_program_with_counts_and_times(tmp_path):
+    calls = [*jenkins_calls(START, 5), Call(chain=[CURL, SCRIPT], version="v2", time=START + timedelta(minutes=1))]
+    write_log(tmp_path, [line(call) for call in calls])
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert summary["complete"] is True
+    assert [caller["imds_version"] for caller in callers] == ["v1", "v2"]
+    report = callers[0]
+    assert report["count"] == 5
+    assert report["pids"] == [21417, 21418, 21419, 21420, 21421]
+    assert report["pid"] == 21421  # the latest call
+    assert [parent["name"] for parent in report["parents"]] == ["sh", "java"]
+    assert report["paths"] == ["/latest/meta-data/iam/security-credentials/"]
+    assert report["user_agents"][0].startswith("aws-sdk-java/1.11.500")
+    assert report["first_seen"] == local(START).isoformat()
+    assert report["last_seen"] == local(START + timedelta(seconds=4)).isoformat()
+
+
+def test_rotated_and_gzipped_files_are_read_newest_first(tmp_path):
+    calls = jenkins_calls(START, 6)
+    paths = write_log(tmp_path, [line(call, "1.1") for call in calls], per_file=2)
+    assert [path.name for path in paths] == ["imds-trace.log", "imds-trace.log.1", "imds-trace.log.2"]
+    gzip_file(paths[2])
+    (tmp_path / "imds-trace.log.bak").write_text(line(calls[0]) + "\n")  # not one of the rotated names
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert [file["path"].rsplit("/", 1)[-1] for file in summary["files"]] == [
+        "imds-trace.log",
+        "imds-trace.log.1",
+        "imds-trace.log.2.gz",
+    ]
+    assert callers[0]["count"] == 6
+    assert callers[0]["first_seen"] == local(START).isoformat()
+
+
+def test_binary_junk_and_truncated_lines_are_counted_and_skipped(tmp_path):
+    good = [line(call) for call in jenkins_calls(START, 3)]
+    lines = [good[0], b"\x00\xff\xfe binary \x89PNG\r\n\x1a", good[1][: len(good[1]) // 2], "\x1b[31m", good[2]]
+    write_log(tmp_path, lines)
+    with (tmp_path / "imds-trace.log").open("ab") as stream:
+        stream.write(good[2][:40].encode())  # cut off mid-line by a crash: no newline
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert summary["lines_read"] == 7  # the junk's \r\n made two lines of it
+    assert summary["lines_unparsed"] == 4  # junk, junk, the escape sequence, the 40 characters
+    # Every cut line that still shows its caller counts: three calls of the report, in two groups (one argv cut).
+    assert sum(caller["count"] for caller in callers if caller["name"] == "java") == 3
+    assert summary["complete"] is True
+
+
+def test_a_line_longer_than_the_cap_is_read_in_bounded_pieces_and_still_counts(tmp_path):
+    long_argv = "java -cp " + ":".join(f"/opt/lib/dependency-{index}.jar" for index in range(20000))
+    call = Call(chain=[Process(5, "java", long_argv + f" --token {TOKEN}"), SCRIPT])
+    write_log(tmp_path, [line(call, "1.0"), line(Call(chain=[CURL]), "1.0")])
+    limits = replace(LogLimits(), max_line_bytes=4096)
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=limits)
+    assert summary["lines_cut"] == 1
+    assert summary["lines_read"] == 2
+    assert sorted(caller["name"] for caller in callers) == ["curl", "java"]
+    assert all(len(caller["argv"]) <= limits.max_text + 3 for caller in callers)
+    assert TOKEN not in repr(callers)
+
+
+@pytest.mark.parametrize(
+    ("limits", "stopped"),
+    [
+        ({"max_bytes": 2000}, "max_bytes"),
+        ({"max_lines": 3}, "max_lines"),
+        ({"max_callers": 2}, "max_callers"),
+        ({"max_seconds": 1e-9}, "max_seconds"),
+    ],
+)
+def test_each_limit_stops_the_reading_and_says_so(tmp_path, limits, stopped):
+    calls = [Call(chain=[Process(100 + index, f"job{index}", f"job{index} --run")]) for index in range(50)]
+    write_log(tmp_path, [line(call) for call in calls])
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=replace(LogLimits(), **limits))
+    assert summary["stopped"] == stopped
+    assert summary["complete"] is False
+    assert len(callers) < 50
+
+
+def test_since_and_only_v1(tmp_path):
+    calls = [
+        Call(chain=[CURL], time=START),
+        Call(chain=[Process(9, "agent", "agent")], time=START + timedelta(hours=2)),
+        Call(chain=[Process(8, "sdk", "sdk")], version="v2", token=TOKEN, time=START + timedelta(hours=3)),
+        Call(chain=[Process(7, None)], missing_payload=True, time=START + timedelta(hours=4)),
+    ]
+    write_log(tmp_path, [line(call) for call in calls])
+    since = local(START + timedelta(hours=1))
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), since=since, only_v1=True)
+    assert [(caller["name"], caller["imds_version"]) for caller in callers] == [("agent", "v1"), (None, "unknown")]
+    assert summary["lines_before_since"] == 1
+    assert summary["lines_v2_skipped"] == 1
+
+
+def test_a_missing_log_is_reported_not_fatal(tmp_path):
+    callers, summary, _tokens = read_callers(str(tmp_path / "nowhere" / "imds-trace.log"))
+    assert callers == []
+    assert summary["found"] is False
+    assert summary["complete"] is False
+    assert summary["files"][0]["error"] == "not found"
+
+
+def test_a_directory_or_bad_gzip_is_reported_not_fatal(tmp_path):
+    (tmp_path / "imds-trace.log").mkdir()
+    (tmp_path / "imds-trace.log.1.gz").write_bytes(b"not gzip at all")
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert callers == []
+    assert [file["error"].split(":")[0] for file in summary["files"]] == ["unreadable", "unreadable"]
+    assert summary["complete"] is False
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-20T15:00:00Z", datetime(2026, 11, 20, 15, tzinfo=timezone.utc)),
+        ("2026-11-20T15:00:00+02:00", datetime(2026, 11, 20, 13, tzinfo=timezone.utc)),
+        (None, None),
+    ],
+)
+def test_parse_since(value, expected):
+    assert parse_since(value) == expected
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2026-13-01", "15:00"])
+def test_parse_since_refuses_other_text(value):
+    with pytest.raises(ImdsConfigError, match="since must be an ISO 8601 time"):
+        parse_since(value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Properties: whatever the argv, names, paths and agents, parsing never raises and no token gets through.
+
+TOKENS = st.randoms(use_true_random=False).map(lambda rng: base64.urlsafe_b64encode(rng.randbytes(42)).decode())
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r"), max_size=60)
+NAME = st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=15))
+PROCESS = st.builds(Process, st.integers(min_value=1, max_value=4194304), NAME, TEXT)
+
+
+@st.composite
+def calls_with_a_token(draw):
+    token = draw(TOKENS)
+    chain = draw(st.lists(PROCESS, min_size=1, max_size=4))
+    where = draw(st.integers(min_value=0, max_value=len(chain) - 1))
+    words = draw(TEXT).split(" ")
+    position = draw(st.integers(min_value=0, max_value=len(words)))
+    glue = draw(st.sampled_from(["", "=", "'", '"', "X-aws-ec2-metadata-token: ", "x-aws-ec2-metadata-token:"]))
+    target = chain[where]
+    chain[where] = Process(
+        target.pid, target.name or "curl", " ".join([*words[:position], glue + token, *words[position:]])
+    )
+    call = Call(
+        chain=chain,
+        version=draw(st.sampled_from(["v1", "v2"])),
+        path=draw(TEXT.map(lambda text: "/latest/" + text.replace(" ", ""))),
+        user_agent=draw(TEXT),
+        token=draw(st.sampled_from([None, token])),
+        missing_payload=draw(st.booleans()),
+    )
+    return call, token
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow])
+@given(calls_with_a_token(), st.sampled_from(FORMS))
+def test_no_token_in_any_parsed_text(case, form):
+    call, token = case
+    parsed = parse_line(line(call, form))
+    if parsed is None:
+        return
+    text = repr(parsed)
+    assert token not in text
+    assert token.lower() not in text
+
+
+@given(st.one_of(st.binary(max_size=400).map(lambda raw: raw.decode("utf-8", "replace")), st.text(max_size=400)))
+def test_any_text_parses_or_is_refused_without_raising(text):
+    parse_line(text)
+
+
+@given(st.lists(st.binary(max_size=200), max_size=30))
+def test_any_bytes_in_a_file_never_raise(tmp_path_factory, chunks):
+    directory = tmp_path_factory.mktemp("junk")
+    (directory / "imds-trace.log").write_bytes(b"\n".join(chunks))
+    _callers, summary, _tokens = read_callers(str(directory / "imds-trace.log"))
+    assert summary["lines_parsed"] + summary["lines_unparsed"] == summary["lines_read"]

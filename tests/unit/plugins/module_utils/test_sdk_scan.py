@@ -1,0 +1,313 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The SDK readiness scan over fixture trees: an old and a current install of each SDK, laid out as each package
+system leaves it, written into tmp_path."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._sdk_scan import (
+    READINESS,
+    SOURCE,
+    ScanLimits,
+    older_than,
+    scan,
+)
+
+TOKEN = "AQAEAFEOMInKb-S7me-hLqzu83lYdeDV7r-sPh2D4SJF6v5IwD4S8g=="
+
+
+def write(root: Path, relative: str, content: bytes | str = b"", mode: int | None = None) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content.encode() if isinstance(content, str) else content)
+    if mode is not None:
+        path.chmod(mode)
+    return path
+
+
+def go_binary(modules: dict, build_info: bool = True, packages: tuple = ()) -> bytes:
+    """An executable as the Go toolchain leaves it: ELF magic, the build-info magic, and the module list as text
+    (``dep<TAB>path<TAB>version<TAB>sum``, between the toolchain's 16-byte sentinels)."""
+    modinfo = "path\texample.com/agent\nmod\texample.com/agent\t(devel)\t\n" + "".join(
+        f"dep\t{path}\t{version}\th1:AAAA=\n" for path, version in modules.items()
+    )
+    body = b"\x7fELF\x02\x01\x01" + b"\x00" * 64 + b"go1.21.5\x00" + os.urandom(2048)
+    if build_info:
+        body += b"\xff Go buildinf:\x08\x02" + b"\x00" * 16 + bytes.fromhex("3077af0c9274080241e1c107e6d618e6")
+        body += modinfo.encode() + bytes.fromhex("f932433186182072008242104116d8f2")
+    for package in packages:
+        body += package.encode() + b".(*EC2Metadata).GetMetadata\x00"
+    return body + os.urandom(1024)
+
+
+def zip_bytes(members: list) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for member in members:
+            archive.writestr(member, b"PK")
+    return buffer.getvalue()
+
+
+def composer_installed(version: str) -> str:
+    return json.dumps(
+        {
+            "packages": [
+                {"name": "guzzlehttp/guzzle", "version": "7.0.0"},
+                {"name": "aws/aws-sdk-php", "version": version},
+            ]
+        }
+    )
+
+
+# (sdk, an old install, a current install): each a function writing the install under a root.
+FIXTURES = [
+    (
+        "botocore",
+        lambda r: write(
+            r, "venv/lib/python3.8/site-packages/botocore-1.12.253.dist-info/METADATA", "Version: 1.12.253"
+        ),
+        lambda r: write(r, "venv/lib/python3.8/site-packages/botocore-1.34.0.dist-info/METADATA", "Version: 1.34.0"),
+    ),
+    (
+        "botocore",
+        lambda r: write(
+            r, "src/botocore.egg-info/PKG-INFO", "Metadata-Version: 2.1\nName: botocore\nVersion: 1.13.24\n"
+        ),
+        lambda r: write(
+            r, "src/botocore.egg-info/PKG-INFO", "Metadata-Version: 2.1\nName: botocore\nVersion: 1.13.25\n"
+        ),
+    ),
+    (
+        "boto3",
+        lambda r: write(r, "site-packages/boto3-1.9.0-py2.7.egg-info/PKG-INFO", "Version: 1.9.0"),
+        lambda r: write(r, "site-packages/boto3-1.12.6.dist-info/METADATA", "Version: 1.12.6"),
+    ),
+    (
+        "awscli",
+        lambda r: write(r, "aws/lib/python2.7/site-packages/awscli-1.16.200-py2.7.egg-info", "Version: 1.16.200"),
+        lambda r: write(r, "aws/lib/python3.8/site-packages/awscli-1.32.0.dist-info/METADATA", "Version: 1.32.0"),
+    ),
+    (
+        "javascript",
+        lambda r: write(
+            r, "app/node_modules/aws-sdk/package.json", json.dumps({"name": "aws-sdk", "version": "2.500.0"})
+        ),
+        lambda r: write(
+            r, "app/node_modules/aws-sdk/package.json", json.dumps({"name": "aws-sdk", "version": "2.1500.0"})
+        ),
+    ),
+    (
+        "java",
+        lambda r: write(r, "jenkins/plugins/aws-java-sdk/WEB-INF/lib/aws-java-sdk-core-1.11.500.jar", b"PK"),
+        lambda r: write(r, "jenkins/plugins/aws-java-sdk/WEB-INF/lib/aws-java-sdk-core-1.12.700.jar", b"PK"),
+    ),
+    (
+        "java",
+        lambda r: write(
+            r, "jenkins/plugins/s3-publisher.hpi", zip_bytes(["WEB-INF/lib/aws-java-sdk-bundle-1.11.100.jar"])
+        ),
+        lambda r: write(
+            r, "jenkins/plugins/s3-publisher.jpi", zip_bytes(["WEB-INF/lib/aws-java-sdk-bundle-1.11.678.jar"])
+        ),
+    ),
+    (
+        "java2",
+        lambda r: write(r, "opt/app.jar", zip_bytes(["BOOT-INF/lib/sdk-core-2.10.0.jar", "BOOT-INF/lib/x.jar"])),
+        lambda r: write(r, "opt/lib/sdk-core-2.25.0.jar", b"PK"),
+    ),
+    (
+        "go",
+        lambda r: write(r, "bin/agent", go_binary({"github.com/aws/aws-sdk-go": "v1.25.0"}), mode=0o755),
+        lambda r: write(r, "bin/agent", go_binary({"github.com/aws/aws-sdk-go": "v1.44.300"}), mode=0o755),
+    ),
+    (
+        "go-v2",
+        lambda r: write(r, "bin/tool", go_binary({"github.com/aws/aws-sdk-go-v2": "v0.18.0"}), mode=0o755),
+        lambda r: write(
+            r,
+            "bin/tool",
+            go_binary({"github.com/aws/aws-sdk-go-v2": "v1.24.0", "github.com/aws/aws-sdk-go-v2/config": "v0.1.0"}),
+            mode=0o755,
+        ),
+    ),
+    (
+        "dotnet",
+        lambda r: write(r, "home/.nuget/packages/awssdk.core/3.3.600.0/awssdk.core.nuspec", "<package/>"),
+        lambda r: write(r, "home/.nuget/packages/awssdk.core/3.7.300.0/awssdk.core.nuspec", "<package/>"),
+    ),
+    (
+        "dotnet",
+        lambda r: write(r, "srv/api/Api.deps.json", '{"libraries": {"AWSSDK.Core/3.3.100.5": {"type": "package"}}}'),
+        lambda r: write(r, "srv/api/Api.deps.json", '{"libraries": {"AWSSDK.Core/3.3.634.1": {"type": "package"}}}'),
+    ),
+    (
+        "powershell",
+        lambda r: write(r, "Modules/AWSPowerShell/3.3.563.1/AWSPowerShell.psd1", "@{}"),
+        lambda r: write(r, "Modules/AWS.Tools.Common/4.1.500.0/AWS.Tools.Common.psd1", "@{}"),
+    ),
+    (
+        "php",
+        lambda r: write(r, "www/vendor/composer/installed.json", composer_installed("3.100.0")),
+        lambda r: write(r, "www/vendor/composer/installed.json", composer_installed("v3.300.0")),
+    ),
+    (
+        "ruby",
+        lambda r: write(r, "gems/2.7.0/gems/aws-sdk-core-3.50.0/lib/aws-sdk-core.rb", "# core"),
+        lambda r: write(r, "gems/2.7.0/gems/aws-sdk-core-3.190.0/lib/aws-sdk-core.rb", "# core"),
+    ),
+    (
+        "cpp",
+        lambda r: write(r, "usr/include/aws/core/VersionConfig.h", '#define AWS_SDK_VERSION_STRING "1.7.100"\n'),
+        lambda r: write(r, "usr/lib/pkgconfig/aws-cpp-sdk-core.pc", "Name: aws-cpp-sdk-core\nVersion: 1.11.200\n"),
+    ),
+]
+
+
+def test_every_row_of_the_table_has_a_fixture():
+    assert {row.key for row in READINESS} == {sdk for sdk, _old, _new in FIXTURES}
+
+
+@pytest.mark.parametrize(("sdk", "old", "new"), FIXTURES, ids=[f"{f[0]}-{i}" for i, f in enumerate(FIXTURES)])
+def test_an_old_install_is_found_and_a_current_one_is_not(tmp_path, sdk, old, new):
+    old_path, new_path = old(tmp_path / "old"), new(tmp_path / "new")
+    findings, summary = scan([str(tmp_path / "old"), str(tmp_path / "new")], include_system=False)
+    assert [finding["sdk"] for finding in findings] == [sdk]
+    finding = findings[0]
+    row = next(row for row in READINESS if row.key == sdk)
+    assert finding["status"] == "outdated"
+    assert finding["minimum"] == row.minimum
+    assert finding["what"] == row.what
+    # where: the file the version came from, the install directory holding it, or archive!/member
+    assert str(old_path).startswith(finding["where"]) or finding["where"].startswith(str(old_path))
+    assert older_than(finding["version"], row.minimum) is True
+    assert finding["fix"]
+    assert finding["source"] == SOURCE
+    assert summary["sdks_seen"] == 2
+    assert summary["complete"] is True
+    assert str(new_path) not in repr(findings)
+
+
+def test_a_jenkins_plugin_is_named_in_the_fix(tmp_path):
+    write(tmp_path, "plugins/aws-java-sdk/WEB-INF/lib/aws-java-sdk-core-1.11.500.jar", b"PK")
+    write(tmp_path, "plugins/s3.hpi", zip_bytes(["WEB-INF/lib/aws-java-sdk-core-1.11.100.jar"]))
+    findings, _summary = scan([str(tmp_path)], include_system=False)
+    assert sorted(finding["fix"].split(" (")[0] for finding in findings) == [
+        "update the Jenkins plugin aws-java-sdk",
+        "update the Jenkins plugin s3",
+    ]
+
+
+def test_a_go_binary_without_a_module_list_is_unknown_not_ready(tmp_path):
+    write(
+        tmp_path,
+        "bin/legacy",
+        go_binary({}, packages=("github.com/aws/aws-sdk-go/aws/ec2metadata",)),
+        mode=0o755,
+    )
+    write(tmp_path, "bin/other", go_binary({"golang.org/x/net": "v0.1.0"}), mode=0o755)
+    write(tmp_path, "bin/script.sh", "#!/bin/sh\necho github.com/aws/aws-sdk-go/aws/ec2metadata\n", mode=0o755)
+    findings, _summary = scan([str(tmp_path)], include_system=False)
+    assert [(f["sdk"], f["status"], f["version"]) for f in findings] == [("go", "unknown", None)]
+
+
+def test_an_unreadable_version_is_unknown(tmp_path):
+    write(tmp_path, "node_modules/aws-sdk/package.json", "{not json")
+    write(tmp_path, "usr/include/aws/core/VersionConfig.h", "/* no version here */")
+    findings, _summary = scan([str(tmp_path)], include_system=False)
+    assert sorted((f["sdk"], f["status"]) for f in findings) == [("cpp", "unknown"), ("javascript", "unknown")]
+
+
+def test_missing_and_odd_paths_are_reported_not_fatal(tmp_path):
+    write(tmp_path, "broken.war", b"this is no zip")
+    os.mkfifo(tmp_path / "fifo")
+    findings, summary = scan(
+        [str(tmp_path / "nowhere"), str(tmp_path / "broken.war"), str(tmp_path / "fifo")], include_system=False
+    )
+    assert findings == []
+    assert [root["status"] for root in summary["roots"]] == ["not found", "scanned", "not a file or directory"]
+    assert summary["unreadable"][0]["path"] == str(tmp_path / "broken.war")
+    assert summary["complete"] is False
+
+
+def test_symbolic_links_are_not_followed_so_a_loop_ends(tmp_path):
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    write(root, "a/node_modules/aws-sdk/package.json", json.dumps({"version": "2.1.0"}))
+    write(elsewhere, "node_modules/aws-sdk/package.json", json.dumps({"version": "2.2.0"}))
+    (root / "a" / "loop").symlink_to(root)
+    (root / "a" / "self").symlink_to(root / "a")
+    (root / "a" / "outside").symlink_to(elsewhere)  # name it in scan_paths to scan it
+    findings, summary = scan([str(root)], include_system=False)
+    assert [finding["version"] for finding in findings] == ["2.1.0"]
+    assert summary["complete"] is True
+
+
+@pytest.mark.parametrize(
+    ("limits", "stopped"),
+    [
+        ({"max_entries": 50}, "max_entries"),
+        ({"max_seconds": 1e-9}, "max_seconds"),
+        ({"max_findings": 2}, "max_findings"),
+    ],
+)
+def test_a_large_tree_stops_at_a_limit_and_says_so(tmp_path, limits, stopped):
+    for index in range(30):
+        write(tmp_path, f"app{index}/node_modules/aws-sdk/package.json", json.dumps({"version": "2.1.0"}))
+    findings, summary = scan(
+        [str(tmp_path), str(tmp_path / "app0")], include_system=False, limits=replace(ScanLimits(), **limits)
+    )
+    assert summary["stopped"] == stopped
+    assert summary["complete"] is False
+    assert len(findings) < 30
+    assert summary["roots"][1]["status"] == f"not scanned: {stopped}"
+
+
+def test_depth_is_bounded(tmp_path):
+    write(tmp_path, "/".join(["d"] * 6) + "/node_modules/aws-sdk/package.json", json.dumps({"version": "2.1.0"}))
+    assert scan([str(tmp_path)], include_system=False, limits=replace(ScanLimits(), max_depth=3))[0] == []
+    assert len(scan([str(tmp_path)], include_system=False)[0]) == 1
+
+
+def test_a_token_in_a_path_is_not_returned(tmp_path):
+    write(tmp_path, f"{TOKEN}/node_modules/aws-sdk/package.json", json.dumps({"version": "2.1.0"}))
+    findings, summary = scan([str(tmp_path)], include_system=False)
+    assert len(findings) == 1
+    assert TOKEN not in repr((findings, summary))
+
+
+def test_system_paths_are_scanned_at_their_top_level(tmp_path):
+    findings, summary = scan([], include_system=True)
+    assert all(root["system"] for root in summary["roots"])
+    assert summary["roots"], "the Python running the tests has a site-packages"
+    assert all(finding["status"] in ("outdated", "unknown") for finding in findings)
+
+
+@pytest.mark.parametrize(
+    ("version", "minimum", "older"),
+    [
+        ("1.13.24", "1.13.25", True),
+        ("1.13.25", "1.13.25", False),
+        ("1.13.100", "1.13.25", False),
+        ("1.9.0", "1.12.6", True),
+        ("2.1500.0", "2.722.0", False),
+        ("4.0.1", "4.0.1.0", False),
+        ("4.0.0.9", "4.0.1.0", True),
+        ("1.13.25rc1", "1.13.25", True),
+        ("2.10.21-SNAPSHOT", "2.10.21", True),
+        ("v1.25.38", "1.25.38", False),
+        ("0.0.0-20191115000000-abcdef", "0.19.0", True),
+        ("1.11.678.1", "1.11.678", False),
+        ("dev-master", "3.147.7", None),
+        ("", "1.0", None),
+    ],
+)
+def test_older_than(version, minimum, older):
+    assert older_than(version, minimum) is older

@@ -1,0 +1,108 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""imdsv1_callers through main(): a fixture log and a fixture Jenkins tree in tmp_path."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from analyzer_log import Call, Process, jenkins_calls, line, write_log
+
+from ansible_collections.ec2meta.imds.plugins.modules import imdsv1_callers
+
+TOKEN = "AQAEAFEOMInKb-S7me-hLqzu83lYdeDV7r-sPh2D4SJF6v5IwD4S8g=="
+START = datetime(2026, 11, 30, 2, 0, 0)
+
+
+@pytest.fixture
+def host(tmp_path):
+    """A Jenkins host: the analyzer's log (1.1 form, tokens as sent) and a plugin with an old AWS SDK for Java."""
+    calls = [
+        *jenkins_calls(START, 5),
+        Call(
+            chain=[Process(900, "curl", f"curl -s -H X-aws-ec2-metadata-token:{TOKEN} http://169.254.169.254/")],
+            version="v2",
+            token=TOKEN,
+        ),
+    ]
+    write_log(tmp_path / "log", [line(call, "1.1") for call in calls])
+    jar = tmp_path / "jenkins" / "plugins" / "aws-java-sdk" / "WEB-INF" / "lib" / "aws-java-sdk-core-1.11.500.jar"
+    jar.parent.mkdir(parents=True)
+    jar.write_bytes(b"PK")
+    return tmp_path
+
+
+def run(run_module, host, check_mode=False, **args):
+    return run_module(
+        imdsv1_callers,
+        {
+            "log_path": str(host / "log" / "imds-trace.log"),
+            "scan_paths": [str(host / "jenkins")],
+            "scan_system_paths": False,
+            **args,
+        },
+        check_mode=check_mode,
+    )
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_names_the_caller_and_the_old_sdk(run_module, host, check_mode):
+    result = run(run_module, host, check_mode=check_mode)
+    assert not result.get("failed"), result
+    assert result["changed"] is False
+    first = result["callers"][0]
+    assert (first["imds_version"], first["name"], first["count"]) == ("v1", "java", 5)
+    assert [parent["name"] for parent in first["parents"]] == ["sh", "java"]
+    assert result["log"]["complete"] is True
+    sdk = result["outdated_sdks"][0]
+    assert (sdk["what"], sdk["version"], sdk["minimum"]) == ("AWS SDK for Java", "1.11.500", "1.11.678")
+    assert sdk["fix"].startswith("update the Jenkins plugin aws-java-sdk")
+    assert "IMDSv1 callers: java (pid 21421, 5 calls)" in result["summary"]
+    assert "AWS SDK for Java 1.11.500" in result["summary"]
+
+
+def test_no_token_in_the_result(run_module, host):
+    result = run(run_module, host)
+    text = json.dumps(result)
+    assert TOKEN not in text
+    assert [c["name"] for c in result["callers"]] == ["java", "curl"]
+
+
+def test_only_v1_and_since(run_module, host):
+    result = run(run_module, host, only_v1=True, since="2026-11-30T02:00:03")
+    assert [(c["name"], c["count"]) for c in result["callers"]] == [("java", 2)]
+    assert result["log"]["lines_before_since"] == 3 + 1  # three report calls and the curl, all before 02:00:03
+
+
+def test_without_an_analyzer_the_scan_still_runs(run_module, host):
+    result = run(run_module, host, log_path=str(host / "none" / "imds-trace.log"))
+    assert not result.get("failed")
+    assert result["callers"] == []
+    assert result["log"]["found"] is False
+    assert "No readable IMDS packet analyzer log" in result["summary"]
+    assert result["outdated_sdks"]
+
+
+def test_read_log_false_and_no_scan(run_module, host):
+    result = run(run_module, host, read_log=False, scan_paths=[])
+    assert result["log"] is None
+    assert result["scan"] is None
+    assert result["callers"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"since": "last tuesday"}, "since must be an ISO 8601 time"),
+        ({"max_log_bytes": 0}, "max_log_bytes must be a whole number greater than 0"),
+        ({"time_budget": -1}, "time_budget must be a whole number greater than 0"),
+        ({"max_scan_entries": 0}, "max_scan_entries must be a whole number greater than 0"),
+    ],
+)
+def test_bad_options_fail_with_a_reason(run_module, host, args, message):
+    result = run(run_module, host, **args)
+    assert result["failed"] is True
+    assert result["reason"] == "invalid_option"
+    assert message in result["msg"]
