@@ -41,6 +41,8 @@ AWS_DEFAULTS = {"http_tokens": "optional", "http_put_response_hop_limit": 1, "ht
 IMAGE_V2 = {"http_tokens": "required", "http_put_response_hop_limit": 2}
 # The layers, highest precedence first (see the module docstring for the source).
 PRECEDENCE = ("launch_parameters", "account_defaults", "image", "aws_default")
+# The fields a layer can set: an AMI says nothing about the endpoint, so an unreadable AMI leaves it known.
+LAYER_FIELDS = {"image": tuple(IMAGE_V2)}
 
 INCLUDE_CHOICES = ("instances", "launch_templates", "auto_scaling_groups", "launch_configurations", "images",
                    "account_defaults")  # fmt: skip
@@ -71,6 +73,8 @@ def resolve(layers: Mapping[str, Any]) -> tuple[dict, dict]:
         for layer in PRECEDENCE:
             values = layers.get(layer)
             if isinstance(values, Unread):
+                if name not in LAYER_FIELDS.get(layer, FIELDS):
+                    continue
                 sources[name] = f"unknown: {values.cause}"
                 break
             if isinstance(values, Mapping) and values.get(name) is not None:
