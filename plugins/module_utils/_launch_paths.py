@@ -33,8 +33,11 @@ DESCRIBE_GROUPS = "autoscaling:DescribeAutoScalingGroups"
 DESCRIBE_CONFIGURATIONS = "autoscaling:DescribeLaunchConfigurations"
 DESCRIBE_IMAGES = "ec2:DescribeImages"
 
-FIELDS = {"http_tokens": "HttpTokens", "http_put_response_hop_limit": "HttpPutResponseHopLimit",
-          "http_endpoint": "HttpEndpoint"}  # fmt: skip
+FIELDS = {
+    "http_tokens": "HttpTokens",
+    "http_put_response_hop_limit": "HttpPutResponseHopLimit",
+    "http_endpoint": "HttpEndpoint",
+}
 # EC2's own values when nothing above sets one (the API reference's defaults).
 AWS_DEFAULTS = {"http_tokens": "optional", "http_put_response_hop_limit": 1, "http_endpoint": "enabled"}
 # An AMI with ImdsSupport v2.0 (DescribeImages / RegisterImage reference).
@@ -44,8 +47,14 @@ PRECEDENCE = ("launch_parameters", "account_defaults", "image", "aws_default")
 # The fields a layer can set: an AMI says nothing about the endpoint, so an unreadable AMI leaves it known.
 LAYER_FIELDS = {"image": tuple(IMAGE_V2)}
 
-INCLUDE_CHOICES = ("instances", "launch_templates", "auto_scaling_groups", "launch_configurations", "images",
-                   "account_defaults")  # fmt: skip
+INCLUDE_CHOICES = (
+    "instances",
+    "launch_templates",
+    "auto_scaling_groups",
+    "launch_configurations",
+    "images",
+    "account_defaults",
+)
 LAUNCH_PATH_KINDS = ("launch_templates", "auto_scaling_groups", "launch_configurations")
 
 TEMPLATE_PAGE = 200
@@ -77,8 +86,12 @@ def resolve(layers: Mapping[str, Any]) -> tuple[dict, dict]:
                     continue
                 sources[name] = f"unknown: {values.cause}"
                 break
-            if isinstance(values, Mapping) and values.get(name) is not None:
-                effective[name], sources[name] = values[name], layer
+            value = values.get(name) if isinstance(values, Mapping) else None
+            if isinstance(value, Unread):
+                sources[name] = f"unknown: {value.cause}"
+                break
+            if value is not None:
+                effective[name], sources[name] = value, layer
                 break
     return effective, sources
 
@@ -145,21 +158,24 @@ def _number(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
-def launch_options(block: Any) -> dict:
-    """A MetadataOptions block of a template version or launch configuration: the fields it sets, None elsewhere.
+VALID_VALUES = {
+    "http_tokens": ("optional", "required"),
+    "http_endpoint": ("enabled", "disabled"),
+}
 
-    A value outside what the API documents is not taken: it reads as unset only if absent, so a strange value
-    makes the field Unread-worthy; here it becomes the string "invalid" that no verdict accepts as required.
-    """
+
+def launch_options(block: Any) -> dict:
+    """A MetadataOptions block of a template version or launch configuration: the fields it sets, None where it
+    sets nothing, and an Unread where it holds a value the API does not document (never taken as unset)."""
     block = block if isinstance(block, Mapping) else {}
-    options = {}
+    options: dict = {}
     for name, api_name in FIELDS.items():
         value = block.get(api_name)
-        if name == "http_put_response_hop_limit":
-            options[name] = value if _number(value) is not None else None
+        valid = _number(value) is not None if name == "http_put_response_hop_limit" else value in VALID_VALUES[name]
+        if value is None or valid:
+            options[name] = value
         else:
-            options[name] = value if isinstance(value, str) and value in ("optional", "required", "enabled",
-                                                                         "disabled") else None  # fmt: skip
+            options[name] = Unread(f"{api_name} is {str(value)[:40]!r}, not a value the API documents")
     return options
 
 
@@ -455,8 +471,11 @@ def template_result(template: Template, groups: list, templates: Mapping, accoun
             {"version": number, "roles": sorted(set(role)), **judge_version(template, number, account, images)}
         )
     verdict = worst([item["verdict"] for item in versions])
-    reasons = [f"version {item['version']} ({', '.join(item['roles'])}): {item['verdict_reason']}" for item in versions
-               if item["verdict"] == verdict]  # fmt: skip
+    reasons = [
+        f"version {item['version']} ({', '.join(item['roles'])}): {item['verdict_reason']}"
+        for item in versions
+        if item["verdict"] == verdict
+    ]
     return {
         "launch_template_id": template.template_id,
         "launch_template_name": template.name,
@@ -565,8 +584,11 @@ def readiness_from(instances: list, launch_paths: Mapping[str, Any]) -> dict:
                     "why": f"verdict {instance.get('verdict')}, http_tokens {tokens}",
                 }
             )
-    ids = {"launch_templates": "launch_template_id", "auto_scaling_groups": "auto_scaling_group_name",
-           "launch_configurations": "launch_configuration_name"}  # fmt: skip
+    ids = {
+        "launch_templates": "launch_template_id",
+        "auto_scaling_groups": "auto_scaling_group_name",
+        "launch_configurations": "launch_configuration_name",
+    }
     for kind, key in ids.items():
         for item in launch_paths.get(kind) or []:
             if item.get("blocks_enforcement", True):

@@ -20,6 +20,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._launch_paths import 
     Unread,
     audit_launch_paths,
     judge,
+    launch_options,
     readiness_from,
     resolve,
 )
@@ -72,7 +73,6 @@ def test_each_value_follows_awss_precedence(launch, account, image, expected):
         ({"http_tokens": "optional"}, V2, "allows_imdsv1", True),
         ({"http_endpoint": "disabled", "http_tokens": "required"}, {}, "endpoint_disabled", False),
         ({}, Unread("no AMI"), "unknown", True),
-        ({"http_tokens": "invalid"}, {}, "unknown", True),  # a value the API does not document is never enforced
     ],
 )
 def test_verdicts_fail_closed(launch, image, verdict, blocks):
@@ -80,6 +80,25 @@ def test_verdicts_fail_closed(launch, image, verdict, blocks):
     assert judged["verdict"] == verdict
     assert judged["verdict"] in PATH_VERDICT_NAMES
     assert judged["blocks_enforcement"] is blocks
+
+
+@pytest.mark.parametrize(
+    ("block", "blocks"),
+    [({"HttpTokens": "sometimes"}, True), ({"HttpTokens": 1}, True), ({"HttpEndpoint": ["enabled"]}, False)],
+)
+def test_a_launch_value_the_api_does_not_document_is_unknown_not_unset(block, blocks):
+    # Taken as unset, it would fall through to the account default (required) and read as enforced.
+    judged = judge(launch_options(block), {**NONE, "http_tokens": "required", "http_put_response_hop_limit": 1}, {})
+    assert judged["verdict"] == "unknown"
+    assert judged["blocks_enforcement"] is blocks  # enforcement looks at the tokens only
+    assert "not a value the API documents" in judged["verdict_reason"]
+
+
+def test_a_strange_hop_limit_is_unknown_and_does_not_hide_the_tokens():
+    judged = judge(launch_options({"HttpPutResponseHopLimit": "2", "HttpTokens": "required"}), dict(NONE), {})
+    assert judged["effective"]["http_put_response_hop_limit"] is None
+    assert judged["sources"]["http_put_response_hop_limit"].startswith("unknown: HttpPutResponseHopLimit")
+    assert judged["verdict"] == "enforced"
 
 
 def test_readiness_fails_closed():
