@@ -71,7 +71,6 @@ options:
     elements: str
     choices: [instances, launch_templates, auto_scaling_groups, launch_configurations, images, account_defaults]
     default: [instances]
-    version_added: 1.1.0
   imdsv1_usage_since:
     description:
       - Read from this time (ISO 8601, for example V(2026-11-20T15:00:00Z); UTC when no zone is given) instead
