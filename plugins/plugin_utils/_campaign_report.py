@@ -257,9 +257,10 @@ def build(report: Mapping) -> tuple:
             optional.append((name, _text(item.get("instance_id")), _text(item.get("verdict"))))
         for kind, item in found["launch_paths"]:
             key = next(k for kind_name, _t, k in PATH_KINDS if kind_name == kind)
-            paths.append(
-                (name, kind, _text(item.get(key)), _text(item.get("verdict")), _text(item.get("verdict_reason")))
-            )
+            label = _text(item.get(key))
+            if item.get("launch_template_name"):
+                label = f"{_text(item.get('launch_template_name'))} ({label})"
+            paths.append((name, kind, label, _text(item.get("verdict")), _text(item.get("verdict_reason"))))
     blocking.tables.append(
         Table(
             "Instances still calling IMDSv1",
