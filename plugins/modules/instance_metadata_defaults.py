@@ -91,7 +91,7 @@ notes:
     C(cloudwatch:GetMetricData), C(ec2:DescribeLaunchTemplates), C(ec2:DescribeLaunchTemplateVersions),
     C(ec2:DescribeImages), C(autoscaling:DescribeAutoScalingGroups) and
     C(autoscaling:DescribeLaunchConfigurations).
-  - AWS recommends this order: make the software ready for IMDSv2, require tokens on the instances and on every
+  - AWS recommends this order. Make the software ready for IMDSv2, require tokens on the instances and on every
     launch path, then enforce at the account level. The playbook C(ec2meta.imds.imdsv2_campaign) walks it.
 seealso:
   - module: ec2meta.imds.metadata_options_info

@@ -265,7 +265,7 @@ launch_templates:
           which (V(default), V(latest), V(auto_scaling_group:NAME)), C(metadata_options) as the version sets them,
           C(image_id), C(effective) (the values an instance launched from it would get), C(sources) (the layer
           each value came from, V(launch_parameters), V(account_defaults), V(image), V(aws_default), or
-          V(unknown: cause)), C(verdict), C(verdict_reason) and C(blocks_enforcement).
+          V(unknown) with the cause), C(verdict), C(verdict_reason) and C(blocks_enforcement).
       type: list
       elements: dict
       returned: success
