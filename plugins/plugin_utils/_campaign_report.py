@@ -291,7 +291,8 @@ def build(report: Mapping) -> tuple:
             "Launch paths still allowing IMDSv1 (or unknown)",
             ("Region", "Kind", "Launch path", "Verdict", "Why"),
             paths,
-            "Launch configurations cannot be changed: move their groups to a launch template. Groups "
+            "Launch configurations cannot be changed: move their groups to a launch template, or let the account "
+            "default (http_tokens required, the account phase) apply where they set no HttpTokens. Groups "
             "pinned to a template version number keep it until the group is updated.",
         )
     )
