@@ -107,6 +107,7 @@ images_changed:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._account_defaults import check_regions  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa: E402
     AWS_ARGUMENT_SPEC,
     BOTO3_IMPORT_ERROR,
@@ -146,6 +147,7 @@ def main() -> None:
         region = params["region"] or aws_session_region(params["profile"])
         if not region:
             raise AwsRegionMissing("No AWS region: set the region option (AMIs belong to one region)")
+        region = check_regions([region])[0]
         budget = AwsBudget(params["aws_timeout"])
         ec2 = aws_client("ec2", **{**aws_params(params), "region": region, "budget": budget})
         plans = plan_images(ec2, budget, image_ids, region)

@@ -68,6 +68,9 @@ def test_an_unknown_image_fails_before_anything_changes(run_module, moto_endpoin
     assert support(regional_ec2, known) is None
     bad = run_module(image_imds_support, args(moto_endpoint, image_ids=["lt-123"]))
     assert bad["reason"] == "invalid_option"
+    elsewhere = run_module(image_imds_support, {**args(moto_endpoint, image_ids=[known]), "region": "xx-nowhere-9"})
+    assert elsewhere["reason"] == "invalid_option"
+    assert "Unknown AWS region" in elsewhere["msg"]
 
 
 def test_a_refused_modify_names_the_iam_action_and_what_was_changed(run_module, moto_endpoint, regional_ec2):
@@ -140,6 +143,7 @@ def test_a_new_version_changes_only_the_metadata_options_and_is_idempotent(
         ({"source_version": "99"}, "launch_template_not_found", "99"),
         ({"source_version": "newest"}, "invalid_option", "source_version"),
         ({"http_put_response_hop_limit": 65}, "invalid_option", "http_put_response_hop_limit"),
+        ({"region": "eu-nowhere-1"}, "invalid_option", "Unknown AWS region 'eu-nowhere-1'"),
     ],
 )
 def test_bad_input(run_module, moto_endpoint, template, options, reason, text):
