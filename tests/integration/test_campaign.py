@@ -117,3 +117,11 @@ def test_bad_campaign_variables_are_refused(tmp_path, moto_endpoint):
     assert "Set campaign_phase to one of audit, instances, launch_paths, account" in run.stdout
     run = run_playbook(playbook, {"campaign_phase": "audit", "campaign_regions": "eu-west-1"}, verbosity="")
     assert run.returncode != 0
+    variables = {
+        "campaign_phase": "audit",
+        "campaign_regions": ["eu-nowhere-1"],
+        "campaign_endpoint_url": moto_endpoint,
+    }
+    run = run_playbook(playbook, variables, verbosity="")
+    assert run.returncode != 0
+    assert "Unknown AWS region 'eu-nowhere-1'" in run.stdout
