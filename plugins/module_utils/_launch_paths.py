@@ -191,17 +191,6 @@ class Reader:
             self.calls[action] += 1
             yield page
 
-    def once(self, call: Any, action: str) -> Any:
-        from ansible_collections.ec2meta.imds.plugins.module_utils._aws import aws_error
-
-        self.budget.check(action)
-        try:
-            response = call()
-        except Exception as error:
-            raise aws_error(error, action) from None
-        self.calls[action] += 1
-        return response
-
 
 @dataclass
 class Template:

@@ -189,6 +189,25 @@ regions:
           elements: dict
           returned: success
           sample: []
+regions_refused:
+  description: On C(reason=enforcement_not_ready) in more than one region, the regions refused (and C(readiness)
+    is keyed by region). Nothing was sent to any region.
+  returned: failure
+  type: list
+  elements: str
+  sample: [eu-west-1, us-east-1]
+regions_changed:
+  description: On an API failure while changing, the regions changed before it.
+  returned: failure
+  type: list
+  elements: str
+  sample: [eu-west-1]
+regions_not_changed:
+  description: On an API failure while changing, the regions not changed.
+  returned: failure
+  type: list
+  elements: str
+  sample: [us-east-1]
 api_calls:
   description: Calls made per IAM action.
   returned: success
@@ -199,6 +218,7 @@ api_calls:
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._account_defaults import (  # noqa: E402
+    EnforcementNotReady,
     apply_region,
     check_regions,
     plan_region,
@@ -250,7 +270,8 @@ def main() -> None:
         regions = check_regions(params["regions"] or [params["region"] or aws_session_region(params["profile"])])
         budget = AwsBudget(params["aws_timeout"])
         clients = {}
-        # Plan every region first: a refusal anywhere leaves every region as it was.
+        refused: list = []
+        # Plan every region first: a refusal anywhere leaves every region as it was, and names every region refused.
         for region in regions:
             connection = {**aws_params(params), "region": region, "budget": budget}
             ec2 = clients[region] = aws_client("ec2", **connection)
@@ -265,15 +286,28 @@ def main() -> None:
                     params["imdsv1_usage_window"],
                 )
 
-            outcomes.append(
-                plan_region(
-                    ec2,
-                    budget,
-                    region,
-                    wanted,
-                    readiness=readiness,
-                    allow_refused_launches=params["allow_refused_launches"],
+            try:
+                outcomes.append(
+                    plan_region(
+                        ec2,
+                        budget,
+                        region,
+                        wanted,
+                        readiness=readiness,
+                        allow_refused_launches=params["allow_refused_launches"],
+                    )
                 )
+            except EnforcementNotReady as error:
+                refused.append(error)
+        if len(refused) == 1:
+            raise refused[0]
+        if refused:
+            raise EnforcementNotReady(
+                " ".join(str(error) for error in refused),
+                result={
+                    "regions_refused": [error.result["region"] for error in refused],
+                    "readiness": {error.result["region"]: error.result["readiness"] for error in refused},
+                },
             )
         applied: list = []
         if not module.check_mode:

@@ -180,3 +180,26 @@ def test_throttled_modify_fails_clearly_and_reports_what_changed(run_module, mot
     assert result["changed"] is False
     assert result["regions_not_changed"] == ["eu-north-1", "eu-south-1"]
     assert "HttpTokens" not in level(moto_endpoint, "eu-north-1")
+
+
+def test_every_region_that_is_not_ready_is_named(run_module, moto_endpoint):
+    made = {}
+    for region in ("eu-central-1", "af-south-1"):
+        ec2 = client(moto_endpoint, region)
+        made[region] = ec2.create_launch_template(
+            LaunchTemplateName="not-ready", LaunchTemplateData={"MetadataOptions": {"HttpTokens": "optional"}}
+        )["LaunchTemplate"]["LaunchTemplateId"]
+    try:
+        result = run_module(
+            instance_metadata_defaults,
+            args(moto_endpoint, regions=list(made), http_tokens="required", http_tokens_enforced="enabled"),
+        )
+        assert result["reason"] == "enforcement_not_ready"
+        assert result["regions_refused"] == ["eu-central-1", "af-south-1"]
+        assert all(template in result["msg"] for template in made.values())
+        assert set(result["readiness"]) == set(made)
+        for region in made:
+            assert "HttpTokens" not in level(moto_endpoint, region)  # nothing sent, not even the other option
+    finally:
+        for region, template in made.items():
+            client(moto_endpoint, region).delete_launch_template(LaunchTemplateId=template)
