@@ -23,6 +23,7 @@ description:
     tokens would break the caller); V(ready) tokens are optional and IMDSv1 was not used.
   - Reads every page of C(DescribeInstances) and batches C(GetMetricData) (500 queries, 250 instances a call),
     so the number of API calls grows with pages and batches, not with instances.
+  - Runs on the controller (or any host with AWS credentials), not on the instances.
   - With O(include), it also audits the region's launch paths, what an instance launched B(next) would get from
     each launch template (its default and latest version and every version an Auto Scaling group uses), Auto
     Scaling group (one template, mixed-instances overrides, or a launch configuration) and launch configuration,
@@ -32,7 +33,6 @@ description:
   - Launch-path verdicts, the first that applies; V(unknown) a layer could not be read (a missing AMI or
     template version, an AMI resolved from SSM at launch); V(endpoint_disabled); V(allows_imdsv1) tokens
     would be optional; V(enforced) tokens would be required. A path with several versions gets the worst.
-  - Runs on the controller (or any host with AWS credentials), not on the instances.
 author:
   - ec2meta.imds maintainers (@ec2meta)
 options:
@@ -233,6 +233,11 @@ summary:
   type: dict
   sample: {"ready": 40, "uses_imdsv1": 3, "enforced": 120, "enforced_with_rejections": 0,
            "endpoint_disabled": 0, "no_data": 5}
+api_calls:
+  description: How many calls the audit made to each API action (pages and batches).
+  returned: success
+  type: dict
+  sample: {"ec2:DescribeInstances": 1, "cloudwatch:GetMetricData": 1}
 launch_templates:
   description: The region's launch templates.
   returned: when O(include) has V(launch_templates)
@@ -360,11 +365,6 @@ launch_path_summary:
   returned: when O(include) has a launch path
   type: dict
   sample: {"launch_templates": {"unknown": 0, "endpoint_disabled": 0, "allows_imdsv1": 3, "enforced": 12}}
-api_calls:
-  description: How many calls the audit made to each API action (pages and batches).
-  returned: success
-  type: dict
-  sample: {"ec2:DescribeInstances": 1, "cloudwatch:GetMetricData": 1}
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
