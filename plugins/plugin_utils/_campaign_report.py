@@ -14,6 +14,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import VERDICT_NAMES
+
 PHASES = ("audit", "instances", "launch_paths", "account")
 PHASE_TEXT = {
     "audit": "audit the instances, launch paths and account defaults; change nothing",
@@ -21,16 +23,7 @@ PHASE_TEXT = {
     "launch_paths": "give launch templates a default version that requires IMDSv2",
     "account": "account defaults: http_tokens required, then http_tokens_enforced (refused unless ready)",
 }
-INSTANCE_VERDICTS = (
-    "uses_imdsv1",
-    "unknown",
-    "too_recent",
-    "ready",
-    "enforced_with_rejections",
-    "enforced",
-    "endpoint_disabled",
-    "no_data",
-)
+INSTANCE_VERDICTS = VERDICT_NAMES  # the audit's own table, in its order
 PATH_VERDICTS = ("unknown", "allows_imdsv1", "endpoint_disabled", "enforced")
 PATH_KINDS = (
     ("launch_templates", "Launch templates", "launch_template_id"),
@@ -136,7 +129,7 @@ def blockers(region: Mapping) -> dict:
     instances = _list(region.get("instances"))
     found = {
         "calling_imdsv1": [i for i in instances if i.get("verdict") in ("uses_imdsv1", "enforced_with_rejections")],
-        "unknown_instances": [i for i in instances if i.get("verdict") in ("unknown", "no_data", "too_recent")],
+        "unknown_instances": [i for i in instances if i.get("verdict") in ("unknown", "too_recent")],
         "optional_instances": [
             i for i in instances if _map(i.get("metadata_options")).get("http_tokens") != "required"
         ],
