@@ -217,7 +217,7 @@ def enforcement_refused(region: str, readiness: Mapping[str, Any]) -> Enforcemen
         "Require tokens on those instances (ec2meta.imds.metadata_options) and launch paths "
         "(ec2meta.imds.launch_template_metadata_options, the groups' launch templates or configurations), then run "
         "this again; the audit is ec2meta.imds.metadata_options_info with include. To turn it on anyway, set "
-        "allow_refused_launches=true",
+        "allow_refused_launches=true.",
         result={"region": region, "readiness": dict(readiness)},
     )
 

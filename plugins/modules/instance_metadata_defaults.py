@@ -302,8 +302,10 @@ def main() -> None:
         if len(refused) == 1:
             raise refused[0]
         if refused:
+            names = ", ".join(error.result["region"] for error in refused)
             raise EnforcementNotReady(
-                " ".join(str(error) for error in refused),
+                f"{len(refused)} regions ({names}) are not ready for http_tokens_enforced, and nothing was sent to "
+                "any region. " + " ".join(str(error) for error in refused),
                 result={
                     "regions_refused": [error.result["region"] for error in refused],
                     "readiness": {error.result["region"]: error.result["readiness"] for error in refused},
