@@ -119,7 +119,9 @@ def make_client(emulator):
 def moto_endpoint():
     """moto in server mode on 127.0.0.1 and a free port: a real EC2/STS API for the whole session."""
     from moto.server import ThreadedMotoServer
+    from moto_ec2_gaps import install as install_ec2_gaps
 
+    install_ec2_gaps()  # the EC2 calls moto lacks (tests/emulator/MOTO_GAPS.md)
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="eu-west-1")
     os.environ.pop("AWS_PROFILE", None)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

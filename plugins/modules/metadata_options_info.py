@@ -31,6 +31,15 @@ description:
     (O(aws_timeout), page and size caps); an answer that holds more than was asked for fails the task with
     C(reason=bad_response).
   - Runs on the controller (or any host with AWS credentials), not on the instances.
+  - With O(include), it also audits the region's launch paths, what an instance launched B(next) would get from
+    each launch template (its default and latest version and every version an Auto Scaling group uses), Auto
+    Scaling group (one template, mixed-instances overrides, or a launch configuration) and launch configuration,
+    resolving C(http_tokens), C(http_put_response_hop_limit) and C(http_endpoint) one by one in AWS's order of
+    precedence, the launch parameters, then the account's regional defaults, then the AMI's C(ImdsSupport=v2.0),
+    then EC2's own defaults; each value says where it came from.
+  - Launch-path verdicts, the first that applies; V(unknown) a layer could not be read (a missing AMI or
+    template version, an AMI resolved from SSM at launch); V(endpoint_disabled); V(allows_imdsv1) tokens
+    would be optional; V(enforced) tokens would be required. A path with several versions gets the worst.
 author:
   - ec2meta.imds maintainers (@ec2meta)
 options:
@@ -59,6 +68,16 @@ options:
         runs on the instances (a weekly job needs at least 7).
     type: int
     default: 14
+  include:
+    description:
+      - What to audit, each in the result key of the same name. V(instances) is the instance audit above;
+        V(launch_templates), V(auto_scaling_groups), V(launch_configurations) the launch paths; V(images) the
+        AMIs the account owns and the launch paths use, with their C(ImdsSupport); V(account_defaults) the
+        region's defaults (see M(ec2meta.imds.instance_metadata_defaults)).
+    type: list
+    elements: str
+    choices: [instances, launch_templates, auto_scaling_groups, launch_configurations, images, account_defaults]
+    default: [instances]
   imdsv1_usage_since:
     description:
       - Read from this time (ISO 8601, for example V(2026-11-20T15:00:00Z); UTC when no zone is given) instead
@@ -76,7 +95,10 @@ attributes:
   platform:
     platforms: posix
 notes:
-  - The credentials need the IAM permissions C(ec2:DescribeInstances) and C(cloudwatch:GetMetricData).
+  - The credentials need the IAM permissions C(ec2:DescribeInstances) and C(cloudwatch:GetMetricData); with
+    O(include) of launch paths also C(ec2:DescribeLaunchTemplates), C(ec2:DescribeLaunchTemplateVersions),
+    C(ec2:DescribeImages), C(ec2:GetInstanceMetadataDefaults), C(autoscaling:DescribeAutoScalingGroups) and
+    C(autoscaling:DescribeLaunchConfigurations).
   - O(endpoint_url) applies to the EC2 and the CloudWatch calls.
   - CloudWatch publishes the metrics with a delay of a few minutes; a call made just now may not count yet.
 seealso:
@@ -103,6 +125,20 @@ EXAMPLES = r"""
     msg: "{{ audit.instances | selectattr('verdict', 'equalto', 'uses_imdsv1') | map(attribute='instance_id') }}"
   run_once: true
 
+- name: Audit what the next launches of a region would get
+  ec2meta.imds.metadata_options_info:
+    region: eu-west-1
+    include: [launch_templates, auto_scaling_groups, launch_configurations, images, account_defaults]
+  register: launch_paths
+  delegate_to: localhost
+  run_once: true
+
+- name: Show the launch templates that still allow IMDSv1
+  ansible.builtin.debug:
+    msg: "{{ launch_paths.launch_templates | selectattr('verdict', 'equalto', 'allows_imdsv1')
+             | map(attribute='launch_template_id') }}"
+  run_once: true
+
 - name: Look at two instances over the last 30 days
   ec2meta.imds.metadata_options_info:
     region: eu-west-1
@@ -121,7 +157,7 @@ region:
   sample: eu-west-1
 instances:
   description: The selected instances, in the order DescribeInstances lists them.
-  returned: success
+  returned: when O(include) has V(instances)
   type: list
   elements: dict
   contains:
@@ -232,7 +268,7 @@ instances:
         now would break that caller; update it to use IMDSv2 first"
 summary:
   description: How many instances got each verdict (every verdict is a key, 0 when none got it).
-  returned: success
+  returned: when O(include) has V(instances)
   type: dict
   sample: {"ready": 40, "uses_imdsv1": 3, "enforced": 120, "enforced_with_rejections": 0,
            "endpoint_disabled": 0, "unknown": 2, "too_recent": 5}
@@ -241,6 +277,133 @@ api_calls:
   returned: success
   type: dict
   sample: {"ec2:DescribeInstances": 1, "cloudwatch:GetMetricData": 1}
+launch_templates:
+  description: The region's launch templates.
+  returned: when O(include) has V(launch_templates)
+  type: list
+  elements: dict
+  contains:
+    launch_template_id:
+      description: The template's ID.
+      type: str
+      returned: success
+      sample: lt-0123456789abcdef0
+    launch_template_name:
+      description: Its name.
+      type: str
+      returned: success
+      sample: web
+    default_version:
+      description: Its default version number.
+      type: int
+      returned: success
+      sample: 3
+    latest_version:
+      description: Its latest version number.
+      type: int
+      returned: success
+      sample: 4
+    versions:
+      description:
+        - The versions judged, the default, the latest and every version a group uses, with C(roles) saying
+          which (V(default), V(latest), V(auto_scaling_group:NAME)), C(metadata_options) as the version sets them,
+          C(image_id), C(effective) (the values an instance launched from it would get), C(sources) (the layer
+          each value came from, V(launch_parameters), V(account_defaults), V(image), V(aws_default), or
+          V(unknown) with the cause), C(verdict), C(verdict_reason) and C(blocks_enforcement).
+      type: list
+      elements: dict
+      returned: success
+      sample: [{"version": 3, "roles": ["default", "latest"], "image_id": "ami-0123456789abcdef0",
+                "metadata_options": {"http_tokens": null, "http_put_response_hop_limit": null, "http_endpoint": null},
+                "effective": {"http_tokens": "required", "http_put_response_hop_limit": 2, "http_endpoint": "enabled"},
+                "sources": {"http_tokens": "image", "http_put_response_hop_limit": "image",
+                            "http_endpoint": "aws_default"},
+                "verdict": "enforced", "verdict_reason": "...", "blocks_enforcement": false}]
+    verdict:
+      description: The worst verdict of its versions.
+      type: str
+      returned: success
+      sample: allows_imdsv1
+    verdict_reason:
+      description: The verdict in words, naming the versions it rests on.
+      type: str
+      returned: success
+      sample: "version 3 (default, latest): instances launched from it allow IMDSv1 (http_tokens=optional from
+        launch_parameters): require tokens here"
+    blocks_enforcement:
+      description: Whether account-level enforcement would refuse a launch from one of its versions (or that
+        cannot be ruled out).
+      type: bool
+      returned: success
+      sample: true
+auto_scaling_groups:
+  description: The region's Auto Scaling groups.
+  returned: when O(include) has V(auto_scaling_groups)
+  type: list
+  elements: dict
+  contains:
+    auto_scaling_group_name:
+      description: The group's name.
+      type: str
+      returned: success
+      sample: web-asg
+    launch_paths:
+      description:
+        - What the group launches from, each with C(kind) (V(launch_template), V(mixed_instances_policy),
+          V(mixed_instances_override), V(launch_configuration)), the template and C(version_requested)
+          (V($Default), V($Latest) or a number) and the C(version) it means now, and C(effective), C(sources),
+          C(verdict), C(verdict_reason), C(blocks_enforcement) as for a template version.
+      type: list
+      elements: dict
+      returned: success
+      sample: [{"kind": "launch_template", "launch_template_id": "lt-0123456789abcdef0", "version_requested": "$Latest",
+                "version": 4, "verdict": "enforced"}]
+    verdict:
+      description: The worst verdict of its launch paths.
+      type: str
+      returned: success
+      sample: enforced
+    verdict_reason:
+      description: The verdict in words.
+      type: str
+      returned: success
+      sample: "launch_template: instances launched from it require IMDSv2 (http_tokens=required from
+        launch_parameters)"
+    blocks_enforcement:
+      description: As for launch templates.
+      type: bool
+      returned: success
+      sample: false
+launch_configurations:
+  description:
+    - The region's launch configurations, each with C(launch_configuration_name), C(image_id), C(metadata_options),
+      C(effective), C(sources), C(verdict), C(verdict_reason) and C(blocks_enforcement).
+  returned: when O(include) has V(launch_configurations)
+  type: list
+  elements: dict
+  sample: [{"launch_configuration_name": "old-web", "verdict": "allows_imdsv1", "blocks_enforcement": true}]
+images:
+  description:
+    - The AMIs the account owns and the AMIs the launch paths use, each with C(image_id), C(name), C(owner_id),
+      C(imds_support) (V(v2.0) or null) and C(verdict) (V(enforced) or V(allows_imdsv1)).
+  returned: when O(include) has V(images)
+  type: list
+  elements: dict
+  sample: [{"image_id": "ami-0123456789abcdef0", "imds_support": "v2.0", "verdict": "enforced"}]
+account_defaults:
+  description:
+    - The region's IMDS defaults (null where the account has no preference), C(managed_by), and C(verdict)
+      (V(enforced), V(allows_imdsv1) or V(no_preference)).
+  returned: when O(include) has V(account_defaults)
+  type: dict
+  sample: {"region": "eu-west-1", "http_tokens": "required", "http_put_response_hop_limit": 2, "http_endpoint": null,
+           "instance_metadata_tags": null, "http_tokens_enforced": null, "managed_by": "account",
+           "managed_exception_message": null, "verdict": "enforced"}
+launch_path_summary:
+  description: How many launch paths of each kind got each verdict.
+  returned: when O(include) has a launch path
+  type: dict
+  sample: {"launch_templates": {"unknown": 0, "endpoint_disabled": 0, "allows_imdsv1": 3, "enforced": 12}}
 """
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
@@ -261,6 +424,10 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import 
     check_window,
     parse_since,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._launch_paths import (  # noqa: E402
+    INCLUDE_CHOICES,
+    audit_launch_paths,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
 
 
@@ -272,6 +439,7 @@ def argument_spec() -> dict:
         "include_terminated": {"type": "bool", "default": False},
         "imdsv1_usage_window": {"type": "int", "default": DEFAULT_WINDOW_DAYS},
         "imdsv1_usage_since": {"type": "str"},
+        "include": {"type": "list", "elements": "str", "choices": list(INCLUDE_CHOICES), "default": ["instances"]},
     }
 
 
@@ -291,17 +459,24 @@ def main() -> None:
             )
         budget = AwsBudget(params["aws_timeout"])
         connection = {**aws_params(params), "region": region, "budget": budget}
-        result = audit(
-            aws_client("ec2", **connection),
-            aws_client("cloudwatch", **connection),
-            budget,
-            instance_ids=params["instance_ids"],
-            filters=params["filters"],
-            include_terminated=params["include_terminated"],
-            window_days=params["imdsv1_usage_window"],
-            since=since,
-            region=region,
-        )
+        ec2 = aws_client("ec2", **connection)
+        result: dict = {"api_calls": {}}
+        if "instances" in params["include"]:
+            result = audit(
+                ec2,
+                aws_client("cloudwatch", **connection),
+                budget,
+                instance_ids=params["instance_ids"],
+                filters=params["filters"],
+                include_terminated=params["include_terminated"],
+                window_days=params["imdsv1_usage_window"],
+                since=since,
+                region=region,
+            )
+        paths = [name for name in params["include"] if name != "instances"]
+        if paths:
+            found = audit_launch_paths(ec2, aws_client("autoscaling", **connection), budget, region, paths)
+            result = {**result, **found, "api_calls": {**result["api_calls"], **found["api_calls"]}}
     module.exit_json(changed=False, region=region, **result)
 
 

@@ -20,7 +20,8 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ARTIFACT_DIR = Path(os.environ.get("EC2META_ARTIFACT_DIR", REPO_ROOT / ".build" / "artifact"))
 RUNTIME = {"requests", "boto3", "botocore"}
-# What a user gets: the plugins, the role, meta/, the docs, the changelog, the licence, Galaxy's manifests.
+# What a user gets: the plugins, the role, the campaign playbook, meta/, the docs, the changelog, the licence,
+# Galaxy's manifests.
 SHIPPED_TOP_LEVEL = {
     "CHANGELOG.md",
     "FILES.json",
@@ -30,6 +31,7 @@ SHIPPED_TOP_LEVEL = {
     "changelogs",
     "docs",
     "meta",
+    "playbooks",
     "plugins",
     "roles",
 }
@@ -60,6 +62,11 @@ def test_artifact_ships_only_user_content(artifact):
     assert {name.split("/", 1)[0] for name in names} <= SHIPPED_TOP_LEVEL
     unwanted = [name for name in names if re.search(r"(^|/)(molecule|__pycache__|tests|\.venv)(/|$)|\.pyc$", name)]
     assert not unwanted
+
+
+def test_artifact_ships_the_campaign_playbook(artifact):
+    # ansible-playbook ec2meta.imds.imdsv2_campaign finds it in playbooks/ of the installed collection.
+    assert "playbooks/imdsv2_campaign.yml" in artifact.getnames()
 
 
 def test_artifact_has_no_dev_pins(artifact):

@@ -121,7 +121,9 @@ def stop(state_dir: Path) -> None:
 
 def run_moto(port_file: Path) -> None:
     from moto.server import ThreadedMotoServer
+    from moto_ec2_gaps import install as install_ec2_gaps
 
+    install_ec2_gaps()  # the EC2 calls moto lacks (MOTO_GAPS.md)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     port_file.write_text(str(server.get_host_and_port()[1]))

@@ -5,6 +5,7 @@
 moto_setup.py instance URL REGION              -> {"instance_id": ...}
 moto_setup.py describe-only-user URL NAME      -> {"access_key": ..., "secret_key": ...} (run it under no_log)
 moto_setup.py enforce-iam URL on|off           -> {"previous": ...}
+moto_setup.py image URL REGION                 -> {"image_id": ...} (an AMI registered without ImdsSupport)
 """
 
 from __future__ import annotations
@@ -43,9 +44,16 @@ def enforce_iam(endpoint: str, switch: str) -> dict:
     return {"previous": answer.json()["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"]}
 
 
+def register_image(endpoint: str, region: str) -> dict:
+    ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name=region)
+    return {"image_id": ec2.register_image(Name="integration-golden")["ImageId"]}
+
+
 def main(argv: list) -> int:
     command, endpoint, argument = argv
-    if command == "instance":
+    if command == "image":
+        result = register_image(endpoint, argument)
+    elif command == "instance":
         result = create_instance(endpoint, argument)
     elif command == "describe-only-user":
         result = create_describe_only_user(endpoint, argument)

@@ -1,0 +1,205 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""instance_metadata_defaults through main(), against moto with the account-defaults stand-in (MOTO_GAPS.md)."""
+
+from __future__ import annotations
+
+import boto3
+import moto_ec2_gaps
+import pytest
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.ec2meta.imds.plugins.modules import instance_metadata_defaults
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture
+def warnings_seen(monkeypatch):
+    """The module's warnings (ansible routes them to its display, not the JSON result, in-process)."""
+    seen: list = []
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, warning, **kwargs: seen.append(warning))
+    return seen
+
+
+@pytest.fixture(autouse=True)
+def clean_defaults():
+    moto_ec2_gaps.reset_defaults()
+    moto_ec2_gaps.clear_faults()
+    yield
+    moto_ec2_gaps.reset_defaults()
+    moto_ec2_gaps.clear_faults()
+
+
+def client(moto_endpoint, region, service="ec2"):
+    return boto3.client(service, endpoint_url=moto_endpoint, region_name=region)
+
+
+def level(moto_endpoint, region):
+    return client(moto_endpoint, region).get_instance_metadata_defaults()["AccountLevel"]
+
+
+def args(moto_endpoint, **options):
+    return {"endpoint_url": moto_endpoint, "aws_timeout": 120, **options}
+
+
+def test_reads_sets_and_is_idempotent_with_diff(run_module, moto_endpoint):
+    regions = ["eu-north-1", "eu-south-1"]
+    read = run_module(instance_metadata_defaults, args(moto_endpoint, regions=regions))
+    assert read["changed"] is False
+    assert [item["region"] for item in read["regions"]] == regions
+    assert read["regions"][0]["before"]["http_tokens"] is None
+
+    wanted = {"http_tokens": "required", "http_put_response_hop_limit": 2}
+    checked = run_module(instance_metadata_defaults, args(moto_endpoint, regions=regions, **wanted), check_mode=True)
+    assert checked["changed"] is True
+    assert "HttpTokens" not in level(moto_endpoint, "eu-north-1")  # check mode sent nothing
+
+    first = run_module(instance_metadata_defaults, args(moto_endpoint, regions=regions, **wanted), diff=True)
+    assert first["changed"] is True
+    assert first["diff"]["before"]["eu-north-1"]["http_tokens"] is None
+    assert first["diff"]["after"]["eu-north-1"]["http_tokens"] == "required"
+    for region in regions:
+        assert level(moto_endpoint, region)["HttpTokens"] == "required"
+        assert level(moto_endpoint, region)["HttpPutResponseHopLimit"] == 2
+    again = run_module(instance_metadata_defaults, args(moto_endpoint, regions=regions, **wanted))
+    assert again["changed"] is False
+
+    cleared = run_module(
+        instance_metadata_defaults, args(moto_endpoint, region="eu-north-1", http_tokens="no-preference")
+    )
+    assert cleared["changed"] is True
+    assert "HttpTokens" not in level(moto_endpoint, "eu-north-1")
+    assert level(moto_endpoint, "eu-north-1")["HttpPutResponseHopLimit"] == 2  # left alone
+
+
+def test_a_declarative_policy_owns_the_defaults(run_module, moto_endpoint, warnings_seen):
+    moto_ec2_gaps.set_managed_by_policy(
+        ACCOUNT, "eu-west-3", "Set by the security team's policy", {"HttpTokens": "optional"}
+    )
+    result = run_module(instance_metadata_defaults, args(moto_endpoint, region="eu-west-3", http_tokens="required"))
+    assert result["changed"] is False
+    entry = result["regions"][0]
+    assert entry["managed_by"] == "declarative-policy"
+    assert entry["managed_exception_message"] == "Set by the security team's policy"
+    assert any("declarative policy" in warning for warning in warnings_seen)
+    assert level(moto_endpoint, "eu-west-3")["HttpTokens"] == "optional"
+
+
+def test_enforcement_is_refused_while_anything_allows_imdsv1_and_no_region_changes(
+    run_module, moto_endpoint, warnings_seen
+):
+    # sa-east-1: an instance with tokens optional; us-west-1: nothing at all (ready).
+    ec2 = client(moto_endpoint, "sa-east-1")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    try:
+        result = run_module(
+            instance_metadata_defaults,
+            args(moto_endpoint, regions=["us-west-1", "sa-east-1"], http_tokens_enforced="enabled"),
+        )
+        assert result["failed"] is True
+        assert result["reason"] == "enforcement_not_ready"
+        assert instance in result["msg"]
+        assert "allow_refused_launches" in result["msg"]
+        assert result["readiness"]["ready"] is False
+        # us-west-1 was ready and planned first, but nothing is sent while another region refuses.
+        assert "HttpTokensEnforced" not in level(moto_endpoint, "us-west-1")
+        assert "HttpTokensEnforced" not in level(moto_endpoint, "sa-east-1")
+
+        forced = run_module(
+            instance_metadata_defaults,
+            args(moto_endpoint, region="sa-east-1", http_tokens_enforced="enabled", allow_refused_launches=True),
+        )
+        assert forced["changed"] is True
+        assert any("allow_refused_launches" in warning for warning in warnings_seen)
+        assert level(moto_endpoint, "sa-east-1")["HttpTokensEnforced"] == "enabled"
+    finally:
+        ec2.terminate_instances(InstanceIds=[instance])
+
+
+def test_enforcement_in_a_ready_region(run_module, moto_endpoint):
+    result = run_module(
+        instance_metadata_defaults, args(moto_endpoint, region="us-west-1", http_tokens_enforced="enabled")
+    )
+    assert result["changed"] is True, result
+    assert result["regions"][0]["readiness"] == {
+        "ready": True,
+        "blockers": [],
+        "instance_summary": result["regions"][0]["readiness"]["instance_summary"],
+        "launch_path_summary": result["regions"][0]["readiness"]["launch_path_summary"],
+    }
+    assert level(moto_endpoint, "us-west-1")["HttpTokensEnforced"] == "enabled"
+
+
+def test_an_optional_launch_template_blocks_enforcement(run_module, moto_endpoint):
+    ec2 = client(moto_endpoint, "ap-south-1")
+    template = ec2.create_launch_template(
+        LaunchTemplateName="blocks-enforcement", LaunchTemplateData={"MetadataOptions": {"HttpTokens": "optional"}}
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    try:
+        result = run_module(
+            instance_metadata_defaults, args(moto_endpoint, region="ap-south-1", http_tokens_enforced="enabled")
+        )
+        assert result["reason"] == "enforcement_not_ready"
+        assert template in result["msg"]
+    finally:
+        ec2.delete_launch_template(LaunchTemplateId=template)
+
+
+@pytest.mark.parametrize(
+    ("options", "reason", "text"),
+    [
+        ({"regions": ["eu-nowhere-1"]}, "invalid_option", "Unknown AWS region 'eu-nowhere-1'"),
+        ({"regions": ["not a region"]}, "invalid_option", "is not an AWS region name"),
+        ({"region": "eu-west-1", "http_put_response_hop_limit": 65}, "invalid_option", "http_put_response_hop_limit"),
+        ({"region": "eu-west-1", "imdsv1_usage_window": 0}, "invalid_option", "imdsv1_usage_window"),
+    ],
+)
+def test_bad_input(run_module, moto_endpoint, options, reason, text):
+    result = run_module(instance_metadata_defaults, args(moto_endpoint, **options))
+    assert result["failed"] is True
+    assert result["reason"] == reason
+    assert text in result["msg"]
+
+
+def test_access_denied_names_the_iam_action(run_module, moto_endpoint):
+    moto_ec2_gaps.inject_fault("GetInstanceMetadataDefaults", "UnauthorizedOperation")
+    result = run_module(instance_metadata_defaults, args(moto_endpoint, region="eu-west-1"))
+    assert result["reason"] == "unauthorized"
+    assert "ec2:GetInstanceMetadataDefaults" in result["msg"]
+
+
+def test_throttled_modify_fails_clearly_and_reports_what_changed(run_module, moto_endpoint):
+    moto_ec2_gaps.inject_fault("ModifyInstanceMetadataDefaults", "RequestLimitExceeded")
+    result = run_module(
+        instance_metadata_defaults, args(moto_endpoint, regions=["eu-north-1", "eu-south-1"], http_tokens="required")
+    )
+    assert result["reason"] == "throttled"
+    assert "ec2:ModifyInstanceMetadataDefaults" in result["msg"]
+    assert result["changed"] is False
+    assert result["regions_not_changed"] == ["eu-north-1", "eu-south-1"]
+    assert "HttpTokens" not in level(moto_endpoint, "eu-north-1")
+
+
+def test_every_region_that_is_not_ready_is_named(run_module, moto_endpoint):
+    made = {}
+    for region in ("eu-central-1", "af-south-1"):
+        ec2 = client(moto_endpoint, region)
+        made[region] = ec2.create_launch_template(
+            LaunchTemplateName="not-ready", LaunchTemplateData={"MetadataOptions": {"HttpTokens": "optional"}}
+        )["LaunchTemplate"]["LaunchTemplateId"]
+    try:
+        result = run_module(
+            instance_metadata_defaults,
+            args(moto_endpoint, regions=list(made), http_tokens="required", http_tokens_enforced="enabled"),
+        )
+        assert result["reason"] == "enforcement_not_ready"
+        assert result["regions_refused"] == ["eu-central-1", "af-south-1"]
+        assert all(template in result["msg"] for template in made.values())
+        assert set(result["readiness"]) == set(made)
+        for region in made:
+            assert "HttpTokens" not in level(moto_endpoint, region)  # nothing sent, not even the other option
+    finally:
+        for region, template in made.items():
+            client(moto_endpoint, region).delete_launch_template(LaunchTemplateId=template)
