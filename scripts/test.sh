@@ -8,6 +8,10 @@ bash scripts/bootstrap.sh
 
 export PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$PWD/.build/collections"
+# Nothing a test does may write outside the checkout and the temp dir: ansible's home (local temp, galaxy cache,
+# the default collections path) and the tools' caches (molecule, ansible-compat, ansible-lint) go to .build/.
+export ANSIBLE_HOME="$PWD/.build/ansible-home"
+export XDG_CACHE_HOME="$PWD/.build/cache"
 started=$SECONDS
 timings=()
 step_name=""
@@ -40,6 +44,14 @@ bash scripts/matrix.sh --ci
 
 step "ansible-test sanity (ansible-core 2.19)"
 bash scripts/sanity.sh
+
+# ---- issue 21 part B: the release checks (Automation Hub's import) and the integration targets under ansible-test
+step "galaxy-importer on the built tarball (Automation Hub's checks)"
+bash scripts/importer.sh
+
+step "ansible-test integration (--venv, Python 3.11): every target with its own emulator and moto"
+bash scripts/integration.sh
+# ---- end of issue 21 part B
 
 step "ansible-lint (production profile, whole repository)"
 ansible-lint --profile production --offline --nocolor
