@@ -54,6 +54,24 @@ def test_requires_ansible_is_the_oldest_tested_core():
     assert re.search(r'cores="' + " ".join(TESTED_CORE) + '"', matrix)
 
 
-def test_unreleased_changes_have_a_release_summary():
+def test_each_release_and_the_unreleased_changes_have_a_release_summary():
+    changelog = yaml.safe_load((REPO / "changelogs" / "changelog.yaml").read_text(encoding="utf-8"))
+    releases = changelog.get("releases") or {}
+    for version, release in releases.items():
+        assert "release_summary" in release.get("changes", {}), version
     fragments = [yaml.safe_load(path.read_text()) for path in (REPO / "changelogs" / "fragments").glob("*.y*ml")]
-    assert any("release_summary" in fragment for fragment in fragments)
+    if fragments:
+        assert any("release_summary" in fragment for fragment in fragments)
+    else:
+        assert releases, "no fragments and no release: the changelog says nothing"
+
+
+def test_galaxy_version_is_released_in_the_changelog_or_pending_in_fragments():
+    changelog = yaml.safe_load((REPO / "changelogs" / "changelog.yaml").read_text(encoding="utf-8"))
+    releases = changelog.get("releases") or {}
+    fragments = list((REPO / "changelogs" / "fragments").glob("*.y*ml"))
+    # Automation Hub refuses versions below 1.0.0 (scripts/importer.sh checks the artifact the same way)
+    if releases:
+        assert _version(GALAXY["version"]) >= (1, 0, 0)
+        assert str(GALAXY["version"]) in releases or fragments, "galaxy.yml names a version the changelog lacks"
+        assert f"## v{GALAXY['version']}" in (REPO / "CHANGELOG.md").read_text(encoding="utf-8") or fragments
