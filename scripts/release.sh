@@ -14,6 +14,8 @@ sed -i "s/^version: .*/version: $version/" galaxy.yml
 sed -i "s|^USER_AGENT = \"ec2meta.imds/.*\"|USER_AGENT = \"ec2meta.imds/$version\"|" plugins/module_utils/_transport.py
 sed -i -E "s#(imds\.git,)[0-9]+\.[0-9]+\.[0-9]+#\1$version#; s#(--branch )[0-9]+\.[0-9]+\.[0-9]+#\1$version#; \
 s#(ec2meta-imds-)[0-9]+\.[0-9]+\.[0-9]+(\.tar\.gz)#\1$version\2#" README.md
-.venv/bin/antsibull-changelog release --version "$version"
-.venv/bin/antsibull-changelog lint
+# antsibull-changelog asks ansible-doc (from PATH) which plugins are new in this version.
+export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$PWD/.build/collections"
+antsibull-changelog release --version "$version"
+antsibull-changelog lint
 echo "galaxy.yml $previous -> $version; review: git diff --stat; then commit alone: Release $version"
