@@ -75,3 +75,16 @@ def test_galaxy_version_is_released_in_the_changelog_or_pending_in_fragments():
         assert _version(GALAXY["version"]) >= (1, 0, 0)
         assert str(GALAXY["version"]) in releases or fragments, "galaxy.yml names a version the changelog lacks"
         assert f"## v{GALAXY['version']}" in (REPO / "CHANGELOG.md").read_text(encoding="utf-8") or fragments
+
+
+def test_importer_runs_with_the_checks_automation_hub_turns_on():
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(REPO / "tests" / "importer" / "galaxy-importer.cfg")
+    section = config["galaxy-importer"]
+    for key in ("REQUIRE_V1_OR_GREATER", "CHECK_REQUIRED_TAGS", "RUN_ANSIBLE_LINT", "RUN_FLAKE8", "RUN_ANSIBLE_DOC"):
+        assert section.getboolean(key), key
+    script = (REPO / "scripts" / "importer.sh").read_text(encoding="utf-8")
+    # the importer logs lint and flake8 findings as warnings and exits 0: the script must fail on them itself
+    assert "grep -E '^(WARNING|ERROR)'" in script
