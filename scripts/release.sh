@@ -18,4 +18,6 @@ s#(ec2meta-imds-)[0-9]+\.[0-9]+\.[0-9]+(\.tar\.gz)#\1$version\2#" README.md
 export PATH="$PWD/.venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$PWD/.build/collections"
 antsibull-changelog release --version "$version"
 antsibull-changelog lint
+# The release removed the fragments; the folder stays for the next change's fragment.
+mkdir -p changelogs/fragments && touch changelogs/fragments/.keep
 echo "galaxy.yml $previous -> $version; review: git diff --stat; then commit alone: Release $version"
