@@ -23,6 +23,7 @@ echo "==> Sphinx build of the collection docsite (warnings are errors)"
 rm -rf "$out"
 mkdir -m 700 -p "$out/rst" # antsibull-docs wants directories only its owner can write
 antsibull-docs sphinx-init --use-current --fail-on-error --dest-dir "$out" --project ec2meta.imds \
+    --copyright "ec2meta.imds contributors" \
     --title ec2meta.imds ec2meta.imds >/dev/null
 cat tests/docs/sphinx_offline_conf.py >> "$out/conf.py"
 antsibull-docs --config-file "$out/antsibull-docs.cfg" collection --cleanup everything --fail-on-error --use-current \

@@ -9,28 +9,8 @@ root="$PWD"
 sanity_venv="${SANITY_VENV:-$root/.venv}"
 sanity_python="${SANITY_PYTHON:-3.11}"
 
-# ansible-test bootstraps pip in each venv with a script it downloads from a host this machine cannot reach.
-# This stand-in does the same job offline: ensurepip, then pip install with the arguments it was given.
-pip_version="$("$sanity_venv/bin/python" - <<'PY'
-import re, ansible_test, pathlib
-source = pathlib.Path(ansible_test.__file__).parent / "_internal" / "python_requirements.py"
-print(re.search(r"pip='([0-9.]+)'", source.read_text()).group(1))
-PY
-)"
-cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
-mkdir -p "$(dirname "$cache")"
-cat > "$cache" <<'PY'
-# Offline stand-in for ansible-test's get-pip download (written by ec2meta.imds scripts/sanity.sh).
-import subprocess
-import sys
-
-args = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
-if args and args[0] == "install":
-    args = args[1:]
-# In a subprocess: ensurepip run in-process turns pip's configuration off for the rest of the process.
-subprocess.run([sys.executable, "-m", "ensurepip", "--upgrade"], check=True)
-subprocess.run([sys.executable, "-m", "pip", "install", *args], check=True)
-PY
+# HOME in .build/ and the offline pip bootstrap: see the sourced script.
+source scripts/ansible-test-home.sh "$sanity_venv"
 
 # Outside this git work tree: ansible-test asks git for the file list, and git would ignore a copy under .build/.
 # A fresh directory per run: two runs at once (the matrix, another checkout) must not share a copy.

@@ -10,6 +10,10 @@ bash scripts/bootstrap.sh
 
 export PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$PWD/.build/collections"
+# Nothing a test does may write outside the checkout and the temp dir: ansible's home (local temp, galaxy cache,
+# the default collections path) and the tools' caches (molecule, ansible-compat, ansible-lint) go to .build/.
+export ANSIBLE_HOME="$PWD/.build/ansible-home"
+export XDG_CACHE_HOME="$PWD/.build/cache"
 started=$SECONDS
 timings=()
 step_name=""
@@ -57,6 +61,14 @@ run bash scripts/matrix.sh --ci
 # The newest ansible-core's sanity (2.21 rejected what 2.19 took); scripts/matrix.sh runs it on every core.
 step "ansible-test sanity (ansible-core 2.21)"
 run bash scripts/matrix.sh --parts sanity --cores 2.21
+
+# ---- issue 21 part B: the release checks (Automation Hub's import) and the integration targets under ansible-test
+step "galaxy-importer on the built tarball (Automation Hub's checks)"
+bash scripts/importer.sh
+
+step "ansible-test integration (--venv, Python 3.11): every target with its own emulator and moto"
+bash scripts/integration.sh
+# ---- end of issue 21 part B
 
 step "ansible-lint (production profile, whole repository)"
 run ansible-lint --profile production --offline --nocolor

@@ -253,7 +253,7 @@ def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
     except ValueError:
         raise RoleCheckFailed(
             f"IMDS answered the credentials of role {role_name!r} with {len(body)} bytes that are not valid JSON. "
-            + fix,
+            f"{fix}",
             "credentials_malformed",
         ) from None
     if not isinstance(document, dict):
@@ -335,9 +335,8 @@ def read_role(
         info = client.get_json(INFO_PATH, deadline)
     except ImdsNotFound:
         raise RoleCheckFailed(
-            "No IAM role is attached to this instance (IMDS answers 404 for iam/): "
-            + attach_fix(report.instance_id)
-            + " (with Ansible: amazon.aws.ec2_instance and its iam_instance_profile option).",
+            f"No IAM role is attached to this instance (IMDS answers 404 for iam/): {attach_fix(report.instance_id)}"
+            " (with Ansible: amazon.aws.ec2_instance and its iam_instance_profile option).",
             "no_role",
             **report.as_dict(),
         ) from None

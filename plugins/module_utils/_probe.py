@@ -129,10 +129,8 @@ def check_required(
         raise ImdsConfigError("require: v1_disabled needs the request without a token: set check_imdsv1=true.")
     if "ipv6_reachable" in required and not ipv6_endpoint:
         why = ipv6_not_checked or IPV6_OFF
-        raise ImdsConfigError(
-            "require: ipv6_reachable needs the IPv6 check: "
-            + ("set check_ipv6=true." if why == IPV6_OFF else f"it will not run because {why}.")
-        )
+        fix = "set check_ipv6=true." if why == IPV6_OFF else f"it will not run because {why}."
+        raise ImdsConfigError(f"require: ipv6_reachable needs the IPv6 check: {fix}")
     return required
 
 

@@ -167,8 +167,9 @@ class _Reader:
                 raise Asn1Error(f"a length of {count} octets at offset {start}")
             if position + count > limit:
                 raise Asn1Error(f"truncated: the data ends inside a length at offset {position}")
-            length = int.from_bytes(self.data[position : position + count], "big")
-            position += count
+            length_end = position + count
+            length = int.from_bytes(self.data[position:length_end], "big")
+            position = length_end
         else:
             length = length_octet
         end = position + length
@@ -190,8 +191,8 @@ class _Reader:
     ) -> tuple[Element, int]:
         children: list[Element] = []
         while True:
-            if self.data[position : position + 2] == b"\x00\x00" and position + 2 <= limit:
-                end = position + 2
+            end = position + 2
+            if self.data[position:end] == b"\x00\x00" and end <= limit:
                 return Element(tag_class, True, tag, self.data[start:end], b"", tuple(children)), end
             if position >= limit:
                 raise Asn1Error(f"truncated: no end-of-contents for the element at offset {start}")

@@ -1,14 +1,17 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The built docsite renders: a page opened in headless Chromium, screenshotted, and the picture checked.
+"""The built docsite renders: the index, each guide and a module page opened in headless Chromium, screenshotted,
+and each picture checked; the index and the guides say what they should (titles without markup, the project's
+footer, links where a name has a page).
 
-Run by scripts/docs.sh after the Sphinx build (EC2META_DOCS_DIR); the screenshot is left at
-.build/docs/screenshots/metadata_facts_module.png.
+Run by scripts/docs.sh after the Sphinx build (EC2META_DOCS_DIR); the screenshots are left in
+.build/docs/screenshots/.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -16,11 +19,21 @@ import zlib
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCS = Path(os.environ.get("EC2META_DOCS_DIR", REPO_ROOT / ".build" / "docs")).resolve()
-PAGE = DOCS / "build" / "html" / "collections" / "ec2meta" / "imds" / "metadata_facts_module.html"
-GUIDE = DOCS / "build" / "html" / "collections" / "ec2meta" / "imds" / "docsite" / "guide_migrate_from_amazon_aws.html"
+HTML = DOCS / "build" / "html" / "collections" / "ec2meta" / "imds"
+PAGE = HTML / "metadata_facts_module.html"
+INDEX = HTML / "index.html"
+GUIDE = HTML / "docsite" / "guide_migrate_from_amazon_aws.html"
+EXTRA_DOCS = yaml.safe_load((REPO_ROOT / "docs" / "docsite" / "extra-docs.yml").read_text(encoding="utf-8"))
+GUIDES = [entry["ref"] for section in EXTRA_DOCS["sections"] for entry in section["toctree"]]
+SCREENSHOTS = {
+    "index": INDEX,
+    "metadata_facts_module": PAGE,
+    **{ref: HTML / "docsite" / f"{ref}.html" for ref in GUIDES},
+}
 WIDTH, HEIGHT = 1280, 900
 
 pytestmark = pytest.mark.skipif(not PAGE.is_file(), reason="run scripts/docs.sh to build the docsite")
@@ -62,10 +75,40 @@ def test_rendered_page_has_the_module_docs():
     assert "ansible_ec2_instance_id" in GUIDE.read_text(encoding="utf-8")
 
 
-def test_page_renders_in_headless_chromium():
+def _text(html: str) -> str:
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def test_index_lists_every_guide_with_its_title_as_written():
+    text = _text(INDEX.read_text(encoding="utf-8"))
+    for section in EXTRA_DOCS["sections"]:
+        for entry in section["toctree"]:
+            # without a title, the toctree shows the guide's own heading (the line under its label)
+            heading = (REPO_ROOT / "docs" / "docsite" / "rst" / f"{entry['ref']}.rst").read_text().splitlines()[2]
+            assert entry.get("title", heading) in text
+    # a title is plain text in a toctree: reStructuredText escapes would show as backslashes
+    assert "\\_" not in text
+
+
+@pytest.mark.parametrize("name", sorted(SCREENSHOTS))
+def test_footer_names_the_project(name):
+    text = _text(SCREENSHOTS[name].read_text(encoding="utf-8"))
+    assert "ec2meta.imds contributors" in text
+    assert "Ansible contributors" not in text
+
+
+def test_guides_link_the_role_page():
+    for ref in ("guide_user", "migrate_to_imdsv2"):
+        assert 'href="../instance_metadata_role.html' in (HTML / "docsite" / f"{ref}.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(SCREENSHOTS))
+def test_page_renders_in_headless_chromium(name):
+    page = SCREENSHOTS[name]
+    assert page.is_file(), f"{page} was not built"
     shots = DOCS / "screenshots"
     shots.mkdir(exist_ok=True)
-    shot = shots / "metadata_facts_module.png"
+    shot = shots / f"{name}.png"
     shot.unlink(missing_ok=True)
     subprocess.run(
         [
@@ -76,7 +119,7 @@ def test_page_renders_in_headless_chromium():
             "--hide-scrollbars",
             f"--window-size={WIDTH},{HEIGHT}",
             f"--screenshot={shot}",
-            PAGE.as_uri(),
+            page.as_uri(),
         ],
         capture_output=True,
         timeout=120,

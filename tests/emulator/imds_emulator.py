@@ -809,6 +809,8 @@ CONTROL_ROUTES: dict[tuple[str, str], Callable[[ImdsEmulator, bytes], Any]] = {
     ("POST", "role"): lambda emulator, body: emulator.set_role(**_json(body)),
     ("POST", "credentials"): lambda emulator, body: _public_credentials(emulator.rotate_credentials(**_json(body))),
     ("GET", "credentials"): lambda emulator, body: emulator.credentials,
+    # Every credential value served so far: a test run searches its own output for them (no target may print one).
+    ("GET", "issued-secrets"): lambda emulator, body: list(emulator.issued_secrets),
     ("PUT", "credentials"): lambda emulator, body: _public_credentials(emulator.set_credentials(**_json(body))),
     ("POST", "reset-counters"): lambda emulator, body: emulator.reset_counters(),
     ("POST", "accept-stall"): lambda emulator, body: emulator.stall_accepts(**_json(body)),

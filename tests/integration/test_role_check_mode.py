@@ -17,7 +17,7 @@ from services import launch_instance
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_targets import run_playbook
+from playbook_runner import run_playbook
 
 PLAYBOOK = """
 - name: Enforce IMDSv2 with the role

@@ -18,7 +18,7 @@ from imds_emulator import ImdsEmulator
 # pytest runs with --import-mode=importlib: the runner next to this file is not importable by name otherwise.
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_targets import run_playbook
+from playbook_runner import run_playbook
 
 CENSORED = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
 

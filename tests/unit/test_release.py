@@ -54,6 +54,39 @@ def test_requires_ansible_is_the_oldest_tested_core():
     assert re.search(r'cores="' + " ".join(TESTED_CORE) + '"', matrix)
 
 
-def test_unreleased_changes_have_a_release_summary():
+def test_each_release_and_the_unreleased_changes_have_a_release_summary():
+    changelog = yaml.safe_load((REPO / "changelogs" / "changelog.yaml").read_text(encoding="utf-8"))
+    releases = changelog.get("releases") or {}
+    for version, release in releases.items():
+        assert "release_summary" in release.get("changes", {}), version
     fragments = [yaml.safe_load(path.read_text()) for path in (REPO / "changelogs" / "fragments").glob("*.y*ml")]
-    assert any("release_summary" in fragment for fragment in fragments)
+    if fragments:
+        assert any("release_summary" in fragment for fragment in fragments)
+    else:
+        assert releases, "no fragments and no release: the changelog says nothing"
+
+
+def test_galaxy_version_is_released_in_the_changelog_or_pending_in_fragments():
+    changelog = yaml.safe_load((REPO / "changelogs" / "changelog.yaml").read_text(encoding="utf-8"))
+    releases = changelog.get("releases") or {}
+    fragments = list((REPO / "changelogs" / "fragments").glob("*.y*ml"))
+    # Automation Hub refuses versions below 1.0.0 (scripts/importer.sh checks the artifact the same way)
+    if releases:
+        assert _version(GALAXY["version"]) >= (1, 0, 0)
+        assert str(GALAXY["version"]) in releases or fragments, "galaxy.yml names a version the changelog lacks"
+        # antsibull-changelog's Markdown escapes the dots of the heading; its anchor is plain
+        anchor = f'<a id="v{str(GALAXY["version"]).replace(".", "-")}"></a>'
+        assert anchor in (REPO / "CHANGELOG.md").read_text(encoding="utf-8") or fragments
+
+
+def test_importer_runs_with_the_checks_automation_hub_turns_on():
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(REPO / "tests" / "importer" / "galaxy-importer.cfg")
+    section = config["galaxy-importer"]
+    for key in ("REQUIRE_V1_OR_GREATER", "CHECK_REQUIRED_TAGS", "RUN_ANSIBLE_LINT", "RUN_FLAKE8", "RUN_ANSIBLE_DOC"):
+        assert section.getboolean(key), key
+    script = (REPO / "scripts" / "importer.sh").read_text(encoding="utf-8")
+    # the importer logs lint and flake8 findings as warnings and exits 0: the script must fail on them itself
+    assert "grep -E '^(WARNING|ERROR)'" in script

@@ -60,3 +60,41 @@ def test_every_lookup_client_option_says_how_to_set_it():
     # a keyword always works; each client option can also come from a variable and the environment
     missing = [name for name, option in options.items() if not option.get("vars") or not option.get("env")]
     assert not missing
+
+
+GUIDES = sorted((DOCSITE / "rst").glob("*.rst"))
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_allow_imdsv1_default_is_the_same_in_the_code_the_option_docs_and_the_guide():
+    from ansible_collections.ec2meta.imds.plugins.doc_fragments.client import ModuleDocFragment
+    from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
+
+    # the code: unset means allowed, unless the SDKs' variable turns IMDSv1 off
+    assert client_config_from_params(environ={}).allow_imdsv1 is True
+    assert client_config_from_params(environ={"AWS_EC2_METADATA_V1_DISABLED": "true"}).allow_imdsv1 is False
+    said = "IMDSv1 is allowed unless E(AWS_EC2_METADATA_V1_DISABLED=true)"
+    for fragment in (ModuleDocFragment.DOCUMENTATION, ModuleDocFragment.PLUGINS):
+        option = yaml.safe_load(fragment)["options"]["allow_imdsv1"]
+        assert "default" not in option
+        assert any(said in line for line in option["description"])
+    guide = _flat((DOCSITE / "rst" / "guide_troubleshooting.rst").read_text(encoding="utf-8"))
+    assert "``allow_imdsv1`` is not set, IMDSv1 is allowed" in guide
+    assert "unless ``AWS_EC2_METADATA_V1_DISABLED=true``" in guide
+    assert "``allow_imdsv1: false`` (the default" not in guide
+
+
+def test_guides_link_repository_files_absolutely():
+    # tests/ and scripts/ are not in the artifact: a guide names them only with a link to the repository
+    for guide in GUIDES:
+        text = guide.read_text(encoding="utf-8")
+        assert "``tests/" not in text, guide.name
+        assert "``scripts/" not in text, guide.name
+
+
+def test_guides_link_the_role():
+    for guide in GUIDES:
+        assert "``ec2meta.imds.instance_metadata``" not in guide.read_text(encoding="utf-8"), guide.name
