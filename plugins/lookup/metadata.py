@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: metadata
 short_description: Read EC2 Instance Metadata Service paths on the controller
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads paths of the EC2 Instance Metadata Service (IMDS) from the Ansible controller, for example a Jenkins
     or AWX server that runs on EC2. Returns one value per term, in order.

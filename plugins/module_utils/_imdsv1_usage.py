@@ -399,7 +399,8 @@ def read_usage(
     calls = 0
     per_call = MAX_QUERIES - MAX_QUERIES % len(METRICS)
     for first in range(0, len(queries), per_call):
-        batch = queries[first : first + per_call]
+        last = first + per_call
+        batch = queries[first:last]
         # A minute ahead: CloudWatch (and moto) leave out a datapoint stamped in the second the window ends.
         pages_before = budget.pages_read
         series = read_series(cloudwatch, budget, batch, start, now + timedelta(minutes=1))

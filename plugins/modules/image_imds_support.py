@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: image_imds_support
 short_description: Mark AMIs as IMDSv2-only (ImdsSupport v2.0)
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sets C(ImdsSupport) to V(v2.0) on the AMIs given (C(ModifyImageAttribute)), so that instances launched from
     them require IMDSv2 (C(HttpTokens=required), hop limit 2) unless the launch parameters or the account's

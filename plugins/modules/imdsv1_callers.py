@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: imdsv1_callers
 short_description: Name the processes that still call IMDSv1, and the AWS SDKs too old for IMDSv2
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - CloudWatch counts an instance's IMDSv1 calls (C(MetadataNoToken)) but does not say who makes them. This module
     answers from the host itself, in two parts.

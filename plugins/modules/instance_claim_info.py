@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: instance_claim_info
 short_description: Prove on the controller that the instance a host claims to be is the one the controller knows
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Everything a host's Instance Metadata Service answers is a claim by that host; root on it can serve any
     instance id. This module checks a claimed instance id (O(claimed_instance_id), typically read from the host's

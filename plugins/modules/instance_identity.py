@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: instance_identity
 short_description: Prove who an EC2 host is by verifying its signed instance identity document on the controller
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the instance identity document (C(dynamic/instance-identity/document)) and one of the three signatures
     AWS serves beside it from the Instance Metadata Service on the host, then verifies them B(on the controller)

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: instance_metadata_defaults
 short_description: Read and set the account's regional IMDS defaults, and IMDSv2 enforcement at launch
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the account's instance metadata defaults of one or more regions (C(GetInstanceMetadataDefaults)) and
     sets the options given (C(ModifyInstanceMetadataDefaults)). Options left unset are not changed.

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: launch_template_metadata_options
 short_description: Give a launch template a version whose instances require IMDSv2
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Launch template versions cannot be changed. This module creates a new version from O(source_version) with
     only its metadata options changed (C(CreateLaunchTemplateVersion) with C(SourceVersion), so every other

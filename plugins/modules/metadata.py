@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: metadata
 short_description: Read paths from the EC2 Instance Metadata Service
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads one or more paths of the EC2 Instance Metadata Service (IMDS) of the host it runs on, such as
     C(meta-data/instance-id), C(user-data) or C(dynamic/instance-identity/document).

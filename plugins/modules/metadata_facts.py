@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: metadata_facts
 short_description: Gather EC2 instance facts from the Instance Metadata Service
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the EC2 Instance Metadata Service (IMDS) of the host it runs on and returns a typed, nested
     C(ec2) fact with identity, network interfaces, placement, IAM role, tags, events, user-data and more.

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: metadata_options
 short_description: Enforce the instance metadata options of an EC2 instance through the EC2 API
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads an instance's metadata options with DescribeInstances and changes, with
     ModifyInstanceMetadataOptions, only those that differ from the requested ones; options left unset

@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 ---
 module: metadata_options_info
 short_description: Audit a fleet's IMDSv1 use before requiring IMDSv2
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists the selected EC2 instances of a region with their metadata options and their IMDSv1 use from
     CloudWatch, and gives each a verdict on requiring IMDSv2

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: probe
 short_description: Diagnose the EC2 Instance Metadata Service from the host that uses it
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Sends a few requests to IMDS and reports what works and what does not, each finding with its fix, both as an
     M(ec2meta.imds.metadata_options) task and as an AWS CLI command.

@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: role_credentials_info
 short_description: Check the IAM role attached to an EC2 instance and the credentials IMDS serves for it
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads C(iam/info) (the instance profile), C(iam/security-credentials/) (the role) and the role's credential
     document from the Instance Metadata Service, and checks them against what the play expects.
