@@ -333,9 +333,10 @@ def describe_fleet(
     filters: Mapping[str, Any] | None = None,
     include_terminated: bool = False,
     region: str | None = None,
+    keep: tuple | None = FLEET_KEYS,
 ) -> Fleet:
     """Every instance selected by ``instance_ids`` and ``filters``, over every page (bounded by ``budget``'s pager),
-    terminated ones only if asked; each reduced to FLEET_KEYS."""
+    terminated ones only if asked; each reduced to ``keep`` (None: whole)."""
     arguments: dict = {"Filters": ec2_filters(filters)}
     if instance_ids:
         arguments["InstanceIds"] = list(instance_ids)
@@ -350,7 +351,9 @@ def describe_fleet(
                 if isinstance(instance.get("InstanceId"), str) and (
                     include_terminated or state.get("Name") != "terminated"
                 ):
-                    instances.append({key: instance[key] for key in FLEET_KEYS if key in instance})
+                    instances.append(
+                        dict(instance) if keep is None else {k: instance[k] for k in keep if k in instance}
+                    )
     except AwsError as error:
         if error.code in NOT_FOUND_CODES:
             raise _not_found(", ".join(instance_ids or []), region, error.code) from None

@@ -248,17 +248,19 @@ def describe_claimed(ec2: Any, instance_id: str) -> tuple[Mapping | None, str | 
     return None, None
 
 
-def sharing_instances(ec2: Any, kind: str, address: str, region: str | None) -> list[str]:
+def sharing_instances(ec2: Any, budget: Any, kind: str, address: str, region: str | None) -> list[str]:
     """The ids of the instances of the region that have ``address`` as their address of ``kind`` (a private one)."""
     shared_filter = KINDS_BY_NAME[kind].shared_filter
     if shared_filter is None:
         return []
-    fleet = describe_fleet(ec2, filters={shared_filter: address}, region=region)
+    # Whole entries: the match looks at every address of every interface.
+    fleet = describe_fleet(ec2, budget, filters={shared_filter: address}, region=region, keep=None)
     return [instance["InstanceId"] for instance in fleet.instances if matching_kind(instance, address) == kind]
 
 
 def prove_claim(
     ec2: Any,
+    budget: Any,
     claimed_id: str,
     *,
     known_instance_id: str | None = None,
@@ -282,7 +284,9 @@ def prove_claim(
         raise unproven_error(shown_id(claimed), known, judgement.explanation, addresses)
     if judgement.proven_by in KINDS_BY_NAME:
         wanted = normalize_address(address) or ""
-        others = [other for other in sharing_instances(ec2, judgement.proven_by, wanted, region) if other != claimed]
+        others = [
+            other for other in sharing_instances(ec2, budget, judgement.proven_by, wanted, region) if other != claimed
+        ]
         if others:
             explanation = (
                 f"the controller connects to {wanted}, a {judgement.proven_by} that {claimed} shares with "

@@ -166,6 +166,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa
     AWS_ARGUMENT_SPEC,
     BOTO3_IMPORT_ERROR,
     HAS_BOTO3,
+    AwsBudget,
     AwsRegionMissing,
     aws_client,
     aws_params,
@@ -196,8 +197,10 @@ def main() -> None:
                 "No AWS region to look the claimed instance up in: set the region option (or AWS_REGION, "
                 "AWS_DEFAULT_REGION, or a region in the AWS profile)"
             )
+        budget = AwsBudget(params["aws_timeout"])
         proven = prove_claim(
-            aws_client("ec2", **{**aws_params(params), "region": region}),
+            aws_client("ec2", **{**aws_params(params), "region": region, "budget": budget}),
+            budget,
             params["claimed_instance_id"],
             known_instance_id=params["known_instance_id"],
             address=params["connection_address"],

@@ -19,7 +19,7 @@ from fleet_builder import story
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_targets import run_playbook
+from playbook_runner import run_playbook
 
 REGIONS = ["ap-southeast-1", "ca-central-1"]
 

@@ -33,7 +33,7 @@ from services import launch_instance
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_targets import REPO_ROOT, run_playbook
+from playbook_runner import REPO_ROOT, run_playbook
 
 DAY = 86400
 DOCS_PAGE = REPO_ROOT / "docs" / "docsite" / "rst" / "guide_imdsv1_callers.rst"

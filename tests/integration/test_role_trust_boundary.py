@@ -24,7 +24,7 @@ from services import launch_instance
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_targets import REPO_ROOT
+from playbook_runner import REPO_ROOT
 
 ENFORCE = """
 - name: Enforce the metadata options with the role

@@ -23,7 +23,7 @@ from imds_emulator import ImdsEmulator
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_targets import run_playbook
+from playbook_runner import run_playbook
 
 PLAY = """
 - hosts: localhost

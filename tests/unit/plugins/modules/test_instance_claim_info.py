@@ -113,7 +113,7 @@ def test_a_private_address_two_instances_share_proves_nothing(run_module, moto_e
         instance_claim_info,
         args(moto_endpoint, claimed_instance_id=second["InstanceId"], connection_address="10.77.1.50"),
     )
-    assert result["reason"] == "identity_unproven"
+    assert result["reason"] == "identity_unproven", result["msg"]
     assert first["InstanceId"] in result["msg"]
     # The inventory's instance id still proves it.
     result = run_module(
