@@ -40,7 +40,7 @@ class RecordingAction(ActionModule):
             get_search_path=lambda: [str(search_dir)],
         )
         connection = SimpleNamespace(_shell=SimpleNamespace(tmpdir="/nonexistent-unused"))
-        super().__init__(task, connection, None, DataLoader(), None)
+        super().__init__(task, connection, None, DataLoader(), None, None)  # ansible-core 2.17 needs all six
         self.host = host
         self.sent: list[dict] = []
 
