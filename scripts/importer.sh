@@ -37,7 +37,11 @@ if [ "$status" -ne 0 ]; then
     echo "galaxy-importer failed (exit $status)" >&2
     exit 1
 fi
-if grep -E '^(WARNING|ERROR)' "$out/importer.log" >&2; then
+# Findings we do not act on, each for a reason: W503 and E203 are pycodestyle rules that contradict the formatter
+# this project uses (ruff format, black-compatible; pycodestyle itself ignores W503 by default); E999 on a .yml file
+# is flake8 parsing a filter plugin's documentation sidecar (YAML, the form ansible-doc requires) as Python.
+not_ours=': (W503|E203) |\.yml:[0-9]+:[0-9]+: E999 '
+if grep -E '^(WARNING|ERROR)' "$out/importer.log" | grep -vE "$not_ours" >&2; then
     echo "galaxy-importer reported the findings above" >&2
     exit 1
 fi

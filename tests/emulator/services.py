@@ -33,7 +33,9 @@ def _wait_for_port(port_file: Path, process: subprocess.Popen, what: str) -> int
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"{what} exited with {process.returncode} before listening")
+            log = port_file.with_suffix(".log")
+            tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.exists() else ""
+            raise SystemExit(f"{what} exited with {process.returncode} before listening; its log ends:\n{tail}")
         if port_file.exists() and port_file.read_text().strip():
             return int(port_file.read_text())
         time.sleep(0.05)
@@ -65,7 +67,7 @@ def start(state_dir: Path, emulator_args: list) -> dict:
             str(imds_port_file),
             *emulator_args,
         ],
-        state_dir / "emulator.log",
+        state_dir / "imds.log",
     )
     state = {
         "imds_endpoint": f"http://127.0.0.1:{_wait_for_port(imds_port_file, emulator, 'the IMDS emulator')}",

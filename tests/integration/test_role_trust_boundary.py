@@ -193,7 +193,7 @@ def test_a_truthful_host_is_proven_and_changed(tmp_path, moto_endpoint, fleet, p
 
 
 def test_trusting_host_claims_is_explicit_and_warns(tmp_path, moto_endpoint, fleet):
-    emulator, _, b = fleet
+    emulator, _a, b = fleet
     claim(emulator, b)
     extra = common(emulator, moto_endpoint, entry_point="enforce", instance_metadata_trust_host_claims=True)
     rc, output = run(tmp_path, ENFORCE, {"ansible_host": "192.0.2.10"}, extra)
@@ -204,7 +204,7 @@ def test_trusting_host_claims_is_explicit_and_warns(tmp_path, moto_endpoint, fle
 
 
 def test_verify_only_with_nothing_to_compare_is_unproven(tmp_path, moto_endpoint, fleet):
-    emulator, _, b = fleet
+    emulator, _a, b = fleet
     claim(emulator, b)
     emulator.update_identity_document(accountId="999999999999")
     rc, output = run(tmp_path, VERIFY, {}, common(emulator, moto_endpoint))
@@ -250,7 +250,7 @@ def test_host_facts_cannot_stand_in_for_the_inventory(tmp_path, moto_endpoint, f
 
 def test_the_emulator_lies_as_the_tests_expect(moto_endpoint, fleet):
     """The stand-in for the lying host: its IMDS names B while moto still knows it as A."""
-    emulator, _, b = fleet
+    emulator, _a, b = fleet
     claim(emulator, b)
     assert requests.get(f"{emulator.url}/latest/meta-data/instance-id", timeout=5).text == b
     document = requests.get(f"{emulator.url}/latest/dynamic/instance-identity/document", timeout=5).json()

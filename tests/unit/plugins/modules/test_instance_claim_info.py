@@ -28,7 +28,7 @@ def args(moto_endpoint, **more) -> dict:
 
 @pytest.mark.parametrize("check_mode", [False, True])
 def test_the_claimed_instance_is_proven_by_its_address(run_module, moto_endpoint, two, check_mode):
-    a, _ = two
+    a, _b = two
     result = run_module(
         instance_claim_info,
         args(moto_endpoint, claimed_instance_id=a["InstanceId"], connection_address=a["PublicDnsName"]),
@@ -104,7 +104,7 @@ def test_a_terminated_instance_is_unproven(run_module, moto_endpoint, ec2):
 def test_a_private_address_two_instances_share_proves_nothing(run_module, moto_endpoint, ec2):
     """Private addresses repeat across VPCs with overlapping CIDRs: a match there could be another machine."""
     subnets = []
-    for _ in range(2):
+    for _vpc in range(2):
         vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
         subnets.append(ec2.create_subnet(VpcId=vpc, CidrBlock="10.77.1.0/24")["Subnet"]["SubnetId"])
     first, second = (launch(ec2, SubnetId=subnet, PrivateIpAddress="10.77.1.50") for subnet in subnets)
