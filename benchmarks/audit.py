@@ -104,8 +104,8 @@ def main() -> int:
     import boto3
     from moto.server import ThreadedMotoServer
 
-    from ansible_collections.ec2meta.imds.plugins.module_utils import _ec2_api
-    from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import METRICS, audit
+    from ansible_collections.ec2meta.imds.plugins.module_utils._aws import ec2 as ec2_reads
+    from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import METRICS, audit
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -122,7 +122,7 @@ def main() -> int:
             fleet[region] = (ids, seed(cloudwatch, ids))
         setup = time.perf_counter() - started
         for page_size in args.page_sizes:
-            _ec2_api.PAGE_SIZE = page_size
+            ec2_reads.PAGE_SIZE = page_size
             totals: Counter = Counter()
             seconds: Counter = Counter()
             found = users = 0

@@ -84,7 +84,7 @@ def child(path: str, max_bytes: int) -> None:
     """Read the log: the module's default limits with max_bytes 0, else up to max_bytes with an hour's budget."""
     from dataclasses import replace
 
-    from ansible_collections.ec2meta.imds.plugins.module_utils._callers_log import LogLimits, read_callers
+    from ansible_collections.ec2meta.imds.plugins.module_utils._callers.log import LogLimits, read_callers
 
     began = time.monotonic()
     limits = LogLimits() if max_bytes == 0 else replace(LogLimits(), max_bytes=max_bytes, max_seconds=3600)

@@ -135,9 +135,9 @@ def main() -> int:
     parser.add_argument("--latencies", default="0,1,5", help="injected latency per request, in ms")
     options = parser.parse_args()
     _load_collection()
-    from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
-    from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-    from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
+    from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
+    from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
+    from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import walk
     from ansible_collections.ec2meta.imds.plugins.modules import metadata_facts
 
     emulator = Emulator()

@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     from imds_emulator import ImdsEmulator, render
 
     from ansible_collections.ec2meta.imds.plugins.plugin_utils._asn1 import parse
-    from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity import verify_identity
+    from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity_verification import verify_identity
 
     document = render(ImdsEmulator().dynamic["instance-identity"]["document"])
     signer = IdentitySigner()

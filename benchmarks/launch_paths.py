@@ -43,13 +43,13 @@ def main() -> int:
     from fleet_builder import scale
     from moto.server import ThreadedMotoServer
 
-    from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AwsBudget, bound_client
-    from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import audit
-    from ansible_collections.ec2meta.imds.plugins.module_utils._launch_paths import (
+    from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import audit
+    from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import (
         LAUNCH_PATH_KINDS,
         audit_launch_paths,
         enforcement_readiness,
     )
+    from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBudget, bound_client
 
     moto_ec2_gaps.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -11,7 +11,7 @@ bash scripts/bootstrap.sh >/dev/null
 previous="$(.venv/bin/python -c 'import yaml; print(yaml.safe_load(open("galaxy.yml"))["version"])')"
 
 sed -i "s/^version: .*/version: $version/" galaxy.yml
-sed -i "s|^USER_AGENT = \"ec2meta.imds/.*\"|USER_AGENT = \"ec2meta.imds/$version\"|" plugins/module_utils/_transport.py
+sed -i "s|^USER_AGENT = \"ec2meta.imds/.*\"|USER_AGENT = \"ec2meta.imds/$version\"|" plugins/module_utils/_imds/transport.py
 sed -i -E "s#(imds\.git,)[0-9]+\.[0-9]+\.[0-9]+#\1$version#; s#(--branch )[0-9]+\.[0-9]+\.[0-9]+#\1$version#; \
 s#(ec2meta-imds-)[0-9]+\.[0-9]+\.[0-9]+(\.tar\.gz)#\1$version\2#" README.md
 # antsibull-changelog asks ansible-doc (from PATH) which plugins are new in this version.

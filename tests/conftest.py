@@ -99,8 +99,8 @@ def emulator():
 @pytest.fixture
 def make_client(emulator):
     """Build a client for the emulator; keyword arguments are client options (client_config_from_params)."""
-    from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
-    from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
+    from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
+    from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
 
     clients = []
 

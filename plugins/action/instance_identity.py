@@ -3,8 +3,8 @@
 """Runs ec2meta.imds.instance_identity on the host to read the document and its signature, verifies them here.
 
 The host is the party being checked: of its module's result only the document and signature texts are used,
-and the task result is built here from what the signature proves (plugin_utils/_identity.py). The certificate is
-read and checked here, before the host is contacted, and never sent to it.
+and the task result is built here from what the signature proves (plugin_utils/_identity_verification.py).
+The certificate is read and checked here, before the host is contacted, and never sent to it.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 from ansible.errors import AnsibleError
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._identity import DEFAULT_SIGNATURE_TYPE
-from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.identity_documents import DEFAULT_SIGNATURE_TYPE
+from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity_verification import (
     CERTIFICATE_ON_CONTROLLER,
     IdentityCheckFailed,
     checked_certificate,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # The options of module_utils/_argspec.py CLIENT_ARGUMENT_SPEC; tests/unit checks that both agree.
+    # The options of module_utils/_imds/client_options.py CLIENT_ARGUMENT_SPEC; tests/unit checks that both agree.
     DOCUMENTATION = r"""
 options:
   endpoint:

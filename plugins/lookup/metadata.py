@@ -84,16 +84,16 @@ from ansible.errors import AnsibleLookupError  # noqa: E402
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import (  # noqa: E402
-    CLIENT_ARGUMENT_SPEC,
-    client_config_from_params,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import (  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, internal_error  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import (  # noqa: E402
     HAS_REQUESTS,
     ImdsClient,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, internal_error  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._read import (  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import (  # noqa: E402
+    CLIENT_ARGUMENT_SPEC,
+    client_config_from_params,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.read_paths import (  # noqa: E402
     MISSING,
     normalize_path,
     read_paths,

@@ -10,17 +10,17 @@ from typing import Any, Iterable, Iterator, NoReturn
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import (
-    client_config_from_params,
-    refuse_empty_expectations,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, internal_error
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     ImdsClient,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import ClientConfig
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError, internal_error
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import (
+    client_config_from_params,
+    refuse_empty_expectations,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.config import ClientConfig
 from ansible_collections.ec2meta.imds.plugins.module_utils._masking import mask_data, secret_forms
 
 

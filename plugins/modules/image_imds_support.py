@@ -107,8 +107,15 @@ images_changed:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._account_defaults import check_regions  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import check_regions  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_changes import (  # noqa: E402
+    IMDS_SUPPORT,
+    IMDS_SUPPORT_WARNING,
+    apply_images,
+    check_image_ids,
+    plan_images,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (  # noqa: E402
     AWS_ARGUMENT_SPEC,
     BOTO3_IMPORT_ERROR,
     HAS_BOTO3,
@@ -117,13 +124,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa
     aws_client,
     aws_params,
     aws_session_region,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._launch_path_changes import (  # noqa: E402
-    IMDS_SUPPORT,
-    IMDS_SUPPORT_WARNING,
-    apply_images,
-    check_image_ids,
-    plan_images,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
 

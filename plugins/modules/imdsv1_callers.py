@@ -390,10 +390,10 @@ summary:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._callers import find_imdsv1_callers  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._callers_log import DEFAULT_LOG_PATH, LogLimits  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.find import find_imdsv1_callers  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.log import DEFAULT_LOG_PATH, LogLimits  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.sdk_scan import ScanLimits  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._sdk_scan import ScanLimits  # noqa: E402
 
 
 def main() -> None:

@@ -162,7 +162,8 @@ reason:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.instance_claim import prove_claim  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (  # noqa: E402
     AWS_ARGUMENT_SPEC,
     BOTO3_IMPORT_ERROR,
     HAS_BOTO3,
@@ -172,7 +173,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa
     aws_params,
     aws_session_region,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._instance_claim import prove_claim  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
 
 

@@ -205,9 +205,9 @@ field:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._identity import (  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_argument_spec  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.identity_documents import (  # noqa: E402
     IDENTITY_OPTIONS,
     read_identity,
 )

@@ -217,14 +217,19 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._account_defaults import (  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import (  # noqa: E402
     EnforcementNotReady,
     apply_region,
     check_regions,
     plan_region,
     validate_wanted,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import (  # noqa: E402
+    DEFAULT_WINDOW_DAYS,
+    check_window,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import enforcement_readiness  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (  # noqa: E402
     AWS_ARGUMENT_SPEC,
     BOTO3_IMPORT_ERROR,
     HAS_BOTO3,
@@ -234,11 +239,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa
     aws_params,
     aws_session_region,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import (  # noqa: E402
-    DEFAULT_WINDOW_DAYS,
-    check_window,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._launch_paths import enforcement_readiness  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
 
 DEFAULT_CHOICES = ["enabled", "disabled", "no-preference"]

@@ -119,9 +119,9 @@ imds_version:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_argument_spec  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.read_paths import MISSING, read_paths  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, failures_reported  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._read import MISSING, read_paths  # noqa: E402
 
 
 def main() -> None:

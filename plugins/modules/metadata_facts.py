@@ -406,8 +406,8 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._facts import gather_ec2_facts  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import gather_ec2_facts  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_argument_spec  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported, require_requests  # noqa: E402
 
 

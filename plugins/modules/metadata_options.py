@@ -312,8 +312,21 @@ diff:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import region_missing  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import (  # noqa: E402
+    DEFAULT_WINDOW_DAYS,
+    USAGE_CHECKS,
+    check_window,
+    guard_tokens_required,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options import (  # noqa: E402
+    CHOICES,
+    apply_metadata_options,
+    check_instance_id,
+    plan_metadata_options,
+    validate_requested,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (  # noqa: E402
     AWS_ARGUMENT_SPEC,
     BOTO3_IMPORT_ERROR,
     HAS_BOTO3,
@@ -322,22 +335,9 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa
     aws_params,
     aws_session_region,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._ec2_api import (  # noqa: E402
-    CHOICES,
-    apply_metadata_options,
-    check_instance_id,
-    discover_instance,
-    plan_metadata_options,
-    region_missing,
-    validate_requested,
-)
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import (  # noqa: E402
-    DEFAULT_WINDOW_DAYS,
-    USAGE_CHECKS,
-    check_window,
-    guard_tokens_required,
-)
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_argument_spec  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.instance_discovery import discover_instance  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, failures_reported  # noqa: E402
 
 

@@ -408,7 +408,17 @@ launch_path_summary:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import (  # noqa: E402
+    DEFAULT_WINDOW_DAYS,
+    audit,
+    check_window,
+    parse_since,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import (  # noqa: E402
+    INCLUDE_CHOICES,
+    audit_launch_paths,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (  # noqa: E402
     AWS_ARGUMENT_SPEC,
     BOTO3_IMPORT_ERROR,
     HAS_BOTO3,
@@ -417,16 +427,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (  # noqa
     aws_client,
     aws_params,
     aws_session_region,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import (  # noqa: E402
-    DEFAULT_WINDOW_DAYS,
-    audit,
-    check_window,
-    parse_since,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._launch_paths import (  # noqa: E402
-    INCLUDE_CHOICES,
-    audit_launch_paths,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
 

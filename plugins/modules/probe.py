@@ -246,13 +246,10 @@ findings:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_argument_spec  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported, require_requests  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._probe import (  # noqa: E402
-    FINDINGS,
-    run_probe,
-    unmet_message,
-)
+from ansible_collections.ec2meta.imds.plugins.module_utils._probe.findings import FINDINGS, unmet_message  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._probe.run import run_probe  # noqa: E402
 
 
 def main() -> None:

@@ -220,9 +220,10 @@ reason:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_argument_spec  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import BOTO3_IMPORT_ERROR, HAS_BOTO3  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import BOTO3_IMPORT_ERROR, HAS_BOTO3  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.sts import verify_sts_identity  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_argument_spec  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credentials import (  # noqa: E402
     RoleCheckFailed,
     read_role,
 )
@@ -233,7 +234,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._module import (  # n
     failures_reported,
     register_secrets,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._sts import verify_sts_identity  # noqa: E402
 
 
 def main() -> None:

@@ -14,7 +14,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import VERDICT_NAMES
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import VERDICT_NAMES
 
 PHASES = ("audit", "instances", "launch_paths", "account")
 PHASE_TEXT = {

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.ec2meta.imds.plugins.module_utils import _transport
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds import transport as _transport
 
 REPO = Path(__file__).resolve().parents[2]
 GALAXY = yaml.safe_load((REPO / "galaxy.yml").read_text(encoding="utf-8"))

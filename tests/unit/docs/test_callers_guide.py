@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from analyzer_log import FORMS
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._callers_log import ANALYZER_URL
-from ansible_collections.ec2meta.imds.plugins.module_utils._sdk_scan import READINESS, SOURCE
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.log import ANALYZER_URL
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.sdk_scan import READINESS, SOURCE
 
 GUIDE = Path(__file__).resolve().parents[3] / "docs" / "docsite" / "rst" / "guide_imdsv1_callers.rst"
 

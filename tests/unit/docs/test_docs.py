@@ -71,7 +71,7 @@ def _flat(text: str) -> str:
 
 def test_allow_imdsv1_default_is_the_same_in_the_code_the_option_docs_and_the_guide():
     from ansible_collections.ec2meta.imds.plugins.doc_fragments.client import ModuleDocFragment
-    from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
+    from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
 
     # the code: unset means allowed, unless the SDKs' variable turns IMDSv1 off
     assert client_config_from_params(environ={}).allow_imdsv1 is True

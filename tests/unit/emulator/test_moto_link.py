@@ -163,8 +163,8 @@ def sums(moto_endpoint: str, instance_id: str, days: float = 14) -> dict:
     """Sum, count and newest time of each metric in moto, read with the collection's own reader."""
     import boto3
 
-    from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AwsBudget
-    from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import read_usage
+    from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import read_usage
+    from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBudget
 
     cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint, region_name="eu-west-1")
     usage = read_usage(cloudwatch, {instance_id: None}, AwsBudget(60), days).usage[instance_id]

@@ -16,12 +16,12 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
-from ansible_collections.ec2meta.imds.plugins.module_utils._facts import gather, resolve_gather_subset
-from ansible_collections.ec2meta.imds.plugins.module_utils._read import read_paths
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import gather, resolve_gather_subset
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import walk
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.read_paths import read_paths
 
 KNOWN_REASONS = ("ok", "bad_response", "timeout", "not_found")
 TOTAL = 0.5

@@ -15,9 +15,6 @@ import socket
 import pytest
 from imds_emulator import ImdsEmulator
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
     ImdsServerError,
@@ -27,6 +24,9 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsTokenUnavailable,
     ImdsUnreachable,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import walk
 
 from .conftest import budget_for
 

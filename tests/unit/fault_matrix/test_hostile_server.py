@@ -24,10 +24,11 @@ import pytest
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import walk
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.read_paths import read_paths
 from ansible_collections.ec2meta.imds.plugins.module_utils._limits import (
     MAX_BODY_BYTES,
     MAX_CRAWL_DEPTH,
@@ -35,7 +36,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._limits import (
     MAX_TOKEN_BYTES,
     MAX_USER_DATA_BYTES,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._read import read_paths
 from ansible_collections.ec2meta.imds.plugins.modules import metadata, metadata_facts, probe
 
 TOTAL = 1.0

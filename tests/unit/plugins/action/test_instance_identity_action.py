@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.ec2meta.imds.plugins.action.instance_identity import ActionModule
 from ansible_collections.ec2meta.imds.plugins.modules import instance_identity
-from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity import CERTIFICATE_ON_CONTROLLER
+from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity_verification import CERTIFICATE_ON_CONTROLLER
 
 PRIVATE_KEY_MARK = "-----BEGIN PRIVATE KEY-----"
 AWS_CREDENTIALS = "[default]\naws_access_key_id = AKIAEXAMPLEKEY123456\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG\n"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import yaml
 
 from ansible_collections.ec2meta.imds.plugins.doc_fragments.aws import ModuleDocFragment
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AWS_ARGUMENT_SPEC
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AWS_ARGUMENT_SPEC
 
 
 def test_fragment_matches_the_spec():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import yaml
 
 from ansible_collections.ec2meta.imds.plugins.doc_fragments.client import ModuleDocFragment
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import CLIENT_ARGUMENT_SPEC
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import CLIENT_ARGUMENT_SPEC
 
 
 def _documented(fragment: str) -> dict:

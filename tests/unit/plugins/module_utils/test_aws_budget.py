@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (
     AwsBadResponse,
     AwsBudget,
     AwsTimeout,

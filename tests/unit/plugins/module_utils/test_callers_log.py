@@ -13,14 +13,14 @@ from analyzer_log import FORMS, Call, Process, gzip_file, jenkins_calls, line, w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._callers_log import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.log import (
     LogLimits,
     parse_line,
     parse_since,
     read_callers,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.scrub import REDACTED
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
-from ansible_collections.ec2meta.imds.plugins.module_utils._scrub import REDACTED
 
 TOKEN = "AQAEAFEOMInKb-S7me-hLqzu83lYdeDV7r-sPh2D4SJF6v5IwD4S8g=="
 START = datetime(2026, 11, 30, 2, 0, 0)

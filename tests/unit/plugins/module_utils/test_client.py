@@ -12,7 +12,6 @@ import time
 import pytest
 from imds_emulator import ImdsEmulator
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import quote_path
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
     ImdsConfigError,
@@ -25,7 +24,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsTokenUnavailable,
     ImdsUnreachable,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._transport import backoff_pause
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import quote_path
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.transport import backoff_pause
 
 INSTANCE_ID = "i-0a1b2c3d4e5f60718"
 
@@ -233,8 +233,8 @@ def test_total_timeout_bounds_the_whole_call(emulator, make_client):
 
 
 def test_connection_refused_is_unreachable():
-    from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
-    from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
+    from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
+    from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

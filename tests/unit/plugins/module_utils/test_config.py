@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import validate_endpoint
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsDisabledByEnvironment
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.config import validate_endpoint
 
 
 @pytest.mark.parametrize(

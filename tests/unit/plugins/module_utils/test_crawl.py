@@ -7,8 +7,8 @@ import gzip
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import ListingEntry, parse_listing, walk
-from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import ListingEntry, parse_listing, walk
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.userdata import decode_user_data
 
 
 @pytest.mark.parametrize(

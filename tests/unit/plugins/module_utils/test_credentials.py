@@ -11,7 +11,10 @@ from urllib.parse import quote
 import pytest
 from moto_helpers import instance_role_credentials, moto_authentication, serve_credentials
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.sts import check_sts_identity, verify_sts_identity
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsTokenUnavailable
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.paths import REGION_PATH, ROLES_PATH
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credentials import (
     RoleCheckFailed,
     RoleReport,
     arn_parts,
@@ -23,9 +26,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
     read_role,
     safe_credential_fields,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsTokenUnavailable
-from ansible_collections.ec2meta.imds.plugins.module_utils._paths import REGION_PATH, ROLES_PATH
-from ansible_collections.ec2meta.imds.plugins.module_utils._sts import check_sts_identity, verify_sts_identity
 
 INSTANCE_ID = "i-0a1b2c3d4e5f60718"
 ROLE = "web-server-role"

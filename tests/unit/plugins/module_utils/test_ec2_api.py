@@ -11,7 +11,23 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 from moto_helpers import EC2_DEFAULT_METADATA_OPTIONS as DEFAULTS
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import (
+    InstanceNotFound,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options import (
+    OptionsOverwritten,
+    WaitTimeout,
+    api_parameters,
+    apply_metadata_options,
+    check_instance_id,
+    describe_metadata_options,
+    options_from_api,
+    plan_change,
+    plan_metadata_options,
+    validate_requested,
+    wait_until_applied,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (
     AwsAccessDenied,
     AwsCredentialsMissing,
     AwsError,
@@ -22,22 +38,10 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (
     aws_error,
     error_code,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._ec2_api import (
-    InstanceNotFound,
-    OptionsOverwritten,
-    WaitTimeout,
-    api_parameters,
-    apply_metadata_options,
-    check_instance_id,
-    describe_metadata_options,
-    discover_instance,
-    options_from_api,
-    plan_change,
-    plan_metadata_options,
-    validate_requested,
-    wait_until_applied,
-)
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.instance_discovery import (
+    discover_instance,
+)
 
 
 def ensure_metadata_options(ec2, instance_id, wanted, **apply):

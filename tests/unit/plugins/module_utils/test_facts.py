@@ -14,7 +14,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsEndpointDisabled,
     ImdsTokenUnavailable,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._facts import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts.compat import flatten_facts
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import (
     SUBSETS,
     _never_request,
     build_facts,
@@ -22,7 +23,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._facts import (
     gather_ec2_facts,
     resolve_gather_subset,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._facts_compat import flatten_facts
 
 ALL = frozenset(SUBSETS)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._facts_compat import flatten_facts
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts.compat import flatten_facts
 
 
 @pytest.mark.parametrize(

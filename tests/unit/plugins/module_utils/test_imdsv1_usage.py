@@ -11,9 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AwsAccessDenied, AwsBadResponse, AwsBudget
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
-from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import (
     FINDINGS,
     GUARD_DECISIONS,
     IN_USE,
@@ -39,6 +37,12 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import 
     read_usage,
     verdict,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (
+    AwsAccessDenied,
+    AwsBadResponse,
+    AwsBudget,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._instance_claim import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.instance_claim import (
     instance_addresses,
     judge_claim,
     matching_kind,

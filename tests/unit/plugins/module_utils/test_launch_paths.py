@@ -9,12 +9,11 @@ import boto3
 import moto_ec2_gaps
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._account_defaults import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import (
     AccountDefaults,
     parse_defaults,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AwsBadResponse, AwsBudget, aws_client
-from ansible_collections.ec2meta.imds.plugins.module_utils._launch_paths import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import (
     AWS_DEFAULTS,
     PATH_VERDICT_NAMES,
     Unread,
@@ -24,6 +23,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._launch_paths import 
     readiness_from,
     resolve,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBadResponse, AwsBudget, aws_client
 
 NONE = {"http_tokens": None, "http_put_response_hop_limit": None, "http_endpoint": None}
 V2 = {"http_tokens": "required", "http_put_response_hop_limit": 2}
@@ -297,7 +297,7 @@ def test_a_group_on_a_deleted_template_is_unknown(moto_endpoint, region_fleet):
     ],
 )
 def test_a_refused_read_fails_with_its_reason_and_iam_action(moto_endpoint, region_fleet, action, code, reason, iam):
-    from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AwsError
+    from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsError
 
     moto_ec2_gaps.inject_fault(action, code)
     try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils import _paths
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds import paths as _paths
 
 NAMED = {name: value for name, value in vars(_paths).items() if name.isupper() and name != "TOKEN_PATH"}
 

@@ -9,14 +9,10 @@ import socket
 import pytest
 from imds_emulator import ImdsEmulator
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
-from ansible_collections.ec2meta.imds.plugins.module_utils._probe import (
-    FINDINGS,
-    check_required,
-    probe,
-    unmet_message,
-)
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
+from ansible_collections.ec2meta.imds.plugins.module_utils._probe.findings import FINDINGS, unmet_message
+from ansible_collections.ec2meta.imds.plugins.module_utils._probe.run import check_required, probe
 
 INSTANCE_ID = "i-0a1b2c3d4e5f60718"
 

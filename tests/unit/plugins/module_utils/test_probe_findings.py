@@ -9,11 +9,11 @@ import itertools
 import pytest
 import yaml
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._probe import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.transport import Answer
+from ansible_collections.ec2meta.imds.plugins.module_utils._probe.findings import (
     FINDING_TABLE,
     FINDINGS,
     AttachProfileFix,
-    Exchange,
     Observed,
     OptionFix,
     ProbeReport,
@@ -24,7 +24,7 @@ from ansible_collections.ec2meta.imds.plugins.modules import metadata_options, p
 
 ROWS = [(name, index, row) for name, rows in FINDING_TABLE.items() for index, row in enumerate(rows)]
 ROW_IDS = [f"{name}-{index}" for name, index, _row in ROWS]
-PUTS = [Exchange(200, 1.0, b"token"), Exchange(None, 0.0, failure="read_timeout"), Exchange(403, 1.0)]
+PUTS = [Answer(200, 1.0, b"token"), Answer(None, 0.0, failure="read_timeout"), Answer(403, 1.0)]
 
 
 # Every value each report field the findings read can take (one of each kind for the free-text ones).
@@ -52,7 +52,7 @@ def observations():
     # AWS_EC2_METADATA_DISABLED=true: nothing was sent, so every other field keeps its default.
     disabled = ProbeReport(endpoint="http://127.0.0.1:1", disabled_by_environment="IMDS use is turned off.")
     for check_imdsv1 in (True, False):
-        yield Observed(disabled, check_imdsv1, Exchange(None, failure="disabled"))
+        yield Observed(disabled, check_imdsv1, Answer(None, failure="disabled"))
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from imds_emulator import ImdsEmulator
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import parse_listing, walk
-from ansible_collections.ec2meta.imds.plugins.module_utils._facts import SUBSETS, build_facts
-from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import SUBSETS, build_facts
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import parse_listing, walk
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.userdata import decode_user_data
 
 # Names IMDS can list: no separators, no whitespace at the ends, not "." or "..".
 NAME = st.text(

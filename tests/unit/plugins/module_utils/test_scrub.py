@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._scrub import REDACTED, drop_cut_token, scrub_tokens
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.scrub import REDACTED, drop_cut_token, scrub_tokens
 
 TOKEN = "AQAEAFEOMInKb-S7me-hLqzu83lYdeDV7r-sPh2D4SJF6v5IwD4S8g=="
 SHORT = "s3cr3t-v4lue"  # not token-shaped: only the header rule can find it

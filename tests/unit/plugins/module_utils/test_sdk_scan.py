@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._sdk_scan import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.sdk_scan import (
     READINESS,
     SOURCE,
     ScanLimits,

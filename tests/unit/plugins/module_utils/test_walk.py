@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsTokenUnavailable
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import walk
 
 
 def test_walk_fetches_dirs_and_leaves_in_one_tree(emulator, make_client):

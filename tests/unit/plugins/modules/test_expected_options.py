@@ -15,7 +15,10 @@ from unittest import mock
 import pytest
 
 from ansible_collections.ec2meta.imds.plugins import modules as modules_package
-from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity import IdentityCheckFailed, controller_options
+from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity_verification import (
+    IdentityCheckFailed,
+    controller_options,
+)
 
 
 class SpecCaptured(Exception):

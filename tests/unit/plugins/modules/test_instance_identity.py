@@ -9,7 +9,10 @@ import json
 import pytest
 
 from ansible_collections.ec2meta.imds.plugins.modules import instance_identity
-from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity import controller_options, identity_result
+from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity_verification import (
+    controller_options,
+    identity_result,
+)
 
 
 @pytest.fixture

@@ -400,7 +400,7 @@ def test_throttling_is_retried(run_module, args, throttling_proxy, ec2, instance
 
 
 def test_persistent_throttling_says_what_to_do(run_module, args, throttling_proxy, monkeypatch):
-    from ansible_collections.ec2meta.imds.plugins.module_utils import _aws
+    from ansible_collections.ec2meta.imds.plugins.module_utils._aws import session as _aws
 
     monkeypatch.setattr(_aws, "MAX_ATTEMPTS", 2)
     state, url = throttling_proxy

@@ -131,7 +131,7 @@ def test_terminated_instances_only_when_asked(run_module, moto_endpoint, ec2):
 
 
 def test_every_page_is_read(run_module, moto_endpoint, ec2, monkeypatch):
-    from ansible_collections.ec2meta.imds.plugins.module_utils import _ec2_api
+    from ansible_collections.ec2meta.imds.plugins.module_utils._aws import ec2 as _ec2_api
 
     monkeypatch.setattr(_ec2_api, "PAGE_SIZE", 5)
     run = datetime.now().strftime("P%H%M%S%f")

@@ -15,7 +15,7 @@ from identity_signing import DIGEST_OIDS, IdentitySigner, self_signed
 from identity_signing import _pem as pem_of
 from imds_emulator import ImdsEmulator, render
 
-from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity import (
+from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity_verification import (
     EXPECTATIONS,
     IdentityCheckFailed,
     controller_options,

@@ -6,7 +6,7 @@
 Private to ec2meta.imds: not a public API, it may change in any release.
 
 Nothing here verifies anything. The host is the party being checked, so verification happens on the controller
-(plugins/plugin_utils/_identity.py, called by the action plugin); this file only fetches what it needs.
+(plugins/plugin_utils/_identity_verification.py, called by the action plugin); this file only fetches what it needs.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsNotFound
-from ansible_collections.ec2meta.imds.plugins.module_utils._paths import IDENTITY_DOCUMENT
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.paths import IDENTITY_DOCUMENT
 
 IDENTITY_DIR = "dynamic/instance-identity"
 # signature_type -> what it is, for docs and messages. The first is the default.

@@ -22,7 +22,7 @@ import zipfile
 from dataclasses import dataclass, field
 from glob import glob
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._scrub import scrub_tokens
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.scrub import scrub_tokens
 
 SOURCE = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/use-a-supported-sdk-version-for-imdsv2.html"
 

@@ -28,7 +28,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import ClientConfig
 from ansible_collections.ec2meta.imds.plugins.module_utils._deadline_io import (
     Deadline,
     DeadlineResponse,
@@ -37,6 +36,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._deadline_io import (
     causes,
     send_with,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.config import ClientConfig
 from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_HEADER_BYTES
 
 try:

@@ -24,8 +24,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._account_defaults import AccountDefaults, read_defaults
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AwsBadResponse, AwsError
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import AccountDefaults, read_defaults
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBadResponse, AwsError
 
 DESCRIBE_TEMPLATES = "ec2:DescribeLaunchTemplates"
 DESCRIBE_VERSIONS = "ec2:DescribeLaunchTemplateVersions"
@@ -595,7 +595,7 @@ def enforcement_readiness(
     defaults: AccountDefaults | None = None,
 ) -> dict:
     """Audit the region's instances (IMDSv1 use from CloudWatch) and launch paths, and judge readiness."""
-    from ansible_collections.ec2meta.imds.plugins.module_utils._imdsv1_usage import audit
+    from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import audit
 
     instances = audit(ec2, cloudwatch, budget, window_days=window_days, region=region)
     paths = audit_launch_paths(ec2, autoscaling, budget, region, list(LAUNCH_PATH_KINDS), defaults)

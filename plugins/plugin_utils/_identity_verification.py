@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import refuse_empty_expectations
-from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import parse_expiration
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
-from ansible_collections.ec2meta.imds.plugins.module_utils._identity import IDENTITY_OPTIONS, SIGNATURE_TYPES
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import refuse_empty_expectations
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.identity_documents import (
+    IDENTITY_OPTIONS,
+    SIGNATURE_TYPES,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credentials import parse_expiration
 from ansible_collections.ec2meta.imds.plugins.plugin_utils._asn1 import (
     CLASS_CONTEXT,
     OCTET_STRING,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AwsBadResponse, AwsError, aws_error
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBadResponse, AwsError, aws_error
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 DESCRIBE_IMAGES = "ec2:DescribeImages"

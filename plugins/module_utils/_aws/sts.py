@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import HAS_BOTO3, aws_client
-from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import HAS_BOTO3, aws_client
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.paths import REGION_PATH
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credentials import (
     RoleCheckFailed,
     RoleCredentials,
     RoleReport,
     arn_parts,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._masking import mask_data, mask_text
-from ansible_collections.ec2meta.imds.plugins.module_utils._paths import REGION_PATH
 
 if HAS_BOTO3:
     from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError

@@ -36,7 +36,7 @@ ENV_V1_DISABLED = "AWS_EC2_METADATA_V1_DISABLED"
 
 @dataclass(frozen=True)
 class ClientConfig:
-    """Validated client settings; built only by ``_argspec.client_config_from_params``."""
+    """Validated client settings; built only by ``client_options.client_config_from_params``."""
 
     endpoint: str
     token_ttl: int
@@ -106,7 +106,7 @@ def validated_config(
     environ: Mapping[str, str],
 ) -> ClientConfig:
     """A validated :class:`ClientConfig` from every option, defaults already applied (by
-    ``_argspec.client_config_from_params``, the one builder); ImdsConfigError naming the option and the fix."""
+    ``client_options.client_config_from_params``, the one builder); ImdsConfigError naming the option and the fix."""
     check_not_disabled(environ)
     if endpoint:
         resolved = validate_endpoint(endpoint, "endpoint")

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._callers_log import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.log import (
     ANALYZER_URL,
     LogLimits,
     check_limits,
     parse_since,
     read_callers,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.sdk_scan import ScanLimits, scan
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
-from ansible_collections.ec2meta.imds.plugins.module_utils._sdk_scan import ScanLimits, scan
 
 
 def _caller_label(caller: dict) -> str:

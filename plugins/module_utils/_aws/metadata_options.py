@@ -1,10 +1,10 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
-"""The instance metadata options through the EC2 API: read, compare, change, wait.
+"""An instance's metadata options through the EC2 API: validate, plan, apply, wait.
 
 ``plan_change`` is pure; the functions that call EC2 take a boto3 client, so the module stays thin and the
-same code can be tested against moto.
+same code can be tested against moto. The route is top to bottom: plan, (the caller's IMDSv1 guard decides), apply.
 """
 
 from __future__ import annotations
@@ -13,14 +13,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import (
-    AwsError,
-    AwsRegionMissing,
-    aws_error,
-    error_code,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsError
-from ansible_collections.ec2meta.imds.plugins.module_utils._paths import IDENTITY_DOCUMENT
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import call_error, describe_instance
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsError
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 # Option name -> the member of the EC2 API's MetadataOptions block.
 API_NAMES: dict = {
@@ -37,13 +32,7 @@ CHOICES: dict = {
     "instance_metadata_tags": ("enabled", "disabled"),
 }
 HOP_LIMIT_RANGE = (1, 64)
-DESCRIBE_ACTION = "ec2:DescribeInstances"
 MODIFY_ACTION = "ec2:ModifyInstanceMetadataOptions"
-NOT_FOUND_CODES = ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed")
-
-
-class InstanceNotFound(AwsError):
-    reason = "instance_not_found"
 
 
 class WaitTimeout(AwsError):
@@ -149,47 +138,6 @@ def api_parameters(instance_id: str, desired: Mapping[str, Any]) -> dict:
     return parameters
 
 
-def _not_found(instance_id: str, region: str | None, code: str | None = None) -> InstanceNotFound:
-    where = f" in region {region}" if region else ""
-    return InstanceNotFound(
-        f"Instance {instance_id!r} was not found{where}: check instance_id (it looks like i-0123456789abcdef0) "
-        "and that region and the credentials' account are the instance's own",
-        code=code,
-    )
-
-
-def _call_error(error: Exception, action: str, instance_id: str, region: str | None) -> AwsError:
-    code = error_code(error)
-    if code in NOT_FOUND_CODES:
-        return _not_found(instance_id, region, code)
-    return aws_error(error, action)
-
-
-def _items(container: Any, key: str) -> list:
-    """``container[key]`` when it is a list of dicts, else the dicts in it: an API answer is not trusted."""
-    items = container.get(key) if isinstance(container, Mapping) else None
-    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
-
-
-def instances_of(response: Any) -> list:
-    """The instances of a DescribeInstances answer (one page)."""
-    return [
-        instance for reservation in _items(response, "Reservations") for instance in _items(reservation, "Instances")
-    ]
-
-
-def describe_instance(ec2: Any, instance_id: str, region: str | None = None) -> dict:
-    """The instance's DescribeInstances entry."""
-    try:
-        response = ec2.describe_instances(InstanceIds=[instance_id])
-    except Exception as error:
-        raise _call_error(error, DESCRIBE_ACTION, instance_id, region) from None
-    for instance in instances_of(response):
-        if instance.get("InstanceId") == instance_id:
-            return dict(instance)
-    raise _not_found(instance_id, region)
-
-
 def describe_metadata_options(ec2: Any, instance_id: str, region: str | None = None) -> dict:
     """The instance's current options (snake_case, with ``state``) from DescribeInstances."""
     return options_from_api(describe_instance(ec2, instance_id, region).get("MetadataOptions"))
@@ -200,7 +148,7 @@ def modify_metadata_options(ec2: Any, instance_id: str, desired: Mapping[str, An
     try:
         response = ec2.modify_instance_metadata_options(**api_parameters(instance_id, desired))
     except Exception as error:
-        raise _call_error(error, MODIFY_ACTION, instance_id, region) from None
+        raise call_error(error, MODIFY_ACTION, instance_id, region) from None
     return options_from_api(response.get("InstanceMetadataOptions") if isinstance(response, Mapping) else None)
 
 
@@ -296,94 +244,3 @@ def apply_metadata_options(
         error.result = {**partial, **error.result}
         raise
     return MetadataOptionsResult(bool(changes), instance_id, before, after, final, changes, imdsv1_usage)
-
-
-# DescribeInstances returns at most 1000 instances a page; MaxResults cannot be combined with InstanceIds.
-PAGE_SIZE = 1000
-
-
-def ec2_filters(filters: Mapping[str, Any] | None) -> list:
-    """EC2 filter syntax ({"tag:Env": "prod", "instance-state-name": ["running", "stopped"]}) as API Filters."""
-    result = []
-    for name, value in (filters or {}).items():
-        values = value if isinstance(value, list) else [value]
-        if not values or not all(isinstance(item, (str, int)) and not isinstance(item, bool) for item in values):
-            raise ImdsConfigError(
-                f"filters: {name!r} must be a string or a list of strings (EC2 filter syntax, e.g. tag:Env: prod or "
-                f"instance-state-name: [running, stopped]), not {value!r}"
-            )
-        result.append({"Name": str(name), "Values": [str(item) for item in values]})
-    return result
-
-
-@dataclass
-class Fleet:
-    instances: list  # DescribeInstances' instance dicts
-    pages: int
-
-
-# What the audit keeps of each instance: a large fleet's full DescribeInstances entries would be hundreds of MB.
-FLEET_KEYS = ("InstanceId", "State", "MetadataOptions", "Tags", "LaunchTime")
-
-
-def describe_fleet(
-    ec2: Any,
-    budget: Any,
-    instance_ids: list[str] | None = None,
-    filters: Mapping[str, Any] | None = None,
-    include_terminated: bool = False,
-    region: str | None = None,
-    keep: tuple | None = FLEET_KEYS,
-) -> Fleet:
-    """Every instance selected by ``instance_ids`` and ``filters``, over every page (bounded by ``budget``'s pager),
-    terminated ones only if asked; each reduced to ``keep`` (None: whole)."""
-    arguments: dict = {"Filters": ec2_filters(filters)}
-    if instance_ids:
-        arguments["InstanceIds"] = list(instance_ids)
-    else:
-        arguments["MaxResults"] = PAGE_SIZE
-    instances, pages = [], 0
-    try:
-        for response in budget.pages(ec2.describe_instances, arguments, DESCRIBE_ACTION):
-            pages += 1
-            for instance in instances_of(response):
-                state = instance.get("State") if isinstance(instance.get("State"), Mapping) else {}
-                if isinstance(instance.get("InstanceId"), str) and (
-                    include_terminated or state.get("Name") != "terminated"
-                ):
-                    instances.append(
-                        dict(instance) if keep is None else {k: instance[k] for k in keep if k in instance}
-                    )
-    except AwsError as error:
-        if error.code in NOT_FOUND_CODES:
-            raise _not_found(", ".join(instance_ids or []), region, error.code) from None
-        raise
-    return Fleet(instances, pages)
-
-
-def discover_instance(client: Any) -> tuple[str, str]:
-    """(instance_id, region) of the instance the task runs on, from its identity document in IMDS."""
-    try:
-        document = client.get_json(IDENTITY_DOCUMENT)
-    except ImdsError as error:
-        raise type(error)(
-            f"instance_id was not set and IMDS could not tell it (set instance_id and region when the task runs "
-            f"on a controller): {error}",
-            url=error.url,
-            status=error.status,
-        ) from None
-    instance_id = document.get("instanceId") if isinstance(document, dict) else None
-    region = document.get("region") if isinstance(document, dict) else None
-    if not instance_id or not region:
-        raise ImdsConfigError(
-            "The identity document in IMDS has no instanceId or region: set instance_id and region explicitly"
-        )
-    return instance_id, region
-
-
-def region_missing(instance_id: str) -> AwsRegionMissing:
-    return AwsRegionMissing(
-        f"No AWS region for instance {instance_id}: set the region option (or AWS_REGION, AWS_DEFAULT_REGION, or a "
-        "region in the AWS profile). IMDS is asked for the region only when instance_id is not given, that is when "
-        "the task runs on the instance itself"
-    )

@@ -20,12 +20,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AwsError, aws_error, error_code
-from ansible_collections.ec2meta.imds.plugins.module_utils._ec2_api import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import (
     DESCRIBE_ACTION,
     NOT_FOUND_CODES,
     describe_fleet,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsError, aws_error, error_code
 
 REASON = "identity_unproven"
 # What EC2 instance ids look like (8 hex digits for old ones, 17 for current ones): anything else is not looked up.

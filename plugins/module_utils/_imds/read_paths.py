@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
-from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import is_credential_document
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, not_found_error
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import walk
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.paths import USER_DATA_PATH
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credentials import is_credential_document
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.userdata import decode_user_data
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import KEEP, load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_PATH_LENGTH
-from ansible_collections.ec2meta.imds.plugins.module_utils._paths import USER_DATA_PATH
-from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
 MISSING = object()
 

@@ -5,7 +5,7 @@
 
 IMDSv2 first (a token from ``PUT /latest/api/token``, reused and refreshed), IMDSv1 only where allowed and only
 on the signals the AWS SDKs fall back on. One ``requests.Session``: keep-alive, no redirects, no proxies from the
-environment, so the token never leaves the endpoint. Every exchange goes through ``_transport``, which bounds
+environment, so the token never leaves the endpoint. Every exchange goes through ``transport``, which bounds
 its time by ``total_timeout`` and its size by the caps in ``_limits``.
 """
 
@@ -18,7 +18,6 @@ from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import MAX_TOKEN_TTL, ClientConfig
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     HOP_LIMIT_FIX,
     ImdsBadResponse,
@@ -31,14 +30,9 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     token_unavailable_error,
     unreachable_error,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._json import RAISE, load_json
-from ansible_collections.ec2meta.imds.plugins.module_utils._limits import (
-    MAX_BODY_BYTES,
-    MAX_TOKEN_BYTES,
-    MAX_USER_DATA_BYTES,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._paths import TOKEN_PATH
-from ansible_collections.ec2meta.imds.plugins.module_utils._transport import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.config import MAX_TOKEN_TTL, ClientConfig
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.paths import TOKEN_PATH
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.transport import (
     CONNECTION_FAILURES,
     INVALID_REQUEST,
     READ_TIMEOUT,
@@ -47,6 +41,12 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._transport import (
     Deadline,
     Transport,
     header_int,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import RAISE, load_json
+from ansible_collections.ec2meta.imds.plugins.module_utils._limits import (
+    MAX_BODY_BYTES,
+    MAX_TOKEN_BYTES,
+    MAX_USER_DATA_BYTES,
 )
 
 try:

@@ -20,12 +20,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AwsBadResponse, AwsError
-from ansible_collections.ec2meta.imds.plugins.module_utils._ec2_api import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import (
     DESCRIBE_ACTION,
     describe_fleet,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options import (
     options_from_api,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBadResponse, AwsError
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 NAMESPACE = "AWS/EC2"

@@ -3,7 +3,7 @@
 # Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """EC2 facts: which paths a gather_subset needs, one concurrent walk, and the typed ``ec2`` structure built from it.
 
-The ``ansible_ec2_*`` names of amazon.aws.ec2_metadata_facts are a separate layer, in _facts_compat.py.
+The ``ansible_ec2_*`` names of amazon.aws.ec2_metadata_facts are a separate layer, in compat.py.
 
 Credential documents are never part of the result: ``iam/security-credentials/<role>`` is read only for its
 expiry and reduced to its non-secret fields the moment it arrives; other ``security-credentials`` are not read.
@@ -14,13 +14,6 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._argspec import client_config_from_params
-from ansible_collections.ec2meta.imds.plugins.module_utils._client import ImdsClient
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import walk
-from ansible_collections.ec2meta.imds.plugins.module_utils._credentials import (
-    is_credential_document,
-    safe_credential_fields,
-)
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsBadResponse,
     ImdsConfigError,
@@ -30,9 +23,20 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsTimeout,
     ImdsUnreachable,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import walk
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.paths import (
+    IDENTITY_DOCUMENT,
+    ROLES_PATH,
+    USER_DATA_PATH,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credentials import (
+    is_credential_document,
+    safe_credential_fields,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.userdata import decode_user_data
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import load_json
-from ansible_collections.ec2meta.imds.plugins.module_utils._paths import IDENTITY_DOCUMENT, ROLES_PATH, USER_DATA_PATH
-from ansible_collections.ec2meta.imds.plugins.module_utils._userdata import decode_user_data
 
 SUBSETS = (
     "identity",
@@ -366,7 +370,7 @@ def gather_ec2_facts(
     facts: dict[str, Any] = {"ec2": ec2}
     if flatten:
         # Imported here, not at the top: the compatibility layer is built on this module and imports it.
-        from ansible_collections.ec2meta.imds.plugins.module_utils._facts_compat import flatten_facts
+        from ansible_collections.ec2meta.imds.plugins.module_utils._facts.compat import flatten_facts
 
         facts.update(flatten_facts(ec2))
     return facts

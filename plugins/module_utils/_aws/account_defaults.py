@@ -6,7 +6,7 @@
 Defaults apply to instances launched afterwards, never to existing ones. A region whose defaults a declarative
 policy of the organization manages (``ManagedBy: declarative-policy``) is reported and left alone. Turning
 ``HttpTokensEnforced`` on makes EC2 refuse every launch that would allow IMDSv1, so it is planned only after the
-region's readiness was checked (``_launch_paths.enforcement_readiness``), fail closed.
+region's readiness was checked (``launch_paths.enforcement_readiness``), fail closed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws import AwsBadResponse, AwsError, aws_error
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBadResponse, AwsError, aws_error
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 GET_ACTION = "ec2:GetInstanceMetadataDefaults"

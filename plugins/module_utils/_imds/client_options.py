@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._config import (
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.config import (
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_RETRIES,
     DEFAULT_TIMEOUT,
@@ -17,7 +18,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._config import (
     ClientConfig,
     validated_config,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 # Every option whose name starts with this is a check the play asks for: set means "check", never "skip".
 EXPECTATION_PREFIX = "expected_"

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._crawl import parse_listing
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError, ImdsError, ImdsNotFound
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import parse_listing
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.paths import INFO_PATH, INSTANCE_ID_PATH, ROLES_PATH
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import RAISE, load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._masking import mask_data, mask_text
-from ansible_collections.ec2meta.imds.plugins.module_utils._paths import INFO_PATH, INSTANCE_ID_PATH, ROLES_PATH
 
 SECRET_FIELDS = ("AccessKeyId", "SecretAccessKey", "Token")
 # The only fields of a credential document that may leave the facts walk: the expiry and status, never a value.
