@@ -105,8 +105,6 @@ images_changed:
   sample: [ami-0123456789abcdef0]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
-
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import check_regions  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_changes import (  # noqa: E402
     IMDS_SUPPORT,
@@ -115,44 +113,27 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_chan
     check_image_ids,
     plan_images,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (  # noqa: E402
-    AWS_ARGUMENT_SPEC,
-    BOTO3_IMPORT_ERROR,
-    HAS_BOTO3,
-    AwsBudget,
-    AwsRegionMissing,
-    aws_client,
-    aws_params,
-    aws_session_region,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 
 def argument_spec() -> dict:
     return {
-        **AWS_ARGUMENT_SPEC,
         "image_ids": {"type": "list", "elements": "str", "required": True},
         "imds_support": {"type": "str", "choices": [IMDS_SUPPORT], "default": IMDS_SUPPORT},
     }
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
+    module = ImdsModule(argument_spec(), aws=True, requires=["boto3"])
     params = module.params
     module.warn(IMDS_SUPPORT_WARNING)
-    with failures_reported(module):
+    with module.failures_reported():
         image_ids = check_image_ids(params["image_ids"])
-        region = params["region"] or aws_session_region(params["profile"])
-        if not region:
-            raise AwsRegionMissing("No AWS region: set the region option (AMIs belong to one region)")
-        region = check_regions([region])[0]
-        budget = AwsBudget(params["aws_timeout"])
-        ec2 = aws_client("ec2", **{**aws_params(params), "region": region, "budget": budget})
-        plans = plan_images(ec2, budget, image_ids, region)
+        region = check_regions([module.region("No AWS region: set the region option (AMIs belong to one region)")])[0]
+        ec2 = module.aws_client("ec2", region)
+        plans = plan_images(ec2, module.budget, image_ids, region)
         if not module.check_mode:
-            apply_images(ec2, budget, plans)
+            apply_images(ec2, module.budget, plans)
     images = [
         {
             "image_id": plan.image_id,
@@ -164,12 +145,12 @@ def main() -> None:
         for plan in plans
     ]
     result: dict = {"changed": any(plan.needs_change for plan in plans), "images": images}
-    if module._diff:
+    if module.diff:
         result["diff"] = {
             "before": {plan.image_id: plan.before for plan in plans},
             "after": {plan.image_id: IMDS_SUPPORT for plan in plans},
         }
-    module.exit_json(**result)
+    module.exit(**result)
 
 
 if __name__ == "__main__":

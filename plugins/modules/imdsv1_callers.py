@@ -388,17 +388,15 @@ summary:
   sample: "IMDSv1 callers: java (pid 21417, 5 calls). SDKs too old for IMDSv2: AWS SDK for Java 1.11.500 at ..."
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.find import find_imdsv1_callers  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.log import DEFAULT_LOG_PATH, LogLimits  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.sdk_scan import ScanLimits  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
+    module = ImdsModule(
+        {
             "log_path": {"type": "path", "default": DEFAULT_LOG_PATH},
             "read_log": {"type": "bool", "default": True},
             "since": {"type": "str"},
@@ -409,12 +407,11 @@ def main() -> None:
             "time_budget": {"type": "int", "default": int(LogLimits.max_seconds)},
             "max_scan_entries": {"type": "int", "default": ScanLimits.max_entries},
         },
-        supports_check_mode=True,
     )
-    with failures_reported(module):
+    with module.failures_reported():
         result, tokens = find_imdsv1_callers(**module.params)
-    module.no_log_values.update(tokens)
-    module.exit_json(changed=False, **result)
+    module.add_secrets(tokens)
+    module.exit(changed=False, **result)
 
 
 if __name__ == "__main__":

@@ -160,25 +160,12 @@ reason:
   sample: identity_unproven
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
-
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.instance_claim import prove_claim  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (  # noqa: E402
-    AWS_ARGUMENT_SPEC,
-    BOTO3_IMPORT_ERROR,
-    HAS_BOTO3,
-    AwsBudget,
-    AwsRegionMissing,
-    aws_client,
-    aws_params,
-    aws_session_region,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 
 def argument_spec() -> dict:
     return {
-        **AWS_ARGUMENT_SPEC,
         "claimed_instance_id": {"type": "str", "required": True, "no_log": False},
         "known_instance_id": {"type": "str", "no_log": False},
         "connection_address": {"type": "str"},
@@ -186,27 +173,22 @@ def argument_spec() -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
+    module = ImdsModule(argument_spec(), aws=True, requires=["boto3"])
     params = module.params
-    with failures_reported(module):
-        region = params["region"] or aws_session_region(params["profile"])
-        if not region:
-            raise AwsRegionMissing(
-                "No AWS region to look the claimed instance up in: set the region option (or AWS_REGION, "
-                "AWS_DEFAULT_REGION, or a region in the AWS profile)"
-            )
-        budget = AwsBudget(params["aws_timeout"])
+    with module.failures_reported():
+        region = module.region(
+            "No AWS region to look the claimed instance up in: set the region option (or AWS_REGION, "
+            "AWS_DEFAULT_REGION, or a region in the AWS profile)"
+        )
         proven = prove_claim(
-            aws_client("ec2", **{**aws_params(params), "region": region, "budget": budget}),
-            budget,
+            module.aws_client("ec2", region),
+            module.budget,
             params["claimed_instance_id"],
             known_instance_id=params["known_instance_id"],
             address=params["connection_address"],
             region=region,
         )
-    module.exit_json(
+    module.exit(
         changed=False,
         instance_id=proven.instance_id,
         region=proven.region,

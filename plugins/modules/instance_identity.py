@@ -203,29 +203,21 @@ field:
   sample: accountId
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_argument_spec  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.identity_documents import (  # noqa: E402
     IDENTITY_OPTIONS,
     read_identity,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, fail, failures_reported  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=client_argument_spec(**IDENTITY_OPTIONS), supports_check_mode=True)
+    module = ImdsModule(IDENTITY_OPTIONS, imds=True)
     signature_type = module.params["signature_type"]
-    client = create_client(module)
-    with failures_reported(module):
-        try:
-            with client:
-                texts = read_identity(client, signature_type)
-        except ImdsError as error:
-            fail(module, error, verified=False, signature_type=signature_type)
+    client = module.imds_client()
+    with module.failures_reported(verified=False, signature_type=signature_type), client:
+        texts = read_identity(client, signature_type)
     # Never verified here: the controller (plugins/action/instance_identity.py) checks these texts.
-    module.exit_json(changed=False, verified=False, signature_type=signature_type, **texts)
+    module.exit(changed=False, verified=False, signature_type=signature_type, **texts)
 
 
 if __name__ == "__main__":

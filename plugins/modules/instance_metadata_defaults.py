@@ -215,38 +215,26 @@ api_calls:
   sample: {"ec2:GetInstanceMetadataDefaults": 2, "ec2:ModifyInstanceMetadataDefaults": 1}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
-
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import (  # noqa: E402
-    EnforcementNotReady,
-    apply_region,
     check_regions,
-    plan_region,
     validate_wanted,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults_rollout import (  # noqa: E402
+    apply_regions,
+    plan_regions,
+    rollout_result,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import (  # noqa: E402
     DEFAULT_WINDOW_DAYS,
     check_window,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import enforcement_readiness  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (  # noqa: E402
-    AWS_ARGUMENT_SPEC,
-    BOTO3_IMPORT_ERROR,
-    HAS_BOTO3,
-    AwsBudget,
-    AwsError,
-    aws_client,
-    aws_params,
-    aws_session_region,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 DEFAULT_CHOICES = ["enabled", "disabled", "no-preference"]
 
 
 def argument_spec() -> dict:
     return {
-        **AWS_ARGUMENT_SPEC,
         "regions": {"type": "list", "elements": "str"},
         "http_tokens": {"type": "str", "choices": ["optional", "required", "no-preference"]},
         "http_put_response_hop_limit": {"type": "int"},
@@ -259,91 +247,26 @@ def argument_spec() -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
+    module = ImdsModule(argument_spec(), aws=True, requires=["boto3"])
     params = module.params
-    outcomes: list = []
-    with failures_reported(module):
+    with module.failures_reported():
         wanted = validate_wanted(params)
         check_window(params["imdsv1_usage_window"])
-        regions = check_regions(params["regions"] or [params["region"] or aws_session_region(params["profile"])])
-        budget = AwsBudget(params["aws_timeout"])
-        clients = {}
-        refused: list = []
-        # Plan every region first: a refusal anywhere leaves every region as it was, and names every region refused.
-        for region in regions:
-            connection = {**aws_params(params), "region": region, "budget": budget}
-            ec2 = clients[region] = aws_client("ec2", **connection)
-
-            def readiness(ec2=ec2, region=region, connection=connection) -> dict:
-                return enforcement_readiness(
-                    ec2,
-                    aws_client("cloudwatch", **connection),
-                    aws_client("autoscaling", **connection),
-                    budget,
-                    region,
-                    params["imdsv1_usage_window"],
-                )
-
-            try:
-                outcomes.append(
-                    plan_region(
-                        ec2,
-                        budget,
-                        region,
-                        wanted,
-                        readiness=readiness,
-                        allow_refused_launches=params["allow_refused_launches"],
-                    )
-                )
-            except EnforcementNotReady as error:
-                refused.append(error)
-        if len(refused) == 1:
-            raise refused[0]
-        if refused:
-            names = ", ".join(error.result["region"] for error in refused)
-            raise EnforcementNotReady(
-                f"{len(refused)} regions ({names}) are not ready for http_tokens_enforced, and nothing was sent to "
-                "any region. " + " ".join(str(error) for error in refused),
-                result={
-                    "regions_refused": [error.result["region"] for error in refused],
-                    "readiness": {error.result["region"]: error.result["readiness"] for error in refused},
-                },
-            )
-        applied: list = []
+        regions = check_regions(params["regions"] or [module.session_region()])
+        outcomes = plan_regions(
+            module.aws_client,
+            module.budget,
+            regions,
+            wanted,
+            window_days=params["imdsv1_usage_window"],
+            allow_refused_launches=params["allow_refused_launches"],
+        )
         if not module.check_mode:
-            try:
-                for outcome in outcomes:
-                    apply_region(clients[outcome.region], budget, outcome)
-                    applied.append(outcome.region)
-            except AwsError as error:
-                error.result = {
-                    **error.result,
-                    "changed": any(o.changed for o in outcomes if o.region in applied),
-                    "regions_changed": [o.region for o in outcomes if o.region in applied and o.changed],
-                    "regions_not_changed": [o.region for o in outcomes if o.region not in applied],
-                }
-                raise
+            apply_regions(module.aws_client, module.budget, outcomes)
     for outcome in outcomes:
         for warning in outcome.warnings:
             module.warn(warning)
-    changed = any(outcome.changed for outcome in outcomes)
-    calls = {"ec2:GetInstanceMetadataDefaults": len(outcomes)}
-    sent = sum(1 for outcome in outcomes if outcome.changes) if not module.check_mode else 0
-    if sent:
-        calls["ec2:ModifyInstanceMetadataDefaults"] = sent
-    result = {
-        "changed": changed,
-        "regions": [outcome.as_dict() for outcome in outcomes],
-        "api_calls": calls,
-    }
-    if module._diff:
-        result["diff"] = {
-            "before": {outcome.region: outcome.before for outcome in outcomes},
-            "after": {outcome.region: outcome.after for outcome in outcomes},
-        }
-    module.exit_json(**result)
+    module.exit(**rollout_result(outcomes, check_mode=module.check_mode, diff=module.diff))
 
 
 if __name__ == "__main__":

@@ -145,8 +145,6 @@ changes:
   sample: {"http_tokens": "required"}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
-
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import check_regions  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_changes import (  # noqa: E402
     TEMPLATE_OPTIONS,
@@ -154,24 +152,13 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_chan
     plan_template,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options import validate_requested  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (  # noqa: E402
-    AWS_ARGUMENT_SPEC,
-    BOTO3_IMPORT_ERROR,
-    HAS_BOTO3,
-    AwsBudget,
-    AwsRegionMissing,
-    aws_client,
-    aws_params,
-    aws_session_region,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 STATES = ["enabled", "disabled"]
 
 
 def argument_spec() -> dict:
     return {
-        **AWS_ARGUMENT_SPEC,
         "launch_template_id": {"type": "str"},
         "launch_template_name": {"type": "str"},
         "source_version": {"type": "str", "default": "$Default"},
@@ -186,26 +173,22 @@ def argument_spec() -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=argument_spec(),
-        supports_check_mode=True,
+    module = ImdsModule(
+        argument_spec(),
+        aws=True,
+        requires=["boto3"],
         mutually_exclusive=[("launch_template_id", "launch_template_name")],
         required_one_of=[("launch_template_id", "launch_template_name")],
     )
-    if not HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
     params = module.params
-    with failures_reported(module):
+    with module.failures_reported():
         wanted = validate_requested({name: params[name] for name in TEMPLATE_OPTIONS})
-        region = params["region"] or aws_session_region(params["profile"])
-        if not region:
-            raise AwsRegionMissing("No AWS region: set the region option (a launch template belongs to one region)")
-        region = check_regions([region])[0]
-        budget = AwsBudget(params["aws_timeout"])
-        ec2 = aws_client("ec2", **{**aws_params(params), "region": region, "budget": budget})
+        missing = "No AWS region: set the region option (a launch template belongs to one region)"
+        region = check_regions([module.region(missing)])[0]
+        ec2 = module.aws_client("ec2", region)
         plan = plan_template(
             ec2,
-            budget,
+            module.budget,
             wanted,
             template_id=params["launch_template_id"],
             template_name=params["launch_template_name"],
@@ -220,7 +203,7 @@ def main() -> None:
                 "default_version": (plan.new_default if "set_default" in plan.actions else plan.default_version),
             }
         else:
-            done = apply_template(ec2, budget, plan, params["version_description"])
+            done = apply_template(ec2, module.budget, plan, params["version_description"])
     result = {
         **done,
         "launch_template_id": plan.template_id,
@@ -228,9 +211,9 @@ def main() -> None:
         "metadata_options": plan.desired,
         "changes": plan.changes,
     }
-    if module._diff:
+    if module.diff:
         result["diff"] = {"before": plan.current, "after": plan.desired}
-    module.exit_json(**result)
+    module.exit(**result)
 
 
 if __name__ == "__main__":

@@ -117,29 +117,26 @@ imds_version:
   sample: 2
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
-from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_argument_spec  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.read_paths import MISSING, read_paths  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, failures_reported  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=client_argument_spec(
-            path={"type": "raw", "required": True},
-            recursive={"type": "bool", "default": False},
-            parse_json={"type": "bool", "default": False},
-            default={"type": "raw"},
-        ),
-        supports_check_mode=True,
+    module = ImdsModule(
+        {
+            "path": {"type": "raw", "required": True},
+            "recursive": {"type": "bool", "default": False},
+            "parse_json": {"type": "bool", "default": False},
+            "default": {"type": "raw"},
+        },
+        imds=True,
     )
     params = module.params
     single = isinstance(params["path"], str)
     paths = [params["path"]] if single else params["path"]
     if not isinstance(paths, list) or not paths:
         module.fail_json(msg="path must be a metadata path or a non-empty list of them, e.g. meta-data/instance-id.")
-    with failures_reported(module), create_client(module) as client:
+    with module.failures_reported(), module.imds_client() as client:
         by_path = read_paths(
             client,
             paths,
@@ -152,7 +149,7 @@ def main() -> None:
         result["value"] = next(iter(by_path.values()))
     else:
         result["by_path"] = by_path
-    module.exit_json(**result)
+    module.exit(**result)
 
 
 if __name__ == "__main__":

@@ -404,28 +404,25 @@ ansible_facts:
       sample: i-0a1b2c3d4e5f60718
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
 from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import gather_ec2_facts  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_argument_spec  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported, require_requests  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=client_argument_spec(
+    module = ImdsModule(
+        {
             # Checked by resolve_gather_subset, which names the valid subsets (choices cannot express "!name").
-            gather_subset={"type": "list", "elements": "str", "default": ["all"]},
-            on_unavailable={"type": "str", "choices": ["fail", "report"], "default": "fail"},
-            flatten={"type": "bool", "default": False},
-        ),
-        supports_check_mode=True,
+            "gather_subset": {"type": "list", "elements": "str", "default": ["all"]},
+            "on_unavailable": {"type": "str", "choices": ["fail", "report"], "default": "fail"},
+            "flatten": {"type": "bool", "default": False},
+        },
+        imds=True,
+        requires=["requests"],
     )
     params = module.params
-    require_requests(module)
-    with failures_reported(module):
+    with module.failures_reported():
         facts = gather_ec2_facts(params, params["gather_subset"], params["on_unavailable"], params["flatten"])
-    module.exit_json(changed=False, ansible_facts=facts)
+    module.exit(changed=False, ansible_facts=facts)
 
 
 if __name__ == "__main__":

@@ -310,8 +310,6 @@ diff:
                "http_protocol_ipv6": "disabled", "instance_metadata_tags": "disabled"}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
-
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import region_missing  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import (  # noqa: E402
     DEFAULT_WINDOW_DAYS,
@@ -326,43 +324,31 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options
     plan_metadata_options,
     validate_requested,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (  # noqa: E402
-    AWS_ARGUMENT_SPEC,
-    BOTO3_IMPORT_ERROR,
-    HAS_BOTO3,
-    AwsBudget,
-    aws_client,
-    aws_params,
-    aws_session_region,
-)
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_argument_spec  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.instance_discovery import discover_instance  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import create_client, failures_reported  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 
 def argument_spec() -> dict:
-    return client_argument_spec(
-        **AWS_ARGUMENT_SPEC,
-        instance_id={"type": "str", "no_log": False},
-        http_tokens={"type": "str", "choices": list(CHOICES["http_tokens"]), "no_log": False},
-        http_put_response_hop_limit={"type": "int"},
-        http_endpoint={"type": "str", "choices": list(CHOICES["http_endpoint"])},
-        http_protocol_ipv6={"type": "str", "choices": list(CHOICES["http_protocol_ipv6"])},
-        instance_metadata_tags={"type": "str", "choices": list(CHOICES["instance_metadata_tags"])},
-        wait={"type": "bool", "default": False},
-        wait_timeout={"type": "int", "default": 300},
-        imdsv1_usage_check={"type": "str", "choices": list(USAGE_CHECKS), "default": "fail"},
-        imdsv1_usage_window={"type": "int", "default": DEFAULT_WINDOW_DAYS},
-    )
+    return {
+        "instance_id": {"type": "str", "no_log": False},
+        "http_tokens": {"type": "str", "choices": list(CHOICES["http_tokens"]), "no_log": False},
+        "http_put_response_hop_limit": {"type": "int"},
+        "http_endpoint": {"type": "str", "choices": list(CHOICES["http_endpoint"])},
+        "http_protocol_ipv6": {"type": "str", "choices": list(CHOICES["http_protocol_ipv6"])},
+        "instance_metadata_tags": {"type": "str", "choices": list(CHOICES["instance_metadata_tags"])},
+        "wait": {"type": "bool", "default": False},
+        "wait_timeout": {"type": "int", "default": 300},
+        "imdsv1_usage_check": {"type": "str", "choices": list(USAGE_CHECKS), "default": "fail"},
+        "imdsv1_usage_window": {"type": "int", "default": DEFAULT_WINDOW_DAYS},
+    }
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
+    # The IMDS client options are there for discovering the instance (no instance_id): requests is needed only then.
+    module = ImdsModule(argument_spec(), imds=True, aws=True, requires=["boto3"])
     params = module.params
-    with failures_reported(module):
+    with module.failures_reported():
         wanted = validate_requested(params)
         check_instance_id(params["instance_id"])
         check_window(params["imdsv1_usage_window"])
@@ -370,24 +356,23 @@ def main() -> None:
             raise ImdsConfigError(f"wait_timeout must be at least 1 second, not {params['wait_timeout']}")
         instance_id, region = params["instance_id"], params["region"]
         if not instance_id:
-            with create_client(module) as client:
+            with module.imds_client() as client:
                 instance_id, discovered_region = discover_instance(client)
             region = region or discovered_region
         elif not region:
-            region = aws_session_region(params["profile"])
+            region = module.session_region()
             if not region:
                 raise region_missing(instance_id)
-        budget = AwsBudget(params["aws_timeout"])
+        budget = module.budget
         if params["wait"]:
             budget.extend(params["wait_timeout"])
-        connection = {**aws_params(params), "region": region, "budget": budget}
-        ec2 = aws_client("ec2", **connection)
+        ec2 = module.aws_client("ec2", region)
         # Plan, decide, apply: the guard looks at the plan before anything is sent.
         plan = plan_metadata_options(ec2, instance_id, wanted, region)
         usage = None
         if plan.requires_tokens:
             usage = guard_tokens_required(
-                aws_client("cloudwatch", **connection),
+                module.aws_client("cloudwatch", region),
                 budget,
                 plan.instance,
                 params["imdsv1_usage_check"],
@@ -410,9 +395,9 @@ def main() -> None:
         "metadata_options": result.metadata_options,
         "imdsv1_usage": result.imdsv1_usage,
     }
-    if module._diff:
+    if module.diff:
         output["diff"] = {"before": result.before, "after": result.after}
-    module.exit_json(**output)
+    module.exit(**output)
 
 
 if __name__ == "__main__":

@@ -406,8 +406,6 @@ launch_path_summary:
   sample: {"launch_templates": {"unknown": 0, "endpoint_disabled": 0, "allows_imdsv1": 3, "enforced": 12}}
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
-
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import (  # noqa: E402
     DEFAULT_WINDOW_DAYS,
     audit,
@@ -418,22 +416,11 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths imp
     INCLUDE_CHOICES,
     audit_launch_paths,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (  # noqa: E402
-    AWS_ARGUMENT_SPEC,
-    BOTO3_IMPORT_ERROR,
-    HAS_BOTO3,
-    AwsBudget,
-    AwsRegionMissing,
-    aws_client,
-    aws_params,
-    aws_session_region,
-)
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 
 def argument_spec() -> dict:
     return {
-        **AWS_ARGUMENT_SPEC,
         "instance_ids": {"type": "list", "elements": "str"},
         "filters": {"type": "dict", "default": {}},
         "include_terminated": {"type": "bool", "default": False},
@@ -444,27 +431,22 @@ def argument_spec() -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    if not HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
+    module = ImdsModule(argument_spec(), aws=True, requires=["boto3"])
     params = module.params
-    with failures_reported(module):
+    with module.failures_reported():
         check_window(params["imdsv1_usage_window"])
         since = parse_since(params["imdsv1_usage_since"]) if params["imdsv1_usage_since"] else None
-        region = params["region"] or aws_session_region(params["profile"])
-        if not region:
-            raise AwsRegionMissing(
-                "No AWS region to audit: set the region option (or AWS_REGION, AWS_DEFAULT_REGION, or a region in "
-                "the AWS profile); run the task once per region for several"
-            )
-        budget = AwsBudget(params["aws_timeout"])
-        connection = {**aws_params(params), "region": region, "budget": budget}
-        ec2 = aws_client("ec2", **connection)
+        region = module.region(
+            "No AWS region to audit: set the region option (or AWS_REGION, AWS_DEFAULT_REGION, or a region in "
+            "the AWS profile); run the task once per region for several"
+        )
+        budget = module.budget
+        ec2 = module.aws_client("ec2", region)
         result: dict = {"api_calls": {}}
         if "instances" in params["include"]:
             result = audit(
                 ec2,
-                aws_client("cloudwatch", **connection),
+                module.aws_client("cloudwatch", region),
                 budget,
                 instance_ids=params["instance_ids"],
                 filters=params["filters"],
@@ -475,9 +457,9 @@ def main() -> None:
             )
         paths = [name for name in params["include"] if name != "instances"]
         if paths:
-            found = audit_launch_paths(ec2, aws_client("autoscaling", **connection), budget, region, paths)
+            found = audit_launch_paths(ec2, module.aws_client("autoscaling", region), budget, region, paths)
             result = {**result, **found, "api_calls": {**result["api_calls"], **found["api_calls"]}}
-    module.exit_json(changed=False, region=region, **result)
+    module.exit(changed=False, region=region, **result)
 
 
 if __name__ == "__main__":

@@ -244,32 +244,29 @@ findings:
           sample: aws ec2 modify-instance-metadata-options --instance-id i-0a1b2c3d4e5f60718 --http-tokens required
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
-from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_argument_spec  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import failures_reported, require_requests  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._probe.findings import FINDINGS, unmet_message  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._probe.run import run_probe  # noqa: E402
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=client_argument_spec(
-            check_imdsv1={"type": "bool", "default": True},
-            check_ipv6={"type": "bool", "default": True},
-            ipv6_endpoint={"type": "str"},
-            require={"type": "list", "elements": "str", "default": [], "choices": list(FINDINGS)},
-        ),
-        supports_check_mode=True,
+    module = ImdsModule(
+        {
+            "check_imdsv1": {"type": "bool", "default": True},
+            "check_ipv6": {"type": "bool", "default": True},
+            "ipv6_endpoint": {"type": "str"},
+            "require": {"type": "list", "elements": "str", "default": [], "choices": list(FINDINGS)},
+        },
+        imds=True,
+        requires=["requests"],
     )
-    require_requests(module)
-    with failures_reported(module):
+    with module.failures_reported():
         report, required = run_probe(module.params)
     result = {"changed": False, **report.as_dict()}
     unmet = report.unmet(required)
     if unmet:
         module.fail_json(msg=unmet_message(unmet), reason="requirement_unmet", unmet=[f.name for f in unmet], **result)
-    module.exit_json(**result)
+    module.exit(**result)
 
 
 if __name__ == "__main__":

@@ -218,65 +218,50 @@ reason:
   sample: wrong_role
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib  # noqa: E402
-
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import BOTO3_IMPORT_ERROR, HAS_BOTO3  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.sts import verify_sts_identity  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_argument_spec  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credentials import (  # noqa: E402
-    RoleCheckFailed,
-    read_role,
-)
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credentials import read_role  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._masking import mask_data  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._module import (  # noqa: E402
-    create_client,
-    fail,
-    failures_reported,
-    register_secrets,
-)
+from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec=client_argument_spec(
-            expected_role={"type": "str"},
-            expected_instance_profile={"type": "str"},
-            min_remaining={"type": "int", "default": 0},
-            verify_sts={"type": "bool", "default": False},
-            sts_endpoint_url={"type": "str"},
-            sts_region={"type": "str"},
-            return_credentials={"type": "bool", "default": False, "no_log": False},
-        ),
-        supports_check_mode=True,
+    module = ImdsModule(
+        {
+            "expected_role": {"type": "str"},
+            "expected_instance_profile": {"type": "str"},
+            "min_remaining": {"type": "int", "default": 0},
+            "verify_sts": {"type": "bool", "default": False},
+            "sts_endpoint_url": {"type": "str"},
+            "sts_region": {"type": "str"},
+            "return_credentials": {"type": "bool", "default": False, "no_log": False},
+        },
+        imds=True,
     )
     params = module.params
-    if params["verify_sts"] and not HAS_BOTO3:
-        module.fail_json(msg=missing_required_lib("boto3"), exception=BOTO3_IMPORT_ERROR)
-    # Every secret read is masked in whatever the module prints, failures included; only an explicit
-    # return_credentials result leaves them in place (its action plugin then hides the whole task result).
+    if params["verify_sts"]:
+        module.require("boto3")
+    # Every secret read is masked in whatever the module prints, failures included (a failed role check adds what
+    # it found so far, see RoleCheckFailed.details); only an explicit return_credentials result leaves them in
+    # place (its action plugin then hides the whole task result).
     secrets: set = set()
-    client = create_client(module)
-    with failures_reported(module, secrets), client:
-        try:
-            report, credentials = read_role(
-                client,
-                expected_role=params["expected_role"],
-                expected_instance_profile=params["expected_instance_profile"],
-                min_remaining=params["min_remaining"],
-                on_secrets=secrets.update,
-            )
-            if params["verify_sts"]:
-                verify_sts_identity(client, report, credentials, params["sts_region"], params["sts_endpoint_url"])
-        except RoleCheckFailed as error:
-            register_secrets(module, secrets)
-            fail(module, error, **error.partial)
+    client = module.imds_client()
+    with module.failures_reported(secrets), client:
+        report, credentials = read_role(
+            client,
+            expected_role=params["expected_role"],
+            expected_instance_profile=params["expected_instance_profile"],
+            min_remaining=params["min_remaining"],
+            on_secrets=secrets.update,
+        )
+        if params["verify_sts"]:
+            verify_sts_identity(client, report, credentials, params["sts_region"], params["sts_endpoint_url"])
     # The report is masked in every form and in dict keys; only the explicit credentials keep their values.
     result = {"changed": False, **mask_data(report.as_dict(), secrets)}
     if params["return_credentials"]:
         result["credentials"] = credentials.secret_dict()
     else:
-        register_secrets(module, secrets)
-    module.exit_json(**result)
+        module.add_secrets(secrets)
+    module.exit(**result)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,9 @@ class RoleCheckFailed(ImdsError):
         # What was found before the check failed (never a secret), for the module's failure result.
         self.partial = partial
 
+    def details(self) -> dict:
+        return {**super().details(), **self.partial}
+
 
 @dataclass(frozen=True)
 class RoleCredentials:

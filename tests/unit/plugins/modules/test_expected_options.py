@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Every ``expected_*`` option of every module refuses an empty value instead of turning its check off.
 
-The options are read from each module's own argument spec (captured as main() builds its AnsibleModule), so an
-``expected_*`` option added later is covered without touching this file.
+The options are read from each module's own argument spec (captured as main() builds its AnsibleModule, through
+ImdsModule), so an ``expected_*`` option added later is covered without touching this file.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from unittest import mock
 import pytest
 
 from ansible_collections.ec2meta.imds.plugins import modules as modules_package
+from ansible_collections.ec2meta.imds.plugins.module_utils import _module
 from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity_verification import (
     IdentityCheckFailed,
     controller_options,
@@ -33,7 +34,7 @@ def argument_spec(module) -> dict:
         captured.update(argument_spec)
         raise SpecCaptured
 
-    with mock.patch.object(module, "AnsibleModule", capture), pytest.raises(SpecCaptured):
+    with mock.patch.object(_module, "AnsibleModule", capture), pytest.raises(SpecCaptured):
         module.main()
     return captured
 

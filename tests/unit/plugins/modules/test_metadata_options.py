@@ -14,6 +14,7 @@ from ansible.module_utils.basic import AnsibleModule
 from moto_helpers import EC2_DEFAULT_METADATA_OPTIONS as DEFAULTS
 from moto_link import link_emulator
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws import session
 from ansible_collections.ec2meta.imds.plugins.modules import metadata_options
 
 
@@ -172,7 +173,7 @@ def test_imds_discovery_failure_says_how_to_run_on_a_controller(run_module, emul
 
 
 def test_missing_boto3(run_module, monkeypatch, args):
-    monkeypatch.setattr(metadata_options, "HAS_BOTO3", False)
+    monkeypatch.setattr(session, "HAS_BOTO3", False)
     result = run_module(metadata_options, {**args, "http_tokens": "required"})
     assert result["failed"] is True
     assert "boto3" in result["msg"]
@@ -214,13 +215,14 @@ def test_unauthorized_names_the_iam_action(run_module, args, describe_only_keys,
 
 def test_every_option_is_documented_with_its_type():
     from ansible_collections.ec2meta.imds.plugins.doc_fragments import aws, client
+    from ansible_collections.ec2meta.imds.plugins.module_utils._module import compose_argument_spec
 
     documented = {}
     for text in (client.ModuleDocFragment.DOCUMENTATION, aws.ModuleDocFragment.DOCUMENTATION):
         documented.update(yaml.safe_load(text)["options"])
     # The module's own entries override a fragment's, as ansible-doc merges them.
     documented.update(yaml.safe_load(metadata_options.DOCUMENTATION)["options"])
-    spec = metadata_options.argument_spec()
+    spec = compose_argument_spec(metadata_options.argument_spec(), imds=True, aws=True)
     assert set(documented) == set(spec)
     for name, option in spec.items():
         assert documented[name]["type"] == option["type"], name
@@ -266,13 +268,13 @@ class HookedAfterModify:
 
 
 def hook_ec2(monkeypatch, wrap):
-    real = metadata_options.aws_client
+    real = session.aws_client
 
     def aws_client(service, **kwargs):
         client = real(service, **kwargs)
         return wrap(client) if service == "ec2" else client
 
-    monkeypatch.setattr(metadata_options, "aws_client", aws_client)
+    monkeypatch.setattr(session, "aws_client", aws_client)
 
 
 @pytest.mark.parametrize("wait", [False, True])
@@ -400,9 +402,7 @@ def test_throttling_is_retried(run_module, args, throttling_proxy, ec2, instance
 
 
 def test_persistent_throttling_says_what_to_do(run_module, args, throttling_proxy, monkeypatch):
-    from ansible_collections.ec2meta.imds.plugins.module_utils._aws import session as _aws
-
-    monkeypatch.setattr(_aws, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(session, "MAX_ATTEMPTS", 2)
     state, url = throttling_proxy
     state["throttle"] = 100
     result = run_module(metadata_options, {**args, "endpoint_url": url, "instance_metadata_tags": "enabled"})

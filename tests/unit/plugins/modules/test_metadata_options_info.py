@@ -162,10 +162,11 @@ def test_bad_input_and_unknown_instances(run_module, moto_endpoint, args, reason
 
 def test_documented_options_match_the_spec():
     from ansible_collections.ec2meta.imds.plugins.doc_fragments import aws
+    from ansible_collections.ec2meta.imds.plugins.module_utils._module import compose_argument_spec
 
     documented = yaml.safe_load(aws.ModuleDocFragment.DOCUMENTATION)["options"]
     documented.update(yaml.safe_load(metadata_options_info.DOCUMENTATION)["options"])
-    spec = metadata_options_info.argument_spec()
+    spec = compose_argument_spec(metadata_options_info.argument_spec(), aws=True)
     assert set(documented) == set(spec)
     for name, option in spec.items():
         assert documented[name]["type"] == option["type"], name

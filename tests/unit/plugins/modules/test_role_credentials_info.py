@@ -9,6 +9,7 @@ import json
 import pytest
 from moto_helpers import instance_role_credentials, moto_authentication, serve_credentials
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws import session
 from ansible_collections.ec2meta.imds.plugins.modules import role_credentials_info
 
 INSTANCE_ID = "i-0a1b2c3d4e5f60718"
@@ -136,7 +137,7 @@ def test_negative_min_remaining(emulator, run):
 
 
 def test_missing_boto3_only_matters_for_verify_sts(emulator, run, monkeypatch):
-    monkeypatch.setattr(role_credentials_info, "HAS_BOTO3", False)
+    monkeypatch.setattr(session, "HAS_BOTO3", False)
     assert not run().get("failed")
     result = run(verify_sts=True)
     assert result["failed"]
