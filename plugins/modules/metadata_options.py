@@ -344,8 +344,21 @@ def argument_spec() -> dict:
     }
 
 
+def target_instance(module: ImdsModule) -> tuple:
+    """(instance_id, region): the options; without instance_id, the instance the task runs on, asked of IMDS (the
+    only use of the IMDS client options, and of requests); without region, the standard chain's."""
+    instance_id, region = module.params["instance_id"], module.params["region"]
+    if not instance_id:
+        with module.imds_client() as client:
+            instance_id, discovered_region = discover_instance(client)
+        return instance_id, region or discovered_region
+    region = module.session_region()
+    if not region:
+        raise region_missing(instance_id)
+    return instance_id, region
+
+
 def main() -> None:
-    # The IMDS client options are there for discovering the instance (no instance_id): requests is needed only then.
     module = ImdsModule(argument_spec(), imds=True, aws=True, requires=["boto3"])
     params = module.params
     with module.failures_reported():
@@ -354,15 +367,7 @@ def main() -> None:
         check_window(params["imdsv1_usage_window"])
         if params["wait_timeout"] < 1:
             raise ImdsConfigError(f"wait_timeout must be at least 1 second, not {params['wait_timeout']}")
-        instance_id, region = params["instance_id"], params["region"]
-        if not instance_id:
-            with module.imds_client() as client:
-                instance_id, discovered_region = discover_instance(client)
-            region = region or discovered_region
-        elif not region:
-            region = module.session_region()
-            if not region:
-                raise region_missing(instance_id)
+        instance_id, region = target_instance(module)
         budget = module.budget
         if params["wait"]:
             budget.extend(params["wait_timeout"])
