@@ -74,12 +74,6 @@ class Element:
         self.expect(OBJECT_IDENTIFIER, what)
         return decode_oid(self.content, what)
 
-    def integer(self, what: str) -> int:
-        self.expect(INTEGER, what)
-        if self.constructed or not self.content:
-            raise Asn1Error(f"{what}: an INTEGER must be primitive and at least one octet long")
-        return int.from_bytes(self.content, "big", signed=True)
-
 
 def _tag_name(tag: int, tag_class: int) -> str:
     names = {

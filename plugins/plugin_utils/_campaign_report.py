@@ -143,12 +143,8 @@ def blockers(region: Mapping) -> dict:
     return found
 
 
-def build(report: Mapping) -> tuple:
-    """(title, sections) of the report."""
-    phase = report.get("phase") if report.get("phase") in PHASES else "audit"
-    regions = _list(report.get("regions"))
-    following = next_phase(phase)
-    sections = []
+def _campaign_section(report: Mapping, phase: str, regions: list, following: str | None) -> Section:
+    """The phase run, the regions, the next phase and what this phase changed."""
     intro = Section("Campaign")
     intro.paragraphs.append(f"Phase run: **{phase}**, {PHASE_TEXT[phase]}.")
     names = ", ".join(_text(region.get("region")) for region in regions) or "-"
@@ -170,90 +166,113 @@ def build(report: Mapping) -> tuple:
         )
     else:
         intro.paragraphs.append("This phase changed nothing.")
-    sections.append(intro)
+    return intro
 
-    overview = Section("Per region")
-    overview.tables.append(
-        Table(
-            "Instances per verdict",
-            ("Region", *INSTANCE_VERDICTS),
-            [
-                (_text(r.get("region")), *(_text(_map(r.get("summary")).get(v, 0)) for v in INSTANCE_VERDICTS))
-                for r in regions
-            ],
-            counted=False,
-        )
+
+def _instance_verdicts_table(regions: list) -> Table:
+    return Table(
+        "Instances per verdict",
+        ("Region", *INSTANCE_VERDICTS),
+        [
+            (_text(r.get("region")), *(_text(_map(r.get("summary")).get(v, 0)) for v in INSTANCE_VERDICTS))
+            for r in regions
+        ],
+        counted=False,
     )
-    for kind, title, _key in PATH_KINDS:
-        overview.tables.append(
-            Table(
-                f"{title} per verdict",
-                ("Region", *PATH_VERDICTS),
-                [
-                    (
-                        _text(r.get("region")),
-                        *(_text(_map(_map(r.get("launch_path_summary")).get(kind)).get(v, 0)) for v in PATH_VERDICTS),
-                    )
-                    for r in regions
-                ],
-                counted=False,
+
+
+def _path_verdicts_table(regions: list, kind: str, title: str) -> Table:
+    return Table(
+        f"{title} per verdict",
+        ("Region", *PATH_VERDICTS),
+        [
+            (
+                _text(r.get("region")),
+                *(_text(_map(_map(r.get("launch_path_summary")).get(kind)).get(v, 0)) for v in PATH_VERDICTS),
             )
-        )
-    overview.tables.append(
-        Table(
-            "Account defaults",
-            ("Region", "http_tokens", "hop limit", "http_endpoint", "http_tokens_enforced", "managed_by"),
-            [
-                (
-                    _text(r.get("region")),
-                    *(
-                        _text(_map(r.get("account_defaults")).get(name))
-                        for name in (
-                            "http_tokens",
-                            "http_put_response_hop_limit",
-                            "http_endpoint",
-                            "http_tokens_enforced",
-                            "managed_by",
-                        )
-                    ),
-                )
-                for r in regions
-            ],
-            counted=False,
-        )
+            for r in regions
+        ],
+        counted=False,
     )
-    sections.append(overview)
 
-    blocking = Section(f"What blocks the next phase ({following or 'none'})")
+
+ACCOUNT_DEFAULT_NAMES = (
+    "http_tokens",
+    "http_put_response_hop_limit",
+    "http_endpoint",
+    "http_tokens_enforced",
+    "managed_by",
+)
+
+
+def _account_defaults_table(regions: list) -> Table:
+    return Table(
+        "Account defaults",
+        ("Region", "http_tokens", "hop limit", "http_endpoint", "http_tokens_enforced", "managed_by"),
+        [
+            (
+                _text(r.get("region")),
+                *(_text(_map(r.get("account_defaults")).get(name)) for name in ACCOUNT_DEFAULT_NAMES),
+            )
+            for r in regions
+        ],
+        counted=False,
+    )
+
+
+def _per_region_section(regions: list) -> Section:
+    """Overviews, one row a region: instance verdicts, launch path verdicts by kind, account defaults."""
+    overview = Section("Per region")
+    overview.tables.append(_instance_verdicts_table(regions))
+    for kind, title, _key in PATH_KINDS:
+        overview.tables.append(_path_verdicts_table(regions, kind, title))
+    overview.tables.append(_account_defaults_table(regions))
+    return overview
+
+
+def _calling_row(region_name: str, item: Mapping) -> tuple:
+    usage = _map(item.get("imdsv1_usage"))
+    return (
+        region_name,
+        _text(item.get("instance_id")),
+        _text(item.get("name")),
+        _text(item.get("verdict")),
+        _text(usage.get("calls")),
+        _text(usage.get("rejected")),
+        _text(usage.get("last_seen") or usage.get("last_rejected")),
+    )
+
+
+def _path_row(region_name: str, kind: str, item: Mapping) -> tuple:
+    key = next(k for kind_name, _t, k in PATH_KINDS if kind_name == kind)
+    label = _text(item.get(key))
+    if item.get("launch_template_name"):
+        label = f"{_text(item.get('launch_template_name'))} ({label})"
+    return (region_name, kind, label, _text(item.get("verdict")), _text(item.get("verdict_reason")))
+
+
+def _blocker_rows(regions: list) -> tuple:
+    """(calling, unknown, optional, paths): the rows of the four blocker tables, over every region."""
     calling, unknown, optional, paths = [], [], [], []
     for region in regions:
         name = _text(region.get("region"))
         found = blockers(region)
-        for item in found["calling_imdsv1"]:
-            usage = _map(item.get("imdsv1_usage"))
-            calling.append(
-                (
-                    name,
-                    _text(item.get("instance_id")),
-                    _text(item.get("name")),
-                    _text(item.get("verdict")),
-                    _text(usage.get("calls")),
-                    _text(usage.get("rejected")),
-                    _text(usage.get("last_seen") or usage.get("last_rejected")),
-                )
-            )
-        for item in found["unknown_instances"]:
-            unknown.append(
-                (name, _text(item.get("instance_id")), _text(item.get("verdict")), _text(item.get("verdict_reason")))
-            )
-        for item in found["optional_instances"]:
-            optional.append((name, _text(item.get("instance_id")), _text(item.get("verdict"))))
-        for kind, item in found["launch_paths"]:
-            key = next(k for kind_name, _t, k in PATH_KINDS if kind_name == kind)
-            label = _text(item.get(key))
-            if item.get("launch_template_name"):
-                label = f"{_text(item.get('launch_template_name'))} ({label})"
-            paths.append((name, kind, label, _text(item.get("verdict")), _text(item.get("verdict_reason"))))
+        calling += [_calling_row(name, item) for item in found["calling_imdsv1"]]
+        unknown += [
+            (name, _text(item.get("instance_id")), _text(item.get("verdict")), _text(item.get("verdict_reason")))
+            for item in found["unknown_instances"]
+        ]
+        optional += [
+            (name, _text(item.get("instance_id")), _text(item.get("verdict"))) for item in found["optional_instances"]
+        ]
+        paths += [_path_row(name, kind, item) for kind, item in found["launch_paths"]]
+    return calling, unknown, optional, paths
+
+
+def _blockers_section(regions: list, following: str | None) -> Section:
+    """What stands in the way of the next phase: instances calling, unknown or allowing IMDSv1, launch paths."""
+    blocking = Section(f"What blocks the next phase ({following or 'none'})")
+    calling, unknown, optional, paths = _blocker_rows(regions)
     blocking.tables.append(
         Table(
             "Instances still calling IMDSv1",
@@ -289,7 +308,19 @@ def build(report: Mapping) -> tuple:
             "pinned to a template version number keep it until the group is updated.",
         )
     )
-    sections.append(blocking)
+    return blocking
+
+
+def build(report: Mapping) -> tuple:
+    """(title, sections) of the report."""
+    phase = report.get("phase") if report.get("phase") in PHASES else "audit"
+    regions = _list(report.get("regions"))
+    following = next_phase(phase)
+    sections = [
+        _campaign_section(report, phase, regions, following),
+        _per_region_section(regions),
+        _blockers_section(regions, following),
+    ]
     return "IMDSv2 campaign report", sections
 
 

@@ -24,6 +24,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import (
     DESCRIBE_ACTION,
     NOT_FOUND_CODES,
     describe_fleet,
+    dict_items,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsError, aws_error, error_code
 
@@ -49,13 +50,8 @@ def _text(value: Any) -> list[str]:
     return [value] if isinstance(value, str) and value.strip() else []
 
 
-def _dicts(container: Any, key: str) -> list[Mapping]:
-    items = container.get(key) if isinstance(container, Mapping) else None
-    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
-
-
 def _interfaces(instance: Mapping) -> list[Mapping]:
-    return _dicts(instance, "NetworkInterfaces")
+    return dict_items(instance, "NetworkInterfaces")
 
 
 def _private_ips(instance: Mapping) -> list[str]:
@@ -63,7 +59,7 @@ def _private_ips(instance: Mapping) -> list[str]:
     for interface in _interfaces(instance):
         found += _text(interface.get("PrivateIpAddress"))
         found += [
-            ip for entry in _dicts(interface, "PrivateIpAddresses") for ip in _text(entry.get("PrivateIpAddress"))
+            ip for entry in dict_items(interface, "PrivateIpAddresses") for ip in _text(entry.get("PrivateIpAddress"))
         ]
     return found
 
@@ -77,14 +73,14 @@ def _public_ips(instance: Mapping) -> list[str]:
     found = _text(instance.get("PublicIpAddress"))
     for interface in _interfaces(instance):
         found += _association(interface, "PublicIp")
-        found += [ip for entry in _dicts(interface, "PrivateIpAddresses") for ip in _association(entry, "PublicIp")]
+        found += [ip for entry in dict_items(interface, "PrivateIpAddresses") for ip in _association(entry, "PublicIp")]
     return found
 
 
 def _ipv6_addresses(instance: Mapping) -> list[str]:
     found = _text(instance.get("Ipv6Address"))
     for interface in _interfaces(instance):
-        found += [ip for entry in _dicts(interface, "Ipv6Addresses") for ip in _text(entry.get("Ipv6Address"))]
+        found += [ip for entry in dict_items(interface, "Ipv6Addresses") for ip in _text(entry.get("Ipv6Address"))]
     return found
 
 
@@ -93,7 +89,7 @@ def _private_dns_names(instance: Mapping) -> list[str]:
     for interface in _interfaces(instance):
         found += _text(interface.get("PrivateDnsName"))
         found += [
-            name for entry in _dicts(interface, "PrivateIpAddresses") for name in _text(entry.get("PrivateDnsName"))
+            name for entry in dict_items(interface, "PrivateIpAddresses") for name in _text(entry.get("PrivateDnsName"))
         ]
     return found
 
@@ -239,8 +235,8 @@ def describe_claimed(ec2: Any, instance_id: str) -> tuple[Mapping | None, str | 
         if error_code(error) in NOT_FOUND_CODES:
             return None, None
         raise aws_error(error, DESCRIBE_ACTION) from None
-    for reservation in _dicts(response, "Reservations"):
-        for instance in _dicts(reservation, "Instances"):
+    for reservation in dict_items(response, "Reservations"):
+        for instance in dict_items(reservation, "Instances"):
             state = instance.get("State") if isinstance(instance.get("State"), Mapping) else {}
             if instance.get("InstanceId") == instance_id and state.get("Name") != "terminated":
                 owner = reservation.get("OwnerId")

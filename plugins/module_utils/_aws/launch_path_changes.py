@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import dict_items
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBadResponse, AwsError, aws_error
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
@@ -48,11 +49,6 @@ TEMPLATE_NOT_FOUND_CODES = (
 )
 
 
-def _items(container: Any, key: str) -> list:
-    items = container.get(key) if isinstance(container, Mapping) else None
-    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
-
-
 # ----------------------------------------------------------------------------- AMI ImdsSupport
 
 
@@ -85,7 +81,7 @@ def plan_images(ec2: Any, budget: Any, image_ids: list, region: str) -> list:
     for first in range(0, len(image_ids), IMAGE_BATCH):
         arguments = {"Filters": [{"Name": "image-id", "Values": image_ids[first : first + IMAGE_BATCH]}]}
         for page in budget.pages(ec2.describe_images, arguments, DESCRIBE_IMAGES):
-            for image in _items(page, "Images"):
+            for image in dict_items(page, "Images"):
                 if image.get("ImageId") in image_ids:
                     support = image.get("ImdsSupport")
                     if support is not None and not isinstance(support, str):
@@ -172,7 +168,7 @@ def read_template(ec2: Any, budget: Any, template_id: str | None, template_name:
         templates = [
             item
             for page in budget.pages(ec2.describe_launch_templates, arguments, DESCRIBE_TEMPLATES)
-            for item in _items(page, "LaunchTemplates")
+            for item in dict_items(page, "LaunchTemplates")
         ]
     except AwsError as error:
         raise _template_error(error, DESCRIBE_TEMPLATES, str(label)) from None
@@ -189,7 +185,7 @@ def read_versions(ec2: Any, budget: Any, template_id: str, versions: list) -> di
     found: dict = {}
     try:
         for page in budget.pages(ec2.describe_launch_template_versions, arguments, DESCRIBE_VERSIONS):
-            for item in _items(page, "LaunchTemplateVersions"):
+            for item in dict_items(page, "LaunchTemplateVersions"):
                 number = _number(item.get("VersionNumber"))
                 data = item.get("LaunchTemplateData")
                 if number is None or item.get("LaunchTemplateId") != template_id or not isinstance(data, Mapping):

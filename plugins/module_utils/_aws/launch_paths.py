@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import AccountDefaults, read_defaults
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import dict_items
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBadResponse, AwsError
 
 DESCRIBE_TEMPLATES = "ec2:DescribeLaunchTemplates"
@@ -145,11 +146,6 @@ def blocks_enforcement(effective: Mapping[str, Any]) -> bool:
 # ----------------------------------------------------------------------------- reading, untrusted
 
 
-def _items(container: Any, key: str) -> list:
-    items = container.get(key) if isinstance(container, Mapping) else None
-    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
-
-
 def _text(value: Any, limit: int = 512) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
 
@@ -205,7 +201,7 @@ class Template:
 def read_templates(ec2: Any, reader: Reader) -> dict:
     templates = {}
     for page in reader.pages(ec2.describe_launch_templates, {"MaxResults": TEMPLATE_PAGE}, DESCRIBE_TEMPLATES):
-        for item in _items(page, "LaunchTemplates"):
+        for item in dict_items(page, "LaunchTemplates"):
             template_id = _text(item.get("LaunchTemplateId"), 64)
             if template_id:
                 templates[template_id] = Template(
@@ -225,7 +221,7 @@ def read_versions(ec2: Any, reader: Reader, template: Template, numbers: set) ->
     arguments = {"LaunchTemplateId": template.template_id, "Versions": [str(number) for number in wanted]}
     try:
         for page in reader.pages(ec2.describe_launch_template_versions, arguments, DESCRIBE_VERSIONS):
-            for item in _items(page, "LaunchTemplateVersions"):
+            for item in dict_items(page, "LaunchTemplateVersions"):
                 number = _number(item.get("VersionNumber"))
                 if item.get("LaunchTemplateId") != template.template_id or number not in wanted:
                     raise AwsBadResponse(
@@ -253,7 +249,7 @@ def read_groups(autoscaling: Any, reader: Reader) -> list:
     return [
         group
         for page in reader.pages(autoscaling.describe_auto_scaling_groups, {"MaxRecords": GROUP_PAGE}, DESCRIBE_GROUPS)
-        for group in _items(page, "AutoScalingGroups")
+        for group in dict_items(page, "AutoScalingGroups")
         if _text(group.get("AutoScalingGroupName"))
     ]
 
@@ -264,7 +260,7 @@ def read_configurations(autoscaling: Any, reader: Reader) -> list:
         for page in reader.pages(
             autoscaling.describe_launch_configurations, {"MaxRecords": GROUP_PAGE}, DESCRIBE_CONFIGURATIONS
         )
-        for item in _items(page, "LaunchConfigurations")
+        for item in dict_items(page, "LaunchConfigurations")
         if _text(item.get("LaunchConfigurationName"))
     ]
 
@@ -281,7 +277,7 @@ def read_images(ec2: Any, reader: Reader, image_ids: set, owned: bool) -> dict:
         batches.append({"Owners": ["self"], "MaxResults": 1000})
     for arguments in batches:
         for page in reader.pages(ec2.describe_images, arguments, DESCRIBE_IMAGES):
-            for image in _items(page, "Images"):
+            for image in dict_items(page, "Images"):
                 image_id = _text(image.get("ImageId"), 64)
                 if image_id:
                     images[image_id] = image
@@ -365,7 +361,7 @@ def template_specifications(group: Mapping[str, Any]) -> list:
     if isinstance(template, Mapping):
         if isinstance(template.get("LaunchTemplateSpecification"), Mapping):
             specs.append(("mixed_instances_policy", template["LaunchTemplateSpecification"]))
-        for override in _items(template, "Overrides"):
+        for override in dict_items(template, "Overrides"):
             if isinstance(override.get("LaunchTemplateSpecification"), Mapping):
                 specs.append(("mixed_instances_override", override["LaunchTemplateSpecification"]))
     return specs

@@ -335,60 +335,74 @@ def _lines(stream: BinaryIO, budget: _Budget) -> Iterator[tuple]:
         yield raw.rstrip(b"\r\n").decode("utf-8", "replace"), cut
 
 
-def read_callers(
-    log_path: str = DEFAULT_LOG_PATH,
-    since: datetime | None = None,
-    only_v1: bool = False,
-    limits: LogLimits = LogLimits(),
-) -> tuple:
-    """(callers, summary, tokens): the callers found in the log and its rotated files, the v1 ones first, then by
-    count; a summary of what was read (``complete`` false when a file could not be read or a limit stopped it);
-    and the tokens taken out of the texts (for no_log_values)."""
-    budget = _Budget(limits=limits, deadline=time.monotonic() + limits.max_seconds)
-    callers: dict = {}
-    tokens: set = set()
-    counts = {"parsed": 0, "unparsed": 0, "cut": 0, "before_since": 0, "callers_dropped": 0, "v2_skipped": 0}
-    files = []
-    for path in log_files(log_path):
-        entry: dict = {"path": scrub_tokens(path), "bytes_read": 0, "error": None}
-        files.append(entry)
-        start = budget.bytes_read
-        try:
-            with _open(path) as stream:
-                for text, cut in _lines(stream, budget):
-                    counts["cut"] += cut
-                    line = parse_line(text, limits, tokens, cut)
-                    if line is None:
-                        counts["unparsed"] += 1
-                        continue
-                    counts["parsed"] += 1
-                    if since is not None and line.time < since:
-                        counts["before_since"] += 1
-                        continue
-                    if only_v1 and line.version == "v2":
-                        counts["v2_skipped"] += 1
-                        continue
-                    key = caller_key(line)
-                    caller = callers.get(key)
-                    if caller is None:
-                        if len(callers) >= limits.max_callers:
-                            counts["callers_dropped"] += 1
-                            continue
-                        caller = callers[key] = Caller(line=line)
-                    caller.add(line, entry["path"], limits)
-        except FileNotFoundError:
-            entry["error"] = "not found"
-        except PermissionError:
-            entry["error"] = "permission denied: the analyzer's log is readable by root only; use become: true"
-        except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
-            entry["error"] = scrub_tokens(f"unreadable: {error.__class__.__name__}: {error}"[:300])
-        entry["bytes_read"] = budget.bytes_read - start
-        if budget.stopped:
-            break
+@dataclass
+class _Grouping:
+    """The callers found so far, the tokens taken out of their texts, and how many lines of each kind were seen."""
+
+    limits: LogLimits
+    since: datetime | None
+    only_v1: bool
+    callers: dict = field(default_factory=dict)
+    tokens: set = field(default_factory=set)
+    counts: dict = field(
+        default_factory=lambda: {
+            "parsed": 0,
+            "unparsed": 0,
+            "cut": 0,
+            "before_since": 0,
+            "callers_dropped": 0,
+            "v2_skipped": 0,
+        }
+    )
+
+    def take(self, text: str, cut: bool, log_file: str) -> None:
+        """Count one line and add it to its caller, unless it is filtered out or the callers are full."""
+        counts = self.counts
+        counts["cut"] += cut
+        line = parse_line(text, self.limits, self.tokens, cut)
+        if line is None:
+            counts["unparsed"] += 1
+            return
+        counts["parsed"] += 1
+        if self.since is not None and line.time < self.since:
+            counts["before_since"] += 1
+            return
+        if self.only_v1 and line.version == "v2":
+            counts["v2_skipped"] += 1
+            return
+        key = caller_key(line)
+        caller = self.callers.get(key)
+        if caller is None:
+            if len(self.callers) >= self.limits.max_callers:
+                counts["callers_dropped"] += 1
+                return
+            caller = self.callers[key] = Caller(line=line)
+        caller.add(line, log_file, self.limits)
+
+
+def _read_file(path: str, budget: _Budget, grouping: _Grouping) -> dict:
+    """Read one log file into ``grouping``; its entry of the summary's ``files``, with the error that stopped it."""
+    entry: dict = {"path": scrub_tokens(path), "bytes_read": 0, "error": None}
+    start = budget.bytes_read
+    try:
+        with _open(path) as stream:
+            for text, cut in _lines(stream, budget):
+                grouping.take(text, cut, entry["path"])
+    except FileNotFoundError:
+        entry["error"] = "not found"
+    except PermissionError:
+        entry["error"] = "permission denied: the analyzer's log is readable by root only; use become: true"
+    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+        entry["error"] = scrub_tokens(f"unreadable: {error.__class__.__name__}: {error}"[:300])
+    entry["bytes_read"] = budget.bytes_read - start
+    return entry
+
+
+def _summary(log_path: str, files: list, budget: _Budget, counts: dict) -> dict:
+    # A missing rotated file is no news: only the log itself is reported as not found.
     found = [entry for entry in files if entry["error"] != "not found" or entry["path"] == log_path]
     read_ok = any(entry["error"] is None for entry in found)
-    ordered = sorted(callers.values(), key=lambda c: (_VERSION_ORDER[c.line.version], -c.count, str(c.line.chain[0])))
-    summary = {
+    return {
         "path": scrub_tokens(log_path),
         "found": read_ok,
         "files": found,
@@ -406,7 +420,29 @@ def read_callers(
         and not counts["callers_dropped"]
         and all(entry["error"] is None for entry in found),
     }
-    return [caller.as_dict() for caller in ordered], summary, tokens
+
+
+def read_callers(
+    log_path: str = DEFAULT_LOG_PATH,
+    since: datetime | None = None,
+    only_v1: bool = False,
+    limits: LogLimits = LogLimits(),
+) -> tuple:
+    """(callers, summary, tokens): the callers found in the log and its rotated files, the v1 ones first, then by
+    count; a summary of what was read (``complete`` false when a file could not be read or a limit stopped it);
+    and the tokens taken out of the texts (for no_log_values)."""
+    budget = _Budget(limits=limits, deadline=time.monotonic() + limits.max_seconds)
+    grouping = _Grouping(limits=limits, since=since, only_v1=only_v1)
+    files = []
+    for path in log_files(log_path):
+        files.append(_read_file(path, budget, grouping))
+        if budget.stopped:
+            break
+    ordered = sorted(
+        grouping.callers.values(), key=lambda c: (_VERSION_ORDER[c.line.version], -c.count, str(c.line.chain[0]))
+    )
+    summary = _summary(log_path, files, budget, grouping.counts)
+    return [caller.as_dict() for caller in ordered], summary, grouping.tokens
 
 
 def parse_since(value: Any) -> datetime | None:

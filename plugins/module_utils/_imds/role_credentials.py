@@ -245,26 +245,33 @@ def check_remaining(credentials: RoleCredentials, min_remaining: int, now: datet
     return remaining
 
 
-def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
-    """The credential document served for ``role_name``; RoleCheckFailed naming what is wrong, never its values."""
-    fix = (
-        "Retry in a minute; if it persists, re-associate the instance profile (aws ec2 "
-        "replace-iam-instance-profile-association) or check for an agent rewriting IMDS traffic."
-    )
+# What to do about a damaged credential document, the end of each such message.
+_CREDENTIALS_FIX = (
+    "Retry in a minute; if it persists, re-associate the instance profile (aws ec2 "
+    "replace-iam-instance-profile-association) or check for an agent rewriting IMDS traffic."
+)
+
+
+def _load_document(role_name: str, body: bytes) -> dict:
+    """The credential document as a JSON object; RoleCheckFailed otherwise."""
     try:
         document = load_json(body, invalid=RAISE)
     except ValueError:
         raise RoleCheckFailed(
             f"IMDS answered the credentials of role {role_name!r} with {len(body)} bytes that are not valid JSON. "
-            f"{fix}",
+            f"{_CREDENTIALS_FIX}",
             "credentials_malformed",
         ) from None
     if not isinstance(document, dict):
         raise RoleCheckFailed(
-            f"IMDS answered the credentials of role {role_name!r} with JSON that is not an object. {fix}",
+            f"IMDS answered the credentials of role {role_name!r} with JSON that is not an object. {_CREDENTIALS_FIX}",
             "credentials_malformed",
         )
-    secrets = document_secrets(document)
+    return document
+
+
+def _check_code(role_name: str, document: dict, secrets: list[str]) -> None:
+    """RoleCheckFailed when the document's Code says the credentials are not ready."""
     code = document.get("Code")
     if code is not None and code != "Success":
         # Masked like the message: a damaged document may carry a secret where the status belongs.
@@ -277,10 +284,14 @@ def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
             "credentials_not_ready",
             code=code,
         )
+
+
+def _check_fields(role_name: str, document: dict) -> None:
+    """RoleCheckFailed when a required field is missing or a secret is not a credible one."""
     missing = [name for name in REQUIRED_FIELDS if not document.get(name)]
     if missing:
         raise RoleCheckFailed(
-            f"The credential document of role {role_name!r} lacks {', '.join(missing)}. {fix}",
+            f"The credential document of role {role_name!r} lacks {', '.join(missing)}. {_CREDENTIALS_FIX}",
             "credentials_malformed",
         )
     malformed = [name for name in SECRET_FIELDS if not _usable_secret(document[name], SECRET_LENGTHS[name])]
@@ -289,16 +300,29 @@ def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
         # on as a forged header.
         raise RoleCheckFailed(
             f"The credential document of role {role_name!r} has a {', '.join(malformed)} that is not a plain string "
-            f"of visible ASCII characters of a credible length. {fix}",
+            f"of visible ASCII characters of a credible length. {_CREDENTIALS_FIX}",
             "credentials_malformed",
         )
+
+
+def _document_expiry(role_name: str, document: dict) -> datetime:
     try:
-        expires_at = parse_expiration(document["Expiration"])
+        return parse_expiration(document["Expiration"])
     except ValueError:
         raise RoleCheckFailed(
-            f"The credential document of role {role_name!r} has an Expiration that is not an ISO 8601 time. {fix}",
+            f"The credential document of role {role_name!r} has an Expiration that is not an ISO 8601 time. "
+            f"{_CREDENTIALS_FIX}",
             "credentials_malformed",
         ) from None
+
+
+def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
+    """The credential document served for ``role_name``; RoleCheckFailed naming what is wrong, never its values."""
+    document = _load_document(role_name, body)
+    secrets = document_secrets(document)
+    _check_code(role_name, document, secrets)
+    _check_fields(role_name, document)
+    expires_at = _document_expiry(role_name, document)
     return RoleCredentials(
         role_name=role_name,
         code=str(document["Code"]),
@@ -314,26 +338,8 @@ def parse_credentials(role_name: str, body: bytes) -> RoleCredentials:
 
 
 # ---------------------------------------------------------------------------------------------- reading IMDS
-def read_role(
-    client: Any,
-    expected_role: str | None = None,
-    expected_instance_profile: str | None = None,
-    min_remaining: int = 0,
-    now: datetime | None = None,
-    on_secrets: Callable[[Iterable[str]], Any] | None = None,
-) -> tuple[RoleReport, RoleCredentials]:
-    """Read iam/info, the role and its credentials and check the expectations.
-
-    ``on_secrets`` receives the secret values as soon as the document is parsed, before the expiry check.
-    Raises ImdsConfigError for a bad option (before any request), RoleCheckFailed (with ``partial``: what was found
-    so far) or the client's ImdsError.
-    """
-    if min_remaining < 0:
-        raise ImdsConfigError(f"min_remaining={min_remaining} must be 0 or more seconds.")
-    deadline = client.new_deadline()
-    report = RoleReport()
-    report.instance_id = client.get_text(INSTANCE_ID_PATH, deadline).strip() or None
-    report.imds_version = client.imds_version
+def _read_profile(client: Any, deadline: Any, report: RoleReport) -> None:
+    """iam/info into ``report``: the instance profile's ARN and id; RoleCheckFailed without a profile."""
     try:
         info = client.get_json(INFO_PATH, deadline)
     except ImdsNotFound:
@@ -354,6 +360,10 @@ def read_role(
             "credentials_malformed",
             **report.as_dict(),
         )
+
+
+def _read_role_name(client: Any, deadline: Any, report: RoleReport) -> str:
+    """The first role the profile lists; RoleCheckFailed when it lists none."""
     roles = [entry.name for entry in parse_listing(client.get_text(ROLES_PATH, deadline))]
     if not roles:
         name = report.instance_profile_name
@@ -363,23 +373,63 @@ def read_role(
             "no_role",
             **report.as_dict(),
         )
-    report.role_name = roles[0]
+    return roles[0]
+
+
+def _read_checked_credentials(
+    client: Any,
+    deadline: Any,
+    report: RoleReport,
+    expected_role: str | None,
+    expected_instance_profile: str | None,
+) -> RoleCredentials:
+    """The role's credentials, once profile and role are the expected ones; a RoleCheckFailed carries ``report``."""
     try:
         check_profile(report.instance_profile_arn, expected_instance_profile, report.instance_id)
         check_role(report.role_name, expected_role, report.instance_profile_arn)
         body = client.get(ROLES_PATH + report.role_name, deadline)
-        credentials = parse_credentials(report.role_name, body)
+        return parse_credentials(report.role_name, body)
     except RoleCheckFailed as error:
         error.partial = {**report.as_dict(), **error.partial}
         raise
-    if on_secrets is not None:
-        on_secrets(credentials.secrets())
+
+
+def _report_credentials(report: RoleReport, credentials: RoleCredentials, client: Any, now: datetime | None) -> None:
+    """The shown fields of the credentials into ``report``: no secret."""
     report.code = credentials.code
     report.type = credentials.type
     report.last_updated = credentials.last_updated
     report.expiration = credentials.expiration
     report.seconds_remaining = credentials.seconds_remaining(now)
     report.imds_version = client.imds_version
+
+
+def read_role(
+    client: Any,
+    expected_role: str | None = None,
+    expected_instance_profile: str | None = None,
+    min_remaining: int = 0,
+    now: datetime | None = None,
+    on_secrets: Callable[[Iterable[str]], Any] | None = None,
+) -> tuple[RoleReport, RoleCredentials]:
+    """Read iam/info, the role and its credentials and check the expectations.
+
+    ``on_secrets`` receives the secret values as soon as the document is parsed, before the expiry check.
+    Raises ImdsConfigError for a bad option (before any request), RoleCheckFailed (with ``partial``: what was found
+    so far) or the client's ImdsError.
+    """
+    if min_remaining < 0:
+        raise ImdsConfigError(f"min_remaining={min_remaining} must be 0 or more seconds.")
+    deadline = client.new_deadline()
+    report = RoleReport()
+    report.instance_id = client.get_text(INSTANCE_ID_PATH, deadline).strip() or None
+    report.imds_version = client.imds_version
+    _read_profile(client, deadline, report)
+    report.role_name = _read_role_name(client, deadline, report)
+    credentials = _read_checked_credentials(client, deadline, report, expected_role, expected_instance_profile)
+    if on_secrets is not None:
+        on_secrets(credentials.secrets())
+    _report_credentials(report, credentials, client, now)
     try:
         check_remaining(credentials, min_remaining, now)
     except RoleCheckFailed as error:

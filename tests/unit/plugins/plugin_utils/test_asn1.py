@@ -20,7 +20,7 @@ def test_definite_sequence_of_primitives():
     assert element.is_(_asn1.SEQUENCE)
     assert element.constructed
     assert [child.tag for child in element.children] == [_asn1.INTEGER, _asn1.OCTET_STRING, _asn1.NULL]
-    assert element.children[0].integer("n") == 5
+    assert element.children[0].expect(_asn1.INTEGER, "n").content == b"\x05"
     assert element.children[1].octets("s") == b"abc"
     assert element.encoded == bytes.fromhex("300a020105040361626305 00".replace(" ", ""))
 
