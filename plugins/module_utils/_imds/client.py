@@ -237,7 +237,7 @@ class ImdsClient:
             return
         if failure == TOTAL_TIMEOUT:
             raise deadline_error(url, deadline.seconds)
-        if failure == READ_TIMEOUT and self.transport.nothing_there():
+        if failure == READ_TIMEOUT and self.transport.no_service_at_endpoint():
             raise unreachable_error(
                 self.config.endpoint, url, "it takes connections but never answered, twice", answered_before=False
             )
