@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import split_lines
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts.newline_lists import split_lines
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credentials import SAFE_CREDENTIAL_FIELDS
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import load_json
 

@@ -23,6 +23,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsTimeout,
     ImdsUnreachable,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts.compat import flatten_facts
+from ansible_collections.ec2meta.imds.plugins.module_utils._facts.newline_lists import split_lines
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import walk
@@ -151,13 +153,6 @@ def _transform(path: str, body: bytes) -> Any:
         # Reduced here, before it reaches the tree: the keys and token never leave this function.
         return safe_credential_fields(load_json(body, invalid={}))
     return body.decode("utf-8", errors="replace")
-
-
-def split_lines(value: Any) -> list | None:
-    """A newline list from IMDS (security groups, addresses, CIDR blocks) as a list; None for anything but text."""
-    if not isinstance(value, str):
-        return None
-    return [line.strip() for line in value.split("\n") if line.strip()]
 
 
 def _dict(value: Any) -> dict:
@@ -369,9 +364,6 @@ def gather_ec2_facts(
         return {"ec2": unavailable_facts(error)}
     facts: dict[str, Any] = {"ec2": ec2}
     if flatten:
-        # Imported here, not at the top: the compatibility layer is built on this module and imports it.
-        from ansible_collections.ec2meta.imds.plugins.module_utils._facts.compat import flatten_facts
-
         facts.update(flatten_facts(ec2))
     return facts
 

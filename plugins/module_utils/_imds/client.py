@@ -22,7 +22,6 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     HOP_LIMIT_FIX,
     ImdsBadResponse,
     ImdsConfigError,
-    ImdsNotFound,
     bad_response_error,
     deadline_error,
     read_timeout_error,
@@ -130,13 +129,6 @@ class ImdsClient:
     def get_text(self, path: str, deadline: Deadline | None = None) -> str:
         return self.get(path, deadline).decode("utf-8", errors="replace")
 
-    def get_optional(self, path: str, deadline: Deadline | None = None) -> bytes | None:
-        """Like :meth:`get`, but None where the path does not exist."""
-        try:
-            return self.get(path, deadline)
-        except ImdsNotFound:
-            return None
-
     def get_json(self, path: str, deadline: Deadline | None = None) -> Any:
         body = self.get(path, deadline)
         try:
@@ -237,7 +229,7 @@ class ImdsClient:
             return
         if failure == TOTAL_TIMEOUT:
             raise deadline_error(url, deadline.seconds)
-        if failure == READ_TIMEOUT and self.transport.nothing_there():
+        if failure == READ_TIMEOUT and self.transport.no_service_at_endpoint():
             raise unreachable_error(
                 self.config.endpoint, url, "it takes connections but never answered, twice", answered_before=False
             )

@@ -322,6 +322,6 @@ class Transport:
                 self.silent_timeouts += 1
         return Answer(None, _since(started), failure=kind, detail=detail)
 
-    def nothing_there(self) -> bool:
+    def no_service_at_endpoint(self) -> bool:
         """Whether the evidence says no service is at the endpoint (never answered, timed out twice)."""
         return not self.alive and self.silent_timeouts >= SILENT_TIMEOUTS_BEFORE_UNREACHABLE

@@ -27,6 +27,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import walk
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.read_paths import read_paths
 
 from .conftest import budget_for
 
@@ -233,7 +234,8 @@ def test_tag_keys_with_reserved_characters(emulator):
 @pytest.mark.fault(budget=FAST_BUDGET)
 def test_tags_off(emulator):
     emulator.set_options(instance_metadata_tags="disabled")
-    assert _client(emulator.url).get_optional("meta-data/tags/instance/") is None
+    values = read_paths(_client(emulator.url), ["meta-data/tags/instance/"], recursive=True, default=None)
+    assert values == {"meta-data/tags/instance/": None}
 
 
 @pytest.mark.fault(budget=FAST_BUDGET)
@@ -242,7 +244,10 @@ def test_tags_off(emulator):
 )
 def test_user_data_shapes_come_back_byte_for_byte(emulator, payload):
     emulator.set_user_data(payload)
-    assert _client(emulator.url).get_optional("user-data") == payload
+    # As metadata_facts reads it: the walk, with user-data kept as bytes.
+    result = walk(_client(emulator.url), leaves=["user-data"], transform=lambda path, body: body)
+    assert result.values.get("user-data") == payload
+    assert result.missing == ([] if payload is not None else ["user-data"])
 
 
 @pytest.mark.fault(budget=FAST_BUDGET)

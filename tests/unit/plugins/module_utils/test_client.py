@@ -25,6 +25,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     ImdsUnreachable,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import quote_path
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.read_paths import read_paths
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.transport import backoff_pause
 
 INSTANCE_ID = "i-0a1b2c3d4e5f60718"
@@ -151,9 +152,9 @@ def test_not_found_names_the_path(make_client):
         make_client().get("meta-data/no-such-thing")
 
 
-def test_get_optional_returns_none_for_missing(emulator, make_client):
+def test_a_missing_path_gives_the_default(emulator, make_client):
     emulator.set_user_data(None)
-    assert make_client().get_optional("user-data") is None
+    assert read_paths(make_client(), ["user-data"], default=None) == {"user-data": None}
 
 
 def test_user_data_is_returned_as_raw_bytes(emulator, make_client):
