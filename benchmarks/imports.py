@@ -71,7 +71,7 @@ def import_only(root: Path, env: dict, runs: int) -> list:
     for path in sorted((root / "plugins" / "modules").glob("*.py")):
         name = PREFIX + path.stem
         times, loaded = [], ""
-        for _ in range(runs):
+        for _run in range(runs):
             done = subprocess.run(
                 [sys.executable, "-X", "importtime", "-c", f"import {name}"],
                 env=env,
@@ -79,7 +79,7 @@ def import_only(root: Path, env: dict, runs: int) -> list:
                 text=True,
                 check=True,
             )
-            _, cumulative = parse_importtime(done.stderr)
+            cumulative = parse_importtime(done.stderr)[1]
             times.append(cumulative[name] / 1000)
             loaded = heavy(cumulative)
         rows.append((path.stem, statistics.median(times), loaded))
@@ -101,7 +101,7 @@ def whole_process(root: Path, env: dict, runs: int, workdir: Path) -> list:
             args_file = workdir / f"{module}.json"
             args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {**args, "endpoint": url}}), encoding="utf-8")
             walls, imports, loaded = [], [], ""
-            for _ in range(runs):
+            for _run in range(runs):
                 started = time.perf_counter()
                 done = subprocess.run(
                     [sys.executable, "-X", "importtime", "-m", PREFIX + module, str(args_file)],

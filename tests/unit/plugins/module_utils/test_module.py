@@ -157,12 +157,12 @@ def test_aws_clients_are_one_per_service_and_region_on_one_budget(run_module, mo
 
     result = run_module(as_module(work), {"aws_timeout": 60})
     assert result["same"] is True
-    assert [(service, region) for service, region, _ in made] == [
+    assert [(service, region) for service, region, _budget in made] == [
         ("ec2", "eu-west-1"),
         ("cloudwatch", "eu-west-1"),
         ("ec2", "us-east-1"),
     ]
-    assert len({id(budget) for _, _, budget in made}) == 1
+    assert len({id(made_with[2]) for made_with in made}) == 1
 
 
 def test_a_bad_aws_timeout_fails_naming_the_option(run_module):
