@@ -25,6 +25,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.loader import lookup_loader
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds import crawl
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import walk
@@ -245,3 +246,169 @@ def test_user_data_has_its_own_cap(emulator, make_client):
         make_client().get("user-data")
     emulator.set_user_data(b"#!/bin/sh\n" + b"x" * 16_000)
     assert len(make_client().get("user-data")) == 16_010
+
+
+# ------------------------------------------------------------------------------------------------ the inline walk
+# With one worker, or one or two leaves (metadata with one path, metadata_facts gather_subset=min), the walk starts
+# no threads: the walking thread makes the requests itself. Every row above, and every fault the emulator answers
+# with itself, must end there as it ends in the pool: same reason, in time, no traceback, no token in the result.
+
+IDENTITY = "/latest/dynamic/instance-identity/document"
+FAST = {"timeout": 0.3, "retries": 2, "total_timeout": 60.0}
+LEAKED = "TOKENLEAK1"
+# (id, fault kind, path, params, client options, reason, words in the message)
+ANSWER_FAULTS = [
+    ("silent value", "blackhole", INSTANCE_ID, {}, FAST, "timeout", "within timeout=0.3s"),
+    ("silent token, v1 refused", "blackhole", TOKEN, {}, {**FAST, "allow_imdsv1": False}, "token_unavailable", "hop"),
+    ("past total_timeout", "delay", INSTANCE_ID, {"seconds": 30}, SHORT, "timeout", f"total_timeout={TOTAL:g}s"),
+    ("resets", "reset", INSTANCE_ID, {}, PATIENT, "unreachable", "stopped taking connections"),
+    ("token resets", "reset", TOKEN, {}, PATIENT, "unreachable", "reset"),
+    ("truncated", "truncate", INSTANCE_ID, {}, PATIENT, "bad_response", "middle of the answer"),
+    ("500 forever", "status", INSTANCE_ID, {"status": 500}, PATIENT, "server_error", "500 after"),
+    ("429 forever", "status", INSTANCE_ID, {"status": 429}, PATIENT, "throttled", "(429)"),
+    ("token refused", "status", INSTANCE_ID, {"status": 401}, PATIENT, "token_required", "(401) twice"),
+    ("403", "status", INSTANCE_ID, {"status": 403}, PATIENT, "endpoint_disabled", "403"),
+    (
+        "token with a line break",
+        "body",
+        TOKEN,
+        {"body": f"{LEAKED}\r\nX-Evil: injected"},
+        PATIENT,
+        "bad_response",
+        "token",
+    ),
+    ("empty token", "body", TOKEN, {"body": ""}, PATIENT, "bad_response", "token that is empty"),
+    ("non-ASCII token", "body", TOKEN, {"body": f"{LEAKED}\u00e9"}, PATIENT, "bad_response", "token that is empty"),
+    ("token 400", "status", TOKEN, {"status": 400}, PATIENT, "bad_response", "malformed (400)"),
+    ("token 500", "status", TOKEN, {"status": 500}, PATIENT, "server_error", "500 after"),
+    (
+        "redirect",
+        "redirect",
+        INSTANCE_ID,
+        {"location": "http://127.0.0.2:9/latest/"},
+        PATIENT,
+        "bad_response",
+        "redirect",
+    ),
+    (
+        "token redirect",
+        "redirect",
+        TOKEN,
+        {"location": f"http://127.0.0.2:9/{LEAKED}"},
+        PATIENT,
+        "bad_response",
+        "redirect",
+    ),
+]
+ALL_FAULTS = [
+    (name, kind, path, params, _options(reason), reason, words) for name, kind, path, params, reason, words in SCENARIOS
+]
+ALL_FAULTS += ANSWER_FAULTS
+ALL_IDS = [row[0] for row in ALL_FAULTS]
+# Faults that end once (a retry, a new token, IMDSv1, a missing value): the walk succeeds, inline as in the pool.
+# (id, fault kind, path, params, client options)
+PASSING_FAULTS = [
+    ("silent token, v1 allowed", "blackhole", TOKEN, {}, {"timeout": 2.0, "retries": 2, "total_timeout": 60.0}),
+    ("token 404", "status", TOKEN, {"status": 404}, PATIENT),
+    ("value 404", "status", INSTANCE_ID, {"status": 404}, PATIENT),
+    ("one reset", "reset", INSTANCE_ID, {"count": 1}, PATIENT),
+    ("one truncation", "truncate", INSTANCE_ID, {"count": 1}, PATIENT),
+    ("two 503", "status", INSTANCE_ID, {"status": 503, "count": 2}, PATIENT),
+    ("token expired once", "status", INSTANCE_ID, {"status": 401, "count": 1}, PATIENT),
+]
+
+
+@pytest.fixture
+def thread_starts(monkeypatch):
+    """How many times a walk started its worker threads."""
+    started = []
+    original = crawl._Crawl._start_workers
+
+    def record(self, workers):
+        started.append(workers)
+        original(self, workers)
+
+    monkeypatch.setattr(crawl._Crawl, "_start_workers", record)
+    return started
+
+
+def _fault_at(emulator, kind, path, params, target=INSTANCE_ID):
+    """The fault on ``path``, with the row's value path moved to ``target`` (the path the reader asks for)."""
+    emulator.clear_faults()
+    emulator.add_fault(kind, path=target if path == INSTANCE_ID else path, **params)
+
+
+def _walk_outcome(client, **seeds) -> tuple:
+    try:
+        result = walk(client, **seeds)
+    except ImdsError as error:
+        return ("failed", error.reason, str(error), error.details().get("url"))
+    return ("ok", result.tree, sorted(result.missing), result.values, result.requests, client.imds_version)
+
+
+@pytest.mark.parametrize(("name", "kind", "path", "params", "options", "reason", "words"), ALL_FAULTS, ids=ALL_IDS)
+@pytest.mark.parametrize(
+    ("module", "args", "target"),
+    [
+        (metadata_facts, {"gather_subset": ["min"]}, IDENTITY),
+        (metadata, {"path": "meta-data/instance-id"}, INSTANCE_ID),
+        (metadata, {"path": ["meta-data/instance-id", "meta-data/ami-id"]}, INSTANCE_ID),
+    ],
+    ids=["metadata_facts min", "metadata one path", "metadata two paths"],
+)
+def test_inline_readers(
+    run_module, emulator, thread_starts, module, args, target, name, kind, path, params, options, reason, words
+):
+    _fault_at(emulator, kind, path, params, target)
+    started = time.monotonic()
+    result = _module_result(run_module, module, emulator, options, **args)
+    assert time.monotonic() - started < DEADLINE
+    assert thread_starts == [], "not the inline path"
+    assert result["reason"] == reason, result["msg"]
+    assert words in result["msg"]
+    assert LEAKED not in json.dumps(result)
+
+
+@pytest.mark.parametrize(("name", "kind", "path", "params", "options", "reason", "words"), ALL_FAULTS, ids=ALL_IDS)
+def test_one_worker_walks_a_directory_as_the_pool_does(
+    make_client, emulator, thread_starts, name, kind, path, params, options, reason, words
+):
+    outcomes = {}
+    for workers in (1, 8):
+        _fault_at(emulator, kind, path, params)
+        client = make_client(**options)
+        started = time.monotonic()
+        outcomes[workers] = _walk_outcome(client, dirs=["meta-data"], max_workers=workers)
+        assert time.monotonic() - started < DEADLINE, workers
+        asked = client.stats["requests"]
+        assert outcomes[workers][:2] == ("failed", reason), outcomes[workers]
+        assert words in outcomes[workers][2]
+        assert LEAKED not in outcomes[workers][2]
+        time.sleep(0.2)
+        assert client.stats["requests"] == asked, "requests went on after the walk gave up"
+    assert thread_starts == [8]
+    if reason != "timeout":  # a loaded machine may run out of time at another path first
+        assert outcomes[1] == outcomes[8]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "path", "params", "options"), PASSING_FAULTS, ids=[row[0] for row in PASSING_FAULTS]
+)
+@pytest.mark.parametrize(
+    "seeds",
+    [
+        {"dirs": ["meta-data/placement"], "leaves": ["meta-data/instance-id"]},
+        {"leaves": ["meta-data/instance-id"]},
+        {"leaves": ["meta-data/instance-id", "user-data"]},
+    ],
+    ids=["directory", "one leaf", "two leaves"],
+)
+def test_inline_and_pooled_walks_agree(make_client, emulator, monkeypatch, seeds, name, kind, path, params, options):
+    outcomes = {}
+    for pooled in (False, True):
+        # The pool for the same seeds: one worker per seed at least, and the leaves-only shortcut turned off.
+        monkeypatch.setattr(crawl, "_nothing_to_overlap", lambda seeds, pooled=pooled: not pooled)
+        _fault_at(emulator, kind, path, params)
+        outcomes[pooled] = _walk_outcome(make_client(**options), **seeds, max_workers=8 if pooled else 1)
+    assert outcomes[False][0] == "ok", outcomes[False]
+    assert outcomes[False] == outcomes[True]
