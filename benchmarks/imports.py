@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Import-cost benchmark: what a module process spends importing before and while it does its work.
 
-    .venv/bin/python benchmarks/imports.py [--runs 7] [--root PATH]
+    .venv/bin/python benchmarks/imports.py [--runs 7] [--against PATH]
 
 Two tables, each the median of --runs fresh interpreters:
 
@@ -12,8 +12,10 @@ Two tables, each the median of --runs fresh interpreters:
    127.0.0.1: wall time, the total of the top-level imports, and again which heavy libraries were loaded. This is
    the figure that counts, since a library imported lazily is still paid for when the module needs it.
 
---root measures another checkout (e.g. a git worktree of an older commit) with this script, so before/after figures
-come from the same method. Everything runs under the network guard; the run fails if it logged a connection.
+--against measures another checkout too (e.g. a git worktree of an older commit, with its .build/collections link
+from scripts/bootstrap.sh), alternating run by run with this one, so that before/after figures come from the same
+method and the same moments of a busy machine. Everything runs under the network guard; the run fails if it
+logged a connection.
 """
 
 from __future__ import annotations
@@ -43,12 +45,17 @@ PROCESSES = (
 )
 
 
-def environment(root: Path, guard_log: Path) -> dict:
+def environment(guard_log: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     env.pop("AWS_EC2_METADATA_SERVICE_ENDPOINT", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE / "tests" / "network_guard"), str(root / ".build" / "collections")])
+    env["PYTHONPATH"] = python_path(HERE)
     env["EC2META_NETWORK_GUARD_LOG"] = str(guard_log)
     return env
+
+
+def python_path(root: Path) -> str:
+    """The network guard, and the checkout ``root`` as the collection ec2meta.imds."""
+    return os.pathsep.join([str(HERE / "tests" / "network_guard"), str(root / ".build" / "collections")])
 
 
 def parse_importtime(stderr: str) -> tuple[int, dict]:
@@ -66,24 +73,47 @@ def heavy(cumulative: dict) -> str:
     return ", ".join(name for name in HEAVY if name in cumulative) or "-"
 
 
-def import_only(root: Path, env: dict, runs: int) -> list:
-    rows = []
-    for path in sorted((root / "plugins" / "modules").glob("*.py")):
-        name = PREFIX + path.stem
-        times, loaded = [], ""
-        for _run in range(runs):
-            done = subprocess.run(
-                [sys.executable, "-X", "importtime", "-c", f"import {name}"],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            cumulative = parse_importtime(done.stderr)[1]
-            times.append(cumulative[name] / 1000)
-            loaded = heavy(cumulative)
-        rows.append((path.stem, statistics.median(times), loaded))
-    return rows
+def run_import(root: Path, env: dict, name: str) -> tuple[float, str]:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {name}"],
+        env={**env, "PYTHONPATH": python_path(root)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    cumulative = parse_importtime(done.stderr)[1]
+    return cumulative[name] / 1000, heavy(cumulative)
+
+
+def run_process(root: Path, env: dict, module: str, args_file: Path) -> tuple[float, float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", PREFIX + module, str(args_file)],
+        env={**env, "PYTHONPATH": python_path(root)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = (time.perf_counter() - started) * 1000
+    result = json.loads(done.stdout)
+    if result.get("failed"):
+        raise SystemExit(f"{module} failed in {root}: {result.get('msg')}")
+    total, cumulative = parse_importtime(done.stderr)
+    return wall, total / 1000, heavy(cumulative)
+
+
+def alternate(roots: list, runs: int, measure) -> list:
+    """``measure(root)`` for each checkout in turn, ``runs`` rounds: both see the same moments of a busy machine.
+    Returns, per checkout, the median of each number and the last text."""
+    samples: list = [[] for _root in roots]
+    for _round in range(runs):
+        for index, root in enumerate(roots):
+            samples[index].append(measure(root))
+    medians = []
+    for rows in samples:
+        columns = list(zip(*rows))
+        medians.append([statistics.median(column) for column in columns[:-1]] + [columns[-1][-1]])
+    return medians
 
 
 def start_emulator(env: dict) -> tuple[subprocess.Popen, str]:
@@ -93,53 +123,58 @@ def start_emulator(env: dict) -> tuple[subprocess.Popen, str]:
     return process, json.loads(process.stdout.readline())["url"]
 
 
-def whole_process(root: Path, env: dict, runs: int, workdir: Path) -> list:
+def print_imports(roots: list, env: dict, runs: int) -> None:
+    names = sorted(path.stem for path in (HERE / "plugins" / "modules").glob("*.py"))
+    print(_header("module", roots, ["import ms", "heavy libraries loaded"]))
+    for stem in names:
+        measured = alternate(roots, runs, lambda root, stem=stem: run_import(root, env, PREFIX + stem))
+        print(_row(stem, measured, ["{:.1f}", "{}"]))
+
+
+def print_processes(roots: list, env: dict, runs: int, workdir: Path) -> None:
     process, url = start_emulator(env)
     try:
-        rows = []
+        print(_header("module process", roots, ["wall ms", "imports ms", "heavy libraries loaded"]))
         for label, module, args in PROCESSES:
             args_file = workdir / f"{module}.json"
             args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {**args, "endpoint": url}}), encoding="utf-8")
-            walls, imports, loaded = [], [], ""
-            for _run in range(runs):
-                started = time.perf_counter()
-                done = subprocess.run(
-                    [sys.executable, "-X", "importtime", "-m", PREFIX + module, str(args_file)],
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                walls.append((time.perf_counter() - started) * 1000)
-                result = json.loads(done.stdout)
-                if result.get("failed"):
-                    raise SystemExit(f"{label} failed: {result.get('msg')}")
-                total, cumulative = parse_importtime(done.stderr)
-                imports.append(total / 1000)
-                loaded = heavy(cumulative)
-            rows.append((label, statistics.median(walls), statistics.median(imports), loaded))
-        return rows
+            measured = alternate(roots, runs, lambda root, module=module, args_file=args_file: run_process(
+                root, env, module, args_file
+            ))  # fmt: skip
+            print(_row(label, measured, ["{:.1f}", "{:.1f}", "{}"]))
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
+def _header(first: str, roots: list, columns: list) -> str:
+    names = [
+        f"{column} ({index + 1})" if len(roots) > 1 else column for index in range(len(roots)) for column in columns
+    ]
+    return f"| {first} | " + " | ".join(names) + " |\n|---|" + "---|" * len(names)
+
+
+def _row(label: str, measured: list, formats: list) -> str:
+    cells = [fmt.format(value) for values in measured for fmt, value in zip(formats, values)]
+    return f"| {label} | " + " | ".join(cells) + " |"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--runs", type=int, default=7)
-    parser.add_argument("--root", type=Path, default=HERE, help="the checkout to measure (default: this one)")
+    parser.add_argument("--against", type=Path, help="another checkout (e.g. a worktree of an older commit)")
     options = parser.parse_args()
-    root = options.root.resolve()
+    roots = [HERE] + ([options.against.resolve()] if options.against else [])
     with tempfile.TemporaryDirectory(prefix="ec2meta-imports-") as tmp:
         workdir = Path(tmp)
         guard_log = workdir / "network-guard.log"
-        env = environment(root, guard_log)
-        print(f"checkout: {root}\n\n| module | import ms | heavy libraries loaded |\n|---|---:|---|")
-        for stem, ms, loaded in import_only(root, env, options.runs):
-            print(f"| {stem} | {ms:.1f} | {loaded} |")
-        print("\n| module process | wall ms | imports ms | heavy libraries loaded |\n|---|---:|---:|---|")
-        for label, wall, imports, loaded in whole_process(root, env, options.runs, workdir):
-            print(f"| {label} | {wall:.1f} | {imports:.1f} | {loaded} |")
+        env = environment(guard_log)
+        for index, root in enumerate(roots):
+            print(f"({index + 1}) {root}")
+        print()
+        print_imports(roots, env, options.runs)
+        print()
+        print_processes(roots, env, options.runs, workdir)
         if guard_log.exists() and guard_log.read_text(encoding="utf-8").strip():
             print(f"network guard refused connections:\n{guard_log.read_text(encoding='utf-8')}", file=sys.stderr)
             return 1

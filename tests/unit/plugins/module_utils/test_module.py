@@ -192,6 +192,7 @@ def test_a_bad_client_option_fails_naming_the_option(run_module):
         ("metadata", {"boto3", "botocore"}),
         ("metadata_facts", {"boto3", "botocore"}),
         ("probe", {"boto3", "botocore"}),
+        ("role_credentials_info", {"boto3", "botocore"}),
         ("instance_metadata_defaults", {"requests"}),
         ("metadata_options_info", {"requests"}),
         ("image_imds_support", {"requests"}),
