@@ -84,6 +84,12 @@ class ImdsModule:
         self.ansible.exit_json(**result)
         raise AssertionError("exit_json returned")  # it exits; this keeps the NoReturn promise honest
 
+    def exit_with_diff(self, before: Any, after: Any, **result: Any) -> NoReturn:
+        """:meth:`exit`, with ``diff: {before, after}`` when the task runs with ``--diff``."""
+        if self.diff:
+            result["diff"] = {"before": before, "after": after}
+        self.exit(**result)
+
     # --- libraries -----------------------------------------------------------------------------------------------
 
     def require(self, library: str) -> None:

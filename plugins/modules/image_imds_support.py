@@ -144,13 +144,12 @@ def main() -> None:
         }
         for plan in plans
     ]
-    result: dict = {"changed": any(plan.needs_change for plan in plans), "images": images}
-    if module.diff:
-        result["diff"] = {
-            "before": {plan.image_id: plan.before for plan in plans},
-            "after": {plan.image_id: IMDS_SUPPORT for plan in plans},
-        }
-    module.exit(**result)
+    module.exit_with_diff(
+        {plan.image_id: plan.before for plan in plans},
+        {plan.image_id: IMDS_SUPPORT for plan in plans},
+        changed=any(plan.needs_change for plan in plans),
+        images=images,
+    )
 
 
 if __name__ == "__main__":

@@ -211,9 +211,7 @@ def main() -> None:
         "metadata_options": plan.desired,
         "changes": plan.changes,
     }
-    if module.diff:
-        result["diff"] = {"before": plan.current, "after": plan.desired}
-    module.exit(**result)
+    module.exit_with_diff(plan.current, plan.desired, **result)
 
 
 if __name__ == "__main__":

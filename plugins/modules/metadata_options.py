@@ -393,16 +393,15 @@ def main() -> None:
             region=region,
             imdsv1_usage=usage,
         )
-    output = {
-        "changed": result.changed,
-        "instance_id": result.instance_id,
-        "region": region,
-        "metadata_options": result.metadata_options,
-        "imdsv1_usage": result.imdsv1_usage,
-    }
-    if module.diff:
-        output["diff"] = {"before": result.before, "after": result.after}
-    module.exit(**output)
+    module.exit_with_diff(
+        result.before,
+        result.after,
+        changed=result.changed,
+        instance_id=result.instance_id,
+        region=region,
+        metadata_options=result.metadata_options,
+        imdsv1_usage=result.imdsv1_usage,
+    )
 
 
 if __name__ == "__main__":

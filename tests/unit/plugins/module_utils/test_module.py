@@ -209,3 +209,13 @@ def test_a_module_imports_only_the_libraries_it_uses(module, absent):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     loaded = set(json.loads(done.stdout.replace("'", '"')))
     assert not loaded & absent, f"{module} imported {sorted(loaded & absent)}"
+
+
+@pytest.mark.parametrize("diff", [False, True])
+def test_the_diff_is_returned_only_with_diff_mode(run_module, diff):
+    def work():
+        ImdsModule(OWN).exit_with_diff({"a": 1}, {"a": 2}, changed=True)
+
+    result = run_module(as_module(work), {}, diff=diff)
+    assert result["changed"] is True
+    assert result.get("diff") == ({"before": {"a": 1}, "after": {"a": 2}} if diff else None)
