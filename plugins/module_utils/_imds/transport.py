@@ -244,7 +244,8 @@ class Transport:
                     self.one_at_a_time = self.one_at_a_time or throttled or answer.failure in CONNECTION_FAILURES
                 pause = backoff_pause(attempt, throttled)
                 if pause >= deadline.remaining():
-                    return answer
+                    # A silent endpoint retried until total_timeout: the deadline, not "no answer N times", ends it.
+                    return OUT_OF_TIME if answer.failure == READ_TIMEOUT else answer
                 time.sleep(pause)
         finally:
             if has_turn:

@@ -233,6 +233,19 @@ def test_total_timeout_bounds_the_whole_call(emulator, make_client):
     assert client.stats["retries"] <= 1
 
 
+def test_a_retry_that_would_outlast_total_timeout_is_reported_as_total_timeout(emulator, make_client, monkeypatch):
+    """Retrying a silent endpoint ends when the next backoff no longer fits in total_timeout: the message names
+    total_timeout, not "no answer 11 times" after one attempt (seen on a loaded CI machine)."""
+    from ansible_collections.ec2meta.imds.plugins.module_utils._imds import transport
+
+    monkeypatch.setattr(transport, "backoff_pause", lambda attempt, throttled: 1000.0)
+    emulator.add_fault("delay", path="/latest/meta-data/ami-id", seconds=30.0)
+    client = make_client(timeout=0.4, retries=10, total_timeout=20.0)
+    with pytest.raises(ImdsTimeout, match=r"total_timeout=20s ran out"):
+        client.get("meta-data/ami-id")
+    assert client.stats["retries"] == 1
+
+
 def test_connection_refused_is_unreachable():
     from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
     from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
