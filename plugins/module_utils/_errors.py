@@ -9,6 +9,20 @@ from typing import Iterable
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._masking import mask_text
 
+# A message names a cause and a fix in far fewer characters; AWS can echo back every id it was sent (20,000 unknown
+# instance ids are 420 KB), and a task result, a log line and a report cell all carry the message whole.
+MAX_MESSAGE_CHARS = 4000
+
+
+def bounded_message(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``message`` whole when it fits; else its start, cut at a word boundary, and how much was left out."""
+    if len(message) <= limit:
+        return message
+    head = message[:limit]
+    space = head.rfind(" ")
+    head = head[:space] if space > limit // 2 else head
+    return f"{head} ... ({len(message) - len(head)} more characters left out)"
+
 
 class ImdsError(Exception):
     """Base class. Modules turn it into ``fail_json(msg=str(error), reason=error.reason, ...)``."""
@@ -16,7 +30,7 @@ class ImdsError(Exception):
     reason = "imds_error"
 
     def __init__(self, message: str, *, url: str | None = None, status: int | None = None):
-        super().__init__(message)
+        super().__init__(bounded_message(str(message)))
         self.url = url
         self.status = status
 

@@ -158,9 +158,12 @@ class ImdsModule:
 
     def session_region(self) -> str | None:
         """The region option, else the standard chain's (AWS_REGION, AWS_DEFAULT_REGION, the profile), else None."""
-        from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import aws_session_region
+        from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (
+            aws_session_region,
+            check_region_option,
+        )
 
-        return self.params["region"] or aws_session_region(self.params["profile"])
+        return check_region_option(self.params["region"]) or aws_session_region(self.params["profile"])
 
     def region(self, missing: str) -> str:
         """:meth:`session_region`, or AwsRegionMissing with the message ``missing`` (say what needs the region)."""

@@ -152,6 +152,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_chan
     plan_template,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options import validate_requested  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 STATES = ["enabled", "disabled"]
@@ -182,6 +183,9 @@ def main() -> None:
     )
     params = module.params
     with module.failures_reported():
+        for selector in ("launch_template_id", "launch_template_name"):
+            if params[selector] is not None and not params[selector].strip():
+                raise ImdsConfigError(f"{selector} is empty: give the template's id (lt-...) or its name")
         wanted = validate_requested({name: params[name] for name in TEMPLATE_OPTIONS})
         missing = "No AWS region: set the region option (a launch template belongs to one region)"
         region = check_regions([module.region(missing)])[0]

@@ -324,6 +324,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options
     plan_metadata_options,
     validate_requested,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import check_region_option  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.instance_discovery import discover_instance  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
@@ -347,7 +348,7 @@ def argument_spec() -> dict:
 def target_instance(module: ImdsModule) -> tuple:
     """(instance_id, region): the options; without instance_id, the instance the task runs on, asked of IMDS (the
     only use of the IMDS client options, and of requests); without region, the standard chain's."""
-    instance_id, region = module.params["instance_id"], module.params["region"]
+    instance_id, region = module.params["instance_id"], check_region_option(module.params["region"])
     if not instance_id:
         with module.imds_client() as client:
             instance_id, discovered_region = discover_instance(client)

@@ -406,6 +406,7 @@ launch_path_summary:
   sample: {"launch_templates": {"unknown": 0, "endpoint_disabled": 0, "allows_imdsv1": 3, "enforced": 12}}
 """
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import check_regions  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import (  # noqa: E402
     DEFAULT_WINDOW_DAYS,
     audit,
@@ -436,10 +437,14 @@ def main() -> None:
     with module.failures_reported():
         check_window(params["imdsv1_usage_window"])
         since = parse_since(params["imdsv1_usage_since"]) if params["imdsv1_usage_since"] else None
-        region = module.region(
-            "No AWS region to audit: set the region option (or AWS_REGION, AWS_DEFAULT_REGION, or a region in "
-            "the AWS profile); run the task once per region for several"
-        )
+        region = check_regions(
+            [
+                module.region(
+                    "No AWS region to audit: set the region option (or AWS_REGION, AWS_DEFAULT_REGION, or a region "
+                    "in the AWS profile); run the task once per region for several"
+                )
+            ]
+        )[0]
         budget = module.budget
         ec2 = module.aws_client("ec2", region)
         result: dict = {"api_calls": {}}

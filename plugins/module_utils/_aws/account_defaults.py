@@ -11,11 +11,15 @@ region's readiness was checked (``launch_paths.enforcement_readiness``), fail cl
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBadResponse, AwsError, aws_error
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (
+    REGION_PATTERN,
+    AwsBadResponse,
+    AwsError,
+    aws_error,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 GET_ACTION = "ec2:GetInstanceMetadataDefaults"
@@ -42,7 +46,11 @@ MANAGED_BY = ("account", "declarative-policy")
 DECLARATIVE_POLICY = "declarative-policy"
 MAX_MESSAGE = 1000
 
-REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+class DefaultsNotChanged(AwsError):
+    """ModifyInstanceMetadataDefaults answered without Return=true: nothing can be claimed as changed."""
+
+    reason = "not_changed"
 
 
 class EnforcementNotReady(AwsError):
@@ -270,6 +278,14 @@ def apply_region(ec2: Any, budget: Any, outcome: RegionOutcome) -> None:
         return
     budget.check(MODIFY_ACTION)
     try:
-        ec2.modify_instance_metadata_defaults(**api_parameters(outcome.changes))
+        response = ec2.modify_instance_metadata_defaults(**api_parameters(outcome.changes))
     except Exception as error:
         raise aws_error(error, MODIFY_ACTION) from None
+    # EC2 answers Return=false when it did not make the change; only Return=true counts as changed.
+    if not (isinstance(response, Mapping) and response.get("Return") is True):
+        answered = response.get("Return") if isinstance(response, Mapping) else None
+        raise DefaultsNotChanged(
+            f"{outcome.region}: EC2 answered {MODIFY_ACTION} with Return={answered!r}, not true: the defaults were "
+            "not changed. Run the task again; if it persists, read the defaults with instance_metadata_defaults "
+            "and check CloudTrail for the call"
+        )

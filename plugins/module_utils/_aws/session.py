@@ -306,11 +306,40 @@ def _session(access_key, secret_key, session_token, profile) -> Any:
         ) from None
 
 
+# The shape of every AWS region name (eu-west-1, us-gov-west-1, ap-southeast-5); botocore's own check is looser
+# and its error reads like a bad endpoint_url.
+REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
+def check_region_option(region: Any) -> str | None:
+    """The region option as given: None when unset; ImdsConfigError when empty or not shaped like a region name
+    (an empty region must not fall back silently to the environment's)."""
+    if region is None:
+        return None
+    if not isinstance(region, str) or not region.strip():
+        raise ImdsConfigError(
+            "region is empty: give a region name such as eu-west-1, or leave the option out to use AWS_REGION, "
+            "AWS_DEFAULT_REGION or the AWS profile's region"
+        )
+    if not REGION_PATTERN.match(region):
+        raise ImdsConfigError(f"region {region[:64]!r} is not an AWS region name: give names like eu-west-1")
+    return region
+
+
+def _chain_region(region: str | None) -> str | None:
+    if region is not None and not REGION_PATTERN.match(region):
+        raise ImdsConfigError(
+            f"{region[:64]!r} (from AWS_REGION, AWS_DEFAULT_REGION or the AWS profile) is not an AWS region name: "
+            "set the region option, or fix the environment or the profile"
+        )
+    return region
+
+
 def aws_session_region(profile: str | None = None) -> str | None:
     """The region the standard chain gives (environment, then the profile's config), without any API call."""
     if not HAS_BOTO3:
-        return region_from_environment()
-    return region_from_environment() or _session(None, None, None, profile).region_name or None
+        return _chain_region(region_from_environment())
+    return _chain_region(region_from_environment() or _session(None, None, None, profile).region_name or None)
 
 
 def aws_client(
@@ -332,7 +361,7 @@ def aws_client(
     """
     budget = budget or AwsBudget(DEFAULT_AWS_TIMEOUT if aws_timeout is None else aws_timeout)
     session = _session(access_key, secret_key, session_token, profile)
-    region = region or region_from_environment() or session.region_name or None
+    region = check_region_option(region) or _chain_region(region_from_environment() or session.region_name or None)
     config = BotocoreConfig(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
