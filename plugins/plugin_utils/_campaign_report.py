@@ -3,34 +3,97 @@
 # Private to ec2meta.imds: not public API, may change in any release. Do not use it from other collections.
 """The IMDSv2 campaign's report, for a person: one model of sections and tables, rendered as Markdown and HTML.
 
-The input is what the playbook gathered per region: the result of metadata_options_info with every ``include``,
-and what the phase changed. Everything in it came from AWS, so every cell is text made safe for its format (pipes
-in Markdown, markup in HTML) and nothing is trusted to have a shape.
+The input is what the playbook gathered per region: the result of metadata_options_info with every ``include``
+(or its failure), what the phase changed and which of its steps failed. Everything in it came from AWS or from a
+task result, so every piece of text is escaped for its format (no raw HTML and no links in Markdown, markup
+escaped in HTML), nothing is trusted to have a shape, and a verdict this report does not know is shown as it is
+and counted as a blocker, never dropped.
+
+Every sentence the report writes is a row of a table below or a function of the data, with a test that it is true.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import VERDICT_NAMES
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import LAUNCH_PATH_KINDS
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import bounded_message
 
 PHASES = ("audit", "instances", "launch_paths", "account")
 PHASE_TEXT = {
     "audit": "audit the instances, launch paths and account defaults; change nothing",
     "instances": "require IMDSv2 on the instances whose verdict is ready (the metadata_options guard)",
-    "launch_paths": "give launch templates a default version that requires IMDSv2",
+    "launch_paths": "give launch templates versions that require IMDSv2, for every version in use",
     "account": "account defaults: http_tokens required, then http_tokens_enforced (refused unless ready)",
 }
-INSTANCE_VERDICTS = VERDICT_NAMES  # the audit's own table, in its order
-PATH_VERDICTS = ("unknown", "allows_imdsv1", "endpoint_disabled", "enforced")
-PATH_KINDS = (
-    ("launch_templates", "Launch templates", "launch_template_id"),
-    ("auto_scaling_groups", "Auto Scaling groups", "auto_scaling_group_name"),
-    ("launch_configurations", "Launch configurations", "launch_configuration_name"),
-)
 MAX_ROWS = 500  # a table a person reads; the rest is counted
+MAX_CELL = 2000  # longer text is shortened between words and says how much was left out, never cut mid-word
+
+# What each instance verdict means for enforcement: (verdict, blocks even where tokens are required, what to do).
+# As launch_paths.readiness_from judges: an instance blocks while its tokens are not required, or while its IMDSv1
+# use is unknown or in use. A verdict not in the table is shown as it is, blocks, and gets UNKNOWN_VERDICT_ACTION.
+INSTANCE_VERDICT_ROWS: tuple = (
+    ("ready", False, "the instances phase requires tokens here"),
+    ("uses_imdsv1", True, "update what calls IMDSv1 on it (ec2meta.imds.imdsv1_callers shows what), then audit again"),
+    ("enforced_with_rejections", False, "tokens are required and IMDSv1 calls are refused now: fix that caller"),
+    ("unknown", True, "never counted as ready: wait for CloudWatch data, or check the instance by hand"),
+    ("too_recent", False, "too early to tell: audit again once CloudWatch has a full window"),
+    ("endpoint_disabled", False, "its metadata endpoint is off: set http_tokens required on it by hand"),
+    ("enforced", False, "nothing: tokens are required"),
+)
+# Launch path verdicts (templates, groups, configurations, fleets, whatever kinds the audit returns).
+PATH_VERDICT_ROWS: tuple = (
+    ("launch_refused", True, "enforcement is on and it allows IMDSv1: its launches fail now; require tokens here"),
+    ("unknown", True, "what it launches with is not known: never counted as ready; check it by hand"),
+    ("allows_imdsv1", True, "require tokens here"),
+    ("endpoint_disabled", True, "instances launched from it have the endpoint off; require tokens here too"),
+    ("enforced", False, "nothing: launches from it require tokens"),
+)
+UNKNOWN_VERDICT_ACTION = "a verdict this report does not know: counted as a blocker; read the audit result"
+# Launch path kinds: (kind, title, the key of its id, what fixes it). Kinds the audit adds later render with their
+# own name as the title and the first *_id or *_name key as the id.
+PATH_KIND_ROWS: tuple = (
+    (
+        "launch_templates",
+        "Launch templates",
+        "launch_template_id",
+        "the launch_paths phase; a group pinned to a version number keeps it until the group is updated",
+    ),
+    (
+        "auto_scaling_groups",
+        "Auto Scaling groups",
+        "auto_scaling_group_name",
+        "follows its template (the launch_paths phase), unless pinned to a version number: then update the group",
+    ),
+    (
+        "launch_configurations",
+        "Launch configurations",
+        "launch_configuration_name",
+        "cannot be changed: move its groups to a launch template, or let the account default (the account phase) "
+        "cover it where it sets no HttpTokens",
+    ),
+)
+NAME_KEYS = ("name", "launch_template_name", "auto_scaling_group_name", "launch_configuration_name", "fleet_name")
+
+
+@dataclass
+class Strong:
+    """Bold text inside a paragraph (escaped like any other text)."""
+
+    text: str
+
+
+@dataclass
+class Bar:
+    """One progress bar: ``done`` of ``total``, or unknown (``total`` None) with the reason in ``label``."""
+
+    phase: str
+    done: int
+    total: int | None
+    label: str
 
 
 @dataclass
@@ -45,8 +108,12 @@ class Table:
 @dataclass
 class Section:
     title: str
-    paragraphs: list = field(default_factory=list)
+    paragraphs: list = field(default_factory=list)  # each a list of str and Strong
+    bars: list = field(default_factory=list)  # (region, [Bar]) pairs
     tables: list = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- reading untrusted input
 
 
 def _list(value: Any) -> list:
@@ -57,10 +124,177 @@ def _map(value: Any) -> Mapping:
     return value if isinstance(value, Mapping) else {}
 
 
-def _text(value: Any, limit: int = 300) -> str:
-    if value is None:
+def _text(value: Any) -> str:
+    if value is None or value == "":
         return "-"
-    return str(value)[:limit]
+    return bounded_message(str(value), MAX_CELL)
+
+
+def _count(number: int, one: str, many: str | None = None) -> str:
+    return f"{number} {one if number == 1 else (many or one + 's')}"
+
+
+def _region_name(region: Mapping) -> str:
+    if region.get("region"):
+        return _text(region.get("region"))
+    return _text(region.get("item"))  # a failed loop item carries the region only as the item
+
+
+def _verdict_row(rows: tuple, verdict: Any) -> tuple:
+    for name, blocks, action in rows:
+        if name == verdict:
+            return name, blocks, action
+    return _text(verdict), True, UNKNOWN_VERDICT_ACTION
+
+
+def _path_kinds(region: Mapping) -> list:
+    """(kind, title, id key, fix) of every launch path kind the region's result holds, known ones first."""
+    known = [row for row in PATH_KIND_ROWS if isinstance(region.get(row[0]), list)]
+    names = {row[0] for row in PATH_KIND_ROWS}
+    extra = [kind for kind in LAUNCH_PATH_KINDS if kind not in names]
+    extra += [kind for kind in _map(region.get("launch_path_summary")) if kind not in names and kind not in extra]
+    for kind in extra:
+        items = _list(region.get(kind))
+        keys = [key for item in items[:1] for key in item if key.endswith(("_id", "_name"))]
+        known.append((kind, kind.replace("_", " ").capitalize(), keys[0] if keys else "id", ""))
+    return known
+
+
+def _audit_failed(region: Mapping) -> bool:
+    return bool(region.get("failed")) or not isinstance(region.get("instances"), list)
+
+
+# ----------------------------------------------------------------------------- what the data says
+
+
+@dataclass
+class Blocker:
+    kind: str  # "instance" or a launch path kind
+    region: str
+    item: Mapping
+    verdict: str
+    action: str
+
+
+def region_blockers(region: Mapping) -> list:
+    """What stands in the way of http_tokens_enforced in one region, as launch_paths.readiness_from judges it:
+    an instance whose tokens are not required or whose verdict is unknown or uses_imdsv1, and every launch path
+    not marked blocks_enforcement=false."""
+    name = _region_name(region)
+    found = []
+    for item in _list(region.get("instances")):
+        verdict, blocks_anyway, action = _verdict_row(INSTANCE_VERDICT_ROWS, item.get("verdict"))
+        if blocks_anyway or _map(item.get("metadata_options")).get("http_tokens") != "required":
+            found.append(Blocker("instance", name, item, verdict, action))
+    for kind, _title, _key, fix in _path_kinds(region):
+        for item in _list(region.get(kind)):
+            verdict, fixable, action = _verdict_row(PATH_VERDICT_ROWS, item.get("verdict"))
+            if item.get("blocks_enforcement", True) is not False:
+                found.append(Blocker(kind, name, item, verdict, f"{action} ({fix})" if fixable and fix else action))
+    return found
+
+
+def enforced(region: Mapping) -> bool:
+    return _map(region.get("account_defaults")).get("http_tokens_enforced") == "enabled"
+
+
+def _by_kind(found: list) -> str:
+    counts: dict = {}
+    for blocker in found:
+        counts[blocker.kind] = counts.get(blocker.kind, 0) + 1
+    titles = {
+        "instance": ("instance", "instances"),
+        **{row[0]: (row[1][:-1].lower(), row[1].lower()) for row in PATH_KIND_ROWS},
+    }
+    parts = []
+    for kind, number in counts.items():
+        one, many = titles.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
+        parts.append(_count(number, one, many))
+    return ", ".join(parts)
+
+
+def region_top_line(region: Mapping) -> list:
+    """One region's verdict on enforcement, as a paragraph."""
+    name = _region_name(region)
+    if region.get("failed"):
+        why = f" ({region['reason']})" if isinstance(region.get("reason"), str) else ""
+        return [Strong(name), f": ready to enforce: unknown — the audit failed{why}: {_text(region.get('msg'))}"]
+    if _audit_failed(region):
+        return [Strong(name), ": ready to enforce: unknown — the audit result has no list of instances."]
+    found = region_blockers(region)
+    if enforced(region):
+        rest = (
+            f"; {_count(len(found), 'instance or launch path')} still allow IMDSv1 ({_by_kind(found)})" if found else ""
+        )
+        return [Strong(name), f": IMDSv2 is enforced at launch (http_tokens_enforced enabled){rest}."]
+    if found:
+        return [Strong(name), f": ready to enforce: no — {_count(len(found), 'blocker')} ({_by_kind(found)})."]
+    return [Strong(name), ": ready to enforce: yes — nothing audited allows IMDSv1."]
+
+
+def overall_top_line(regions: list) -> list:
+    if not regions:
+        return [Strong("Ready to enforce: unknown"), " — no region was audited."]
+    failed = [_region_name(r) for r in regions if _audit_failed(r)]
+    total = sum(len(region_blockers(r)) for r in regions if not _audit_failed(r))
+    if failed:
+        more = f", and {_count(total, 'blocker')} in the others" if total else ""
+        return [Strong("Ready to enforce: unknown"), f" — the audit failed in {', '.join(failed)}{more}."]
+    if all(enforced(r) for r in regions):
+        rest = f"; {_count(total, 'blocker')} still allow IMDSv1" if total else ""
+        return [Strong("IMDSv2 is enforced at launch in every region"), f"{rest}."]
+    if total:
+        where = sum(1 for r in regions if region_blockers(r))
+        return [Strong("Ready to enforce: no"), f" — {_count(total, 'blocker')} in {_count(where, 'region')}."]
+    return [Strong("Ready to enforce: yes"), " — nothing audited allows IMDSv1 in any region."]
+
+
+def progress_bars(region: Mapping) -> list:
+    """One bar a phase that changes something: instances requiring tokens, launch paths not blocking, account steps."""
+    if _audit_failed(region):
+        return [Bar(phase, 0, None, "unknown: the audit failed") for phase in PHASES[1:]]
+    instances = _list(region.get("instances"))
+    required = sum(1 for i in instances if _map(i.get("metadata_options")).get("http_tokens") == "required")
+    paths = [item for kind, *_rest in _path_kinds(region) for item in _list(region.get(kind))]
+    clear = sum(1 for item in paths if item.get("blocks_enforcement", True) is False)
+    defaults = _map(region.get("account_defaults"))
+    steps = (defaults.get("http_tokens") == "required") + (defaults.get("http_tokens_enforced") == "enabled")
+    return [
+        Bar("instances", required, len(instances), f"{required} of {len(instances)} instances require IMDSv2"),
+        Bar("launch_paths", clear, len(paths), f"{clear} of {len(paths)} launch paths require IMDSv2"),
+        Bar("account", steps, 2, f"{steps} of 2 account steps (http_tokens required, enforcement enabled)"),
+    ]
+
+
+# ----------------------------------------------------------------------------- what the phase did
+
+
+def _users_text(users: Any) -> str:
+    named = []
+    for user in _list(users):
+        how = f" ({user['version']})" if user.get("version") not in (None, user.get("name")) else ""
+        named.append(f"{_text(user.get('kind'))} {_text(user.get('name'))}{how}")
+    return ", ".join(named) or "no user"
+
+
+def _change_texts(result: Mapping) -> list:
+    if result.get("failed"):
+        reason = f" ({result['reason']})" if isinstance(result.get("reason"), str) else ""
+        return [f"refused or failed{reason}: {_text(result.get('msg'))}"]
+    lineage = _list(result.get("lineage"))
+    if lineage:
+        return [
+            f"version {_text(row.get('old_version'))} -> {_text(row.get('new_version'))}"
+            f" ({_text(row.get('action'))}), used by {_users_text(row.get('users'))}"
+            for row in lineage
+        ]
+    if result.get("version_created"):
+        return [f"version {result['version_created']} created, default version {_text(result.get('default_version'))}"]
+    if "launch_template_id" in result:
+        return [f"default version {_text(result.get('default_version'))}"]
+    if "instance_id" in result:
+        return ["http_tokens required"]
+    return ["changed"]
 
 
 def _region_of(result: Mapping) -> str:
@@ -73,24 +307,14 @@ def _region_of(result: Mapping) -> str:
 def _thing_of(result: Mapping) -> tuple:
     item = result.get("item")
     target = item[1] if isinstance(item, list) and len(item) > 1 and isinstance(item[1], Mapping) else {}
-    for kind, key in (("instance", "instance_id"), ("launch_template", "launch_template_id")):
+    for kind, key, name_key in (
+        ("instance", "instance_id", "name"),
+        ("launch_template", "launch_template_id", "launch_template_name"),
+    ):
         value = result.get(key) or target.get(key)
         if value:
-            return kind, _text(value)
-    return "account_defaults", _region_of(result)
-
-
-def _change_text(result: Mapping) -> str:
-    if result.get("failed"):
-        reason = f" ({result['reason']})" if isinstance(result.get("reason"), str) else ""
-        return f"refused or failed{reason}: {_text(result.get('msg'), 2000)}"
-    if result.get("version_created"):
-        return f"version {result['version_created']} created, default version {_text(result.get('default_version'))}"
-    if "launch_template_id" in result:
-        return f"default version {_text(result.get('default_version'))}"
-    if "instance_id" in result:
-        return "http_tokens required"
-    return "changed"
+            return kind, _text(target.get(name_key) or result.get(name_key)), _text(value)
+    return "account_defaults", "-", _region_of(result)
 
 
 def changes_from(task_results: Any) -> list:
@@ -109,13 +333,15 @@ def changes_from(task_results: Any) -> list:
                             {
                                 "region": outcome.get("region"),
                                 "kind": "account_defaults",
+                                "name": "-",
                                 "id": outcome.get("region"),
                                 "change": change,
                             }
                         )
                 continue
-            kind, thing = _thing_of(result)
-            rows.append({"region": _region_of(result), "kind": kind, "id": thing, "change": _change_text(result)})
+            kind, name, thing = _thing_of(result)
+            for text in _change_texts(result):
+                rows.append({"region": _region_of(result), "kind": kind, "name": name, "id": thing, "change": text})
     return rows
 
 
@@ -124,245 +350,318 @@ def next_phase(phase: str) -> str | None:
     return PHASES[index + 1] if index + 1 < len(PHASES) else None
 
 
-def blockers(region: Mapping) -> dict:
-    """What stands in the way of the rest of the campaign in one region, by kind."""
-    instances = _list(region.get("instances"))
-    found = {
-        "calling_imdsv1": [i for i in instances if i.get("verdict") in ("uses_imdsv1", "enforced_with_rejections")],
-        "unknown_instances": [i for i in instances if i.get("verdict") in ("unknown", "too_recent")],
-        "optional_instances": [
-            i for i in instances if _map(i.get("metadata_options")).get("http_tokens") != "required"
-        ],
-        "launch_paths": [
-            (kind, item)
-            for kind, _title, _key in PATH_KINDS
-            for item in _list(region.get(kind))
-            if item.get("blocks_enforcement", True)
-        ],
-    }
-    return found
+def _next_phase_sentence(report: Mapping, phase: str, regions: list, failures: list) -> list:
+    """What to run next, and only what the data supports: the account phase is the last one only once every
+    region enforces IMDSv2."""
+    following = next_phase(phase)
+    if failures:
+        return [
+            f"This run of the {phase} phase did not finish: ",
+            Strong("run it again"),
+            " once the failures below are fixed (every change is idempotent).",
+        ]
+    if following == "instances":
+        ready = sum(1 for r in regions for i in _list(r.get("instances")) if i.get("verdict") == "ready")
+        return [
+            "Next phase: ",
+            Strong("instances"),
+            f", {PHASE_TEXT['instances']}: it would change "
+            f"{_count(ready, 'instance')} (verdict ready, listed below under What blocks enforcement).",
+        ]
+    if following == "launch_paths":
+        templates = sum(
+            1 for r in regions for t in _list(r.get("launch_templates")) if t.get("blocks_enforcement", True)
+        )
+        return [
+            "Next phase: ",
+            Strong("launch_paths"),
+            f", {PHASE_TEXT['launch_paths']}: it would change "
+            f"{_count(templates, 'launch template')} (those that still allow IMDSv1 in some version in use).",
+        ]
+    if following == "account":
+        return ["Next phase: ", Strong("account"), f", {PHASE_TEXT['account']}."]
+    not_enforced = [_region_name(r) for r in regions if not enforced(r)]
+    if regions and not not_enforced:
+        return [Strong("The campaign is complete"), ": IMDSv2 is enforced at launch in every region audited."]
+    if report.get("check_mode"):
+        return [
+            Strong("Dry run"),
+            ": nothing was changed, so enforcement is still off in "
+            f"{', '.join(not_enforced) or 'every region'}; run the account phase without --check.",
+        ]
+    return [
+        Strong("The campaign is not complete"),
+        ": http_tokens_enforced is not enabled in "
+        f"{', '.join(not_enforced) or 'any region'}. Fix what blocks enforcement (below), then run the account "
+        "phase again.",
+    ]
 
 
-def _campaign_section(report: Mapping, phase: str, regions: list, following: str | None) -> Section:
-    """The phase run, the regions, the next phase and what this phase changed."""
+# ----------------------------------------------------------------------------- sections
+
+
+def _top_section(report: Mapping, phase: str, regions: list, failures: list) -> Section:
+    top = Section("Summary")
+    if report.get("check_mode"):
+        top.paragraphs.append(
+            [
+                Strong("DRY RUN (check mode)"),
+                ': nothing was changed in AWS. "What this phase changed" lists what '
+                "a real run would change; the audit shows the state as it is.",
+            ]
+        )
+    top.paragraphs.append(overall_top_line(regions))
+    top.paragraphs += [region_top_line(region) for region in regions]
+    for failure in failures:
+        reason = f" ({failure['reason']})" if isinstance(failure.get("reason"), str) and failure["reason"] else ""
+        top.paragraphs.append(
+            [Strong("A step failed"), f": {_text(failure.get('task'))}{reason}: {_text(failure.get('msg'))}"]
+        )
+    top.paragraphs.append(_next_phase_sentence(report, phase, regions, failures))
+    top.bars = [(_region_name(region), progress_bars(region)) for region in regions]
+    return top
+
+
+def _campaign_section(report: Mapping, phase: str, regions: list) -> Section:
     intro = Section("Campaign")
-    intro.paragraphs.append(f"Phase run: **{phase}**, {PHASE_TEXT[phase]}.")
-    names = ", ".join(_text(region.get("region")) for region in regions) or "-"
-    intro.paragraphs.append(f"Generated: {_text(report.get('generated'))}. Regions: {names}.")
-    intro.paragraphs.append(
-        f"Next phase: **{following}**, {PHASE_TEXT[following]}." if following else "This was the last phase."
-    )
+    intro.paragraphs.append(["Phase run: ", Strong(phase), f", {PHASE_TEXT[phase]}."])
+    names = ", ".join(_region_name(region) for region in regions) or "-"
+    intro.paragraphs.append([f"Generated: {_text(report.get('generated'))}. Regions: {names}."])
     changed = _list(report.get("changes")) + changes_from(report.get("task_results"))
     if changed:
+        title = "What this phase would change (dry run)" if report.get("check_mode") else "What this phase changed"
         intro.tables.append(
             Table(
-                "What this phase changed",
-                ("Region", "Kind", "What", "Change"),
-                [
-                    (_text(c.get("region")), _text(c.get("kind")), _text(c.get("id")), _text(c.get("change")))
-                    for c in changed
-                ],
+                title,
+                ("Region", "Kind", "Name", "ID", "Change"),
+                [tuple(_text(c.get(key)) for key in ("region", "kind", "name", "id", "change")) for c in changed],
             )
         )
     else:
-        intro.paragraphs.append("This phase changed nothing.")
+        verb = "would change" if report.get("check_mode") else "changed"
+        intro.paragraphs.append([f"This phase {verb} nothing."])
     return intro
 
 
-def _instance_verdicts_table(regions: list) -> Table:
-    return Table(
-        "Instances per verdict",
-        ("Region", *INSTANCE_VERDICTS),
-        [
-            (_text(r.get("region")), *(_text(_map(r.get("summary")).get(v, 0)) for v in INSTANCE_VERDICTS))
-            for r in regions
-        ],
-        counted=False,
-    )
-
-
-def _path_verdicts_table(regions: list, kind: str, title: str) -> Table:
-    return Table(
-        f"{title} per verdict",
-        ("Region", *PATH_VERDICTS),
-        [
-            (
-                _text(r.get("region")),
-                *(_text(_map(_map(r.get("launch_path_summary")).get(kind)).get(v, 0)) for v in PATH_VERDICTS),
-            )
-            for r in regions
-        ],
-        counted=False,
-    )
-
-
-ACCOUNT_DEFAULT_NAMES = (
-    "http_tokens",
-    "http_put_response_hop_limit",
-    "http_endpoint",
-    "http_tokens_enforced",
-    "managed_by",
-)
-
-
-def _account_defaults_table(regions: list) -> Table:
-    return Table(
-        "Account defaults",
-        ("Region", "http_tokens", "hop limit", "http_endpoint", "http_tokens_enforced", "managed_by"),
-        [
-            (
-                _text(r.get("region")),
-                *(_text(_map(r.get("account_defaults")).get(name)) for name in ACCOUNT_DEFAULT_NAMES),
-            )
-            for r in regions
-        ],
-        counted=False,
-    )
+def _not_audited_section(regions: list) -> Section | None:
+    statements: list = []
+    for region in regions:
+        value = region.get("not_audited")
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and text and text not in statements:
+                statements.append(text)
+    if not statements:
+        return None
+    return Section("What this audit cannot see", [[_text(text)] for text in statements])
 
 
 def _per_region_section(regions: list) -> Section:
     """Overviews, one row a region: instance verdicts, launch path verdicts by kind, account defaults."""
     overview = Section("Per region")
-    overview.tables.append(_instance_verdicts_table(regions))
-    for kind, title, _key in PATH_KINDS:
-        overview.tables.append(_path_verdicts_table(regions, kind, title))
-    overview.tables.append(_account_defaults_table(regions))
+    verdicts = list(
+        dict.fromkeys([row[0] for row in INSTANCE_VERDICT_ROWS] + [v for r in regions for v in _map(r.get("summary"))])
+    )
+    overview.tables.append(
+        Table(
+            "Instances per verdict",
+            ("Region", *verdicts),
+            [(_region_name(r), *(_text(_map(r.get("summary")).get(v, 0)) for v in verdicts)) for r in regions],
+            counted=False,
+        )
+    )
+    kinds = list(dict.fromkeys(row[:2] for r in regions for row in _path_kinds(r)))
+    for kind, title in kinds:
+        summaries = [_map(_map(r.get("launch_path_summary")).get(kind)) for r in regions]
+        names = list(dict.fromkeys([row[0] for row in PATH_VERDICT_ROWS] + [v for s in summaries for v in s]))
+        overview.tables.append(
+            Table(
+                f"{title} per verdict",
+                ("Region", *names),
+                [(_region_name(r), *(_text(s.get(v, 0)) for v in names)) for r, s in zip(regions, summaries)],
+                counted=False,
+            )
+        )
+    defaults = ("http_tokens", "http_put_response_hop_limit", "http_endpoint", "http_tokens_enforced", "managed_by")
+    overview.tables.append(
+        Table(
+            "Account defaults",
+            ("Region", *defaults),
+            [
+                (_region_name(r), *(_text(_map(r.get("account_defaults")).get(name)) for name in defaults))
+                for r in regions
+            ],
+            counted=False,
+        )
+    )
     return overview
 
 
-def _calling_row(region_name: str, item: Mapping) -> tuple:
-    usage = _map(item.get("imdsv1_usage"))
-    return (
-        region_name,
-        _text(item.get("instance_id")),
-        _text(item.get("name")),
-        _text(item.get("verdict")),
-        _text(usage.get("calls")),
-        _text(usage.get("rejected")),
-        _text(usage.get("last_seen") or usage.get("last_rejected")),
+def _name_of(item: Mapping) -> str:
+    return _text(next((item.get(key) for key in NAME_KEYS if item.get(key)), None))
+
+
+def _blockers_section(regions: list) -> Section:
+    """Everything that stands in the way of http_tokens_enforced, with what to do about each."""
+    found = [blocker for region in regions if not _audit_failed(region) for blocker in region_blockers(region)]
+    section = Section(f"What blocks enforcement ({len(found)})")
+    instances = [b for b in found if b.kind == "instance"]
+    rows = []
+    for blocker in instances:
+        usage = _map(blocker.item.get("imdsv1_usage"))
+        rows.append(
+            (
+                blocker.region,
+                _text(blocker.item.get("instance_id")),
+                _name_of(blocker.item),
+                blocker.verdict,
+                _text(_map(blocker.item.get("metadata_options")).get("http_tokens")),
+                _text(usage.get("calls")),
+                _text(usage.get("rejected")),
+                _text(usage.get("last_seen") or usage.get("last_rejected")),
+                blocker.action,
+            )
+        )
+    section.tables.append(
+        Table(
+            "Instances",
+            (
+                "Region",
+                "Instance",
+                "Name",
+                "Verdict",
+                "http_tokens",
+                "IMDSv1 calls",
+                "Refused calls",
+                "Last seen",
+                "What to do",
+            ),
+            rows,
+        )
     )
-
-
-def _path_row(region_name: str, kind: str, item: Mapping) -> tuple:
-    key = next(k for kind_name, _t, k in PATH_KINDS if kind_name == kind)
-    label = _text(item.get(key))
-    if item.get("launch_template_name"):
-        label = f"{_text(item.get('launch_template_name'))} ({label})"
-    return (region_name, kind, label, _text(item.get("verdict")), _text(item.get("verdict_reason")))
-
-
-def _blocker_rows(regions: list) -> tuple:
-    """(calling, unknown, optional, paths): the rows of the four blocker tables, over every region."""
-    calling, unknown, optional, paths = [], [], [], []
-    for region in regions:
-        name = _text(region.get("region"))
-        found = blockers(region)
-        calling += [_calling_row(name, item) for item in found["calling_imdsv1"]]
-        unknown += [
-            (name, _text(item.get("instance_id")), _text(item.get("verdict")), _text(item.get("verdict_reason")))
-            for item in found["unknown_instances"]
+    kinds = list(dict.fromkeys(row[:3] for r in regions for row in _path_kinds(r)))
+    for kind, title, key in kinds:
+        rows = [
+            (
+                b.region,
+                _name_of(b.item),
+                _text(b.item.get(key)),
+                b.verdict,
+                _text(b.item.get("verdict_reason")),
+                b.action,
+            )
+            for b in found
+            if b.kind == kind
         ]
-        optional += [
-            (name, _text(item.get("instance_id")), _text(item.get("verdict"))) for item in found["optional_instances"]
-        ]
-        paths += [_path_row(name, kind, item) for kind, item in found["launch_paths"]]
-    return calling, unknown, optional, paths
-
-
-def _blockers_section(regions: list, following: str | None) -> Section:
-    """What stands in the way of the next phase: instances calling, unknown or allowing IMDSv1, launch paths."""
-    blocking = Section(f"What blocks the next phase ({following or 'none'})")
-    calling, unknown, optional, paths = _blocker_rows(regions)
-    blocking.tables.append(
-        Table(
-            "Instances still calling IMDSv1",
-            ("Region", "Instance", "Name", "Verdict", "IMDSv1 calls", "Refused calls", "Last seen"),
-            calling,
-            "Fix or upgrade what makes these calls (ec2meta.imds.imdsv1_callers on the host) before requiring "
-            "tokens; the instances phase leaves them alone.",
-        )
-    )
-    blocking.tables.append(
-        Table(
-            "Instances whose IMDSv1 use is not known",
-            ("Region", "Instance", "Verdict", "Why"),
-            unknown,
-            "Never counted as ready: wait for CloudWatch data, or check the instance by hand.",
-        )
-    )
-    blocking.tables.append(
-        Table(
-            "Instances that still allow IMDSv1",
-            ("Region", "Instance", "Verdict"),
-            optional,
-            "Account-level enforcement waits until every instance requires tokens.",
-        )
-    )
-    blocking.tables.append(
-        Table(
-            "Launch paths still allowing IMDSv1 (or unknown)",
-            ("Region", "Kind", "Launch path", "Verdict", "Why"),
-            paths,
-            "Launch configurations cannot be changed: move their groups to a launch template, or let the account "
-            "default (http_tokens required, the account phase) apply where they set no HttpTokens. Groups "
-            "pinned to a template version number keep it until the group is updated.",
-        )
-    )
-    return blocking
+        section.tables.append(Table(title, ("Region", "Name", "ID", "Verdict", "Why", "What to do"), rows))
+    return section
 
 
 def build(report: Mapping) -> tuple:
     """(title, sections) of the report."""
     phase = report.get("phase") if report.get("phase") in PHASES else "audit"
     regions = _list(report.get("regions"))
-    following = next_phase(phase)
-    sections = [
-        _campaign_section(report, phase, regions, following),
-        _per_region_section(regions),
-        _blockers_section(regions, following),
-    ]
-    return "IMDSv2 campaign report", sections
+    failures = _list(report.get("failures"))
+    title = "IMDSv2 campaign report" + (" (DRY RUN)" if report.get("check_mode") else "")
+    sections = [_top_section(report, phase, regions, failures), _campaign_section(report, phase, regions)]
+    unseen = _not_audited_section(regions)
+    if unseen:
+        sections.append(unseen)
+    sections += [_blockers_section(regions), _per_region_section(regions)]
+    return title, sections
 
 
 def _cap(rows: list) -> tuple:
     return rows[:MAX_ROWS], max(0, len(rows) - MAX_ROWS)
 
 
-def _md_cell(value: Any) -> str:
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+# ----------------------------------------------------------------------------- Markdown
+
+# CommonMark treats a backslash before any ASCII punctuation as that character; <, > and & become entities so no
+# renderer sees a tag; "://", "www." and "@" are broken up so GFM makes no link of them.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]()|#!~{}])")
+_MD_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def md_escape(value: Any) -> str:
+    text = _MD_CONTROL.sub(" ", str(value))
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("://", "\\://").replace("www.", "www\\.").replace("@", "\\@")
+
+
+def _md_paragraph(spans: list) -> str:
+    return "".join(f"**{md_escape(s.text)}**" if isinstance(s, Strong) else md_escape(s) for s in spans)
+
+
+def _md_bar(bar: Bar, width: int = 20) -> str:
+    if bar.total is None:
+        return f"`{'?' * width}` {md_escape(bar.label)}"
+    filled = round(width * bar.done / bar.total) if bar.total else width
+    return f"`{'#' * filled}{'.' * (width - filled)}` {md_escape(bar.label)}"
 
 
 def to_markdown(report: Mapping) -> str:
     title, sections = build(report)
-    lines = [f"# {title}", ""]
+    lines = [f"# {md_escape(title)}", ""]
     for section in sections:
-        lines += [f"## {section.title}", ""]
+        lines += [f"## {md_escape(section.title)}", ""]
         for paragraph in section.paragraphs:
-            lines += [paragraph, ""]
+            lines += [_md_paragraph(paragraph), ""]
+        for region, bars in section.bars:
+            lines += [f"Progress in {md_escape(region)}:", ""]
+            lines += [f"- {md_escape(bar.phase)}: {_md_bar(bar)}" for bar in bars] + [""]
         for table in section.tables:
             rows, more = _cap(table.rows)
             count = f" ({len(table.rows)})" if table.counted else ""
-            lines += [f"### {table.title}{count}", ""]
+            lines += [f"### {md_escape(table.title)}{count}", ""]
             if table.note:
-                lines += [table.note, ""]
+                lines += [md_escape(table.note), ""]
             if not rows:
                 lines += ["None.", ""]
                 continue
-            lines.append("| " + " | ".join(_md_cell(h) for h in table.headers) + " |")
+            lines.append("| " + " | ".join(md_escape(h) for h in table.headers) + " |")
             lines.append("|" + "---|" * len(table.headers))
-            lines += ["| " + " | ".join(_md_cell(cell) for cell in row) + " |" for row in rows]
+            lines += ["| " + " | ".join(md_escape(cell) for cell in row) + " |" for row in rows]
             if more:
                 lines.append(f"\n... and {more} more.")
             lines.append("")
     return "\n".join(lines)
 
 
-def _bold(text: str) -> str:
-    """The Markdown **bold** of the intro paragraphs as HTML, the rest escaped."""
-    parts = text.split("**")
-    return "".join(
-        f"<strong>{html.escape(part)}</strong>" if i % 2 else html.escape(part) for i, part in enumerate(parts)
-    )
+# ----------------------------------------------------------------------------- HTML
+
+BAR_WIDTH = 360
+BAR_COLOURS = {"done": "#2e7d32", "todo": "#e0e0e0", "unknown": "#b0b0b0"}
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _html_paragraph(spans: list) -> str:
+    return "".join(f"<strong>{_esc(s.text)}</strong>" if isinstance(s, Strong) else _esc(s) for s in spans)
+
+
+def svg_bars(region: str, bars: list) -> str:
+    """The region's progress as an inline SVG: one bar a phase, no script, no link, nothing fetched."""
+    row = 26
+    height = row * len(bars) + 8
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{BAR_WIDTH + 560}" height="{height}" role="img" '
+        f'aria-label="progress in {_esc(region)}">'
+    ]
+    for index, bar in enumerate(bars):
+        y = 4 + index * row
+        share = (bar.done / bar.total if bar.total else 1.0) if bar.total is not None else 0.0
+        fill = BAR_COLOURS["unknown"] if bar.total is None else BAR_COLOURS["done"]
+        parts += [
+            f'<text x="0" y="{y + 15}" font-size="13">{_esc(bar.phase)}</text>',
+            f'<rect x="110" y="{y}" width="{BAR_WIDTH}" height="18" fill="{BAR_COLOURS["todo"]}"/>',
+            f'<rect x="110" y="{y}" width="{round(BAR_WIDTH * share)}" height="18" fill="{fill}"/>',
+            f'<text x="{120 + BAR_WIDTH}" y="{y + 15}" font-size="13">{_esc(bar.label)}</text>',
+        ]
+    parts.append("</svg>")
+    return "".join(parts)
 
 
 def to_html(report: Mapping) -> str:
@@ -370,25 +669,33 @@ def to_html(report: Mapping) -> str:
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title)}</title>",
+        # Nothing in the page runs or loads: a policy that says so, for a report opened from a share.
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
+        f"<title>{_esc(title)}</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0 1.5em}"
-        "th,td{border:1px solid #999;padding:.25em .5em;text-align:left}th{background:#eee}</style>",
-        f"</head><body><h1>{html.escape(title)}</h1>",
+        "th,td{border:1px solid #999;padding:.25em .5em;text-align:left;vertical-align:top}th{background:#eee}"
+        ".dry{background:#fff3cd;border:2px solid #b58900;padding:.5em}h4{margin:.5em 0 .2em}</style>",
+        f"</head><body><h1>{_esc(title)}</h1>",
     ]
     for section in sections:
-        out.append(f"<h2>{html.escape(section.title)}</h2>")
-        out += [f"<p>{_bold(paragraph)}</p>" for paragraph in section.paragraphs]
+        out.append(f"<h2>{_esc(section.title)}</h2>")
+        for paragraph in section.paragraphs:
+            dry = isinstance(paragraph[0], Strong) and paragraph[0].text.startswith("DRY RUN")
+            opening = '<p class="dry">' if dry else "<p>"
+            out.append(f"{opening}{_html_paragraph(paragraph)}</p>")
+        for region, bars in section.bars:
+            out += [f"<h4>Progress in {_esc(region)}</h4>", svg_bars(region, bars)]
         for table in section.tables:
             rows, more = _cap(table.rows)
             count = f" ({len(table.rows)})" if table.counted else ""
-            out.append(f"<h3>{html.escape(table.title)}{count}</h3>")
+            out.append(f"<h3>{_esc(table.title)}{count}</h3>")
             if table.note:
-                out.append(f"<p>{html.escape(table.note)}</p>")
+                out.append(f"<p>{_esc(table.note)}</p>")
             if not rows:
                 out.append("<p>None.</p>")
                 continue
-            out.append("<table><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in table.headers) + "</tr>")
-            out += ["<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows]
+            out.append("<table><tr>" + "".join(f"<th>{_esc(h)}</th>" for h in table.headers) + "</tr>")
+            out += ["<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in rows]
             out.append("</table>")
             if more:
                 out.append(f"<p>... and {more} more.</p>")

@@ -1,8 +1,16 @@
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The campaign report: what a person reads, made from untrusted AWS text."""
+"""The campaign report: what a person reads, made from untrusted AWS text.
+
+Each kind of sentence the report writes has a test here that it is true for the data it is written from (and one
+that the other kinds are not written for that data); the hostile-strings fixture goes through both formats.
+"""
 
 from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -13,61 +21,352 @@ from ansible_collections.ec2meta.imds.plugins.filter.imdsv2_campaign_report impo
 )
 from ansible_collections.ec2meta.imds.plugins.plugin_utils import _campaign_report as report
 
-HOSTILE = "evil | name <script>alert(1)</script>\nnext"
+HOSTILE = [
+    "<script>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    "[x](javascript:alert(1))",
+    "![x](https://evil.example/pixel.png)",
+    "<https://evil.example>",
+    "https://evil.example/phish www.evil.example mail@evil.example",
+    "a | b | c",
+    "line one\nline two\r\n| injected | row |",
+    "`code` ``more``",
+    "*bold* _em_ **strong** __strong__ ~~del~~",
+    "# heading",
+    "&lt;script&gt; &amp; &#60;b&#62;",
+    "\\[escaped\\]\\",
+    "\u2028separator\x00nul\x1bescape",
+    "long " * 2000,
+]
 
 
-def region(**extra):
+def instance(instance_id, verdict, tokens="optional", name="web", **usage):
     return {
-        "region": "eu-west-1",
-        "summary": {"uses_imdsv1": 1, "ready": 0},
-        "instances": [
-            {
-                "instance_id": "i-1",
-                "name": HOSTILE,
-                "verdict": "uses_imdsv1",
-                "metadata_options": {"http_tokens": "optional"},
-                "imdsv1_usage": {"calls": 12, "rejected": 0, "last_seen": "2026-11-30T10:00:00Z"},
-            }
-        ],
-        "launch_templates": [
-            {
-                "launch_template_id": "lt-1",
-                "launch_template_name": "web",
-                "verdict": "allows_imdsv1",
-                "verdict_reason": "optional",
-                "blocks_enforcement": True,
-            },
-            {"launch_template_id": "lt-2", "verdict": "enforced", "blocks_enforcement": False},
-        ],
-        **extra,
+        "instance_id": instance_id,
+        "name": name,
+        "verdict": verdict,
+        "metadata_options": {"http_tokens": tokens},
+        "imdsv1_usage": usage,
     }
 
 
-def test_markdown_has_the_tables_and_blockers_and_escapes_cells():
-    text = imdsv2_campaign_markdown({"phase": "audit", "generated": "now", "regions": [region()]})
-    assert "Next phase: **instances**" in text
-    assert "| eu-west-1 | i-1 | evil \\| name <script>alert(1)</script> next | uses_imdsv1 | 12 | 0 |" in text
-    assert "| eu-west-1 | launch_templates | web (lt-1) | allows_imdsv1 | optional |" in text
-    assert "lt-2" not in text  # enforced: not a blocker
+def template(template_id, verdict, blocks, name="web"):
+    return {
+        "launch_template_id": template_id,
+        "launch_template_name": name,
+        "verdict": verdict,
+        "verdict_reason": f"because {verdict}",
+        "blocks_enforcement": blocks,
+    }
 
 
-def test_html_escapes_everything_from_aws():
-    text = imdsv2_campaign_html({"phase": "account", "regions": [region()]})
-    assert "<script>" not in text
-    assert "&lt;script&gt;" in text
-    assert "This was the last phase." in text
+def region(name="eu-west-1", **extra):
+    result = {
+        "region": name,
+        "summary": {"uses_imdsv1": 1, "ready": 1, "enforced": 1},
+        "instances": [
+            instance("i-calling", "uses_imdsv1", calls=12, rejected=0, last_seen="2026-11-30T10:00:00Z"),
+            instance("i-ready", "ready"),
+            instance("i-done", "enforced", tokens="required"),
+        ],
+        "launch_templates": [template("lt-open", "allows_imdsv1", True), template("lt-done", "enforced", False)],
+        "auto_scaling_groups": [],
+        "launch_configurations": [],
+        "account_defaults": {"http_tokens": None, "http_tokens_enforced": None},
+    }
+    result.update(extra)
+    return result
+
+
+def md(text):
+    return report.md_escape(text)
+
+
+# ----------------------------------------------------------------------------- hostile strings, both formats
+
+
+def hostile_report():
+    regions = []
+    for number, text in enumerate(HOSTILE):
+        regions.append(
+            region(
+                f"eu-west-{number % 3 + 1}",
+                instances=[instance(f"i-{number}", "uses_imdsv1", name=text, calls=text, last_seen=text)],
+                launch_templates=[template(text, text, True, name=text)],
+                auto_scaling_groups=[{"auto_scaling_group_name": text, "verdict": "unknown", "verdict_reason": text}],
+                launch_configurations=[{"launch_configuration_name": text, "verdict": "allows_imdsv1"}],
+                summary={text: 1},
+                launch_path_summary={"launch_templates": {text: 1}},
+                account_defaults={"http_tokens": text, "managed_by": text},
+                not_audited=text,
+            )
+        )
+    regions.append({"failed": True, "item": HOSTILE[0], "reason": HOSTILE[1], "msg": HOSTILE[2]})
+    changes = [{"region": text, "kind": text, "name": text, "id": text, "change": text} for text in HOSTILE]
+    failures = [{"task": text, "reason": text, "msg": text} for text in HOSTILE]
+    return {"phase": "audit", "generated": HOSTILE[0], "regions": regions, "changes": changes, "failures": failures}
+
+
+class Elements(HTMLParser):
+    """Every element and attribute the browser would build."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list = []
+        self.attributes: list = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attributes += [name for name, _value in attrs]
+
+
+def test_html_builds_only_the_reports_own_elements_from_hostile_strings():
+    page = imdsv2_campaign_html(hostile_report())
+    parser = Elements()
+    parser.feed(page)
+    assert set(parser.tags) <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "h4", "p",
+                                "strong", "table", "tr", "th", "td", "svg", "rect", "text"}  # fmt: skip
+    assert not [name for name in parser.attributes if name.startswith("on") or name in ("href", "src", "xlink:href")]
+    assert "<script" not in page.lower()
+    assert html.escape(HOSTILE[0]) in page  # shown, as text
+
+
+MD_LINK = re.compile(r"(?<!\\)\[[^\]]*(?<!\\)\]\(")
+MD_AUTOLINK = re.compile(r"(?<!\\)<[a-z]+:|(?<![\\\w])(https?://|www\.)|(?<!\\)@\w")
+MD_RAW_HTML = re.compile(r"<[A-Za-z!/?]")
+
+
+def test_markdown_carries_no_raw_html_no_link_and_no_broken_table_from_hostile_strings():
+    text = imdsv2_campaign_markdown(hostile_report())
+    assert not MD_RAW_HTML.search(text)
+    assert not MD_LINK.search(text)
+    assert not MD_AUTOLINK.search(text), MD_AUTOLINK.search(text)
+    assert "\r" not in text
+    assert "\x00" not in text
+    assert "\u2028" not in text
+    for line in text.splitlines():
+        if line.startswith("|"):
+            # Every unescaped pipe is a column separator: the row has as many as its header.
+            cells = re.split(r"(?<!\\)\|", line)
+            assert len(cells) in {len(h) for h in header_cells(text)}, line[:200]
+
+
+def header_cells(text):
+    lines = text.splitlines()
+    return [re.split(r"(?<!\\)\|", lines[i - 1]) for i, line in enumerate(lines) if line.startswith("|---")]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE[:-1])
+def test_markdown_escaping_keeps_the_text(hostile):
+    """What a renderer shows after the escapes is the string AWS gave (control characters as spaces)."""
+    escaped = md(hostile)
+    shown = re.sub(r"\\(.)", r"\1", escaped).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    assert shown == re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", hostile)
+
+
+# ----------------------------------------------------------------------------- one test per sentence kind
+
+
+def test_top_line_overall_counts_the_blockers_and_the_regions():
+    regions = [region("eu-west-1"), region("us-east-1")]
+    blockers = sum(len(report.region_blockers(r)) for r in regions)
+    assert blockers == 6  # per region: calling, ready (optional), lt-open
+    text = report.to_markdown({"phase": "audit", "regions": regions})
+    assert "**Ready to enforce: no** — 6 blockers in 2 regions." in text
+    assert "## What blocks enforcement \\(6\\)" in text
+
+
+def test_top_line_per_region_names_the_kinds_of_blocker():
+    text = report.to_markdown({"phase": "audit", "regions": [region()]})
+    assert "**eu-west-1**: ready to enforce: no — 3 blockers \\(2 instances, 1 launch template\\)." in text
+
+
+def test_top_line_says_ready_only_when_nothing_blocks():
+    clean = region(
+        instances=[instance("i-done", "enforced", tokens="required")],
+        launch_templates=[template("lt-done", "enforced", False)],
+    )
+    text = report.to_markdown({"phase": "launch_paths", "regions": [clean]})
+    assert "**Ready to enforce: yes** — nothing audited allows IMDSv1 in any region." in text
+    assert "**eu-west-1**: ready to enforce: yes" in text
+    assert "## What blocks enforcement \\(0\\)" in text
+    assert "ready to enforce: no" not in text
+
+
+def test_top_line_is_unknown_when_an_audit_failed():
+    failed = {"failed": True, "item": "us-east-1", "reason": "bad_response", "msg": "odd answer"}
+    text = report.to_markdown({"phase": "audit", "regions": [region(), failed]})
+    assert "**Ready to enforce: unknown** — the audit failed in us-east-1, and 3 blockers in the others." in text
+    assert "**us-east-1**: ready to enforce: unknown — the audit failed \\(bad\\_response\\): odd answer" in text
+    assert "Ready to enforce: no" not in text
+    assert "Ready to enforce: yes" not in text
+
+
+def test_top_line_under_enforcement():
+    on = region(account_defaults={"http_tokens": "required", "http_tokens_enforced": "enabled"})
+    text = report.to_markdown({"phase": "account", "regions": [on]})
+    assert "**IMDSv2 is enforced at launch in every region**; 3 blockers still allow IMDSv1." in text
+    assert "**The campaign is complete**" in text
+
+
+def test_the_instances_phase_targets_are_not_called_its_blockers():
+    """Issue 27: the audit listed the next phase's own targets (ready) as what blocks that phase."""
+    text = report.to_markdown({"phase": "audit", "regions": [region()]})
+    assert "What blocks the next phase" not in text
+    assert "it would change 1 instance \\(verdict ready" in text
+    row = next(line for line in text.splitlines() if "| i-ready |" in line)
+    assert "the instances phase requires tokens here" in row
+
+
+@pytest.mark.parametrize(
+    ("phase", "sentence"),
+    [
+        ("audit", "Next phase: **instances**"),
+        ("instances", "Next phase: **launch\\_paths**"),
+        ("launch_paths", "Next phase: **account**"),
+    ],
+)
+def test_next_phase_sentence(phase, sentence):
+    text = report.to_markdown({"phase": phase, "regions": [region()]})
+    assert sentence in text
+    assert "The campaign is complete" not in text
+
+
+def test_next_phase_counts_the_templates_the_launch_paths_phase_changes():
+    text = report.to_markdown({"phase": "instances", "regions": [region(), region("us-east-1")]})
+    assert "it would change 2 launch templates" in text
+
+
+def test_after_refused_enforcement_the_campaign_is_not_complete():
+    """Issue 27: after enforcement was refused the report said 'This was the last phase' and 'blocks (none)'."""
+    refused = {"failed": True, "reason": "enforcement_not_ready", "msg": "not ready", "region": "eu-west-1"}
+    text = report.to_markdown({"phase": "account", "regions": [region()], "task_results": [refused]})
+    assert "This was the last phase" not in text
+    assert "(none)" not in text
+    assert "**The campaign is not complete**: http\\_tokens\\_enforced is not enabled in eu-west-1." in text
+    assert "refused or failed \\(enforcement\\_not\\_ready\\): not ready" in text
+    assert "## What blocks enforcement \\(3\\)" in text
+
+
+def test_a_failed_step_is_named_and_the_phase_is_to_be_run_again():
+    failures = [{"task": "Phase account: new instances require IMDSv2 by default", "reason": "throttled", "msg": "x"}]
+    text = report.to_markdown({"phase": "account", "regions": [region()], "failures": failures})
+    assert "**A step failed**: Phase account: new instances require IMDSv2 by default \\(throttled\\): x" in text
+    assert "did not finish: **run it again**" in text
+    assert "The campaign is" not in text
+
+
+def test_a_run_without_failures_names_none():
+    text = report.to_markdown({"phase": "instances", "regions": [region()]})
+    assert "A step failed" not in text
+    assert "did not finish" not in text
+
+
+def test_dry_run_is_marked_and_says_would():
+    changes = [{"region": "eu-west-1", "kind": "instance", "id": "i-ready", "change": "http_tokens required"}]
+    for dry in (True, False):
+        data = {"phase": "instances", "regions": [region()], "changes": changes, "check_mode": dry}
+        text = report.to_markdown(data)
+        page = report.to_html(data)
+        assert ("DRY RUN" in text) is dry
+        assert ('<p class="dry"><strong>DRY RUN (check mode)</strong>' in page) is dry
+        assert ("What this phase would change \\(dry run\\)" in text) is dry
+        assert ("### What this phase changed (1)" in text) is not dry
+
+
+def test_dry_run_of_the_last_phase_says_nothing_was_enforced():
+    text = report.to_markdown({"phase": "account", "regions": [region()], "check_mode": True})
+    assert "**Dry run**: nothing was changed, so enforcement is still off in eu-west-1" in text
+    assert "This phase would change nothing." in text
+
+
+def test_a_phase_that_changed_nothing_says_so_and_one_that_did_does_not():
+    assert "This phase changed nothing." in report.to_markdown({"phase": "audit", "regions": [region()]})
+    changes = [{"region": "eu-west-1", "kind": "instance", "id": "i-1", "change": "http_tokens required"}]
+    assert "changed nothing" not in report.to_markdown({"phase": "instances", "changes": changes})
+
+
+def test_not_audited_is_said_once():
+    statement = "This audit cannot see direct RunInstances callers, other accounts, or services that launch for you."
+    regions = [region(not_audited=statement), region("us-east-1", not_audited=statement)]
+    text = report.to_markdown({"phase": "audit", "regions": regions})
+    assert text.count(md(statement)) == 1
+    assert "## What this audit cannot see" in text
+    assert "What this audit cannot see" not in report.to_markdown({"phase": "audit", "regions": [region()]})
+
+
+def test_new_verdicts_and_path_kinds_render_without_code_changes():
+    fleets = [
+        {"fleet_id": "fleet-1", "name": "batch", "verdict": "launch_refused", "blocks_enforcement": True},
+        {"fleet_id": "fleet-2", "verdict": "brand_new_verdict"},  # blocks: fail closed
+        {"fleet_id": "fleet-3", "verdict": "enforced", "blocks_enforcement": False},
+    ]
+    odd = region(
+        ec2_fleets=fleets,
+        launch_path_summary={"ec2_fleets": {"launch_refused": 1, "brand_new_verdict": 1, "enforced": 1}},
+        instances=[instance("i-new", "some_future_verdict", tokens="required")],
+    )
+    text = report.to_markdown({"phase": "audit", "regions": [odd]})
+    assert "### Ec2 fleets (2)" in text
+    assert "| eu-west-1 | batch | fleet-1 | launch\\_refused |" in text
+    assert "its launches fail now" in text
+    assert "| brand\\_new\\_verdict |" in text
+    assert report.md_escape(report.UNKNOWN_VERDICT_ACTION) in text
+    assert "fleet-3" not in text.split("## What blocks enforcement")[1].split("## Per region")[0]
+    assert "| i-new |" in text  # an instance verdict the report does not know blocks even with tokens required
+
+
+def test_messages_are_never_cut_mid_word():
+    message = "EC2 refused it: " + " ".join(f"word{n}" for n in range(100))  # 600+ characters
+    refused = {"failed": True, "reason": "enforcement_not_ready", "msg": message, "region": "eu-west-1"}
+    text = report.to_markdown({"phase": "account", "regions": [region()], "task_results": [refused]})
+    assert md(message) in text
+    huge = "x " * 5000
+    shortened = report.to_markdown({"phase": "account", "task_results": [{**refused, "msg": huge}]})
+    assert "more characters left out" in shortened
+
+
+def test_a_name_column_wherever_an_instance_or_path_is_listed():
+    text = report.to_markdown({"phase": "audit", "regions": [region()]})
+    for line in text.splitlines():
+        if line.startswith("| Region |") and ("Instance" in line or "ID" in line):
+            assert "| Name |" in line, line
+
+
+def test_progress_bars_are_svg_without_script_or_links():
+    page = report.to_html({"phase": "audit", "regions": [region(), {"failed": True, "item": "us-east-1"}]})
+    svgs = re.findall(r"<svg.*?</svg>", page, re.S)
+    assert len(svgs) == 2
+    assert "1 of 3 instances require IMDSv2" in svgs[0]
+    assert "1 of 2 launch paths require IMDSv2" in svgs[0]
+    assert "0 of 2 account steps" in svgs[0]
+    assert "unknown: the audit failed" in svgs[1]
+    assert not re.search(r"href|<script|url\(|@import|<image|<use", page, re.I)
+
+
+def test_progress_bar_widths_match_the_counts():
+    bars = report.progress_bars(region())
+    assert [(b.phase, b.done, b.total) for b in bars] == [
+        ("instances", 1, 3),
+        ("launch_paths", 1, 2),
+        ("account", 0, 2),
+    ]
+    svg = report.svg_bars("eu-west-1", bars)
+    assert f'width="{round(report.BAR_WIDTH / 3)}"' in svg
 
 
 def test_the_report_survives_answers_of_any_shape():
     odd = {"phase": "nonsense", "regions": [{"region": 5, "instances": "x", "summary": None}, "y"], "changes": 3}
     text = report.to_markdown(odd)
     assert "Phase run: **audit**" in text  # an unknown phase reads as the first, never crashes
+    assert "the audit result has no list of instances" in text
+    report.to_html(odd)
 
 
 def test_long_tables_are_capped_and_counted():
-    many = region(instances=[{"instance_id": f"i-{n}", "verdict": "unknown"} for n in range(report.MAX_ROWS + 7)])
+    many = region(instances=[instance(f"i-{n}", "unknown") for n in range(report.MAX_ROWS + 7)])
     text = report.to_markdown({"phase": "audit", "regions": [many]})
-    assert f"Instances whose IMDSv1 use is not known ({report.MAX_ROWS + 7})" in text
+    assert f"### Instances ({report.MAX_ROWS + 7})" in text
     assert "... and 7 more." in text
 
 
@@ -80,7 +379,7 @@ def test_changes_come_from_the_registered_results():
     results = [
         {
             "results": [
-                {"changed": True, "instance_id": "i-9", "item": [{"region": "eu-west-1"}, {}]},
+                {"changed": True, "instance_id": "i-9", "item": [{"region": "eu-west-1"}, {"name": "api"}]},
                 {"skipped": True},
             ]
         },
@@ -94,11 +393,27 @@ def test_changes_come_from_the_registered_results():
     ]
     rows = report.changes_from(results)
     assert rows == [
-        {"region": "eu-west-1", "kind": "instance", "id": "i-9", "change": "http_tokens required"},
+        {"region": "eu-west-1", "kind": "instance", "name": "api", "id": "i-9", "change": "http_tokens required"},
         {
             "region": "us-east-1",
             "kind": "account_defaults",
+            "name": "-",
             "id": "us-east-1",
             "change": "refused or failed (enforcement_not_ready): not ready",
         },
+    ]
+
+
+def test_template_lineage_rows_say_old_to_new_and_who_uses_it():
+    lineage = [
+        {"old_version": 1, "new_version": 3, "action": "create",
+         "users": [{"kind": "alias", "name": "$Default", "version": "$Default", "moved": True}]},
+        {"old_version": 2, "new_version": 4, "action": "create",
+         "users": [{"kind": "alias", "name": "$Latest", "version": "$Latest", "moved": True},
+                   {"kind": "auto_scaling_group", "name": "web-asg", "version": "$Latest", "moved": True}]},
+    ]  # fmt: skip
+    result = {"changed": True, "launch_template_id": "lt-1", "lineage": lineage, "item": [{"region": "eu-west-1"}, {}]}
+    assert [row["change"] for row in report.changes_from([{"results": [result]}])] == [
+        "version 1 -> 3 (create), used by alias $Default",
+        "version 2 -> 4 (create), used by alias $Latest, auto_scaling_group web-asg ($Latest)",
     ]
