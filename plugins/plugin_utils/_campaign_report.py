@@ -260,8 +260,10 @@ def progress_bars(region: Mapping) -> list:
     defaults = _map(region.get("account_defaults"))
     steps = (defaults.get("http_tokens") == "required") + (defaults.get("http_tokens_enforced") == "enabled")
     return [
-        Bar("instances", required, len(instances), f"{required} of {len(instances)} instances require IMDSv2"),
-        Bar("launch_paths", clear, len(paths), f"{clear} of {len(paths)} launch paths require IMDSv2"),
+        Bar(
+            "instances", required, len(instances), f"{required} of {_count(len(instances), 'instance')} require IMDSv2"
+        ),
+        Bar("launch_paths", clear, len(paths), f"{clear} of {_count(len(paths), 'launch path')} require IMDSv2"),
         Bar("account", steps, 2, f"{steps} of 2 account steps (http_tokens required, enforcement enabled)"),
     ]
 
@@ -358,7 +360,7 @@ def _next_phase_sentence(report: Mapping, phase: str, regions: list, failures: l
         return [
             f"This run of the {phase} phase did not finish: ",
             Strong("run it again"),
-            " once the failures below are fixed (every change is idempotent).",
+            " once the failures above are fixed (every change is idempotent).",
         ]
     if following == "instances":
         ready = sum(1 for r in regions for i in _list(r.get("instances")) if i.get("verdict") == "ready")
@@ -673,7 +675,8 @@ def to_html(report: Mapping) -> str:
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
         f"<title>{_esc(title)}</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0 1.5em}"
-        "th,td{border:1px solid #999;padding:.25em .5em;text-align:left;vertical-align:top}th{background:#eee}"
+        "th,td{border:1px solid #999;padding:.25em .5em;text-align:left;vertical-align:top;overflow-wrap:anywhere}"
+        "th{background:#eee}"
         ".dry{background:#fff3cd;border:2px solid #b58900;padding:.5em}h4{margin:.5em 0 .2em}</style>",
         f"</head><body><h1>{_esc(title)}</h1>",
     ]

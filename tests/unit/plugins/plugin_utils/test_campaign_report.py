@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
 
 import pytest
@@ -252,7 +254,8 @@ def test_a_failed_step_is_named_and_the_phase_is_to_be_run_again():
     failures = [{"task": "Phase account: new instances require IMDSv2 by default", "reason": "throttled", "msg": "x"}]
     text = report.to_markdown({"phase": "account", "regions": [region()], "failures": failures})
     assert "**A step failed**: Phase account: new instances require IMDSv2 by default \\(throttled\\): x" in text
-    assert "did not finish: **run it again**" in text
+    assert "did not finish: **run it again** once the failures above are fixed" in text
+    assert text.index("A step failed") < text.index("failures above")
     assert "The campaign is" not in text
 
 
@@ -417,3 +420,42 @@ def test_template_lineage_rows_say_old_to_new_and_who_uses_it():
         "version 1 -> 3 (create), used by alias $Default",
         "version 2 -> 4 (create), used by alias $Latest, auto_scaling_group web-asg ($Latest)",
     ]
+
+
+def test_a_commonmark_renderer_with_raw_html_on_builds_no_element_from_aws_text():
+    """The Markdown report through a real renderer (markdown-it, CommonMark with tables, raw HTML allowed): only
+    the report's own elements come out, no link, no image, and every table row has its header's columns."""
+    markdown_it = pytest.importorskip("markdown_it")
+    renderer = markdown_it.MarkdownIt("commonmark", {"html": True, "linkify": False}).enable(["table", "strikethrough"])
+    page = renderer.render(imdsv2_campaign_markdown(hostile_report()))
+    parser = Elements()
+    parser.feed(page)
+    assert set(parser.tags) <= {"h1", "h2", "h3", "p", "strong", "code", "ul", "li", "table", "thead", "tbody", "tr",
+                                "th", "td"}, set(parser.tags)  # fmt: skip
+    assert parser.attributes in ([], ["style"] * len(parser.attributes))  # markdown-it aligns cells, nothing more
+    for table in re.findall(r"<table>.*?</table>", page, re.S):
+        columns = len(re.findall(r"<th[ >]", table.split("</thead>")[0]))
+        for row in re.findall(r"<tr>(.*?)</tr>", table.split("</thead>")[1], re.S):
+            assert len(re.findall(r"<td[ >]", row)) == columns, row[:300]
+    assert html.escape(HOSTILE[0]) in page  # the text is there, as text
+
+
+def test_chromium_builds_no_element_from_aws_text(tmp_path):
+    """The HTML report of the hostile fixture as Chromium parses it (when Chromium is installed): the DOM holds only
+    the report's own elements, so nothing from AWS can run or load."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not chromium:
+        pytest.skip("Chromium is not installed (scripts/docs.sh installs Debian's chromium)")
+    page = tmp_path / "report.html"
+    page.write_text(imdsv2_campaign_html(hostile_report()), encoding="utf-8")
+    dumped = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+         "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout  # fmt: skip
+    parser = Elements()
+    parser.feed(dumped)
+    assert "svg" in parser.tags  # the browser built the page
+    assert not set(parser.tags) & {"script", "img", "a", "iframe", "object", "embed", "image", "use"}
+    assert not [name for name in parser.attributes if name.startswith("on") or name in ("href", "src")]
