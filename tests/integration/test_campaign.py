@@ -16,6 +16,8 @@ import boto3
 import moto_ec2_gaps
 import pytest
 from fleet_builder import story
+from moto.autoscaling.responses import AutoScalingResponse
+from moto.ec2.responses import EC2Response
 
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,20 +32,20 @@ def fleet(moto_endpoint):
     return {region: story(moto_endpoint, region) for region in REGIONS}
 
 
-def campaign(tmp_path, moto_endpoint, phase):
+def campaign(tmp_path, moto_endpoint, phase, regions=REGIONS, check=False):
     playbook = tmp_path / "campaign.yml"
     playbook.write_text("- ansible.builtin.import_playbook: ec2meta.imds.imdsv2_campaign\n", encoding="utf-8")
     run = run_playbook(
         playbook,
         {
             "campaign_phase": phase,
-            "campaign_regions": REGIONS,
+            "campaign_regions": regions,
             "campaign_endpoint_url": moto_endpoint,
             "campaign_report_dir": str(tmp_path / "report"),
         },
-        verbosity="",
+        verbosity="--check" if check else "",
     )
-    report = tmp_path / "report" / f"imdsv2-campaign-{phase}.md"
+    report = tmp_path / "report" / f"imdsv2-campaign-{phase}{'-check' if check else ''}.md"
     markdown = report.read_text(encoding="utf-8") if report.exists() else ""
     html = report.with_suffix(".html").read_text(encoding="utf-8") if report.exists() else ""
     return run, markdown, html
@@ -68,10 +70,11 @@ def test_the_campaign_walks_the_phases_and_stops_where_the_fleet_is_not_ready(tm
     run, markdown, html = campaign(tmp_path, moto_endpoint, "audit")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Phase run: **audit**" in markdown
-    assert "### Instances still calling IMDSv1 (2)" in markdown
-    assert f"| {region} | {made['calling'][0]} | reporting | uses_imdsv1 | 12 | 0 |" in markdown
+    assert "**Ready to enforce: no**" in markdown
+    assert f"| {region} | {made['calling'][0]} | reporting | uses\\_imdsv1 | optional | 12 | 0 |" in markdown
     assert "This phase changed nothing." in markdown
-    assert "<h3>Instances still calling IMDSv1 (2)</h3>" in html
+    assert "<h2>What blocks enforcement (" in html
+    assert html.count("<svg ") == len(REGIONS)
     assert set(tokens(moto_endpoint, region, made["ready"]).values()) == {"optional"}  # the audit changes nothing
 
     run, markdown, _html = campaign(tmp_path, moto_endpoint, "instances")
@@ -85,7 +88,7 @@ def test_the_campaign_walks_the_phases_and_stops_where_the_fleet_is_not_ready(tm
     run, markdown, _html = campaign(tmp_path, moto_endpoint, "launch_paths")
     moto_ec2_gaps.clear_faults()
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "refused or failed (unauthorized)" in markdown
+    assert "refused or failed \\(unauthorized\\)" in markdown
     assert "ec2:CreateLaunchTemplateVersion" in markdown
     fixed = [default_tokens(moto_endpoint, r, fleet[r]["web"]) for r in REGIONS]
     fixed += [default_tokens(moto_endpoint, r, fleet[r]["legacy"]) for r in REGIONS]
@@ -95,9 +98,9 @@ def test_the_campaign_walks_the_phases_and_stops_where_the_fleet_is_not_ready(tm
     for name in ("web", "legacy"):
         assert all(default_tokens(moto_endpoint, r, fleet[r][name]) == "required" for r in REGIONS)
     # legacy-asg is pinned to version 1 and old-asg launches from a launch configuration: both still block.
-    assert "| auto_scaling_groups | legacy-asg | allows_imdsv1 |" in markdown
-    assert "| launch_configurations | old-lc | allows_imdsv1 |" in markdown
-    assert "web-asg" not in markdown.split("## What blocks the next phase")[1]
+    assert f"| {region} | legacy-asg | legacy-asg | allows\\_imdsv1 |" in markdown
+    assert f"| {region} | old-lc | old-lc | allows\\_imdsv1 |" in markdown
+    assert "web-asg" not in markdown.split("## What blocks enforcement")[1].split("## Per region")[0]
 
     run, markdown, _html = campaign(tmp_path, moto_endpoint, "account")
     assert run.returncode != 0  # enforcement refused: the region is not ready
@@ -105,8 +108,9 @@ def test_the_campaign_walks_the_phases_and_stops_where_the_fleet_is_not_ready(tm
     level = ec2.get_instance_metadata_defaults()["AccountLevel"]
     assert level["HttpTokens"] == "required"
     assert "HttpTokensEnforced" not in level
-    assert "refused or failed (enforcement_not_ready)" in markdown
-    assert "This was the last phase." in markdown
+    assert "refused or failed \\(enforcement\\_not\\_ready\\)" in markdown
+    assert "**The campaign is not complete**" in markdown
+    assert "This was the last phase" not in markdown
 
 
 def test_bad_campaign_variables_are_refused(tmp_path, moto_endpoint):
@@ -125,3 +129,57 @@ def test_bad_campaign_variables_are_refused(tmp_path, moto_endpoint):
     run = run_playbook(playbook, variables, verbosity="")
     assert run.returncode != 0
     assert "Unknown AWS region 'eu-nowhere-1'" in run.stdout
+
+
+# Every EC2 and Auto Scaling action that changes something starts with one of these verbs.
+WRITE_VERBS = ("Modify", "Create", "Delete", "Register", "Deregister", "Put", "Update", "Attach", "Detach", "Run",
+               "Terminate", "Stop", "Start", "Reset", "Replace", "Associate", "Disassociate", "Enable", "Disable",
+               "Set", "Copy", "Import", "Cancel", "Request", "Reboot", "Suspend", "Resume", "Execute")  # fmt: skip
+
+
+@pytest.fixture
+def actions_seen(monkeypatch):
+    """The EC2 and Auto Scaling actions the moto server answers (it runs in this process, in threads)."""
+    seen: list = []
+    for response_class in (EC2Response, AutoScalingResponse):
+        original = response_class.call_action
+
+        def recording(self, original=original):
+            seen.append(self._get_action())
+            return original(self)
+
+        monkeypatch.setattr(response_class, "call_action", recording)
+    return seen
+
+
+def test_check_mode_sends_no_change_in_any_phase_and_writes_a_dry_run_report(tmp_path, moto_endpoint, actions_seen):
+    regions = ["eu-west-3"]
+    made = story(moto_endpoint, regions[0])
+    actions_seen.clear()
+    for phase in ("audit", "instances", "launch_paths", "account"):
+        run, markdown, html = campaign(tmp_path, moto_endpoint, phase, regions, check=True)
+        assert "**DRY RUN \\(check mode\\)**" in markdown, run.stdout + run.stderr
+        assert '<p class="dry">' in html
+        assert f"imdsv2-campaign-{phase}-check.md (and .html)" in run.stdout
+        assert not (tmp_path / "report" / f"imdsv2-campaign-{phase}.md").exists()
+    assert "**Dry run**: nothing was changed" in markdown
+    writes = sorted({action for action in actions_seen if action.startswith(WRITE_VERBS)})
+    assert writes == []
+    assert "DescribeInstances" in actions_seen  # the recorder saw the phases' calls
+    assert "DescribeLaunchTemplateVersions" in actions_seen
+    assert set(tokens(moto_endpoint, regions[0], made["ready"]).values()) == {"optional"}
+
+
+def test_a_failed_step_still_writes_the_report_naming_it(tmp_path, moto_endpoint):
+    regions = ["eu-west-3"]
+    moto_ec2_gaps.inject_fault("GetInstanceMetadataDefaults", "UnauthorizedOperation", times=1)
+    try:
+        run, markdown, html = campaign(tmp_path, moto_endpoint, "instances", regions)
+    finally:
+        moto_ec2_gaps.clear_faults()
+    assert run.returncode != 0
+    assert "**A step failed**: Check the regions" in markdown, run.stdout + run.stderr
+    assert "ec2:GetInstanceMetadataDefaults" in markdown
+    assert "did not finish: **run it again** once the failures above are fixed" in markdown
+    assert "<strong>A step failed</strong>" in html
+    assert "imdsv2-campaign-instances.md (and .html)" in run.stdout
