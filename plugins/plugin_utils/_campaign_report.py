@@ -224,7 +224,10 @@ def region_top_line(region: Mapping) -> list:
     found = region_blockers(region)
     if enforced(region):
         rest = (
-            f"; {_count(len(found), 'instance or launch path')} still allow IMDSv1 ({_by_kind(found)})" if found else ""
+            f"; {_count(len(found), 'instance or launch path', 'instances or launch paths')} still "
+            f"{'allows' if len(found) == 1 else 'allow'} IMDSv1 ({_by_kind(found)})"
+            if found
+            else ""
         )
         return [Strong(name), f": IMDSv2 is enforced at launch (http_tokens_enforced enabled){rest}."]
     if found:
@@ -241,7 +244,7 @@ def overall_top_line(regions: list) -> list:
         more = f", and {_count(total, 'blocker')} in the others" if total else ""
         return [Strong("Ready to enforce: unknown"), f" — the audit failed in {', '.join(failed)}{more}."]
     if all(enforced(r) for r in regions):
-        rest = f"; {_count(total, 'blocker')} still allow IMDSv1" if total else ""
+        rest = f"; {_count(total, 'blocker')} still {'allows' if total == 1 else 'allow'} IMDSv1" if total else ""
         return [Strong("IMDSv2 is enforced at launch in every region"), f"{rest}."]
     if total:
         where = sum(1 for r in regions if region_blockers(r))

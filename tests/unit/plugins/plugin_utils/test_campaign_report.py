@@ -209,6 +209,16 @@ def test_top_line_under_enforcement():
     text = report.to_markdown({"phase": "account", "regions": [on]})
     assert "**IMDSv2 is enforced at launch in every region**; 3 blockers still allow IMDSv1." in text
     assert "**The campaign is complete**" in text
+    assert (
+        "**eu-west-1**: IMDSv2 is enforced at launch \\(http\\_tokens\\_enforced enabled\\); 3 instances or launch "
+        "paths still allow IMDSv1 \\(2 instances, 1 launch template\\)." in text
+    )
+    assert "ready to enforce" not in text.lower()
+
+
+def test_top_line_without_regions_says_nothing_was_audited():
+    text = report.to_markdown({"phase": "audit", "regions": []})
+    assert "**Ready to enforce: unknown** — no region was audited." in text
 
 
 def test_the_instances_phase_targets_are_not_called_its_blockers():
