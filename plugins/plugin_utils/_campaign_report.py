@@ -594,8 +594,15 @@ def md_escape(value: Any) -> str:
     return text.replace("://", "\\://").replace("www.", "www\\.").replace("@", "\\@")
 
 
+_MD_BLOCK_START = re.compile(r"^(?:([-+=])|(\d+)([.)]))")
+
+
 def _md_paragraph(spans: list) -> str:
-    return "".join(f"**{md_escape(s.text)}**" if isinstance(s, Strong) else md_escape(s) for s in spans)
+    text = "".join(f"**{md_escape(s.text)}**" if isinstance(s, Strong) else md_escape(s) for s in spans).lstrip()
+    # A paragraph that starts like a list item, a heading underline or code would not be a paragraph.
+    return _MD_BLOCK_START.sub(
+        lambda found: f"\\{found.group(1)}" if found.group(1) else f"{found.group(2)}\\{found.group(3)}", text, count=1
+    )
 
 
 def _md_bar(bar: Bar, width: int = 20) -> str:

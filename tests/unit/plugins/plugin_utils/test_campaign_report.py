@@ -39,6 +39,11 @@ HOSTILE = [
     "\\[escaped\\]\\",
     "\u2028separator\x00nul\x1bescape",
     "long " * 2000,
+    "- a list item",
+    "1. a numbered item",
+    "    indented code",
+    "> a quote",
+    "===",
 ]
 
 
@@ -437,7 +442,9 @@ def test_a_commonmark_renderer_with_raw_html_on_builds_no_element_from_aws_text(
     the report's own elements come out, no link, no image, and every table row has its header's columns."""
     markdown_it = pytest.importorskip("markdown_it")
     renderer = markdown_it.MarkdownIt("commonmark", {"html": True, "linkify": False}).enable(["table", "strikethrough"])
-    page = renderer.render(imdsv2_campaign_markdown(hostile_report()))
+    data = hostile_report()
+    page = renderer.render(imdsv2_campaign_markdown(data))
+    assert page.count("<li>") == 3 * len(data["regions"])  # the progress bars' items, no list from AWS text
     parser = Elements()
     parser.feed(page)
     assert set(parser.tags) <= {"h1", "h2", "h3", "p", "strong", "code", "ul", "li", "table", "thead", "tbody", "tr",
