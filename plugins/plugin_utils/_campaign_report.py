@@ -685,7 +685,7 @@ def to_html(report: Mapping) -> str:
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
         f"<title>{_esc(title)}</title>",
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0 1.5em}"
-        "th,td{border:1px solid #999;padding:.25em .5em;text-align:left;vertical-align:top;overflow-wrap:anywhere}"
+        "th,td{border:1px solid #999;padding:.25em .5em;text-align:left;vertical-align:top;overflow-wrap:break-word}"
         "th{background:#eee}"
         ".dry{background:#fff3cd;border:2px solid #b58900;padding:.5em}h4{margin:.5em 0 .2em}</style>",
         f"</head><body><h1>{_esc(title)}</h1>",
