@@ -23,6 +23,8 @@ description:
     only after it has checked that the region is ready, failing closed with C(reason=enforcement_not_ready)
     otherwise; see O(allow_refused_launches).
   - Every region is read and decided on before anything is sent, so a refusal in one region changes no region.
+  - A change counts only when EC2 answers it with C(Return=true); any other answer fails with
+    C(reason=not_changed) and C(regions_not_changed).
 author:
   - ec2meta.imds maintainers (@ec2meta)
 options:

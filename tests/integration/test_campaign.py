@@ -125,10 +125,15 @@ def test_bad_campaign_variables_are_refused(tmp_path, moto_endpoint):
         "campaign_phase": "audit",
         "campaign_regions": ["eu-nowhere-1"],
         "campaign_endpoint_url": moto_endpoint,
+        "campaign_report_dir": str(tmp_path / "report"),
     }
     run = run_playbook(playbook, variables, verbosity="")
     assert run.returncode != 0
     assert "Unknown AWS region 'eu-nowhere-1'" in run.stdout
+    # The report is written all the same, and says the region's readiness is unknown.
+    markdown = (tmp_path / "report" / "imdsv2-campaign-audit.md").read_text(encoding="utf-8")
+    assert "**A step failed**: Check the regions" in markdown
+    assert "**eu-nowhere-1**: ready to enforce: unknown — the audit failed \\(invalid\\_option\\)" in markdown
 
 
 # Every EC2 and Auto Scaling action that changes something starts with one of these verbs.
