@@ -14,6 +14,8 @@ import html
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import VERDICT_NAMES
 
 PHASES = ("audit", "instances", "launch_paths", "account")
@@ -47,6 +49,16 @@ class Section:
     title: str
     paragraphs: list = field(default_factory=list)
     tables: list = field(default_factory=list)
+
+
+def filter_input(report: Any) -> Mapping:
+    """The report a filter was given, refused with the shape it needs when it is not a dict."""
+    if not isinstance(report, dict):
+        raise AnsibleFilterError(
+            "the IMDSv2 campaign report filters take a dict with phase, generated, regions (each a "
+            f"metadata_options_info result with region) and changes, not {type(report).__name__}"
+        )
+    return report
 
 
 def _list(value: Any) -> list:
