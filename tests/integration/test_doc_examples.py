@@ -8,6 +8,7 @@ read it (``AWS_EC2_METADATA_SERVICE_ENDPOINT`` for the emulator, ``AWS_ENDPOINT_
 the APIs), and the inventory is one host with the variables ``aws_ec2`` sets (``instance_id``,
 ``placement.region``), in every group the examples name. Nothing of an example is changed: a task list becomes
 the tasks of one play, a play stays as it is, and all of them run in one ansible-playbook run in document order.
+The one addition is patient IMDS timeouts (PATIENT) for a loaded machine, where an example sets none itself.
 
 An example that cannot run as written here is in NOT_RUN with the reason, and its module calls still go through
 the argument specs (tests/unit/plugins/test_examples.py). An example in neither list fails the test, so a new one
@@ -33,8 +34,16 @@ for extra in (HERE, HERE.parent / "unit" / "plugins"):
 from playbook_runner import REPO_ROOT, run_playbook  # noqa: E402
 from test_examples import MODULES, ansible_doc, argument_spec, tasks_in, usage_problems  # noqa: E402
 
-DOCUMENTS = ["README.md", *sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "docs").rglob("*.rst"))]
+DOCUMENTS = [
+    "README.md",
+    "roles/instance_metadata/README.md",
+    *sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "docs").rglob("*.rst")),
+]
 GROUPS = ("ec2_hosts", "ec2_fleet", "new_instances", "web")
+# The 2-core CI machine runs other work beside this test: IMDS's 1-second timeouts are for an idle link-local
+# service, not for an emulator on a machine at load 10.
+IMDS_GROUP = "group/ec2meta.imds.imds"
+PATIENT = {"timeout": 10, "total_timeout": 60}
 
 # (document, label) -> why the example does not run here. The label is the example's first name, or its first line.
 NOT_RUN = {
@@ -54,6 +63,18 @@ NOT_RUN = {
         "a launch template named web and the AMI ami-0123456789abcdef0 exist only in the reader's account"
     ),
     ("docs/docsite/rst/guide_user.rst", "# inventory/aws_ec2.yml"): "an inventory source, not tasks",
+    ("roles/instance_metadata/README.md", "# inventory/aws_ec2.yml"): "an inventory source, not tasks",
+    ("roles/instance_metadata/README.md", "vars:"): (
+        "the variables to add to the role call above it; a certificate file of AWS's, as for instance_identity"
+    ),
+    ("roles/instance_metadata/README.md", "Check every web server before deploying"): (
+        "instance_metadata_verify_sts: true calls STS with the credentials the emulator invents, which moto does "
+        "not know"
+    ),
+    ("roles/instance_metadata/README.md", "Who still calls IMDSv1 on the build hosts?"): (
+        "reads the analyzer's log as root (instance_metadata_callers_become); tests/integration/"
+        "test_imdsv1_callers_story.py runs it with a log of its own"
+    ),
     ("docs/docsite/rst/guide_imdsv1_callers.rst", "Name the callers and the outdated SDKs"): (
         "reads the analyzer's log as root (instance_metadata_callers_become); tests/integration/"
         "test_imdsv1_callers_story.py runs it with a log of its own"
@@ -96,6 +117,13 @@ def as_plays(document: str, name: str, block: str) -> list:
     return [{"name": f"{document}: {name}", "hosts": "instance", "gather_facts": False, "tasks": loaded}]
 
 
+def with_patient_timeouts(play: dict) -> dict:
+    """The play with IMDS timeouts a loaded machine meets (a request in 10 s, not 1 s); its own settings win."""
+    defaults = dict(play.get("module_defaults") or {})
+    defaults[IMDS_GROUP] = {**PATIENT, **(defaults.get(IMDS_GROUP) or {})}
+    return {**play, "module_defaults": defaults}
+
+
 def test_every_example_is_run_or_explained():
     found = {(document, name) for document, name, _block in examples()}
     assert len(found) >= 20, "the README and the guides hold YAML examples"
@@ -116,11 +144,32 @@ def test_an_example_not_run_uses_the_modules_as_documented(document, name):
     ]
     for key, args in calls:
         assert usage_problems(argument_spec(ansible_doc(key.rsplit(".", 1)[1])["doc"]["options"]), args) == []
+    role_options = {
+        option for entry_point in ROLE_SPECS["argument_specs"].values() for option in entry_point.get("options", {})
+    }
+    assert sorted(set(role_variables(loaded)) - role_options) == [], "variables the role does not take"
+
+
+ROLE_SPECS = yaml.safe_load(
+    (REPO_ROOT / "roles" / "instance_metadata" / "meta" / "argument_specs.yml").read_text(encoding="utf-8")
+)
+
+
+def role_variables(node) -> list:
+    """Every instance_metadata_* key anywhere in an example (the role's variables)."""
+    if isinstance(node, dict):
+        own = [key for key in node if str(key).startswith("instance_metadata_")]
+        return own + [name for value in node.values() for name in role_variables(value)]
+    if isinstance(node, list):
+        return [name for item in node for name in role_variables(item)]
+    return []
 
 
 def test_every_other_example_runs_as_written(tmp_path, moto_endpoint):
     to_run = [(document, name, block) for document, name, block in examples() if (document, name) not in NOT_RUN]
-    plays = [play for document, name, block in to_run for play in as_plays(document, name, block)]
+    plays = [
+        with_patient_timeouts(play) for document, name, block in to_run for play in as_plays(document, name, block)
+    ]
     playbook = tmp_path / "examples.yml"
     playbook.write_text(yaml.safe_dump(plays, sort_keys=False), encoding="utf-8")
     with ImdsEmulator() as emulator:
@@ -137,6 +186,9 @@ def test_every_other_example_runs_as_written(tmp_path, moto_endpoint):
             # What the amazon.aws.aws_ec2 inventory sets for an instance.
             "instance_id": instance["instance_id"],
             "placement": {"region": instance["region"]},
+            # The examples that gather with setup too: in parallel the facts modules run as async jobs, which a
+            # loaded 2-core machine pushes past their timeout; one after the other they have none.
+            "ansible_facts_parallel": False,
         }
         inventory = {
             "all": {
@@ -151,8 +203,8 @@ def test_every_other_example_runs_as_written(tmp_path, moto_endpoint):
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": instance["region"],
-            # The example that gathers facts with setup as well: setup's hardware facts on a loaded 2-core machine.
-            "ANSIBLE_GATHER_TIMEOUT": "300",
+            "EC2META_IMDS_TIMEOUT": str(PATIENT["timeout"]),  # the lookup's timeout
+            "EC2META_IMDS_TOTAL_TIMEOUT": str(PATIENT["total_timeout"]),
         }
         result = run_playbook(
             playbook, services, verbosity="", env=environment, inventory=str(tmp_path / "inventory.yml")
