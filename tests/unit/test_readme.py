@@ -59,3 +59,13 @@ def test_the_quick_loop_is_named():
 def test_the_two_set_up_commands_are_still_the_only_two():
     block = README[README.index("## Set up and run") :].split("```bash\n", 1)[1].split("```", 1)[0]
     assert [line.split()[0] for line in block.splitlines()] == ["./scripts/demo.sh", "./scripts/test.sh"]
+
+
+def test_a_newcomer_can_try_it_without_ec2():
+    # tests/integration/test_doc_examples.py runs the section's playbook; this keeps the section and its commands.
+    section = README[README.index("### Try it without EC2") : README.index("### Gather EC2 facts")]
+    assert "tests/emulator/services.py start --state-dir /tmp/ec2meta-try --ec2-instance" in section
+    assert "tests/emulator/services.py stop --state-dir /tmp/ec2meta-try" in section
+    assert "-e @/tmp/ec2meta-try/services.json" in section
+    for variable in ("instance_metadata_imds_endpoint", "instance_metadata_aws_endpoint_url", "`instance_id`"):
+        assert variable in section
