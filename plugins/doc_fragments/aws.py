@@ -51,7 +51,7 @@ options:
       - The most seconds all AWS API calls of the task may take together, every page, retry and backoff
         included; a task ends within this time plus at most one connect timeout, whatever the endpoint sends.
       - Running past it fails the task with C(reason=aws_timeout). Waiting for a change to apply
-        (O(ec2meta.imds.metadata_options#module:wait_timeout)) comes on top.
+        (C(wait_timeout), in a module that waits) comes on top.
       - A number from V(1) to V(86400).
     type: float
     default: 300

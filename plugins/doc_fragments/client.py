@@ -69,9 +69,9 @@ notes:
     returned as base64, as it came).
   - Any failure a module cannot classify is reported with C(reason=internal_error) and a request to report it,
     never as a Python traceback.
-  - E(AWS_EC2_METADATA_DISABLED=true) in the environment makes every call fail with a clear message.
-    M(ec2meta.imds.metadata_facts) with O(ec2meta.imds.metadata_facts#module:on_unavailable=report)
-    reports it as unavailable instead.
+  - E(AWS_EC2_METADATA_DISABLED=true) in the environment turns IMDS off; every call then fails with a clear
+    message. For a play that runs on hosts with and without IMDS, the facts module reports IMDS as unavailable
+    instead of failing (C(on_unavailable=report)).
 requirements:
   - requests
 """

@@ -412,6 +412,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage imp
     audit,
     check_window,
     parse_since,
+    too_early_warning,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import (  # noqa: E402
     INCLUDE_CHOICES,
@@ -460,6 +461,9 @@ def main() -> None:
                 since=since,
                 region=region,
             )
+            warning = too_early_warning(result["instances"], since) if since else None
+            if warning:
+                module.warn(warning)
         paths = [name for name in params["include"] if name != "instances"]
         if paths:
             found = audit_launch_paths(ec2, module.aws_client("autoscaling", region), budget, region, paths)

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import LAUNCH_PATH_KINDS
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import bounded_message
 
@@ -111,6 +113,16 @@ class Section:
     paragraphs: list = field(default_factory=list)  # each a list of str and Strong
     bars: list = field(default_factory=list)  # (region, [Bar]) pairs
     tables: list = field(default_factory=list)
+
+
+def filter_input(report: Any) -> Mapping:
+    """The report a filter was given, refused with the shape it needs when it is not a dict."""
+    if not isinstance(report, dict):
+        raise AnsibleFilterError(
+            "the IMDSv2 campaign report filters take a dict with phase, generated, regions (each a "
+            f"metadata_options_info result with region) and changes, not {type(report).__name__}"
+        )
+    return report
 
 
 # ----------------------------------------------------------------------------- reading untrusted input

@@ -19,7 +19,9 @@ TARGETS_DIR = Path(__file__).resolve().parent / "targets"
 REPO_ROOT = TARGETS_DIR.parent.parent.parent
 
 
-def run_playbook(playbook: Path, extra_vars: dict, verbosity: str = "-vvv", env: dict | None = None):
+def run_playbook(
+    playbook: Path, extra_vars: dict, verbosity: str = "-vvv", env: dict | None = None, inventory: str = "localhost,"
+):
     environment = {
         **os.environ,
         "ANSIBLE_COLLECTIONS_PATH": str(REPO_ROOT / ".build" / "collections"),
@@ -34,7 +36,7 @@ def run_playbook(playbook: Path, extra_vars: dict, verbosity: str = "-vvv", env:
     command = [
         str(Path(sys.executable).parent / "ansible-playbook"),
         "-i",
-        "localhost,",
+        inventory,
         "-c",
         "local",
         "-e",

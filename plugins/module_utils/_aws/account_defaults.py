@@ -161,11 +161,8 @@ def validate_wanted(requested: Mapping[str, Any]) -> dict:
     hop_limit = wanted.get("http_put_response_hop_limit")
     if hop_limit is not None:
         low, high = HOP_LIMIT_RANGE
-        if (
-            isinstance(hop_limit, bool)
-            or not isinstance(hop_limit, int)
-            or not (low <= hop_limit <= high or hop_limit == -1)
-        ):
+        is_number = isinstance(hop_limit, int) and not isinstance(hop_limit, bool)
+        if not is_number or not (low <= hop_limit <= high or hop_limit == -1):
             raise ImdsConfigError(
                 f"http_put_response_hop_limit must be an integer from {low} to {high}, or -1 for no preference, not "
                 f"{hop_limit!r}"

@@ -177,6 +177,26 @@ def parse_since(value: Any, now: datetime | None = None) -> datetime:
     return moment
 
 
+def too_early_warning(instances: list, since: datetime) -> str | None:
+    """What to tell a caller who asked about the time since ``since`` (a switch) too soon to know anything.
+
+    Only with a since: over a window of days an instance that is too recent has just been launched, and its
+    verdict says so. Names when to ask again: the first hour after ``since`` closes, and CloudWatch has it
+    DELIVERY_DELAY later.
+    """
+    waiting = [entry["instance_id"] for entry in instances if entry.get("verdict") == TOO_RECENT]
+    if not waiting:
+        return None
+    shown = ", ".join(waiting[:10]) + (f" and {len(waiting) - 10} more" if len(waiting) > 10 else "")
+    return (
+        f"Too early to tell whether IMDS refused, or answered, IMDSv1 calls since {iso(since)} on {shown}: "
+        "CloudWatch counts them per hour and has no closed hour since then yet. Run "
+        f"ec2meta.imds.metadata_options_info with imdsv1_usage_since={iso(since)} again after "
+        f"{iso(since + PERIOD + DELIVERY_DELAY)} (later for an instance started since); a verdict of "
+        "enforced_with_rejections then names the refused calls."
+    )
+
+
 def check_window(days: Any) -> None:
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_WINDOW_DAYS:
         raise ImdsConfigError(
@@ -364,13 +384,12 @@ def assess(
                 "reached CloudWatch since, so nothing can be known yet"
             ),
         )
+    nor_witness = "" if witness.points else f", nor any {WITNESS}"
     return Finding(
         UNKNOWN,
         cause=(
-            f"CloudWatch has no {name} datapoint since {iso(opened)}"
-            + ("" if witness.points else f", nor any {WITNESS}")
-            + ": the instance was stopped the whole window, the region is not the instance's, or its metrics do not "
-            "reach CloudWatch"
+            f"CloudWatch has no {name} datapoint since {iso(opened)}{nor_witness}: the instance was stopped the "
+            "whole window, the region is not the instance's, or its metrics do not reach CloudWatch"
         ),
     )
 

@@ -79,7 +79,8 @@ def plan_images(ec2: Any, budget: Any, image_ids: list, region: str) -> list:
     """Each AMI's current ImdsSupport; ImageNotFound (before any change) for an ID the region does not have."""
     found: dict = {}
     for first in range(0, len(image_ids), IMAGE_BATCH):
-        arguments = {"Filters": [{"Name": "image-id", "Values": image_ids[first : first + IMAGE_BATCH]}]}
+        last = first + IMAGE_BATCH
+        arguments = {"Filters": [{"Name": "image-id", "Values": image_ids[first:last]}]}
         for page in budget.pages(ec2.describe_images, arguments, DESCRIBE_IMAGES):
             for image in dict_items(page, "Images"):
                 if image.get("ImageId") in image_ids:
@@ -236,11 +237,12 @@ def plan_template(
     target = source
     if changes:
         latest_data = versions.get(latest)
-        if (
-            latest != source
-            and latest_data is not None
-            and _without_options(latest_data) == _without_options(versions[source])
-            and template_options(latest_data.get("MetadataOptions")) == desired
+        made_by_an_earlier_run = latest != source and latest_data is not None
+        if made_by_an_earlier_run and all(
+            (
+                _without_options(latest_data) == _without_options(versions[source]),
+                template_options(latest_data.get("MetadataOptions")) == desired,
+            )
         ):
             plan.reuse_version = target = latest  # an earlier run of this task made it: nothing to create
         else:

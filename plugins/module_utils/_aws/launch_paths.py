@@ -126,7 +126,8 @@ SEVERITY = ("unknown", "allows_imdsv1", "endpoint_disabled", "enforced")
 
 
 def path_verdict(effective: Mapping[str, Any], sources: Mapping[str, str]) -> tuple[str, str]:
-    causes = [source[len("unknown: ") :] for source in sources.values() if source.startswith("unknown")]
+    prefix = len("unknown: ")
+    causes = [source[prefix:] for source in sources.values() if source.startswith("unknown")]
     found = {**sources, "cause": "; ".join(dict.fromkeys(causes)) or "unknown"}
     for name, applies, reason in PATH_VERDICTS:
         if applies(effective):
@@ -270,9 +271,8 @@ def read_images(ec2: Any, reader: Reader, image_ids: set, owned: bool) -> dict:
     and, with ``owned``, every image the account owns."""
     images: dict = {}
     ids = sorted(image_id for image_id in image_ids if image_id.startswith("ami-"))
-    batches = [
-        {"Filters": [{"Name": "image-id", "Values": ids[i : i + IMAGE_BATCH]}]} for i in range(0, len(ids), IMAGE_BATCH)
-    ]
+    bounds = [(first, first + IMAGE_BATCH) for first in range(0, len(ids), IMAGE_BATCH)]
+    batches = [{"Filters": [{"Name": "image-id", "Values": ids[first:last]}]} for first, last in bounds]
     if owned:
         batches.append({"Owners": ["self"], "MaxResults": 1000})
     for arguments in batches:

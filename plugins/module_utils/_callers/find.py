@@ -45,19 +45,15 @@ def summarize(
         else:
             parts.append("No IMDSv1 call in the analyzer's log" + (f" since {since}" if since else ""))
         if unknown:
-            parts.append(
-                f"{len(unknown)} caller(s) with a missing payload (version unknown): "
-                + ", ".join(_caller_label(caller) for caller in unknown[:5])
-            )
+            labels = ", ".join(_caller_label(caller) for caller in unknown[:5])
+            parts.append(f"{len(unknown)} caller(s) with a missing payload (version unknown): {labels}")
         if log["found"] and not log["complete"]:
             parts.append(f"the log was not read completely ({log['stopped'] or 'a file could not be read'})")
     if scan_summary is not None:
         old = [finding for finding in outdated if finding["status"] == "outdated"]
         if old:
-            parts.append(
-                "SDKs too old for IMDSv2: "
-                + ", ".join(f"{f['what']} {f['version']} at {f['where']} (needs {f['minimum']})" for f in old[:5])
-            )
+            named = ", ".join(f"{f['what']} {f['version']} at {f['where']} (needs {f['minimum']})" for f in old[:5])
+            parts.append(f"SDKs too old for IMDSv2: {named}")
         else:
             parts.append("No SDK older than AWS's IMDSv2 minimums found")
         unknown_sdks = len(outdated) - len(old)

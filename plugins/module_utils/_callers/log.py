@@ -150,7 +150,8 @@ def _entry(text: str, limits: LogLimits, tokens: set) -> ChainEntry | None:
 def _chain(text: str, limits: LogLimits, tokens: set) -> list | None:
     pieces = _LINK.split(text)
     if len(pieces) > MAX_CHAIN:  # an argv that itself holds ") -> (pid:": it belongs to the last entry
-        pieces = [*pieces[: MAX_CHAIN - 1], ") -> ".join(pieces[MAX_CHAIN - 1 :])]
+        kept = MAX_CHAIN - 1
+        pieces = [*pieces[:kept], ") -> ".join(pieces[kept:])]
     entries = []
     for index, piece in enumerate(pieces):
         entry = _entry(piece if index == len(pieces) - 1 else piece + ")", limits, tokens)
@@ -186,7 +187,8 @@ def parse_line(
     version = _VERSION.match(prefix.group(3))
     if moment is None or not version:
         return None
-    message = prefix.group(3)[version.end() :]
+    after_version = version.end()
+    message = prefix.group(3)[after_version:]
     request = _REQUEST.search(message)
     chain_text = message[: request.start()] if request else message
     chain_text = chain_text.rstrip()
@@ -199,7 +201,8 @@ def parse_line(
     level_version = "unknown" if missing else "v2" if version.group(2).lower() == "imdsv2" else "v1"
     line = TraceLine(time=moment, version=level_version, missing_payload=missing, chain=chain)
     if request:
-        _request(message[request.end() :], line, limits, tokens)
+        after_chain = request.end()
+        _request(message[after_chain:], line, limits, tokens)
     return line
 
 
@@ -276,9 +279,10 @@ def log_files(log_path: str) -> list:
         names = os.listdir(directory or ".")
     except OSError:
         names = []
+    after_base = len(base)
     for name in names:
         if name.startswith(base):
-            match = _ROTATED.match(name[len(base) :])
+            match = _ROTATED.match(name[after_base:])
             if match:
                 rotated.append((int(match.group(1)), name))
     return [log_path] + [os.path.join(directory, name) for _number, name in sorted(rotated)]
@@ -415,10 +419,14 @@ def _summary(log_path: str, files: list, budget: _Budget, counts: dict) -> dict:
         "lines_v2_skipped": counts["v2_skipped"],
         "callers_dropped": counts["callers_dropped"],
         "stopped": budget.stopped or ("max_callers" if counts["callers_dropped"] else None),
-        "complete": read_ok
-        and not budget.stopped
-        and not counts["callers_dropped"]
-        and all(entry["error"] is None for entry in found),
+        "complete": all(
+            (
+                read_ok,
+                not budget.stopped,
+                not counts["callers_dropped"],
+                all(entry["error"] is None for entry in found),
+            )
+        ),
     }
 
 

@@ -557,9 +557,13 @@ def scan(paths: list, include_system: bool = True, limits: ScanLimits = ScanLimi
         "unreadable": state.unreadable,
         "unreadable_count": state.unreadable_count,
         "stopped": state.stopped,
-        "complete": state.stopped is None
-        and state.unreadable_count == 0
-        and all(root["status"] == "scanned" for root in roots),
+        "complete": all(
+            (
+                state.stopped is None,
+                state.unreadable_count == 0,
+                all(root["status"] == "scanned" for root in roots),
+            )
+        ),
         "source": SOURCE,
     }
     findings = sorted(state.findings.values(), key=lambda f: (f["status"] != "outdated", f["what"], f["where"]))

@@ -100,3 +100,12 @@ def test_readme_examples_use_the_modules_as_documented():
     for name, args in calls:
         problems = usage_problems(specs[name.rsplit(".", 1)[1]], args)
         assert not problems, f"README: {name}: {problems} in {args}"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_a_page_does_not_point_at_itself_as_another_module(module):
+    # ansible-doc renders M(x) and O(x#module:y) on x's own page as "x" and "(of module x)": a doc fragment shared
+    # by several modules must not name one of them.
+    text = json.dumps(ansible_doc(module)["doc"])
+    assert f"M(ec2meta.imds.{module})" not in text
+    assert f"O(ec2meta.imds.{module}#module:" not in text

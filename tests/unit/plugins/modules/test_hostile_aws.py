@@ -21,6 +21,10 @@ from ansible_collections.ec2meta.imds.plugins.modules import metadata_options, m
 AWS_TIMEOUT = 6
 # Ending at all is the claim; a loaded 2-core machine can add tens of seconds to what takes 7 s when idle.
 ENDS_WITHIN = AWS_TIMEOUT + 10 + 45
+# An answer too large, endless or too slow is one class of outcome: refused as a bad_response when the module reads
+# it to its cap first, as an aws_timeout when the budget runs out first (a loaded machine reads 17 MB slowly). Which
+# one comes first is a race; either names the call whose answer was hostile, and nothing else is acceptable.
+HOSTILE_ANSWER = ("bad_response", "aws_timeout")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +68,11 @@ def test_metadata_options_against_each_hostile_answer_class(run_module, hostile,
         assert len(hostile.modified) == 1
         return
     assert result["failed"] is True
-    assert result["reason"] == scenario.expected_reason, result["msg"]
+    if scenario.expected_reason in HOSTILE_ANSWER:
+        assert result["reason"] in HOSTILE_ANSWER, result["msg"]
+        assert "DescribeInstances" in result["msg"]
+    else:
+        assert result["reason"] == scenario.expected_reason, result["msg"]
     assert hostile.modified == [], "nothing may be modified"
     assert "changed" not in result or result["changed"] is False
 
@@ -112,7 +120,7 @@ def test_the_audit_never_calls_an_unreadable_instance_ready(run_module, hostile,
         metadata_options_info, {"region": "eu-west-1", "endpoint_url": hostile.url, "aws_timeout": AWS_TIMEOUT}
     )
     if result.get("failed"):
-        assert result["reason"] in ("bad_response", "aws_timeout"), result["msg"]
+        assert result["reason"] in HOSTILE_ANSWER, result["msg"]
         return
     assert [entry["verdict"] for entry in result["instances"]] == ["unknown"]
     assert result["summary"]["unknown"] == 1

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 import yaml
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.ec2meta.imds.plugins.modules import metadata_options_info
 
@@ -114,6 +115,40 @@ def test_a_longer_window_sees_older_calls(run_module, moto_endpoint, fleet):
     result = run_module(metadata_options_info, {**args, "imdsv1_usage_since": since})
     assert result["instances"][0]["imdsv1_usage"]["calls"] == 0
     assert result["instances"][0]["imdsv1_usage"]["since"] == since
+
+
+@pytest.fixture
+def warnings(monkeypatch):
+    # Caught at the source: ansible routes warnings to its display once a controller plugin was loaded in-process.
+    caught: list = []
+    monkeypatch.setattr(AnsibleModule, "warn", lambda self, warning, **kwargs: caught.append(warning))
+    return caught
+
+
+def test_asked_about_a_switch_too_soon_it_warns_when_to_ask_again(run_module, moto_endpoint, fleet, warnings):
+    _run, ids = fleet
+    since = datetime.now(timezone.utc) - timedelta(minutes=3)
+    args = {"region": "eu-west-1", "endpoint_url": moto_endpoint, "instance_ids": [ids["too_recent"]]}
+    result = run_module(metadata_options_info, {**args, "imdsv1_usage_since": since.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    assert result["instances"][0]["verdict"] == "too_recent"
+    assert len(warnings) == 1
+    ask_again = (since.replace(microsecond=0) + timedelta(minutes=75)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert "Too early to tell whether IMDS refused, or answered, IMDSv1 calls since" in warnings[0]
+    assert ids["too_recent"] in warnings[0]
+    assert f"again after {ask_again}" in warnings[0]
+
+
+def test_a_verdict_known_or_a_window_of_days_gives_no_warning(run_module, moto_endpoint, fleet, warnings):
+    _run, ids = fleet
+    args = {"region": "eu-west-1", "endpoint_url": moto_endpoint}
+    since = (datetime.now(timezone.utc) - timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    known = run_module(
+        metadata_options_info, {**args, "instance_ids": [ids["uses_imdsv1"]], "imdsv1_usage_since": since}
+    )
+    assert known["instances"][0]["verdict"] != "too_recent"
+    days = run_module(metadata_options_info, {**args, "instance_ids": [ids["too_recent"]]})
+    assert days["instances"][0]["verdict"] == "too_recent"
+    assert warnings == []
 
 
 def test_terminated_instances_only_when_asked(run_module, moto_endpoint, ec2):

@@ -17,10 +17,8 @@ from html.parser import HTMLParser
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ec2meta.imds.plugins.filter.imdsv2_campaign_report import (
-    imdsv2_campaign_html,
-    imdsv2_campaign_markdown,
-)
+from ansible_collections.ec2meta.imds.plugins.filter.imdsv2_campaign_html import imdsv2_campaign_html
+from ansible_collections.ec2meta.imds.plugins.filter.imdsv2_campaign_markdown import imdsv2_campaign_markdown
 from ansible_collections.ec2meta.imds.plugins.plugin_utils import _campaign_report as report
 
 HOSTILE = [
