@@ -6,8 +6,8 @@
 The minimum versions are AWS's, from "Use a supported AWS SDK" (:data:`SOURCE`). Each row of :data:`READINESS`
 says what, how it is found on disk, the minimum and the fix; the walk (:func:`scan`) looks where the SDKs really
 live and is bounded by :class:`ScanLimits`: it never follows a symbolic link (so no loop), and stops at a depth,
-a number of entries, bytes read and wall time, saying which. An SDK whose version cannot be read is reported as
-``unknown``, never as ready.
+a number of entries, bytes read and wall time, saying which. An SDK whose version cannot be read, or is not written
+in the grammar of :mod:`.versions`, is reported as ``unknown``, never as ready.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ READINESS = (
     SdkRow(
         "awscli",
         "AWS CLI (version 1)",
-        "the awscli Python package (*.dist-info, *.egg-info), pip or the bundled installer (/usr/local/aws)",
+        "the awscli Python package (*.dist-info, *.egg-info, *.egg), pip or the bundled installer (/usr/local/aws)",
         "1.16.289",
         "pip install --upgrade 'awscli>=1.16.289', or replace it with AWS CLI version 2 (every version supports "
         "IMDSv2)",
@@ -70,14 +70,16 @@ READINESS = (
     SdkRow(
         "go",
         "AWS SDK for Go",
-        "the module list Go embeds in binaries (dep github.com/aws/aws-sdk-go)",
+        "the module list Go embeds in binaries (dep github.com/aws/aws-sdk-go), the module cache "
+        "(pkg/mod/github.com/aws/aws-sdk-go@<version>) and vendor/modules.txt",
         "1.25.38",
         "go get github.com/aws/aws-sdk-go@v1.25.38 (or later), rebuild and redeploy the binary",
     ),
     SdkRow(
         "go-v2",
         "AWS SDK for Go v2",
-        "the module list Go embeds in binaries (dep github.com/aws/aws-sdk-go-v2)",
+        "the module list Go embeds in binaries (dep github.com/aws/aws-sdk-go-v2), the module cache "
+        "(pkg/mod/github.com/aws/aws-sdk-go-v2@<version>) and vendor/modules.txt",
         "0.19.0",
         "go get github.com/aws/aws-sdk-go-v2@latest, rebuild and redeploy the binary",
     ),
@@ -85,14 +87,16 @@ READINESS = (
         "java",
         "AWS SDK for Java",
         "aws-java-sdk-core-<version>.jar and aws-java-sdk-bundle-<version>.jar, also inside .war/.hpi/.jpi/.ear/.jar "
-        "archives and Jenkins WEB-INF/lib directories",
+        "archives and Jenkins WEB-INF/lib directories; Maven repository directories "
+        "com/amazonaws/aws-java-sdk-{core,bundle}/<version>",
         "1.11.678",
         "upgrade com.amazonaws:aws-java-sdk-core to 1.11.678 or later",
     ),
     SdkRow(
         "java2",
         "AWS SDK for Java 2.x",
-        "sdk-core-2.<version>.jar, also inside archives and WEB-INF/lib directories",
+        "sdk-core-2.<version>.jar, also inside archives and WEB-INF/lib directories; Maven repository directories "
+        "software/amazon/awssdk/sdk-core/<version>",
         "2.10.21",
         "upgrade software.amazon.awssdk (the BOM or sdk-core) to 2.10.21 or later",
     ),
@@ -113,14 +117,14 @@ READINESS = (
     SdkRow(
         "botocore",
         "AWS SDK for Python (Botocore)",
-        "the botocore Python package (*.dist-info, *.egg-info)",
+        "the botocore Python package (*.dist-info, *.egg-info, *.egg)",
         "1.13.25",
         "pip install --upgrade 'botocore>=1.13.25' (with boto3 1.12.6 or later)",
     ),
     SdkRow(
         "boto3",
         "AWS SDK for Python (Boto3)",
-        "the boto3 Python package (*.dist-info, *.egg-info)",
+        "the boto3 Python package (*.dist-info, *.egg-info, *.egg)",
         "1.12.6",
         "pip install --upgrade 'boto3>=1.12.6'",
     ),
