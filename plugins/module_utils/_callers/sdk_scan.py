@@ -170,6 +170,8 @@ _JAR = (
     (re.compile(r"aws-java-sdk-(?:core|bundle)-([0-9].*?)\.jar\Z", re.DOTALL), "java"),
     (re.compile(r"sdk-core-(2\..*?)\.jar\Z", re.DOTALL), "java2"),
 )
+# Maven classifiers of jars that hold no code the SDK runs: its sources, its API docs, its tests.
+_JAR_CLASSIFIER = re.compile(r"-(?:sources|javadoc|tests|test-sources)\Z")
 # Maven's local repository (~/.m2/repository/<group path>/<artifact>/<version>/): the last segment of the group,
 # the artifact -> row key. Its version directory is the install, whatever files it holds.
 _MAVEN_ARTIFACTS = {
@@ -315,9 +317,13 @@ def _jar_name(scan: _Scan, path: str, name: str, how: str) -> bool:
     for pattern, key in _JAR:
         match = pattern.match(name)
         if match:
-            if _maven_version_directory(os.path.dirname(path)) != (key, match.group(1)):
-                scan.found(key, match.group(1), path, how)
-            # else the Maven version directory holding it was counted, as one install.
+            version = match.group(1)
+            # In a Maven version directory, that directory was counted: the jar is the same install.
+            if not _JAR_CLASSIFIER.search(version) and _maven_version_directory(os.path.dirname(path)) != (
+                key,
+                version,
+            ):
+                scan.found(key, version, path, how)
             return True
     return False
 

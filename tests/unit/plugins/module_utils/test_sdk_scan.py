@@ -354,3 +354,12 @@ def test_a_version_outside_the_grammar_is_counted_as_unknown(tmp_path, sdk, rela
     findings, summary = scan([str(tmp_path)], include_system=False)
     assert [(finding["sdk"], finding["status"]) for finding in findings] == [(sdk, "unknown")]
     assert summary["sdks_seen"] == 1
+
+
+def test_a_maven_version_directory_is_one_install_whatever_jars_it_holds(tmp_path):
+    directory = ".m2/repository/com/amazonaws/aws-java-sdk-core/1.11.500"
+    for name in ("", "-sources", "-javadoc", "-tests"):
+        write(tmp_path, f"{directory}/aws-java-sdk-core-1.11.500{name}.jar", b"PK")
+    write(tmp_path, "lib/aws-java-sdk-core-1.11.700-sources.jar", b"PK")
+    findings, _summary = scan([str(tmp_path)], include_system=False)
+    assert [(f["sdk"], f["version"], f["where"]) for f in findings] == [("java", "1.11.500", str(tmp_path / directory))]
