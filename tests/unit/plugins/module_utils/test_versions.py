@@ -163,3 +163,10 @@ def test_parse_version_reads_release_and_pre_release():
     assert parse_version("1.13.25rc1").release == (1, 13, 25)
     assert parse_version("1.13.25rc1").pre_release is True
     assert parse_version("v1.13.25").pre_release is False
+
+
+def test_every_minimum_in_the_readiness_table_is_in_the_grammar():
+    from ansible_collections.ec2meta.imds.plugins.module_utils._callers.sdk_scan import READINESS
+
+    assert [row.key for row in READINESS if parse_version(row.minimum) is None] == []
+    assert all(verdict(row.minimum, row.minimum) == READY for row in READINESS)
