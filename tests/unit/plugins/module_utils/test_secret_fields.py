@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._masking import MASK
@@ -125,3 +125,48 @@ def test_no_secret_named_field_survives_at_any_depth(document):
     found: set = set()
     shown = json.loads(mask_leaf(json.dumps(document), found))
     assert _secret_values_left(shown) == []
+
+
+def _all_strings(node) -> list:
+    if isinstance(node, dict):
+        return [text for key, value in node.items() for text in (*_all_strings(key), *_all_strings(value))]
+    if isinstance(node, (list, tuple)):
+        return [text for item in node for text in _all_strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+SECRET_VALUE = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/+=", min_size=8, max_size=40
+)
+
+
+@given(
+    st.dictionaries(SECRET_KEY, SECRET_VALUE, min_size=1, max_size=4),
+    st.dictionaries(PLAIN_KEY, VALUE, max_size=3),
+    st.sampled_from(["info", "custom", "tag"]),
+)
+def test_no_secret_reaches_the_facts_or_the_flat_names(secret_fields, plain_fields, where):
+    from ansible_collections.ec2meta.imds.plugins.module_utils._facts.compat import flatten_facts
+    from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import SUBSETS, build_facts
+
+    text = json.dumps({**plain_fields, "nested": [{**secret_fields}], **secret_fields})
+    metadata = {"instance-id": "i-0123456789abcdef0", "iam": {"info": "{}"}, "tags": {"instance": {"Name": "web"}}}
+    {"info": metadata["iam"], "custom": metadata, "tag": metadata["tags"]["instance"]}[where][where] = text
+    # The same values again, in a plain leaf of their own, as a lying IMDS may also serve them.
+    metadata["echo"] = " ".join(secret_fields.values())
+    subsets = frozenset(SUBSETS) - {"user_data"}
+    # A value that is part of what the collection writes itself ("availabl" of "available") is no leak.
+    own = _all_strings(build_facts({"meta-data": {}, "dynamic": {}}, subsets, 2))
+    assume(not any(value in text for value in secret_fields.values() for text in own))
+    masker = LeafMasker()
+    tree = {"meta-data": _leaves_masked(metadata, masker), "dynamic": {}}
+    ec2 = build_facts(masker.result(tree), subsets, 2)
+    shown = _all_strings({"ec2": ec2, **flatten_facts(ec2)})
+    assert [value for value in secret_fields.values() if any(value in text for text in shown)] == []
+    assert not [name for name in flatten_facts(ec2) if is_secret_name(name.rsplit("_", 1)[-1])]
+
+
+def _leaves_masked(node, masker: LeafMasker):
+    if isinstance(node, dict):
+        return {key: _leaves_masked(value, masker) for key, value in node.items()}
+    return masker.leaf(node)
