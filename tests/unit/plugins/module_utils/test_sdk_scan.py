@@ -363,3 +363,17 @@ def test_a_maven_version_directory_is_one_install_whatever_jars_it_holds(tmp_pat
     write(tmp_path, "lib/aws-java-sdk-core-1.11.700-sources.jar", b"PK")
     findings, _summary = scan([str(tmp_path)], include_system=False)
     assert [(f["sdk"], f["version"], f["where"]) for f in findings] == [("java", "1.11.500", str(tmp_path / directory))]
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "usr/lib/node_modules/aws-sdk/package.json",  # npm install -g
+        "app/node_modules/.pnpm/aws-sdk@2.500.0/node_modules/aws-sdk/package.json",  # pnpm's store layout
+        "app/node_modules/some-tool/node_modules/aws-sdk/package.json",  # a nested copy of a dependency
+    ],
+)
+def test_each_npm_layout_is_counted(tmp_path, relative):
+    write(tmp_path, relative, json.dumps({"name": "aws-sdk", "version": "2.500.0"}))
+    findings, _summary = scan([str(tmp_path)], include_system=False)
+    assert [(f["sdk"], f["status"], f["version"]) for f in findings] == [("javascript", "outdated", "2.500.0")]
