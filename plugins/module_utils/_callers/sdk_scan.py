@@ -189,7 +189,8 @@ _POWERSHELL_MODULES = {"awspowershell", "awspowershell.netcore", "aws.tools.comm
 # A NuGet or PowerShell version directory starts with a digit; what follows is the grammar's to judge.
 _VERSION_DIRECTORY = re.compile(r"[0-9]")
 _RUBY_GEM = re.compile(r"aws-sdk-core-([0-9].*)\Z", re.DOTALL)
-_DEPS_JSON = re.compile(rb'"AWSSDK\.Core/(\d[\w.\-]{0,40})"', re.IGNORECASE)
+# Whatever stands after the name, up to the closing quote, is the grammar's to judge.
+_DEPS_JSON = re.compile(rb'"AWSSDK\.Core/([^"\\\n]{1,64})"', re.IGNORECASE)
 _CPP_VERSION_H = re.compile(rb'AWS_SDK_VERSION_STRING\s+"(\d[\w.\-]{0,40})"')
 _GO_DEP = re.compile(rb"(dep|=>)\tgithub\.com/aws/aws-sdk-go(-v2)?\t(v\d[\w.\-+]{0,80})")
 _GO_PACKAGE_MARKERS = (
@@ -318,11 +319,10 @@ def _jar_name(scan: _Scan, path: str, name: str, how: str) -> bool:
         match = pattern.match(name)
         if match:
             version = match.group(1)
-            # In a Maven version directory, that directory was counted: the jar is the same install.
-            if not _JAR_CLASSIFIER.search(version) and _maven_version_directory(os.path.dirname(path)) != (
-                key,
-                version,
-            ):
+            # A jar in a Maven version directory is that directory's install, counted there; a sources, javadoc or
+            # tests jar runs no SDK code.
+            counted = _maven_version_directory(os.path.dirname(path)) == (key, version)
+            if not counted and not _JAR_CLASSIFIER.search(version):
                 scan.found(key, version, path, how)
             return True
     return False

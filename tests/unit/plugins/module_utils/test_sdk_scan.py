@@ -344,6 +344,7 @@ ODD_VERSIONS = [
     ("ruby", "gems/aws-sdk-core-3.79.0-x/lib/aws-sdk-core.rb", ""),
     ("php", "vendor/composer/installed.json", composer_installed("3.147.7.x")),
     ("cpp", "lib/pkgconfig/aws-cpp-sdk-core.pc", "Version: 1.7.229 extra\n"),
+    ("dotnet", "srv/Api.deps.json", '{"libraries": {"AWSSDK.Core/3.3.634.1 beta": {"type": "package"}}}'),
     ("cpp", "include/aws/core/VersionConfig.h", '#define AWS_SDK_VERSION_STRING "1.7.229garbage"\n'),
 ]
 
