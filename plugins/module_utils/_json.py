@@ -6,6 +6,10 @@
 What invalid JSON means differs by caller (a damaged credential document is an error, a plain-text leaf under
 ``parse_json`` is just text, a missing event notice is nothing), so every call names its policy with ``invalid``:
 :data:`RAISE` (ValueError), :data:`KEEP` (the input as it came) or any other value to return instead.
+
+An object with a key twice is not JSON here either: RFC 8259 leaves its meaning to the reader (Python keeps the
+last, other parsers the first), so a signed identity document or a credential document written so could be read
+one way by a verifier and another by its user. No IMDS or AWS document repeats a key.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ def load_json(value: Any, *, invalid: Any) -> Any:
         if not isinstance(value, (str, bytes)):
             raise ValueError(f"{type(value).__name__} is not JSON text")
         try:
-            document = json.loads(value.decode("utf-8") if isinstance(value, bytes) else value)
+            text = value.decode("utf-8") if isinstance(value, bytes) else value
+            document = json.loads(text, object_pairs_hook=_unique_keys)
             deep = not _nested_within(document, MAX_JSON_DEPTH)
         except RecursionError:
             deep = True
@@ -49,6 +54,16 @@ def load_json(value: Any, *, invalid: Any) -> Any:
         if invalid is RAISE:
             raise
         return value if invalid is KEEP else invalid
+
+
+def _unique_keys(pairs: list) -> dict:
+    seen: set = set()
+    for key, _value in pairs:
+        if key in seen:
+            # Only the key's start: the message may reach a user, and the key is the host's text.
+            raise ValueError(f"JSON object has the key {key[:40]!r} more than once")
+        seen.add(key)
+    return dict(pairs)
 
 
 def _nested_within(document: Any, levels: int) -> bool:

@@ -25,7 +25,14 @@ description:
     IMDSv2, from AWS's page "Use a supported AWS SDK". It knows Python packages (botocore, boto3, awscli), Node.js
     C(node_modules/aws-sdk), Java jars (also inside C(.war), C(.hpi), C(.jpi), C(.ear) and fat jars, and Jenkins
     C(WEB-INF/lib) directories), Go binaries (the module list Go embeds), .NET (NuGet and C(*.deps.json)),
-    PowerShell modules, PHP (Composer), Ruby gems and the C++ SDK's headers.
+    PowerShell modules, PHP (Composer), Ruby gems and the C++ SDK's headers; also pip C(.egg) directories, Maven
+    repository directories and Go's module cache and C(vendor/modules.txt).
+  - A version found on the host is a claim, read by a strict grammar - an optional C(v), one to six dot-separated
+    integers of at most nine digits, then at most one known suffix - PEP 440 pre-, post- and development releases
+    (C(rc1), C(a1), C(b2), C(.post1), C(.dev0)), npm, NuGet and Maven pre-releases with a known label
+    (C(-beta.1), C(-preview), C(-SNAPSHOT), C(-M1)) and Go pseudo-versions. A pre-release of the minimum is older
+    than the minimum. Any other version (C(2.x), C(1.13.25garbage), C(1.13.25-1), a number in the billions) is
+    reported with C(status=unknown), never taken as ready.
   - "IMDSv2 session tokens are taken out of everything returned (argv, paths, user agents, messages), whatever
     their form (C(-H 'X-aws-ec2-metadata-token: ...') in any case, or a token-shaped string anywhere), and those
     found are also registered with Ansible's C(no_log) values."

@@ -21,9 +21,11 @@ description:
     signature is valid for it
     (C(signature_invalid)); for the PKCS#7 forms, the signed content equals the plain document
     (C(content_mismatch)); the O(expected_account_id), O(expected_instance_id), O(expected_region) and
-    O(expected_image_id) match (C(identity_mismatch), with C(field)); the instance started no more than
-    O(max_age) seconds ago (C(too_old)). A damaged signature fails with C(malformed), a missing one with
-    C(not_found)."
+    O(expected_image_id) match (C(identity_mismatch), with C(field)); the instance started no later than the
+    controller's time plus 300 seconds of allowed clock skew (C(too_new): no instance starts in the future) and,
+    with O(max_age), no more than O(max_age) seconds ago (C(too_old)). A damaged signature, or a signed document
+    that is not a JSON object or names a key twice (two C(instanceId) values, which readers would take either
+    way), fails with C(malformed); a missing one with C(not_found)."
   - "B(Threat model): the host is the party being checked, so it is not trusted. The module on the host only
     reads the document and the signature as text; the action plugin verifies them on the controller with the
     certificate the play gives. A compromised or impersonating host can return anything, but it cannot make the
@@ -92,6 +94,8 @@ options:
   max_age:
     description:
       - Fail when the instance started (C(pendingTime) of the signed document) more than this many seconds ago.
+      - A C(pendingTime) more than 300 seconds (the clock skew allowed between AWS and the controller) after the
+        controller's time fails with C(reason=too_new), with or without this option.
       - For pipelines that hand secrets only to instances they have just launched. C(pendingTime) changes when a
         stopped instance is started again.
     type: int
@@ -197,8 +201,8 @@ reason:
   type: str
   sample: identity_mismatch
 field:
-  description: On an expectation or max_age failure, the document field that did not match.
-  returned: when RV(reason) is C(identity_mismatch) or C(too_old)
+  description: On an expectation or pendingTime failure, the document field that did not match.
+  returned: when RV(reason) is C(identity_mismatch), C(too_old) or C(too_new)
   type: str
   sample: accountId
 """

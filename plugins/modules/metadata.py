@@ -15,6 +15,12 @@ description:
   - Credential documents (C(meta-data/iam/security-credentials/<role>)) are refused with a message pointing to
     M(ec2meta.imds.role_credentials_info), which returns credentials under C(no_log). With O(recursive=true)
     they are left out of the returned tree.
+  - "Credentials served anywhere else (a damaged or lying IMDS can put a credential document in
+    C(meta-data/iam/info), a tag or any path) are masked as each answer arrives: the value of every JSON key
+    named like a secret (C(AccessKeyId), C(SecretAccessKey), C(Token), C(SessionToken), names containing
+    C(secret), C(password) or C(privatekey), and the like) at any depth, AWS access key IDs and session tokens
+    in any text, and the same values wherever else they appear. An answer that looks like JSON but is not valid
+    and names a secret is replaced whole by C(********). User-data is returned as it is."
 options:
   path:
     description:

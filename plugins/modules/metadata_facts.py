@@ -15,6 +15,12 @@ description:
     path is requested once, so a full gather takes a handful of round trips.
   - Never returns credential values. The role's credential document is read only for its expiry, and
     reduced to its non-secret fields as it arrives.
+  - "Credentials served anywhere else (a damaged or lying IMDS can put a credential document in
+    C(meta-data/iam/info), a tag or any path) are masked as each answer arrives: the value of every JSON key
+    named like a secret (C(AccessKeyId), C(SecretAccessKey), C(Token), C(SessionToken), names containing
+    C(secret), C(password) or C(privatekey), and the like) at any depth, AWS access key IDs and session tokens
+    in any text, and the same values wherever else they appear. An answer that looks like JSON but is not valid
+    and names a secret is replaced whole by C(********). User-data is returned as it is."
   - Replaces C(curl) one-liners and M(amazon.aws.ec2_metadata_facts); O(flatten=true) also returns that
     module's C(ansible_ec2_*) names.
 options:
@@ -46,7 +52,8 @@ options:
   flatten:
     description:
       - Also return the flat C(ansible_ec2_*) facts of M(amazon.aws.ec2_metadata_facts) (credential values
-        excepted), to migrate playbooks one step at a time.
+        excepted; a JSON key named like a secret gives no C(ansible_ec2_*) name), to migrate playbooks one step at
+        a time.
     type: bool
     default: false
 attributes:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import os
 import re
 import stat
@@ -30,6 +29,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._imds.identity_docume
     SIGNATURE_TYPES,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credentials import parse_expiration
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import RAISE, load_json
 from ansible_collections.ec2meta.imds.plugins.plugin_utils._asn1 import (
     CLASS_CONTEXT,
     OCTET_STRING,
@@ -61,6 +61,9 @@ PEM_LABEL = re.compile(r"-----BEGIN ([A-Z0-9 ]{1,40})-----")
 # What the host's module receives for ``certificate`` (its argument spec, shared with the docs, requires the option):
 # the certificate itself, or a file, is read and checked on the controller only and never travels to the host.
 CERTIFICATE_ON_CONTROLLER = "(checked on the controller; not sent to the host)"
+# How far the controller's clock may be behind the one AWS stamps pendingTime with: an instance that started later
+# than now plus this has not started yet, so the document is not from this instance's present (too_new).
+CLOCK_SKEW = 300
 
 OID_DATA = "1.2.840.113549.1.7.1"
 OID_SIGNED_DATA = "1.2.840.113549.1.7.2"
@@ -364,7 +367,7 @@ def signed_document(document_text: str, signature_text: str, signature_type: str
 def _difference(signed: bytes, served: bytes) -> str:
     """Which fields differ between the signed and the served document, for the message."""
     try:
-        signed_fields, served_fields = json.loads(signed), json.loads(served)
+        signed_fields, served_fields = load_json(signed, invalid=RAISE), load_json(served, invalid=RAISE)
         names = sorted(
             name
             for name in set(signed_fields) | set(served_fields)
@@ -391,17 +394,31 @@ def check_expectations(document: Mapping[str, Any], expected: Mapping[str, Any])
             )
 
 
-def check_age(document: Mapping[str, Any], max_age: int, now: datetime) -> None:
+def check_age(document: Mapping[str, Any], max_age: int | None, now: datetime) -> None:
+    """pendingTime is not later than now plus CLOCK_SKEW, and with ``max_age`` no more than that many seconds ago
+    (it must then be a time)."""
     try:
         started = parse_expiration(document.get("pendingTime"))
     except ValueError:
+        if max_age is None:
+            return
         raise IdentityCheckFailed(
-            f"max_age is set but the signed document's pendingTime {document.get('pendingTime')!r} is not a time.",
+            f"max_age is set but the signed document's pendingTime {str(document.get('pendingTime'))[:60]!r} is not "
+            "a time.",
             "identity_mismatch",
             field="pendingTime",
         ) from None
     age = (now - started).total_seconds()
-    if age > max_age:
+    if age < -CLOCK_SKEW:
+        raise IdentityCheckFailed(
+            f"The signed document says the instance started at {_iso(started)} (pendingTime), {int(-age)}s after "
+            f"the controller's time {_iso(now)}, more than the {CLOCK_SKEW}s of clock skew allowed: no instance has "
+            "started in the future. Check the controller's clock (NTP); otherwise the document is not from this "
+            "instance's present.",
+            "too_new",
+            field="pendingTime",
+        )
+    if max_age is not None and age > max_age:
         raise IdentityCheckFailed(
             f"The instance started at {_iso(started)} (pendingTime), {int(age)}s ago, more than max_age={max_age}s: "
             "this is not the freshly launched instance the play expects.",
@@ -438,14 +455,14 @@ def verify_identity(
         error.details.setdefault("certificate", described)
         raise
     try:
-        document = json.loads(content)
-    except ValueError:
-        document = None
+        document = load_json(content, invalid=RAISE)
+    except ValueError as error:
+        # A key given twice (two instanceId values) would let a reader pick either: the document proves nothing.
+        raise IdentityCheckFailed(f"The signed identity document is not valid JSON: {error}.", "malformed") from None
     if not isinstance(document, dict):
         raise IdentityCheckFailed("The signed identity document is not a JSON object.", "malformed")
     check_expectations(document, expected or {})
-    if max_age is not None:
-        check_age(document, max_age, now)
+    check_age(document, max_age, now)
     return VerifiedIdentity(document, signature_type, described)
 
 

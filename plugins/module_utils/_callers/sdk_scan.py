@@ -6,13 +6,12 @@
 The minimum versions are AWS's, from "Use a supported AWS SDK" (:data:`SOURCE`). Each row of :data:`READINESS`
 says what, how it is found on disk, the minimum and the fix; the walk (:func:`scan`) looks where the SDKs really
 live and is bounded by :class:`ScanLimits`: it never follows a symbolic link (so no loop), and stops at a depth,
-a number of entries, bytes read and wall time, saying which. An SDK whose version cannot be read is reported as
-``unknown``, never as ready.
+a number of entries, bytes read and wall time, saying which. An SDK whose version cannot be read, or is not written
+in the grammar of :mod:`.versions`, is reported as ``unknown``, never as ready.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import stat
@@ -23,6 +22,8 @@ from dataclasses import dataclass, field
 from glob import glob
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.scrub import scrub_tokens
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.versions import READY, verdict
+from ansible_collections.ec2meta.imds.plugins.module_utils._json import load_json
 
 SOURCE = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/use-a-supported-sdk-version-for-imdsv2.html"
 
@@ -40,7 +41,7 @@ READINESS = (
     SdkRow(
         "awscli",
         "AWS CLI (version 1)",
-        "the awscli Python package (*.dist-info, *.egg-info), pip or the bundled installer (/usr/local/aws)",
+        "the awscli Python package (*.dist-info, *.egg-info, *.egg), pip or the bundled installer (/usr/local/aws)",
         "1.16.289",
         "pip install --upgrade 'awscli>=1.16.289', or replace it with AWS CLI version 2 (every version supports "
         "IMDSv2)",
@@ -69,14 +70,16 @@ READINESS = (
     SdkRow(
         "go",
         "AWS SDK for Go",
-        "the module list Go embeds in binaries (dep github.com/aws/aws-sdk-go)",
+        "the module list Go embeds in binaries (dep github.com/aws/aws-sdk-go), the module cache "
+        "(pkg/mod/github.com/aws/aws-sdk-go@<version>) and vendor/modules.txt",
         "1.25.38",
         "go get github.com/aws/aws-sdk-go@v1.25.38 (or later), rebuild and redeploy the binary",
     ),
     SdkRow(
         "go-v2",
         "AWS SDK for Go v2",
-        "the module list Go embeds in binaries (dep github.com/aws/aws-sdk-go-v2)",
+        "the module list Go embeds in binaries (dep github.com/aws/aws-sdk-go-v2), the module cache "
+        "(pkg/mod/github.com/aws/aws-sdk-go-v2@<version>) and vendor/modules.txt",
         "0.19.0",
         "go get github.com/aws/aws-sdk-go-v2@latest, rebuild and redeploy the binary",
     ),
@@ -84,14 +87,16 @@ READINESS = (
         "java",
         "AWS SDK for Java",
         "aws-java-sdk-core-<version>.jar and aws-java-sdk-bundle-<version>.jar, also inside .war/.hpi/.jpi/.ear/.jar "
-        "archives and Jenkins WEB-INF/lib directories",
+        "archives and Jenkins WEB-INF/lib directories; Maven repository directories "
+        "com/amazonaws/aws-java-sdk-{core,bundle}/<version>",
         "1.11.678",
         "upgrade com.amazonaws:aws-java-sdk-core to 1.11.678 or later",
     ),
     SdkRow(
         "java2",
         "AWS SDK for Java 2.x",
-        "sdk-core-2.<version>.jar, also inside archives and WEB-INF/lib directories",
+        "sdk-core-2.<version>.jar, also inside archives and WEB-INF/lib directories; Maven repository directories "
+        "software/amazon/awssdk/sdk-core/<version>",
         "2.10.21",
         "upgrade software.amazon.awssdk (the BOM or sdk-core) to 2.10.21 or later",
     ),
@@ -112,14 +117,14 @@ READINESS = (
     SdkRow(
         "botocore",
         "AWS SDK for Python (Botocore)",
-        "the botocore Python package (*.dist-info, *.egg-info)",
+        "the botocore Python package (*.dist-info, *.egg-info, *.egg)",
         "1.13.25",
         "pip install --upgrade 'botocore>=1.13.25' (with boto3 1.12.6 or later)",
     ),
     SdkRow(
         "boto3",
         "AWS SDK for Python (Boto3)",
-        "the boto3 Python package (*.dist-info, *.egg-info)",
+        "the boto3 Python package (*.dist-info, *.egg-info, *.egg)",
         "1.12.6",
         "pip install --upgrade 'boto3>=1.12.6'",
     ),
@@ -149,54 +154,44 @@ class ScanLimits:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Versions
-
-
-_VERSION = re.compile(r"v?(\d{1,18}(?:\.\d{1,18}){0,5})(.{0,40})", re.DOTALL)
-_PRE_RELEASE = re.compile(r"[-._+~]?(a|b|c|rc|alpha|beta|pre|preview|dev|snapshot|m)\d*", re.IGNORECASE)
-
-
-def version_tuple(text: str) -> tuple | None:
-    """(release numbers, is a pre-release) of a version as written by any of the SDKs' package systems."""
-    match = _VERSION.fullmatch(text.strip()) if isinstance(text, str) else None
-    if not match:
-        return None
-    numbers = tuple(int(part) for part in match.group(1).split("."))
-    return numbers, bool(_PRE_RELEASE.match(match.group(2)))
-
-
-def older_than(version: str, minimum: str) -> bool | None:
-    """True when ``version`` comes before ``minimum`` (a pre-release of the minimum does); None when it cannot be
-    read as a version."""
-    have, need = version_tuple(version), version_tuple(minimum)
-    if have is None or need is None:
-        return None
-    width = max(len(have[0]), len(need[0]))
-    numbers = have[0] + (0,) * (width - len(have[0]))
-    wanted = need[0] + (0,) * (width - len(need[0]))
-    if numbers != wanted:
-        return numbers < wanted
-    return have[1]
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Finders: from one directory entry, the (row key, version, how) they see. A version of None means "this SDK,
 # version unreadable".
 
 
-_PYTHON_DIST = re.compile(r"(?P<name>[A-Za-z0-9_.]+?)-(?P<version>\d[^-]*?)(?:-py\d[\d.]*)?\.(?:dist|egg)-info\Z")
+# <name>[-<version>[-py<X.Y>[-<platform>]]] then .dist-info, .egg-info or .egg: pip and setuptools write a '-'
+# only between these parts (one in a name or a version becomes '_'), so the name ends at the first '-', and whatever
+# stands for the version is the grammar's to judge (botocore-1.13.25-1.dist-info is botocore, version unknown).
+_PYTHON_DIST_SUFFIXES = (".dist-info", ".egg-info", ".egg")
+_EGG_PYTHON_TAG = re.compile(r"py[0-9][0-9.]*\Z")
 _PYTHON_NAMES = {"botocore": "botocore", "boto3": "boto3", "awscli": "awscli"}
+# A manifest's one Version line (METADATA, PKG-INFO, pkg-config): the whole value, so "1.13.25 x" is not 1.13.25.
+_MANIFEST_VERSION = re.compile(rb"^Version:[ \t]*(\S{1,64})[ \t]*\r?$", re.MULTILINE)
 _JAR = (
-    (re.compile(r"aws-java-sdk-(?:core|bundle)-(\d[\w.\-]*?)\.jar\Z"), "java"),
-    (re.compile(r"sdk-core-(2\.[\w.\-]*?)\.jar\Z"), "java2"),
+    (re.compile(r"aws-java-sdk-(?:core|bundle)-([0-9].*?)\.jar\Z", re.DOTALL), "java"),
+    (re.compile(r"sdk-core-(2\..*?)\.jar\Z", re.DOTALL), "java2"),
 )
+# Maven classifiers of jars that hold no code the SDK runs: its sources, its API docs, its tests.
+_JAR_CLASSIFIER = re.compile(r"-(?:sources|javadoc|tests|test-sources)\Z")
+# Maven's local repository (~/.m2/repository/<group path>/<artifact>/<version>/): the last segment of the group,
+# the artifact -> row key. Its version directory is the install, whatever files it holds.
+_MAVEN_ARTIFACTS = {
+    ("amazonaws", "aws-java-sdk-core"): "java",
+    ("amazonaws", "aws-java-sdk-bundle"): "java",
+    ("awssdk", "sdk-core"): "java2",
+}
+# Go's module cache (<GOMODCACHE>/github.com/aws/<module>@<version>/) and vendor/modules.txt. Only the SDKs' root
+# modules carry the version AWS's minimum names; aws-sdk-go-v2's other modules are versioned on their own.
+_GO_MODULES = {"aws-sdk-go": "go", "aws-sdk-go-v2": "go-v2"}
+_GO_MODULE_DIRECTORY = re.compile(r"(?P<module>aws-sdk-go(?:-v2)?)@(?P<version>.+)\Z", re.DOTALL)
+_GO_VENDORED = re.compile(rb"^# github\.com/aws/(aws-sdk-go(?:-v2)?) (\S{1,100})(.*)$", re.MULTILINE)
 _ARCHIVE = re.compile(r".+\.(?:war|hpi|jpi|ear|jar)\Z", re.IGNORECASE)
 _POWERSHELL_MODULES = {"awspowershell", "awspowershell.netcore", "aws.tools.common"}
-_NUMERIC_VERSION = re.compile(r"\d{1,18}(?:\.\d{1,18}){1,5}\Z")
-_RUBY_GEM = re.compile(r"aws-sdk-core-(\d[\w.]*)\Z")
-_DEPS_JSON = re.compile(rb'"AWSSDK\.Core/(\d[\w.\-]{0,40})"', re.IGNORECASE)
+# A NuGet or PowerShell version directory starts with a digit; what follows is the grammar's to judge.
+_VERSION_DIRECTORY = re.compile(r"[0-9]")
+_RUBY_GEM = re.compile(r"aws-sdk-core-([0-9].*)\Z", re.DOTALL)
+# Whatever stands after the name, up to the closing quote, is the grammar's to judge.
+_DEPS_JSON = re.compile(rb'"AWSSDK\.Core/([^"\\\n]{1,64})"', re.IGNORECASE)
 _CPP_VERSION_H = re.compile(rb'AWS_SDK_VERSION_STRING\s+"(\d[\w.\-]{0,40})"')
-_CPP_PC = re.compile(rb"^Version:\s*(\d[\w.\-]{0,40})", re.MULTILINE)
 _GO_DEP = re.compile(rb"(dep|=>)\tgithub\.com/aws/aws-sdk-go(-v2)?\t(v\d[\w.\-+]{0,80})")
 _GO_PACKAGE_MARKERS = (
     (b"github.com/aws/aws-sdk-go/aws/ec2metadata", "go"),
@@ -253,8 +248,8 @@ class _Scan:
     def found(self, key: str, version: str | None, where: str, how: str) -> None:
         self.seen += 1
         row = ROWS[key]
-        older = None if version is None else older_than(version, row.minimum)
-        if older is False:
+        status = verdict(version, row.minimum)
+        if status == READY:
             return
         where = scrub_tokens(where)
         fix = row.fix
@@ -269,7 +264,7 @@ class _Scan:
                 "where": where,
                 "version": None if version is None else scrub_tokens(version),
                 "minimum": row.minimum,
-                "status": "outdated" if older else "unknown",
+                "status": status,
                 "how_found": how,
                 "fix": fix,
                 "source": SOURCE,
@@ -286,14 +281,17 @@ def _jenkins_plugin(where: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _python_dist_name(name: str) -> tuple:
+    """(package, version or None) from a .dist-info, .egg-info or .egg name (see _PYTHON_DIST_SUFFIXES)."""
+    stem = name.rsplit(".", 1)[0]
+    package, _dash, rest = stem.partition("-")
+    parts = rest.split("-") if rest else []
+    tag = next((index for index, part in enumerate(parts) if index and _EGG_PYTHON_TAG.match(part)), len(parts))
+    return package.lower().replace("_", "-"), "-".join(parts[:tag]) or None
+
+
 def _python_dist(scan: _Scan, path: str, name: str) -> None:
-    match = _PYTHON_DIST.match(name)
-    if match:
-        package, version = match.group("name").lower().replace("_", "-"), match.group("version")
-    elif name.endswith((".egg-info", ".dist-info")):
-        package, version = name.rsplit(".", 1)[0].lower().replace("_", "-"), None
-    else:
-        return
+    package, version = _python_dist_name(name)
     key = _PYTHON_NAMES.get(package)
     if key is None:
         return
@@ -302,12 +300,17 @@ def _python_dist(scan: _Scan, path: str, name: str) -> None:
     scan.found(key, version, path, "Python package metadata")
 
 
+def _manifest_version(data: bytes) -> str | None:
+    """The value of a manifest's Version line; None without one, or with two that differ."""
+    versions = set(_MANIFEST_VERSION.findall(data))
+    return versions.pop().decode("ascii", "replace") if len(versions) == 1 else None
+
+
 def _metadata_version(scan: _Scan, path: str) -> str | None:
-    for candidate in (os.path.join(path, "METADATA"), os.path.join(path, "PKG-INFO"), path):
+    candidates = ("METADATA", "PKG-INFO", os.path.join("EGG-INFO", "PKG-INFO"), "")
+    for candidate in (os.path.join(path, name) if name else path for name in candidates):
         if os.path.isfile(candidate):
-            data = scan.read_head(candidate, 64 * 1024) or b""
-            match = re.search(rb"^Version:\s*(\S{1,64})", data, re.MULTILINE)
-            return match.group(1).decode("ascii", "replace") if match else None
+            return _manifest_version(scan.read_head(candidate, 64 * 1024) or b"")
     return None
 
 
@@ -315,9 +318,22 @@ def _jar_name(scan: _Scan, path: str, name: str, how: str) -> bool:
     for pattern, key in _JAR:
         match = pattern.match(name)
         if match:
-            scan.found(key, match.group(1), path, how)
+            version = match.group(1)
+            # A jar in a Maven version directory is that directory's install, counted there; a sources, javadoc or
+            # tests jar runs no SDK code.
+            counted = _maven_version_directory(os.path.dirname(path)) == (key, version)
+            if not counted and not _JAR_CLASSIFIER.search(version):
+                scan.found(key, version, path, how)
             return True
     return False
+
+
+def _maven_version_directory(path: str) -> tuple | None:
+    """(row key, version) when ``path`` is <group>/<artifact>/<version> of an SDK in a Maven repository."""
+    rest, version = os.path.split(path)
+    rest, artifact = os.path.split(rest)
+    key = _MAVEN_ARTIFACTS.get((os.path.basename(rest), artifact))
+    return (key, version) if key and version else None
 
 
 def _archive(scan: _Scan, path: str) -> None:
@@ -372,7 +388,7 @@ def _go_binary(scan: _Scan, path: str) -> None:
         return
     scan.bytes_read += read
     for key, version in versions.items():
-        scan.found(key, version.lstrip("v"), path, "module list embedded in a Go binary")
+        scan.found(key, _without_v(version), path, "module list embedded in a Go binary")
     if not is_go:
         return
     for key in markers - set(versions):
@@ -383,10 +399,7 @@ def _json_file(scan: _Scan, path: str) -> object:
     data = scan.read_head(path, scan.limits.max_text_file_bytes + 1)
     if data is None or len(data) > scan.limits.max_text_file_bytes:
         return None
-    try:
-        return json.loads(data.decode("utf-8", "replace"))
-    except ValueError:
-        return None
+    return load_json(data.decode("utf-8", "replace"), invalid=None)
 
 
 def _composer(scan: _Scan, path: str) -> None:
@@ -400,7 +413,7 @@ def _composer(scan: _Scan, path: str) -> None:
     for package in packages if isinstance(packages, list) else []:
         if isinstance(package, dict) and package.get("name") == "aws/aws-sdk-php":
             version = package.get("version")
-            scan.found("php", version.lstrip("v") if isinstance(version, str) else None, path, "Composer metadata")
+            scan.found("php", _without_v(version) if isinstance(version, str) else None, path, "Composer metadata")
 
 
 def _node_package(scan: _Scan, path: str) -> None:
@@ -417,23 +430,51 @@ def _text_version(scan: _Scan, path: str, pattern: re.Pattern, key: str, how: st
     scan.found(key, match.group(1).decode("ascii", "replace") if match else None, path, how)
 
 
+def _without_v(version: str) -> str:
+    """Go writes versions with a leading v; the findings show them as the other package systems do."""
+    return version[1:] if version.startswith("v") else version
+
+
+def _pkg_config(scan: _Scan, path: str) -> None:
+    data = scan.read_head(path, 256 * 1024)
+    if data is not None:
+        scan.found("cpp", _manifest_version(data), path, "pkg-config file")
+
+
+def _go_vendored(scan: _Scan, path: str) -> None:
+    """vendor/modules.txt: ``# <module> <version>``, and `` => <replacement>`` when the build uses another copy,
+    whose version is then unknown."""
+    data = scan.read_head(path, scan.limits.max_text_file_bytes) or b""
+    for module, version, rest in _GO_VENDORED.findall(data):
+        replaced = b"=>" in rest
+        text = None if replaced else _without_v(version.decode("ascii", "replace"))
+        scan.found(_GO_MODULES[module.decode()], text, path, "Go vendor/modules.txt")
+
+
 def _directory(scan: _Scan, path: str, name: str, parent: str) -> None:
     lower_parent = parent.lower()
-    if name.endswith((".dist-info", ".egg-info")):
+    maven = _maven_version_directory(path)
+    go_module = _GO_MODULE_DIRECTORY.match(name) if parent == "aws" else None
+    if name.endswith(_PYTHON_DIST_SUFFIXES):
         _python_dist(scan, path, name)
-    elif lower_parent == "awssdk.core" and _NUMERIC_VERSION.match(name):
+    elif lower_parent == "awssdk.core" and _VERSION_DIRECTORY.match(name):
         scan.found("dotnet", name, path, "NuGet package directory")
-    elif lower_parent in _POWERSHELL_MODULES and _NUMERIC_VERSION.match(name):
+    elif lower_parent in _POWERSHELL_MODULES and _VERSION_DIRECTORY.match(name):
         scan.found("powershell", name, path, "PowerShell module directory")
     elif parent == "gems":
         match = _RUBY_GEM.match(name)
         if match:
             scan.found("ruby", match.group(1), path, "installed gem directory")
+    elif maven:
+        scan.found(*maven, path, "Maven repository directory")
+    elif go_module and os.path.basename(os.path.dirname(os.path.dirname(path))) == "github.com":
+        version = go_module.group("version")
+        scan.found(_GO_MODULES[go_module.group("module")], _without_v(version), path, "Go module cache")
 
 
 def _file(scan: _Scan, path: str, name: str, parents: tuple, mode: int, binaries: bool) -> None:
     parent, grandparent = parents
-    if name.endswith(".egg-info"):
+    if name.endswith(_PYTHON_DIST_SUFFIXES):
         _python_dist(scan, path, name)
     elif name.endswith(".jar") and _jar_name(scan, path, name, "jar file name"):
         return
@@ -448,7 +489,9 @@ def _file(scan: _Scan, path: str, name: str, parents: tuple, mode: int, binaries
     elif name == "VersionConfig.h" and parent == "core" and grandparent == "aws":
         _text_version(scan, path, _CPP_VERSION_H, "cpp", "aws/core/VersionConfig.h")
     elif name == "aws-cpp-sdk-core.pc":
-        _text_version(scan, path, _CPP_PC, "cpp", "pkg-config file")
+        _pkg_config(scan, path)
+    elif name == "modules.txt" and parent == "vendor":
+        _go_vendored(scan, path)
     if _ARCHIVE.match(name) and binaries:
         _archive(scan, path)
     elif binaries and mode & 0o111 and not _NOT_GO.search(name):
@@ -543,7 +586,7 @@ def scan(paths: list, include_system: bool = True, limits: ScanLimits = ScanLimi
                 entry["status"] = "unreadable"
                 state.cannot_read(path, error)
                 continue
-            if name.endswith((".dist-info", ".egg-info")):
+            if name.endswith(_PYTHON_DIST_SUFFIXES):
                 _python_dist(state, path, name)
             else:
                 _file(state, path, name, parents, mode, binaries=True)

@@ -15,13 +15,15 @@ from typing import Any
 from ansible_collections.ec2meta.imds.plugins.module_utils._facts.newline_lists import split_lines
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credentials import SAFE_CREDENTIAL_FIELDS
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import load_json
+from ansible_collections.ec2meta.imds.plugins.module_utils._secret_fields import is_secret_name
 
 
 def flatten_facts(ec2: dict) -> dict:
     """``ansible_ec2_*`` names as amazon.aws.ec2_metadata_facts makes them, from the raw tree, without secrets.
 
     A path's segments are joined with ``-``; a JSON object leaf also gives one name per key (``<name>:<key>``, key
-    lowercased); ``-`` and ``:`` then become ``_``. Security groups are comma-joined.
+    lowercased), except keys named like a secret (``_secret_fields.SECRET_NAMES``); ``-`` and ``:`` then become
+    ``_``. Security groups are comma-joined.
     """
     raw = ec2.get("raw", {})
     names: dict[str, Any] = {}
@@ -47,7 +49,9 @@ def flatten_facts(ec2: dict) -> dict:
             document = load_json(value, invalid=None) if looks_like_object else None
             if isinstance(document, dict):
                 for sub_key, sub_value in document.items():
-                    names[f"{name}:{sub_key.lower()}"] = sub_value
+                    # Masked already; a name for it would still announce a secret, so there is none.
+                    if not is_secret_name(sub_key):
+                        names[f"{name}:{sub_key.lower()}"] = sub_value
 
     metadata = dict(raw.get("meta-data", {}))
     public_keys = metadata.pop("public-keys", None)

@@ -7,6 +7,8 @@ The ``ansible_ec2_*`` names of amazon.aws.ec2_metadata_facts are a separate laye
 
 Credential documents are never part of the result: ``iam/security-credentials/<role>`` is read only for its
 expiry and reduced to its non-secret fields the moment it arrives; other ``security-credentials`` are not read.
+Every other leaf is masked as it arrives (``_secret_fields``): secret-named JSON fields and credential-shaped values
+never reach the tree, wherever IMDS put them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credential
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.userdata import decode_user_data
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import load_json
+from ansible_collections.ec2meta.imds.plugins.module_utils._secret_fields import LeafMasker
 
 SUBSETS = (
     "identity",
@@ -146,13 +149,17 @@ def _skipper(subsets: frozenset):
     return skip
 
 
-def _transform(path: str, body: bytes) -> Any:
-    if path == USER_DATA_PATH:
-        return body
-    if ROLE_CREDENTIALS.match(path):
-        # Reduced here, before it reaches the tree: the keys and token never leave this function.
-        return safe_credential_fields(load_json(body, invalid={}))
-    return body.decode("utf-8", errors="replace")
+def _transformer(masker: LeafMasker):
+    def transform(path: str, body: bytes) -> Any:
+        if path == USER_DATA_PATH:
+            return body
+        if ROLE_CREDENTIALS.match(path):
+            # Reduced here, before it reaches the tree: the keys and token never leave this function.
+            return safe_credential_fields(load_json(body, invalid={}))
+        # Any other leaf may hold a credential too when IMDS is damaged or lies (a credential document in iam/info).
+        return masker.leaf(body.decode("utf-8", errors="replace"))
+
+    return transform
 
 
 def _dict(value: Any) -> dict:
@@ -313,7 +320,8 @@ def gather(client: Any, subsets: frozenset) -> dict:
         leaves.append(IDENTITY_DOCUMENT)
     if "user_data" in subsets:
         leaves.append(USER_DATA_PATH)
-    result = walk(client, dirs=dirs, leaves=leaves, skip=_skipper(subsets), transform=_transform)
+    masker = LeafMasker()
+    result = walk(client, dirs=dirs, leaves=leaves, skip=_skipper(subsets), transform=_transformer(masker))
     if "identity" in subsets and IDENTITY_DOCUMENT in result.missing:
         result.missing.remove(IDENTITY_DOCUMENT)
     for root in ("meta-data", "dynamic"):
@@ -325,8 +333,9 @@ def gather(client: Any, subsets: frozenset) -> dict:
                 url=f"{client.config.endpoint}/latest/{root}/",
                 status=404,
             )
-    _check_identity_document(client, result.tree)
-    return build_facts(result.tree, subsets, client.imds_version)
+    tree = masker.result(result.tree)
+    _check_identity_document(client, tree)
+    return build_facts(tree, subsets, client.imds_version)
 
 
 def _check_identity_document(client: Any, tree: dict) -> None:

@@ -14,6 +14,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._imds.role_credential
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.userdata import decode_user_data
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import KEEP, load_json
 from ansible_collections.ec2meta.imds.plugins.module_utils._limits import MAX_PATH_LENGTH
+from ansible_collections.ec2meta.imds.plugins.module_utils._secret_fields import LeafMasker
 
 MISSING = object()
 
@@ -53,11 +54,15 @@ def normalize_path(path: Any) -> str:
     return text
 
 
-def _leaf_value(path: str, body: bytes) -> str:
-    if path.strip("/") == USER_DATA_PATH:
-        user_data = decode_user_data(body)
-        return user_data.text if user_data.is_text else user_data.base64
-    return body.decode("utf-8", errors="replace")
+def _leaf_reader(masker: LeafMasker):
+    def leaf_value(path: str, body: bytes) -> str:
+        if path.strip("/") == USER_DATA_PATH:
+            user_data = decode_user_data(body)
+            return user_data.text if user_data.is_text else user_data.base64
+        # A damaged or lying IMDS can serve a credential document at any path (iam/info): masked as it arrives.
+        return masker.leaf(body.decode("utf-8", errors="replace"))
+
+    return leaf_value
 
 
 def _skip_credentials(path: str, is_dir: bool) -> bool:
@@ -83,12 +88,13 @@ def read_paths(
     ``default`` when one is given.
     """
     wanted = list(dict.fromkeys(normalize_path(path) for path in paths))
+    masker = LeafMasker()
     result = walk(
         client,
         dirs=wanted if recursive else (),
         leaves=() if recursive else wanted,
         skip=_skip_credentials,
-        transform=_leaf_value,
+        transform=_leaf_reader(masker),
     )
     values = {}
     for path in wanted:
@@ -99,4 +105,4 @@ def read_paths(
             continue
         value = result.values[path.strip("/")]
         values[path] = _parse_json(value) if parse_json else value
-    return values
+    return masker.result(values)

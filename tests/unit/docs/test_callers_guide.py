@@ -12,6 +12,7 @@ from analyzer_log import FORMS
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.log import ANALYZER_URL
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.sdk_scan import READINESS, SOURCE
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.versions import SUFFIX_FORMS
 
 GUIDE = Path(__file__).resolve().parents[3] / "docs" / "docsite" / "rst" / "guide_imdsv1_callers.rst"
 
@@ -31,3 +32,10 @@ def test_the_guide_cites_its_sources():
 @pytest.mark.parametrize("form", FORMS)
 def test_each_form_the_tests_write_is_in_the_guide(form):
     assert f"{form}.0" in GUIDE.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("form", SUFFIX_FORMS, ids=[form.written_by for form in SUFFIX_FORMS])
+def test_the_guide_shows_each_version_suffix_form(form):
+    text = GUIDE.read_text(encoding="utf-8")
+    for example in form.examples.split(", "):
+        assert f"``{example.split(' ')[0]}``" in text, example

@@ -9,6 +9,7 @@ replaced, by one that records what would travel and runs the real module in-proc
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
@@ -191,3 +192,27 @@ def test_a_one_line_value_that_is_no_file_is_named_a_long_one_is_not(action):
     assert refused["reason"] == "invalid_option"
     assert "(1500 characters on 1 lines, not shown)" in refused["msg"]
     assert "secret-looking" not in refused["msg"]
+
+
+def test_a_lying_imds_with_a_signed_document_from_the_future_is_refused(action, emulator):
+    emulator.update_identity_document(pendingTime="2099-01-01T00:00:00Z")
+    result = run_within_deadline(action(certificate=emulator.identity_signer.certificates()["rsa2048"], max_age=3600))
+    assert result["failed"] is True
+    assert result["verified"] is False
+    assert result["reason"] == "too_new"
+
+
+def test_a_lying_imds_with_a_signed_document_naming_instance_id_twice_is_refused(action, emulator):
+    document = emulator.update_identity_document()
+    text = json.dumps(document)[:-1] + ', "instanceId": "i-0ffffffffffffffff"}'
+    # The emulator signs what it serves, so both signatures are valid for these exact bytes.
+    emulator.dynamic["instance-identity"]["document"] = text
+    result = run_within_deadline(
+        action(
+            certificate=emulator.identity_signer.certificates()["rsa2048"], expected_instance_id="i-0ffffffffffffffff"
+        )
+    )
+    assert result["failed"] is True
+    assert result["verified"] is False
+    assert result["reason"] == "malformed"
+    assert "'instanceId' more than once" in result["msg"]

@@ -20,7 +20,21 @@ GOOD = [
     (' "text" ', "text"),
     ('{"name": "caf\u00e9"}'.encode(), {"name": "caf\u00e9"}),
 ]
-BAD = ["", b"", "not json", '{"cut": ', b"\xff\xfe{}", "i-0a1b2c3d4e5f60718", None, {"already": "data"}, 7]
+BAD = [
+    "",
+    b"",
+    "not json",
+    '{"cut": ',
+    b"\xff\xfe{}",
+    "i-0a1b2c3d4e5f60718",
+    None,
+    {"already": "data"},
+    7,
+    # A key twice: readers differ on which value counts (Python keeps the last), so it is no document.
+    '{"instanceId": "i-1", "instanceId": "i-2"}',
+    b'{"Code": "Success", "Token": "a", "Token": "b"}',
+    '[{"x": {"a": 1, "a": 1}}]',
+]
 
 
 @pytest.mark.parametrize(("value", "expected"), GOOD)
@@ -50,3 +64,8 @@ def test_the_policy_is_required_and_named():
     invalid = inspect.signature(load_json).parameters["invalid"]
     assert invalid.kind is inspect.Parameter.KEYWORD_ONLY
     assert invalid.default is inspect.Parameter.empty
+
+
+def test_a_key_given_twice_is_named_in_the_error():
+    with pytest.raises(ValueError, match="'instanceId' more than once"):
+        load_json('{"instanceId": "i-1", "region": "x", "instanceId": "i-2"}', invalid=RAISE)

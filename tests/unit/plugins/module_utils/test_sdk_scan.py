@@ -18,9 +18,9 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._callers.sdk_scan imp
     READINESS,
     SOURCE,
     ScanLimits,
-    older_than,
     scan,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.versions import older_than
 
 TOKEN = "AQAEAFEOMInKb-S7me-hLqzu83lYdeDV7r-sPh2D4SJF6v5IwD4S8g=="
 
@@ -165,6 +165,38 @@ FIXTURES = [
         lambda r: write(r, "gems/2.7.0/gems/aws-sdk-core-3.190.0/lib/aws-sdk-core.rb", "# core"),
     ),
     (
+        "botocore",
+        lambda r: write(r, "root/.local/lib/python2.7/site-packages/botocore-1.12.0-py2.7.egg/botocore/__init__.py"),
+        lambda r: write(r, "site-packages/botocore-1.13.25-py3.8-linux-x86_64.egg/EGG-INFO/PKG-INFO", "Version: x"),
+    ),
+    (
+        "java",
+        lambda r: write(r, ".m2/repository/com/amazonaws/aws-java-sdk-core/1.11.500/aws-java-sdk-core-1.11.500.jar"),
+        lambda r: write(
+            r, ".m2/repository/com/amazonaws/aws-java-sdk-bundle/1.12.700/aws-java-sdk-bundle-1.12.700.pom"
+        ),
+    ),
+    (
+        "java2",
+        lambda r: write(r, ".m2/repository/software/amazon/awssdk/sdk-core/2.10.0/_remote.repositories"),
+        lambda r: write(r, ".m2/repository/software/amazon/awssdk/sdk-core/2.25.0/sdk-core-2.25.0.jar"),
+    ),
+    (
+        "go",
+        lambda r: write(r, "go/pkg/mod/github.com/aws/aws-sdk-go@v1.25.0/go.mod", "module github.com/aws/aws-sdk-go"),
+        lambda r: write(r, "go/pkg/mod/github.com/aws/aws-sdk-go@v1.44.300/go.mod"),
+    ),
+    (
+        "go-v2",
+        lambda r: write(r, "go/pkg/mod/github.com/aws/aws-sdk-go-v2@v0.18.0/go.mod"),
+        lambda r: write(r, "go/pkg/mod/github.com/aws/aws-sdk-go-v2@v1.24.0/go.mod"),
+    ),
+    (
+        "go",
+        lambda r: write(r, "src/app/vendor/modules.txt", "# github.com/aws/aws-sdk-go v1.25.0\n## explicit\n"),
+        lambda r: write(r, "src/app/vendor/modules.txt", "# github.com/aws/aws-sdk-go v1.25.38\n## explicit\n"),
+    ),
+    (
         "cpp",
         lambda r: write(r, "usr/include/aws/core/VersionConfig.h", '#define AWS_SDK_VERSION_STRING "1.7.100"\n'),
         lambda r: write(r, "usr/lib/pkgconfig/aws-cpp-sdk-core.pc", "Name: aws-cpp-sdk-core\nVersion: 1.11.200\n"),
@@ -290,24 +322,59 @@ def test_system_paths_are_scanned_at_their_top_level(tmp_path):
     assert all(finding["status"] in ("outdated", "unknown") for finding in findings)
 
 
+# Each place a version is written on disk, holding a version the grammar cannot read: each is counted, as unknown.
+ODD_VERSIONS = [
+    ("botocore", "site-packages/botocore-1.13.25-1.dist-info/METADATA", "Version: 1.13.25-1"),
+    ("botocore", "site-packages/botocore.egg-info/PKG-INFO", "Version: 1.13.25-1"),
+    ("botocore", "site-packages/botocore.egg-info/PKG-INFO", "Version: 1.13.25 (patched)"),
+    ("botocore", "site-packages/botocore.egg-info/PKG-INFO", "Version: 1.12.0\nVersion: 1.13.25\n"),
+    ("boto3", "site-packages/boto3-2.x.dist-info/METADATA", "Version: 2.x"),
+    ("awscli", "site-packages/awscli-999999999999999999999999.0.dist-info/METADATA", ""),
+    ("botocore", "site-packages/botocore-1.13.25garbage-py3.8.egg", b"PK"),
+    ("javascript", "node_modules/aws-sdk/package.json", '{"version": "2.x"}'),
+    ("javascript", "node_modules/aws-sdk/package.json", '{"version": "2.100.0", "version": "2.800.0"}'),
+    ("java", "lib/aws-java-sdk-core-1.11.678garbage.jar", b"PK"),
+    ("java", ".m2/repository/com/amazonaws/aws-java-sdk-core/1.11.x/x.pom", ""),
+    ("java2", "lib/sdk-core-2.x.jar", b"PK"),
+    ("go", "pkg/mod/github.com/aws/aws-sdk-go@v1.25.38-1/go.mod", ""),
+    ("go-v2", "pkg/mod/github.com/aws/aws-sdk-go-v2@v1.x/go.mod", ""),
+    ("go", "vendor/modules.txt", "# github.com/aws/aws-sdk-go v1.44.0 => ../fork\n"),
+    ("dotnet", "packages/awssdk.core/3.3.634.1-x/awssdk.core.nuspec", ""),
+    ("powershell", "Modules/AWS.Tools.Common/4.x/AWS.Tools.Common.psd1", ""),
+    ("ruby", "gems/aws-sdk-core-3.79.0-x/lib/aws-sdk-core.rb", ""),
+    ("php", "vendor/composer/installed.json", composer_installed("3.147.7.x")),
+    ("cpp", "lib/pkgconfig/aws-cpp-sdk-core.pc", "Version: 1.7.229 extra\n"),
+    ("dotnet", "srv/Api.deps.json", '{"libraries": {"AWSSDK.Core/3.3.634.1 beta": {"type": "package"}}}'),
+    ("cpp", "include/aws/core/VersionConfig.h", '#define AWS_SDK_VERSION_STRING "1.7.229garbage"\n'),
+]
+
+
+@pytest.mark.parametrize(("sdk", "relative", "content"), ODD_VERSIONS, ids=[f[1] for f in ODD_VERSIONS])
+def test_a_version_outside_the_grammar_is_counted_as_unknown(tmp_path, sdk, relative, content):
+    write(tmp_path, relative, content)
+    findings, summary = scan([str(tmp_path)], include_system=False)
+    assert [(finding["sdk"], finding["status"]) for finding in findings] == [(sdk, "unknown")]
+    assert summary["sdks_seen"] == 1
+
+
+def test_a_maven_version_directory_is_one_install_whatever_jars_it_holds(tmp_path):
+    directory = ".m2/repository/com/amazonaws/aws-java-sdk-core/1.11.500"
+    for name in ("", "-sources", "-javadoc", "-tests"):
+        write(tmp_path, f"{directory}/aws-java-sdk-core-1.11.500{name}.jar", b"PK")
+    write(tmp_path, "lib/aws-java-sdk-core-1.11.700-sources.jar", b"PK")
+    findings, _summary = scan([str(tmp_path)], include_system=False)
+    assert [(f["sdk"], f["version"], f["where"]) for f in findings] == [("java", "1.11.500", str(tmp_path / directory))]
+
+
 @pytest.mark.parametrize(
-    ("version", "minimum", "older"),
+    "relative",
     [
-        ("1.13.24", "1.13.25", True),
-        ("1.13.25", "1.13.25", False),
-        ("1.13.100", "1.13.25", False),
-        ("1.9.0", "1.12.6", True),
-        ("2.1500.0", "2.722.0", False),
-        ("4.0.1", "4.0.1.0", False),
-        ("4.0.0.9", "4.0.1.0", True),
-        ("1.13.25rc1", "1.13.25", True),
-        ("2.10.21-SNAPSHOT", "2.10.21", True),
-        ("v1.25.38", "1.25.38", False),
-        ("0.0.0-20191115000000-abcdef", "0.19.0", True),
-        ("1.11.678.1", "1.11.678", False),
-        ("dev-master", "3.147.7", None),
-        ("", "1.0", None),
+        "usr/lib/node_modules/aws-sdk/package.json",  # npm install -g
+        "app/node_modules/.pnpm/aws-sdk@2.500.0/node_modules/aws-sdk/package.json",  # pnpm's store layout
+        "app/node_modules/some-tool/node_modules/aws-sdk/package.json",  # a nested copy of a dependency
     ],
 )
-def test_older_than(version, minimum, older):
-    assert older_than(version, minimum) is older
+def test_each_npm_layout_is_counted(tmp_path, relative):
+    write(tmp_path, relative, json.dumps({"name": "aws-sdk", "version": "2.500.0"}))
+    findings, _summary = scan([str(tmp_path)], include_system=False)
+    assert [(f["sdk"], f["status"], f["version"]) for f in findings] == [("javascript", "outdated", "2.500.0")]

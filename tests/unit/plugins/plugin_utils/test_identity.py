@@ -16,6 +16,7 @@ from identity_signing import _pem as pem_of
 from imds_emulator import ImdsEmulator, render
 
 from ansible_collections.ec2meta.imds.plugins.plugin_utils._identity_verification import (
+    CLOCK_SKEW,
     EXPECTATIONS,
     IdentityCheckFailed,
     controller_options,
@@ -307,3 +308,58 @@ def test_controller_options(args, words):
 
 def test_controller_options_ignore_client_options():
     assert controller_options({"certificate": "pem", "endpoint": "http://127.0.0.1:1"})["signature_type"] == "rsa2048"
+
+
+def signed(signer, text: str) -> tuple:
+    """A document the host serves with AWS's (here the emulator's) valid signatures over exactly these bytes."""
+    return text, signer.signatures(text.encode())
+
+
+def _with_pending_time(document: bytes, moment: datetime) -> str:
+    fields = json.loads(document)
+    fields["pendingTime"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps(fields, indent=2)
+
+
+@pytest.mark.parametrize("signature_type", TYPES)
+@pytest.mark.parametrize("max_age", [3600, None])
+def test_a_signed_document_from_the_future_fails(signer, document, signature_type, max_age):
+    served = signed(signer, _with_pending_time(document, datetime(2099, 1, 1, tzinfo=timezone.utc)))
+    error = failure(lambda: verify(served, signature_type, signer.certificates()[signature_type], max_age=max_age))
+    assert error.reason == "too_new"
+    assert error.details["field"] == "pendingTime"
+    assert "2099-01-01T00:00:00Z" in str(error)
+    assert "300s of clock skew" in str(error)
+
+
+def test_the_allowed_clock_skew_is_300_seconds(signer, document):
+    certificate = signer.certificates()["rsa2048"]
+    within = signed(signer, _with_pending_time(document, NOW + timedelta(seconds=CLOCK_SKEW)))
+    assert verify(within, "rsa2048", certificate, max_age=3600).as_dict()["verified"]
+    beyond = signed(signer, _with_pending_time(document, NOW + timedelta(seconds=CLOCK_SKEW + 1)))
+    assert failure(lambda: verify(beyond, "rsa2048", certificate, max_age=3600)).reason == "too_new"
+    assert CLOCK_SKEW == 300, "the module's documentation says 300 seconds"
+
+
+@pytest.mark.parametrize("signature_type", TYPES)
+@pytest.mark.parametrize("key", ["instanceId", "accountId", "region", "pendingTime"])
+def test_a_signed_document_naming_a_key_twice_is_malformed(signer, document, signature_type, key):
+    fields = json.loads(document)
+    # The first value is the true one; a reader keeping the last would see the other.
+    text = json.dumps(fields)[:-1] + f', "{key}": "i-0ffffffffffffffff"}}'
+    served = signed(signer, text)
+    expected = {"expected_instance_id": fields["instanceId"]} if key != "instanceId" else {}
+    error = failure(
+        lambda: verify(served, signature_type, signer.certificates()[signature_type], expected=expected, max_age=None)
+    )
+    assert error.reason == "malformed"
+    assert f"{key!r} more than once" in str(error)
+
+
+def test_a_document_whose_pending_time_is_not_a_time_is_still_checked_only_with_max_age(signer, document):
+    fields = json.loads(document)
+    fields["pendingTime"] = "soon"
+    served = signed(signer, json.dumps(fields))
+    certificate = signer.certificates()["rsa2048"]
+    assert verify(served, "rsa2048", certificate).as_dict()["verified"]
+    assert failure(lambda: verify(served, "rsa2048", certificate, max_age=3600)).reason == "identity_mismatch"

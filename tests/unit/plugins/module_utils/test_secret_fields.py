@@ -1,0 +1,172 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Leaves masked as they arrive: secret-named JSON fields at any depth, credential-shaped values anywhere."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from ansible_collections.ec2meta.imds.plugins.module_utils._masking import MASK
+from ansible_collections.ec2meta.imds.plugins.module_utils._secret_fields import (
+    MIN_SHARED_SECRET,
+    SECRET_NAMES,
+    LeafMasker,
+    is_secret_name,
+    mask_leaf,
+)
+
+
+@pytest.mark.parametrize("row", SECRET_NAMES, ids=[row.pattern for row in SECRET_NAMES])
+def test_each_row_matches_its_examples(row):
+    for example in row.examples.split(", "):
+        assert is_secret_name(example), example
+        assert is_secret_name(example.upper()), example
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # every key IMDS's own JSON documents have: none is a secret
+        *("accountId", "architecture", "availabilityZone", "billingProducts", "devpayProductCodes"),
+        *("marketplaceProductCodes", "imageId", "instanceId", "instanceType", "kernelId", "pendingTime"),
+        *("privateIp", "ramdiskId", "region", "version", "Code", "LastUpdated", "InstanceProfileArn"),
+        *("InstanceProfileId", "Type", "Expiration", "NotBefore", "NotAfter", "Description", "EventId", "State"),
+        *("action", "time", "noticeTime", "AccountId"),
+        # near misses
+        *("openssh-key", "key", "token-ttl-seconds", "TokenType", "tokens"),
+    ],
+)
+def test_imds_own_fields_are_not_secret_names(name):
+    assert not is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", [None, 7, "", "-"])
+def test_anything_else_is_not_a_secret_name(name):
+    assert not is_secret_name(name)
+
+
+def test_a_credential_document_keeps_its_other_fields():
+    document = {"Code": "Success", "AccessKeyId": "ASIAEXAMPLE", "SecretAccessKey": "s" * 40, "Token": "t" * 300}
+    found: set = set()
+    shown = json.loads(mask_leaf(json.dumps(document), found))
+    assert shown == {"Code": "Success", "AccessKeyId": MASK, "SecretAccessKey": MASK, "Token": MASK}
+    assert found == {"ASIAEXAMPLE", "s" * 40, "t" * 300}
+
+
+def test_a_leaf_without_secrets_is_returned_as_it_came():
+    text = '{\n  "region" : "eu-west-1"\n}'
+    assert mask_leaf(text, set()) is text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"AccessKeyId": "A", "AccessKeyId": "B"}',
+        '{"Code": "Success", "SecretAccessKey": "abc',
+        "{'Token': 'abc'}",
+        "not json but \"password\": 'x'",
+    ],
+)
+def test_text_that_is_not_valid_json_and_names_a_secret_is_withheld_whole(text):
+    assert mask_leaf(text, set()) == MASK
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("key AKIAIOSFODNN7EXAMPLE here", f"key {MASK} here"),
+        ("ASIAIOSFODNN7EXAMPLE", MASK),
+        ("token=IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ", f"token={MASK}"),
+        ("FwoGZXIvYXdzEBYaDHhBTE5AaW5zdGFuY2UiLCJh", MASK),
+        ("AKIAIOSFODNN7EXAMPLEX", "AKIAIOSFODNN7EXAMPLEX"),  # 21 characters: not an access key ID
+        ("i-0123456789abcdef0", "i-0123456789abcdef0"),
+    ],
+)
+def test_credential_shapes_are_masked_in_plain_text(text, shown):
+    assert mask_leaf(text, set()) == shown
+
+
+def test_a_secret_found_in_one_leaf_is_masked_in_the_others_from_a_length():
+    masker = LeafMasker()
+    masker.leaf(json.dumps({"password": "hunter2-long", "Token": "1"}))
+    tree = {"other": "the password is hunter2-long", "count": "1", "hunter2-long": "as a key"}
+    assert masker.result(tree) == {"other": f"the password is {MASK}", "count": "1", MASK: "as a key"}
+    assert len("hunter2-long") >= MIN_SHARED_SECRET > len("1")
+
+
+SECRET_KEY = st.sampled_from([name for row in SECRET_NAMES for name in row.examples.split(", ")])
+PLAIN_KEY = st.sampled_from(["region", "Code", "instanceId", "items", "x"])
+VALUE = st.text(min_size=1, max_size=30)
+DOCUMENT = st.recursive(
+    st.dictionaries(st.one_of(SECRET_KEY, PLAIN_KEY), VALUE, max_size=4),
+    lambda children: st.dictionaries(st.one_of(SECRET_KEY, PLAIN_KEY), children | st.lists(children, max_size=3)),
+    max_leaves=12,
+)
+
+
+def _secret_values_left(node) -> list:
+    if isinstance(node, dict):
+        return [
+            value
+            for key, child in node.items()
+            for value in ([child] if is_secret_name(key) and child != MASK else _secret_values_left(child))
+        ]
+    if isinstance(node, list):
+        return [value for child in node for value in _secret_values_left(child)]
+    return []
+
+
+@given(DOCUMENT)
+def test_no_secret_named_field_survives_at_any_depth(document):
+    found: set = set()
+    shown = json.loads(mask_leaf(json.dumps(document), found))
+    assert _secret_values_left(shown) == []
+
+
+def _all_strings(node) -> list:
+    if isinstance(node, dict):
+        return [text for key, value in node.items() for text in (*_all_strings(key), *_all_strings(value))]
+    if isinstance(node, (list, tuple)):
+        return [text for item in node for text in _all_strings(item)]
+    return [node] if isinstance(node, str) else []
+
+
+SECRET_VALUE = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/+=", min_size=8, max_size=40
+)
+
+
+@given(
+    st.dictionaries(SECRET_KEY, SECRET_VALUE, min_size=1, max_size=4),
+    st.dictionaries(PLAIN_KEY, VALUE, max_size=3),
+    st.sampled_from(["info", "custom", "tag"]),
+)
+def test_no_secret_reaches_the_facts_or_the_flat_names(secret_fields, plain_fields, where):
+    from ansible_collections.ec2meta.imds.plugins.module_utils._facts.compat import flatten_facts
+    from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import SUBSETS, build_facts
+
+    text = json.dumps({**plain_fields, "nested": [{**secret_fields}], **secret_fields})
+    metadata = {"instance-id": "i-0123456789abcdef0", "iam": {"info": "{}"}, "tags": {"instance": {"Name": "web"}}}
+    {"info": metadata["iam"], "custom": metadata, "tag": metadata["tags"]["instance"]}[where][where] = text
+    # The same values again, in a plain leaf of their own, as a lying IMDS may also serve them.
+    metadata["echo"] = " ".join(secret_fields.values())
+    subsets = frozenset(SUBSETS) - {"user_data"}
+    # A value that is part of what the collection writes itself ("availabl" of "available") is no leak.
+    own = _all_strings(build_facts({"meta-data": {}, "dynamic": {}}, subsets, 2))
+    assume(not any(value in text for value in secret_fields.values() for text in own))
+    masker = LeafMasker()
+    tree = {"meta-data": _leaves_masked(metadata, masker), "dynamic": {}}
+    ec2 = build_facts(masker.result(tree), subsets, 2)
+    shown = _all_strings({"ec2": ec2, **flatten_facts(ec2)})
+    assert [value for value in secret_fields.values() if any(value in text for text in shown)] == []
+    assert not [name for name in flatten_facts(ec2) if is_secret_name(name.rsplit("_", 1)[-1])]
+
+
+def _leaves_masked(node, masker: LeafMasker):
+    if isinstance(node, dict):
+        return {key: _leaves_masked(value, masker) for key, value in node.items()}
+    return masker.leaf(node)
