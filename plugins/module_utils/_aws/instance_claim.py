@@ -368,6 +368,11 @@ def unread_regions(failed: Mapping[str, AwsError]) -> str:
     return "; ".join(f"{', '.join(regions)}: {cause}" for cause, regions in by_cause.items())
 
 
+def reasons(failed: Mapping[str, AwsError]) -> dict:
+    """{region: the reason it could not be read}, for the failure result."""
+    return {region: error.reason for region, error in sorted(failed.items())}
+
+
 def search_regions(
     client_for: Callable[[str], Any], budget: Any, known_region: str | None, api_region: str | None
 ) -> tuple[list[str], str]:
@@ -416,11 +421,17 @@ def prove_claim(
     if len(holding) > 1:
         listed = places([place_of(instance, region) for region, (instance, _owner) in holding.items()])
         raise unproven_error(claimed, known, f"EC2 lists {claimed} in more than one place: {listed}", **searched)
+    if not holding and failed:
+        explanation = (
+            f"EC2 does not list {claimed} in the {len(found)} of {len(regions)} regions the controller could read, "
+            f"and it could not read {unread_regions(failed)}"
+        )
+        raise unproven_error(claimed, known, explanation, unread_regions=reasons(failed), **searched)
     if not holding:
         explanation = f"EC2 does not know a running or stopped instance {claimed} {where}"
-        if failed:
-            explanation += f", and could not read {unread_regions(failed)}"
         raise unproven_error(claimed, known, explanation, **searched)
+    # An instance id or an address EC2 gives to one instance at a time names one instance wherever it is found, so a
+    # region that could not be read matters only to a private address (below).
     region, (instance, owner) = next(iter(holding.items()))
     addresses = instance_addresses(instance)
     judgement = judge_claim(claimed, instance, known_instance_id, address)
@@ -447,10 +458,12 @@ def prove_claim(
                 f"the controller connects to {wanted}, a {kind} of {claimed}, but could not read "
                 f"{unread_regions(failed)}, so another instance there could have it too"
             )
-            raise unproven_error(claimed, known, explanation, addresses=addresses, **searched)
+            raise unproven_error(
+                claimed, known, explanation, addresses=addresses, unread_regions=reasons(failed), **searched
+            )
     proof = {
         "by": judgement.proven_by,
         "value": claimed if judgement.proven_by == "instance_id" else wanted,
-        "explanation": f"{judgement.explanation} in {region}",
+        "explanation": judgement.explanation,
     }
     return ProvenInstance(claimed, region, owner, judgement.proven_by or "", addresses, proof, region_source, regions)
