@@ -27,7 +27,10 @@ def two(ec2):
 
 
 def args(moto_endpoint, **more) -> dict:
-    return {"region": "eu-west-1", "endpoint_url": moto_endpoint, **more}
+    """The module's arguments: the controller knows the region (eu-west-1) unless a test says otherwise (None: every
+    enabled region is searched, some seconds against moto)."""
+    given = {"region": "eu-west-1", "known_region": "eu-west-1", "endpoint_url": moto_endpoint, **more}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 @pytest.mark.parametrize("check_mode", [False, True])
@@ -59,7 +62,7 @@ def test_a_claim_of_another_instance_is_unproven(run_module, moto_endpoint, two)
     assert result["known"] == {
         "instance_id": None,
         "connection_address": a["PrivateIpAddress"],
-        "region": None,  # no known_region: the region option is not the controller's knowledge
+        "region": "eu-west-1",
     }
     assert f"claims to be instance {b['InstanceId']}" in result["msg"]
     assert a["PrivateIpAddress"] in result["msg"]
@@ -115,7 +118,9 @@ def test_a_private_address_two_instances_share_proves_nothing(run_module, moto_e
     assert first["PrivateIpAddress"] == second["PrivateIpAddress"] == "10.77.1.50"
     result = run_module(
         instance_claim_info,
-        args(moto_endpoint, claimed_instance_id=second["InstanceId"], connection_address="10.77.1.50"),
+        args(
+            moto_endpoint, known_region=None, claimed_instance_id=second["InstanceId"], connection_address="10.77.1.50"
+        ),
     )
     assert result["reason"] == "identity_unproven", result["msg"]
     assert f"{first['InstanceId']} (eu-west-1 {first['VpcId']})" in result["msg"]
@@ -209,7 +214,13 @@ def test_the_finding_a_private_address_of_another_region_is_refused(
     address, a, b = same_address_two_regions
     result = run_module(
         instance_claim_info,
-        args(moto_endpoint, region="us-east-1", claimed_instance_id=b["InstanceId"], connection_address=address),
+        args(
+            moto_endpoint,
+            region="us-east-1",
+            known_region=None,
+            claimed_instance_id=b["InstanceId"],
+            connection_address=address,
+        ),
     )
     assert result.get("reason") == "identity_unproven", result
     a_place = f"{a['InstanceId']} (eu-west-3 {a['VpcId']})"
@@ -226,7 +237,13 @@ def test_a_truthful_host_is_unproven_by_a_private_address_another_region_repeats
     address, a, _b = same_address_two_regions
     result = run_module(
         instance_claim_info,
-        args(moto_endpoint, region="eu-west-3", claimed_instance_id=a["InstanceId"], connection_address=address),
+        args(
+            moto_endpoint,
+            region="eu-west-3",
+            known_region=None,
+            claimed_instance_id=a["InstanceId"],
+            connection_address=address,
+        ),
     )
     assert result.get("reason") == "identity_unproven", result
     assert result["places"] == [f"{_b['InstanceId']} (us-east-1 {_b['VpcId']})"]
@@ -279,7 +296,13 @@ def test_a_public_address_proves_in_any_region_and_is_named(run_module, moto_end
     launch_at(moto_endpoint, "us-east-1", f"10.9.{next(ADDRESS_BLOCKS)}.50")
     result = run_module(
         instance_claim_info,
-        args(moto_endpoint, region="us-east-1", claimed_instance_id=instance["InstanceId"], connection_address=public),
+        args(
+            moto_endpoint,
+            region="us-east-1",
+            known_region=None,
+            claimed_instance_id=instance["InstanceId"],
+            connection_address=public,
+        ),
     )
     assert not result.get("failed"), result
     assert (result["proven_by"], result["proof"]["by"], result["proof"]["value"]) == (
@@ -295,7 +318,7 @@ def test_the_inventory_instance_id_is_found_in_its_region(run_module, moto_endpo
     _address, a, _b = same_address_two_regions
     result = run_module(
         instance_claim_info,
-        args(moto_endpoint, claimed_instance_id=a["InstanceId"], known_instance_id=a["InstanceId"]),
+        args(moto_endpoint, known_region=None, claimed_instance_id=a["InstanceId"], known_instance_id=a["InstanceId"]),
     )
     assert (result.get("proven_by"), result.get("region")) == ("instance_id", "eu-west-3"), result
 
