@@ -373,13 +373,82 @@ def reasons(failed: Mapping[str, AwsError]) -> dict:
     return {region: error.reason for region, error in sorted(failed.items())}
 
 
-def search_regions(
-    client_for: Callable[[str], Any], budget: Any, known_region: str | None, api_region: str | None
-) -> tuple[list[str], str]:
-    """(the regions to look in, where they came from): the controller's region, else every enabled region."""
-    if known_region:
-        return [known_region], REGION_KNOWN
-    return enabled_regions(client_for(api_region), budget), REGION_SEARCHED
+@dataclass(frozen=True)
+class Search:
+    """Where a claimed instance is looked for, and the failure that names what the controller knew."""
+
+    claimed: str
+    known: dict
+    regions: list
+    region_source: str
+    clients: dict
+
+    @property
+    def scope(self) -> str:
+        return self.regions[0] if self.region_source == REGION_KNOWN else f"the {len(self.regions)} enabled regions"
+
+    def unproven(self, explanation: str, **result: Any) -> IdentityUnproven:
+        return unproven_error(self.claimed, self.known, explanation, regions_searched=self.regions, **result)
+
+
+def plan_search(
+    client_for: Callable[[str], Any], budget: Any, claimed: str, known: dict, api_region: str | None
+) -> Search:
+    """The controller's region, else every enabled region; unproven when the regions cannot be listed."""
+    if known["region"]:
+        regions, source = [known["region"]], REGION_KNOWN
+    else:
+        try:
+            regions, source = enabled_regions(client_for(api_region), budget), REGION_SEARCHED
+        except AwsError as error:
+            explanation = (
+                "the controller knows no region for it, and could not list the regions the account has enabled to "
+                f"search them all ({error})"
+            )
+            raise unproven_error(claimed, known, explanation, regions_searched=[], cause_reason=error.reason) from None
+    return Search(claimed, known, regions, source, {region: client_for(region) for region in regions})
+
+
+def find_claimed(search: Search) -> tuple[str, Mapping, str | None]:
+    """(region, DescribeInstances' dict, owner) of the claimed instance, found in exactly one place."""
+    claimed = search.claimed
+    found, failed = in_each_region(search.regions, search.clients, lambda ec2, _region: describe_claimed(ec2, claimed))
+    holding = {region: answer for region, answer in found.items() if answer[0] is not None}
+    if len(holding) > 1:
+        listed = places([place_of(instance, region) for region, (instance, _owner) in holding.items()])
+        raise search.unproven(f"EC2 lists {claimed} in more than one place: {listed}")
+    if not holding and failed:
+        explanation = (
+            f"EC2 does not list {claimed} in the {len(found)} of {len(search.regions)} regions the controller could "
+            f"read, and it could not read {unread_regions(failed)}"
+        )
+        raise search.unproven(explanation, unread_regions=reasons(failed))
+    if not holding:
+        raise search.unproven(f"EC2 does not know a running or stopped instance {claimed} in {search.scope}")
+    # An instance id names one instance wherever it is found: a region that could not be read does not matter here.
+    region, (instance, owner) = next(iter(holding.items()))
+    return region, instance, owner
+
+
+def refuse_shared(search: Search, budget: Any, kind: str, address: str, place: Place, addresses: dict) -> None:
+    """Unproven when another instance of the searched regions has the private ``address``, or a region cannot be
+    read (an instance there could have it)."""
+    sharing, failed = in_each_region(
+        search.regions, search.clients, lambda ec2, each: sharing_instances(ec2, budget, kind, address, each)
+    )
+    others = [other for found in sharing.values() for other in found if other.instance_id != search.claimed]
+    if others:
+        explanation = (
+            f"the controller connects to {address}, a {kind} that {place} shares with {places(others)} in "
+            f"{search.scope}, so it does not tell them apart"
+        )
+        raise search.unproven(explanation, addresses=addresses, places=[str(other) for other in others])
+    if failed:
+        explanation = (
+            f"the controller connects to {address}, a {kind} of {search.claimed}, but could not read "
+            f"{unread_regions(failed)}, so another instance there could have it too"
+        )
+        raise search.unproven(explanation, addresses=addresses, unread_regions=reasons(failed))
 
 
 def prove_claim(
@@ -399,71 +468,28 @@ def prove_claim(
     region a host names is its claim too. A private address proves only when no other instance of those regions has
     it: private addresses repeat across VPCs with overlapping CIDRs (every default VPC is 172.31.0.0/16) and across
     regions, so a match there could be another machine. A region that cannot be read leaves such a proof unknown.
+    An instance id and the addresses EC2 gives to one instance at a time (public IPv4, IPv6, public DNS) need no
+    such search.
     """
     known = {"instance_id": known_instance_id or None, "connection_address": address or None, "region": known_region}
     claimed = claimed_id.strip() if isinstance(claimed_id, str) else claimed_id
     if not isinstance(claimed, str) or not INSTANCE_ID_PATTERN.fullmatch(claimed):
         raise unproven_error(shown_id(claimed), known, judge_claim(claimed, None, None, None).explanation)
-    try:
-        regions, region_source = search_regions(client_for, budget, known_region, api_region)
-    except AwsError as error:
-        explanation = (
-            f"the controller knows no region for it, and could not list the regions the account has enabled to "
-            f"search them all ({error})"
-        )
-        raise unproven_error(claimed, known, explanation, regions_searched=[], cause_reason=error.reason) from None
-    searched = {"regions_searched": regions}
-    clients = {region: client_for(region) for region in regions}
-
-    found, failed = in_each_region(regions, clients, lambda ec2, _region: describe_claimed(ec2, claimed))
-    holding = {region: answer for region, answer in found.items() if answer[0] is not None}
-    where = f"in {known_region}" if region_source == REGION_KNOWN else f"in any of the {len(regions)} enabled regions"
-    if len(holding) > 1:
-        listed = places([place_of(instance, region) for region, (instance, _owner) in holding.items()])
-        raise unproven_error(claimed, known, f"EC2 lists {claimed} in more than one place: {listed}", **searched)
-    if not holding and failed:
-        explanation = (
-            f"EC2 does not list {claimed} in the {len(found)} of {len(regions)} regions the controller could read, "
-            f"and it could not read {unread_regions(failed)}"
-        )
-        raise unproven_error(claimed, known, explanation, unread_regions=reasons(failed), **searched)
-    if not holding:
-        explanation = f"EC2 does not know a running or stopped instance {claimed} {where}"
-        raise unproven_error(claimed, known, explanation, **searched)
-    # An instance id or an address EC2 gives to one instance at a time names one instance wherever it is found, so a
-    # region that could not be read matters only to a private address (below).
-    region, (instance, owner) = next(iter(holding.items()))
+    search = plan_search(client_for, budget, claimed, known, api_region)
+    region, instance, owner = find_claimed(search)
     addresses = instance_addresses(instance)
     judgement = judge_claim(claimed, instance, known_instance_id, address)
     if not judgement.proven:
-        raise unproven_error(claimed, known, judgement.explanation, addresses=addresses, **searched)
+        raise search.unproven(judgement.explanation, addresses=addresses)
     wanted = normalize_address(address) or ""
-    if judgement.proven_by in KINDS_BY_NAME and KINDS_BY_NAME[judgement.proven_by].shared_filter is not None:
-        kind = judgement.proven_by
-        sharing, failed = in_each_region(
-            regions, clients, lambda ec2, each: sharing_instances(ec2, budget, kind, wanted, each)
-        )
-        others = [place for found_here in sharing.values() for place in found_here if place.instance_id != claimed]
-        scope = f"{known_region}" if region_source == REGION_KNOWN else f"the {len(regions)} enabled regions"
-        if others:
-            explanation = (
-                f"the controller connects to {wanted}, a {kind} that {place_of(instance, region)} shares with "
-                f"{places(others)} in {scope}, so it does not tell them apart"
-            )
-            raise unproven_error(
-                claimed, known, explanation, addresses=addresses, places=[str(place) for place in others], **searched
-            )
-        if failed:
-            explanation = (
-                f"the controller connects to {wanted}, a {kind} of {claimed}, but could not read "
-                f"{unread_regions(failed)}, so another instance there could have it too"
-            )
-            raise unproven_error(
-                claimed, known, explanation, addresses=addresses, unread_regions=reasons(failed), **searched
-            )
+    kind = KINDS_BY_NAME.get(judgement.proven_by or "")
+    if kind is not None and kind.shared_filter is not None:
+        refuse_shared(search, budget, kind.name, wanted, place_of(instance, region), addresses)
     proof = {
         "by": judgement.proven_by,
         "value": claimed if judgement.proven_by == "instance_id" else wanted,
         "explanation": judgement.explanation,
     }
-    return ProvenInstance(claimed, region, owner, judgement.proven_by or "", addresses, proof, region_source, regions)
+    return ProvenInstance(
+        claimed, region, owner, judgement.proven_by or "", addresses, proof, search.region_source, search.regions
+    )
