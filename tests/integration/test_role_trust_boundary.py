@@ -255,7 +255,7 @@ def test_host_facts_cannot_stand_in_for_the_inventory(tmp_path, moto_endpoint, f
 @pytest.fixture
 def two_regions(moto_endpoint):
     """(emulator, A, B, address), the finding: the emulator answers as A in eu-west-3; B, in us-east-1, has A's
-    private address (both in their region's default VPC, which is 172.31.0.0/16 in every region)."""
+    private address, in a VPC of its own that holds it."""
     with ImdsEmulator() as emulator:
         services = {"imds_endpoint": emulator.url, "moto_endpoint": moto_endpoint}
         a = launch_instance(services, with_role=True, region="eu-west-3")["instance_id"]
@@ -264,11 +264,9 @@ def two_regions(moto_endpoint):
         )
         address = describe(moto_endpoint, a, "eu-west-3")["PrivateIpAddress"]
         ec2 = boto3.client("ec2", endpoint_url=moto_endpoint, region_name="us-east-1")
-        subnet = next(
-            subnet["SubnetId"]
-            for subnet in ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
-            if ipaddress.ip_address(address) in ipaddress.ip_network(subnet["CidrBlock"])
-        )
+        vpc = ec2.create_vpc(CidrBlock=str(ipaddress.ip_network(f"{address}/16", strict=False)))["Vpc"]["VpcId"]
+        cidr = str(ipaddress.ip_network(f"{address}/24", strict=False))
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr)["Subnet"]["SubnetId"]
         b = ec2.run_instances(
             ImageId="ami-12c6146b",
             MinCount=1,
