@@ -136,8 +136,8 @@ region_source:
   type: str
   sample: searched
 regions_searched:
-  description: The regions the claimed instance was looked up in (also on failure).
-  returned: always
+  description: The regions the claimed instance was looked up in; on failure too, once they are known.
+  returned: success
   type: list
   elements: str
   sample: [eu-west-1, eu-west-3, us-east-1]
