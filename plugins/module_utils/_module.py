@@ -66,6 +66,7 @@ class ImdsModule:
         self.params = self.ansible.params
         self._budget = None
         self._aws_clients: dict = {}
+        self._aws_session = None
         for library in requires:
             self.require(library)
 
@@ -186,12 +187,15 @@ class ImdsModule:
 
     def aws_client(self, service: str, region: str) -> Any:
         """The boto3 client for ``service`` in ``region`` with the module's AWS options, bounded by :attr:`budget`;
-        one per service and region for the task."""
+        one per service and region for the task, all from one boto3 session."""
         from ansible_collections.ec2meta.imds.plugins.module_utils._aws import session
 
         key = (service, region)
         if key not in self._aws_clients:
+            options = session.aws_params(self.params)
+            if self._aws_session is None:
+                self._aws_session = session.aws_session(**options)
             self._aws_clients[key] = session.aws_client(
-                service, **{**session.aws_params(self.params), "region": region, "budget": self.budget}
+                service, **{**options, "region": region, "budget": self.budget, "session": self._aws_session}
             )
         return self._aws_clients[key]

@@ -20,12 +20,22 @@ description:
     of its network interfaces (private or public IPv4 address, IPv6 address, private or public DNS name). IP
     addresses compare in canonical form, names without case and without a trailing dot. No name is resolved
     through DNS.
-  - A private address (IPv4 or DNS name) proves only when no other instance of the region has it, since private
-    addresses repeat across VPCs with overlapping CIDRs.
+  - The region is a claim too when the host names it. The claimed instance is looked up in O(known_region), the
+    region the controller knows the host is in (the inventory's C(placement.region)); without it, in every region
+    the account has enabled (C(DescribeRegions)), at most 8 at a time, all within O(aws_timeout). The instance must
+    be found in exactly one place.
+  - Proofs, strongest first, with RV(proof.by) saying which one was used. V(instance_id) (O(known_instance_id)); an
+    address EC2 gives to one instance at a time (V(public_ip_address), V(ipv6_address), V(public_dns_name)); a
+    private address (V(private_ip_address), V(private_dns_name)) only when no other instance has it in the regions
+    looked in, since private addresses repeat across VPCs with overlapping CIDRs and across regions. An address two
+    instances share proves nothing, and the failure names both places (instance, region, VPC); so does a region
+    that cannot be read, since an instance there could share it.
   - It fails closed with C(reason=identity_unproven), naming the claimed id and what the controller knew, when the
-    claim does not match, EC2 does not know the claimed instance in O(region) (or it is terminated), the claimed id
-    is not an instance id, or the address is empty or not an IP address or DNS name.
-  - Only reads (C(ec2:DescribeInstances)); runs on the controller, or any host with AWS credentials the play trusts.
+    claim does not match, EC2 does not know the claimed instance in the regions looked in (or it is terminated),
+    the claimed id is not an instance id, the address is empty or not an IP address or DNS name, or the enabled
+    regions cannot be listed (C(DescribeRegions) failed or timed out).
+  - Only reads (C(ec2:DescribeInstances), and C(ec2:DescribeRegions) without O(known_region)); runs on the
+    controller, or any host with AWS credentials the play trusts.
 author:
   - ec2meta.imds maintainers (@ec2meta)
 options:
@@ -45,6 +55,15 @@ options:
       - The address the controller connects to the host by, for example C(ansible_host), else C(inventory_hostname).
       - Used when O(known_instance_id) is not set.
     type: str
+  known_region:
+    description:
+      - The region the controller knows the host's instance is in, for example the C(placement.region) host
+        variable of the C(amazon.aws.aws_ec2) inventory. The claimed instance is looked up there only, and a private
+        address proves when no other instance of that region has it.
+      - Without it every region the account has enabled is searched (C(DescribeRegions), asked in O(region)).
+      - Never give a region the host reported (facts, IMDS); give that as O(region) at most, where it only says
+        where C(DescribeRegions) is asked.
+    type: str
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ec2meta.imds.aws
@@ -58,8 +77,9 @@ attributes:
     platforms: posix
 notes:
   - The credentials need the IAM permission C(ec2:DescribeInstances).
-  - O(region) is the region the claimed instance is looked up in. Give it from the controller's knowledge when
-    you have it; a host that claims a region can only make the lookup fail, not succeed for another instance.
+  - O(region) is only where C(DescribeRegions) is asked when O(known_region) is not set; it never limits the
+    search, so it may be the region the host claims.
+  - The credentials need C(ec2:DescribeRegions) when O(known_region) is not set.
   - The role P(ec2meta.imds.instance_metadata#role) runs this module before it changes anything on an instance
     whose id it read from the host.
 seealso:
@@ -83,7 +103,7 @@ EXAMPLES = r"""
   ec2meta.imds.instance_claim_info:
     claimed_instance_id: "{{ claimed.value }}"
     connection_address: "{{ ansible_host | default(inventory_hostname) }}"
-    region: eu-west-1
+    region: eu-west-1  # where DescribeRegions is asked: every enabled region is searched
   delegate_to: localhost
   register: proven
 
@@ -91,6 +111,7 @@ EXAMPLES = r"""
   ec2meta.imds.instance_claim_info:
     claimed_instance_id: "{{ claimed.value }}"
     known_instance_id: "{{ instance_id }}"
+    known_region: "{{ placement.region }}"
     region: "{{ placement.region }}"
   delegate_to: localhost
   when: instance_id is defined
@@ -103,10 +124,43 @@ instance_id:
   type: str
   sample: i-0123456789abcdef0
 region:
-  description: The region the instance was found in.
+  description: The region the instance was found in; act on the instance there.
   returned: success
   type: str
   sample: eu-west-1
+region_source:
+  description:
+    - Where the region came from, V(known_region) (O(known_region)) or V(searched) (every enabled region was
+      searched, RV(regions_searched)).
+  returned: success
+  type: str
+  sample: searched
+regions_searched:
+  description: The regions the claimed instance was looked up in; on failure too, once they are known.
+  returned: success
+  type: list
+  elements: str
+  sample: [eu-west-1, eu-west-3, us-east-1]
+proof:
+  description: The evidence that proved the claim.
+  returned: success
+  type: dict
+  contains:
+    by:
+      description: The same as RV(proven_by).
+      type: str
+      returned: success
+      sample: public_ip_address
+    value:
+      description: The instance id or the address (in canonical form) that matched.
+      type: str
+      returned: success
+      sample: 54.1.2.3
+    explanation:
+      description: The proof in words.
+      type: str
+      returned: success
+      sample: the controller connects to 54.1.2.3, the public_ip_address EC2 lists for i-0123456789abcdef0
 account_id:
   description: The account that owns the instance, from C(DescribeInstances) (the reservation's C(OwnerId)).
   returned: success
@@ -115,8 +169,8 @@ account_id:
 proven_by:
   description:
     - What proved the claim, V(instance_id) (O(known_instance_id)), or the kind of address that matched
-      O(connection_address), V(private_ip_address), V(public_ip_address), V(ipv6_address), V(private_dns_name) or
-      V(public_dns_name).
+      O(connection_address), V(public_ip_address), V(ipv6_address), V(public_dns_name), V(private_ip_address) or
+      V(private_dns_name) (strongest first).
   returned: success
   type: str
   sample: private_ip_address
@@ -149,10 +203,18 @@ known:
       returned: failure
       sample: 10.0.1.17
     region:
-      description: The region looked in.
+      description: O(known_region); null when every enabled region was searched.
       type: str
       returned: failure
       sample: eu-west-1
+places:
+  description:
+    - On failure because another instance has the same private address, where each such instance is (instance,
+      region and VPC).
+  returned: failure
+  type: list
+  elements: str
+  sample: ["i-0fedcba9876543210 (eu-west-3 vpc-0a1b2c3d)"]
 reason:
   description: On failure, why; V(identity_unproven) when the claim is not proven.
   returned: failure
@@ -160,7 +222,10 @@ reason:
   sample: identity_unproven
 """
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.instance_claim import prove_claim  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.instance_claim import (  # noqa: E402
+    check_region,
+    prove_claim,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
 
 
@@ -169,6 +234,7 @@ def argument_spec() -> dict:
         "claimed_instance_id": {"type": "str", "required": True, "no_log": False},
         "known_instance_id": {"type": "str", "no_log": False},
         "connection_address": {"type": "str"},
+        "known_region": {"type": "str"},
     }
 
 
@@ -176,24 +242,30 @@ def main() -> None:
     module = ImdsModule(argument_spec(), aws=True, requires=["boto3"])
     params = module.params
     with module.failures_reported():
-        region = module.region(
-            "No AWS region to look the claimed instance up in: set the region option (or AWS_REGION, "
-            "AWS_DEFAULT_REGION, or a region in the AWS profile)"
+        known_region = check_region(params["known_region"], "known_region") if params["known_region"] else None
+        api_region = known_region or module.region(
+            "No AWS region to list the account's regions in: set the region option (or AWS_REGION, "
+            "AWS_DEFAULT_REGION, or a region in the AWS profile), or known_region when the controller knows the "
+            "host's region"
         )
         proven = prove_claim(
-            module.aws_client("ec2", region),
+            lambda region: module.aws_client("ec2", region),
             module.budget,
             params["claimed_instance_id"],
             known_instance_id=params["known_instance_id"],
             address=params["connection_address"],
-            region=region,
+            known_region=known_region,
+            api_region=check_region(api_region, "region"),
         )
     module.exit(
         changed=False,
         instance_id=proven.instance_id,
         region=proven.region,
+        region_source=proven.region_source,
+        regions_searched=proven.regions_searched,
         account_id=proven.account_id,
         proven_by=proven.proven_by,
+        proof=proven.proof,
         addresses=proven.addresses,
     )
 

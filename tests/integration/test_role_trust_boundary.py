@@ -10,6 +10,7 @@ on what changed reads moto, not the role's output.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import subprocess
@@ -86,13 +87,13 @@ LYING_FACTS_PLAY = """
 """
 
 
-def describe(moto_endpoint: str, instance_id: str) -> dict:
-    ec2 = boto3.client("ec2", endpoint_url=moto_endpoint, region_name="eu-west-1")
+def describe(moto_endpoint: str, instance_id: str, region: str = "eu-west-1") -> dict:
+    ec2 = boto3.client("ec2", endpoint_url=moto_endpoint, region_name=region)
     return ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
 
 
-def hop_limit(moto_endpoint: str, instance_id: str) -> int:
-    return describe(moto_endpoint, instance_id)["MetadataOptions"]["HttpPutResponseHopLimit"]
+def hop_limit(moto_endpoint: str, instance_id: str, region: str = "eu-west-1") -> int:
+    return describe(moto_endpoint, instance_id, region)["MetadataOptions"]["HttpPutResponseHopLimit"]
 
 
 def run(tmp_path: Path, playbook: str, host_vars: dict, extra_vars: dict, env: dict | None = None):
@@ -187,6 +188,9 @@ def test_a_truthful_host_is_proven_and_changed(tmp_path, moto_endpoint, fleet, p
     }[proof]
     rc, output = run(tmp_path, ENFORCE, host_vars, common(emulator, moto_endpoint))
     assert rc == 0, output[-8000:]
+    assert f"Proven: {a} in eu-west-1 by {proof} " in output, output[-8000:]
+    # Neither the host's region nor a variable: the proof searched every enabled region.
+    assert "the region found by searching" in output
     assert hop_limit(moto_endpoint, a) == 3
     assert describe(moto_endpoint, a)["MetadataOptions"]["HttpTokens"] == "required"
     assert hop_limit(moto_endpoint, b) == 1
@@ -246,6 +250,59 @@ def test_host_facts_cannot_stand_in_for_the_inventory(tmp_path, moto_endpoint, f
     assert rc != 0, output[-6000:]
     assert "identity_unproven: the host returned facts named instance_id" in output, output[-6000:]
     assert hop_limit(moto_endpoint, b) == 1
+
+
+@pytest.fixture
+def two_regions(moto_endpoint):
+    """(emulator, A, B, address), the finding: the emulator answers as A in eu-west-3; B, in us-east-1, has A's
+    private address, in a VPC of its own that holds it."""
+    with ImdsEmulator() as emulator:
+        services = {"imds_endpoint": emulator.url, "moto_endpoint": moto_endpoint}
+        a = launch_instance(services, with_role=True, region="eu-west-3")["instance_id"]
+        boto3.client("ec2", endpoint_url=moto_endpoint, region_name="eu-west-3").modify_instance_metadata_options(
+            InstanceId=a, HttpPutResponseHopLimit=1
+        )
+        address = describe(moto_endpoint, a, "eu-west-3")["PrivateIpAddress"]
+        ec2 = boto3.client("ec2", endpoint_url=moto_endpoint, region_name="us-east-1")
+        vpc = ec2.create_vpc(CidrBlock=str(ipaddress.ip_network(f"{address}/16", strict=False)))["Vpc"]["VpcId"]
+        cidr = str(ipaddress.ip_network(f"{address}/24", strict=False))
+        subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=cidr)["Subnet"]["SubnetId"]
+        b = ec2.run_instances(
+            ImageId="ami-12c6146b",
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=subnet,
+            PrivateIpAddress=address,
+            MetadataOptions={"HttpTokens": "optional", "HttpPutResponseHopLimit": 1, "HttpEndpoint": "enabled"},
+        )["Instances"][0]["InstanceId"]
+        yield emulator, a, b, address
+
+
+def test_the_finding_a_host_claiming_an_instance_of_another_region_is_refused(tmp_path, moto_endpoint, two_regions):
+    """Issue 28: the host at A's address claims B, with the same private address, and names B's region."""
+    emulator, a, b, address = two_regions
+    claim(emulator, b)
+    emulator.set_metadata("placement/region", "us-east-1")
+    rc, output = run(tmp_path, ENFORCE, {"ansible_host": address}, common(emulator, moto_endpoint))
+    assert rc != 0, output[-6000:]
+    assert "identity_unproven" in output, output[-6000:]
+    assert f"shares with {a} (eu-west-3 " in output, output[-6000:]
+    assert hop_limit(moto_endpoint, b, "us-east-1") == 1, "the claimed instance in the other region was changed"
+    assert describe(moto_endpoint, b, "us-east-1")["MetadataOptions"]["HttpTokens"] == "optional"
+    assert hop_limit(moto_endpoint, a, "eu-west-3") == 1
+
+
+def test_the_inventory_region_is_honoured_when_the_host_names_another(tmp_path, moto_endpoint, two_regions):
+    """The host tells the truth about its id but names us-east-1: the inventory's placement.region decides, the
+    address is unique there, and the role changes A where it is."""
+    emulator, a, b, address = two_regions
+    emulator.set_metadata("placement/region", "us-east-1")
+    host_vars = {"ansible_host": address, "placement": {"region": "eu-west-3"}}
+    rc, output = run(tmp_path, ENFORCE, host_vars, common(emulator, moto_endpoint))
+    assert rc == 0, output[-8000:]
+    assert f"Proven: {a} in eu-west-3 by private_ip_address ({address}); the region from the inventory" in output
+    assert hop_limit(moto_endpoint, a, "eu-west-3") == 3
+    assert hop_limit(moto_endpoint, b, "us-east-1") == 1
 
 
 def test_the_emulator_lies_as_the_tests_expect(moto_endpoint, fleet):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -26,7 +27,13 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import (
     describe_fleet,
     dict_items,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsError, aws_error, error_code
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (
+    AwsBadResponse,
+    AwsError,
+    aws_error,
+    error_code,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 REASON = "identity_unproven"
 # What EC2 instance ids look like (8 hex digits for old ones, 17 for current ones): anything else is not looked up.
@@ -113,12 +120,14 @@ class AddressKind:
     shared_filter: str | None
 
 
+# Strongest first: an address EC2 gives to one instance at a time proves more than a private one, which repeats
+# across VPCs and regions; an address that is both (never in EC2) is named by its stronger kind.
 ADDRESS_KINDS = (
-    AddressKind("private_ip_address", _private_ips, "private-ip-address"),
     AddressKind("public_ip_address", _public_ips, None),
     AddressKind("ipv6_address", _ipv6_addresses, None),
-    AddressKind("private_dns_name", _private_dns_names, "private-dns-name"),
     AddressKind("public_dns_name", _public_dns_names, None),
+    AddressKind("private_ip_address", _private_ips, "private-ip-address"),
+    AddressKind("private_dns_name", _private_dns_names, "private-dns-name"),
 )
 KINDS_BY_NAME = {kind.name: kind for kind in ADDRESS_KINDS}
 
@@ -205,16 +214,50 @@ class IdentityUnproven(AwsError):
     reason = REASON
 
 
-def unproven_error(claimed_id: str, known: Mapping[str, Any], explanation: str, addresses: dict) -> IdentityUnproven:
+FIX = (
+    "Everything the host's IMDS answers is its own claim, its region too; the controller acts with its credentials "
+    "only on an instance it knows independently. Give the host the instance_id host variable, or the region the "
+    "controller knows it is in (placement.region: the amazon.aws.aws_ec2 inventory sets both; or "
+    "instance_metadata_aws_region, known_region for the module), or connect to it by an address EC2 gives to one "
+    "instance only (ansible_host: its public IP, IPv6 address or public DNS name; a private address repeats across "
+    "VPCs and regions), or set instance_metadata_instance_id. If this host is not who it claims to be, investigate it"
+)
+
+
+def unproven_error(claimed_id: str, known: Mapping[str, Any], explanation: str, **result: Any) -> IdentityUnproven:
     return IdentityUnproven(
         f"The host claims to be instance {claimed_id}, which the controller cannot prove: {explanation}. Nothing was "
-        "changed. Everything the host's IMDS answers is its own claim; the controller acts with its credentials only "
-        "on an instance it knows independently. Give the host the instance_id host variable (the amazon.aws.aws_ec2 "
-        "inventory sets it), or connect to it by an address EC2 lists for it (ansible_host: its private or public "
-        "IP or DNS name), or set instance_metadata_instance_id. If this host is not who it claims to be, "
-        "investigate it",
-        result={"claimed_instance_id": claimed_id, "known": dict(known), "addresses": addresses},
+        f"changed. {FIX}",
+        result={"claimed_instance_id": claimed_id, "known": dict(known), **result},
     )
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an instance is: its region and VPC."""
+
+    instance_id: str
+    region: str
+    vpc_id: str | None = None
+
+    def __str__(self) -> str:
+        vpc = f" {self.vpc_id}" if self.vpc_id else ""
+        return f"{self.instance_id} ({self.region}{vpc})"
+
+
+def place_of(instance: Mapping, region: str) -> Place:
+    vpc = instance.get("VpcId")
+    return Place(str(instance.get("InstanceId")), region, vpc if isinstance(vpc, str) and vpc else None)
+
+
+def places(found: list[Place]) -> str:
+    return ", ".join(str(place) for place in sorted(found, key=lambda place: (place.region, place.instance_id)))
+
+
+# Where the region the claim is looked up in came from: given by the controller (known_region), or every region the
+# account has enabled, searched.
+REGION_KNOWN = "known_region"
+REGION_SEARCHED = "searched"
 
 
 @dataclass(frozen=True)
@@ -224,6 +267,9 @@ class ProvenInstance:
     account_id: str | None
     proven_by: str
     addresses: dict = field(default_factory=dict)
+    proof: dict = field(default_factory=dict)  # by, value, explanation
+    region_source: str = REGION_KNOWN
+    regions_searched: list = field(default_factory=list)
 
 
 def describe_claimed(ec2: Any, instance_id: str) -> tuple[Mapping | None, str | None]:
@@ -244,49 +290,206 @@ def describe_claimed(ec2: Any, instance_id: str) -> tuple[Mapping | None, str | 
     return None, None
 
 
-def sharing_instances(ec2: Any, budget: Any, kind: str, address: str, region: str | None) -> list[str]:
-    """The ids of the instances of the region that have ``address`` as their address of ``kind`` (a private one)."""
+def sharing_instances(ec2: Any, budget: Any, kind: str, address: str, region: str) -> list[Place]:
+    """The instances of the region that have ``address`` as their address of ``kind`` (a private one)."""
     shared_filter = KINDS_BY_NAME[kind].shared_filter
     if shared_filter is None:
         return []
     # Whole entries: the match looks at every address of every interface.
     fleet = describe_fleet(ec2, budget, filters={shared_filter: address}, region=region, keep=None)
-    return [instance["InstanceId"] for instance in fleet.instances if matching_kind(instance, address) == kind]
+    return [place_of(instance, region) for instance in fleet.instances if matching_kind(instance, address) == kind]
+
+
+REGIONS_ACTION = "ec2:DescribeRegions"
+# What region names look like (us-east-1, us-gov-west-1, ap-southeast-7, cn-north-1): anything else is not a region
+# a client is made for, whether the controller or an API answer gives it.
+REGION_PATTERN = re.compile(r"[a-z]{2,8}(?:-[a-z0-9]{1,16}){1,4}")
+# AWS has about 40 regions; an answer with many more is not AWS's, and each is a client and API calls.
+MAX_REGIONS = 100
+# Regions searched at once: enough to read every region of an account in a few round trips, few enough to stay
+# well under the account's API rate when a play runs on many hosts.
+MAX_REGION_WORKERS = 8
+
+
+def check_region(region: Any, option: str) -> str:
+    if not isinstance(region, str) or not REGION_PATTERN.fullmatch(region.strip()):
+        raise ImdsConfigError(f"{option} {shown(region)} is not an AWS region name: give one such as eu-west-1")
+    return region.strip()
+
+
+def enabled_regions(ec2: Any, budget: Any) -> list[str]:
+    """The regions the account has enabled, from DescribeRegions (opt-in regions only once opted in)."""
+    budget.check(REGIONS_ACTION)
+    try:
+        response = ec2.describe_regions()
+    except Exception as error:
+        raise aws_error(error, REGIONS_ACTION) from None
+    entries = response.get("Regions") if isinstance(response, Mapping) else None
+    if not isinstance(entries, list) or not entries or len(entries) > MAX_REGIONS:
+        raise AwsBadResponse(f"{REGIONS_ACTION} answered without a list of 1 to {MAX_REGIONS} regions")
+    regions = []
+    for entry in entries:
+        name = entry.get("RegionName") if isinstance(entry, Mapping) else None
+        if not isinstance(name, str) or not REGION_PATTERN.fullmatch(name):
+            # A region that cannot be searched could hide the instance that shares the address: not skipped.
+            raise AwsBadResponse(f"{REGIONS_ACTION} answered an entry that is not a region: {shown(entry)}")
+        if entry.get("OptInStatus") != "not-opted-in":
+            regions.append(name)
+    return sorted(set(regions))
+
+
+def in_each_region(regions: list[str], clients: Mapping[str, Any], read: Callable[[Any, str], Any]):
+    """({region: read(client, region)}, {region: AwsError}) for every region, at most MAX_REGION_WORKERS at once.
+
+    Every region is read even when one fails: the failure names every region the proof could not read.
+    """
+
+    def attempt(region: str) -> tuple[str, Any, AwsError | None]:
+        try:
+            return region, read(clients[region], region), None
+        except AwsError as error:
+            return region, None, error
+
+    if len(regions) == 1:
+        outcomes = [attempt(regions[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=min(MAX_REGION_WORKERS, len(regions))) as pool:
+            outcomes = list(pool.map(attempt, regions))
+    read_ok = {region: value for region, value, error in outcomes if error is None}
+    failed = {region: error for region, _value, error in outcomes if error is not None}
+    return read_ok, failed
+
+
+def unread_regions(failed: Mapping[str, AwsError]) -> str:
+    """The regions that could not be read, grouped by cause, for a message."""
+    by_cause: dict = {}
+    for region, error in sorted(failed.items()):
+        by_cause.setdefault(str(error), []).append(region)
+    return "; ".join(f"{', '.join(regions)}: {cause}" for cause, regions in by_cause.items())
+
+
+def reasons(failed: Mapping[str, AwsError]) -> dict:
+    """{region: the reason it could not be read}, for the failure result."""
+    return {region: error.reason for region, error in sorted(failed.items())}
+
+
+@dataclass(frozen=True)
+class Search:
+    """Where a claimed instance is looked for, and the failure that names what the controller knew."""
+
+    claimed: str
+    known: dict
+    regions: list
+    region_source: str
+    clients: dict
+
+    @property
+    def scope(self) -> str:
+        return self.regions[0] if self.region_source == REGION_KNOWN else f"the {len(self.regions)} enabled regions"
+
+    def unproven(self, explanation: str, **result: Any) -> IdentityUnproven:
+        return unproven_error(self.claimed, self.known, explanation, regions_searched=self.regions, **result)
+
+
+def plan_search(
+    client_for: Callable[[str], Any], budget: Any, claimed: str, known: dict, api_region: str | None
+) -> Search:
+    """The controller's region, else every enabled region; unproven when the regions cannot be listed."""
+    if known["region"]:
+        regions, source = [known["region"]], REGION_KNOWN
+    else:
+        try:
+            regions, source = enabled_regions(client_for(api_region), budget), REGION_SEARCHED
+        except AwsError as error:
+            explanation = (
+                "the controller knows no region for it, and could not list the regions the account has enabled to "
+                f"search them all ({error})"
+            )
+            raise unproven_error(claimed, known, explanation, regions_searched=[], cause_reason=error.reason) from None
+    return Search(claimed, known, regions, source, {region: client_for(region) for region in regions})
+
+
+def find_claimed(search: Search) -> tuple[str, Mapping, str | None]:
+    """(region, DescribeInstances' dict, owner) of the claimed instance, found in exactly one place."""
+    claimed = search.claimed
+    found, failed = in_each_region(search.regions, search.clients, lambda ec2, _region: describe_claimed(ec2, claimed))
+    holding = {region: answer for region, answer in found.items() if answer[0] is not None}
+    if len(holding) > 1:
+        listed = places([place_of(instance, region) for region, (instance, _owner) in holding.items()])
+        raise search.unproven(f"EC2 lists {claimed} in more than one place: {listed}")
+    if not holding and failed:
+        explanation = (
+            f"EC2 does not list {claimed} in the {len(found)} of {len(search.regions)} regions the controller could "
+            f"read, and it could not read {unread_regions(failed)}"
+        )
+        raise search.unproven(explanation, unread_regions=reasons(failed))
+    if not holding:
+        raise search.unproven(f"EC2 does not know a running or stopped instance {claimed} in {search.scope}")
+    # An instance id names one instance wherever it is found: a region that could not be read does not matter here.
+    region, (instance, owner) = next(iter(holding.items()))
+    return region, instance, owner
+
+
+def refuse_shared(search: Search, budget: Any, kind: str, address: str, place: Place, addresses: dict) -> None:
+    """Unproven when another instance of the searched regions has the private ``address``, or a region cannot be
+    read (an instance there could have it)."""
+    sharing, failed = in_each_region(
+        search.regions, search.clients, lambda ec2, each: sharing_instances(ec2, budget, kind, address, each)
+    )
+    others = [other for found in sharing.values() for other in found if other.instance_id != search.claimed]
+    if others:
+        explanation = (
+            f"the controller connects to {address}, a {kind} that {place} shares with {places(others)} in "
+            f"{search.scope}, so it does not tell them apart"
+        )
+        raise search.unproven(explanation, addresses=addresses, places=[str(other) for other in others])
+    if failed:
+        explanation = (
+            f"the controller connects to {address}, a {kind} of {search.claimed}, but could not read "
+            f"{unread_regions(failed)}, so another instance there could have it too"
+        )
+        raise search.unproven(explanation, addresses=addresses, unread_regions=reasons(failed))
 
 
 def prove_claim(
-    ec2: Any,
+    client_for: Callable[[str], Any],
     budget: Any,
     claimed_id: str,
     *,
     known_instance_id: str | None = None,
     address: str | None = None,
-    region: str | None = None,
+    known_region: str | None = None,
+    api_region: str | None = None,
 ) -> ProvenInstance:
     """The claimed instance, proven; IdentityUnproven when the controller cannot prove it.
 
-    A private address proves only when no other instance of the region has it: private addresses repeat across
-    VPCs with overlapping CIDRs (every default VPC is 172.31.0.0/16), so a match there could be another machine.
+    ``client_for(region)`` gives the EC2 client of a region. The claim is looked up in ``known_region`` (the
+    controller's), else in every region the account has enabled (DescribeRegions, asked in ``api_region``): the
+    region a host names is its claim too. A private address proves only when no other instance of those regions has
+    it: private addresses repeat across VPCs with overlapping CIDRs (every default VPC is 172.31.0.0/16) and across
+    regions, so a match there could be another machine. A region that cannot be read leaves such a proof unknown.
+    An instance id and the addresses EC2 gives to one instance at a time (public IPv4, IPv6, public DNS) need no
+    such search.
     """
-    known = {"instance_id": known_instance_id or None, "connection_address": address or None, "region": region}
+    known = {"instance_id": known_instance_id or None, "connection_address": address or None, "region": known_region}
     claimed = claimed_id.strip() if isinstance(claimed_id, str) else claimed_id
-    instance = None
-    owner = None
-    if isinstance(claimed, str) and INSTANCE_ID_PATTERN.fullmatch(claimed):
-        instance, owner = describe_claimed(ec2, claimed)
+    if not isinstance(claimed, str) or not INSTANCE_ID_PATTERN.fullmatch(claimed):
+        raise unproven_error(shown_id(claimed), known, judge_claim(claimed, None, None, None).explanation)
+    search = plan_search(client_for, budget, claimed, known, api_region)
+    region, instance, owner = find_claimed(search)
+    addresses = instance_addresses(instance)
     judgement = judge_claim(claimed, instance, known_instance_id, address)
-    addresses = instance_addresses(instance) if isinstance(instance, Mapping) else {}
     if not judgement.proven:
-        raise unproven_error(shown_id(claimed), known, judgement.explanation, addresses)
-    if judgement.proven_by in KINDS_BY_NAME:
-        wanted = normalize_address(address) or ""
-        others = [
-            other for other in sharing_instances(ec2, budget, judgement.proven_by, wanted, region) if other != claimed
-        ]
-        if others:
-            explanation = (
-                f"the controller connects to {wanted}, a {judgement.proven_by} that {claimed} shares with "
-                f"{', '.join(sorted(others))}, so it does not tell them apart"
-            )
-            raise unproven_error(claimed, known, explanation, addresses)
-    return ProvenInstance(claimed, region, owner, judgement.proven_by or "", addresses)
+        raise search.unproven(judgement.explanation, addresses=addresses)
+    wanted = normalize_address(address) or ""
+    kind = KINDS_BY_NAME.get(judgement.proven_by or "")
+    if kind is not None and kind.shared_filter is not None:
+        refuse_shared(search, budget, kind.name, wanted, place_of(instance, region), addresses)
+    proof = {
+        "by": judgement.proven_by,
+        "value": claimed if judgement.proven_by == "instance_id" else wanted,
+        "explanation": judgement.explanation,
+    }
+    return ProvenInstance(
+        claimed, region, owner, judgement.proven_by or "", addresses, proof, search.region_source, search.regions
+    )

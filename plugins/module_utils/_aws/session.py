@@ -335,6 +335,17 @@ def _chain_region(region: str | None) -> str | None:
     return region
 
 
+def aws_session(
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    session_token: str | None = None,
+    profile: str | None = None,
+    **_other_options: Any,
+) -> Any:
+    """The boto3 session of the credential options (the others, as ``aws_params`` gives them, are ignored)."""
+    return _session(access_key, secret_key, session_token, profile)
+
+
 def aws_session_region(profile: str | None = None) -> str | None:
     """The region the standard chain gives (environment, then the profile's config), without any API call."""
     if not HAS_BOTO3:
@@ -352,15 +363,18 @@ def aws_client(
     endpoint_url: str | None = None,
     aws_timeout: float | None = None,
     budget: AwsBudget | None = None,
+    session: Any = None,
 ) -> Any:
     """A boto3 client bounded by ``budget`` (else a budget of its own of ``aws_timeout`` seconds); credentials not
     given come from the standard chain (environment, profile, instance role).
 
+    ``session`` (from :func:`aws_session` with the same credential options) is reused instead of a new one: a new
+    session loads the service model again, which costs more than the client (a search of every region makes dozens).
     Raises ImdsConfigError for bad option combinations and AwsRegionMissing when no region can be found.
     Callers check HAS_BOTO3 first (modules fail with ``missing_required_lib('boto3')``).
     """
     budget = budget or AwsBudget(DEFAULT_AWS_TIMEOUT if aws_timeout is None else aws_timeout)
-    session = _session(access_key, secret_key, session_token, profile)
+    session = session or _session(access_key, secret_key, session_token, profile)
     region = check_region_option(region) or _chain_region(region_from_environment() or session.region_name or None)
     config = BotocoreConfig(
         connect_timeout=CONNECT_TIMEOUT,

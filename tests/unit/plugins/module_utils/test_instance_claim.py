@@ -4,14 +4,26 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
+from botocore.exceptions import ClientError
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.instance_claim import (
+    MAX_REGION_WORKERS,
+    MAX_REGIONS,
+    IdentityUnproven,
+    check_region,
+    enabled_regions,
     instance_addresses,
     judge_claim,
     matching_kind,
     normalize_address,
+    prove_claim,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBudget
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 CLAIMED = "i-0123456789abcdef0"
 OTHER = "i-0fedcba9876543210"
@@ -183,3 +195,210 @@ def test_instance_addresses_lists_each_kind_once():
 )
 def test_normalize_address(address, normal):
     assert normalize_address(address) == normal
+
+
+# ----------------------------------------------------------------------------- the region: enabled regions, search
+# A stand-in EC2 per region, answering from a list of instances: the region classes the search must handle (a region
+# that fails, an answer that is not a region list, many regions at once) are hard to make moto produce. The module
+# tests run the same search against moto.
+
+OWNER = "123456789012"
+
+
+def denied(action: str) -> Exception:
+    return ClientError({"Error": {"Code": "UnauthorizedOperation", "Message": "denied by an SCP"}}, action)
+
+
+class FakeEc2:
+    def __init__(self, instances=(), regions=None, fail=None, pause=0.0, meter=None):
+        self.instances, self.regions, self.fail, self.pause, self.meter = list(instances), regions, fail, pause, meter
+
+    def describe_regions(self, **_kwargs):
+        if isinstance(self.regions, Exception):
+            raise self.regions
+        return self.regions
+
+    def describe_instances(self, InstanceIds=None, Filters=None, **_kwargs):
+        if self.meter is not None:
+            self.meter.enter()
+        try:
+            time.sleep(self.pause)
+            if self.fail is not None:
+                raise self.fail
+            chosen = [item for item in self.instances if not InstanceIds or item["InstanceId"] in InstanceIds]
+            for wanted in Filters or []:
+                chosen = [item for item in chosen if item.get("PrivateIpAddress") in wanted["Values"]]
+            return {"Reservations": [{"OwnerId": OWNER, "Instances": chosen}]}
+        finally:
+            if self.meter is not None:
+                self.meter.leave()
+
+
+class Meter:
+    """The most calls in flight at once."""
+
+    def __init__(self):
+        self.lock, self.now, self.most = threading.Lock(), 0, 0
+
+    def enter(self):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+
+    def leave(self):
+        with self.lock:
+            self.now -= 1
+
+
+def regions_answer(*names: str) -> dict:
+    return {"Regions": [{"RegionName": name, "OptInStatus": "opt-in-not-required"} for name in names]}
+
+
+def at(instance_id: str, address: str, vpc: str = "vpc-1", **more) -> dict:
+    return {"InstanceId": instance_id, "PrivateIpAddress": address, "VpcId": vpc, "State": {"Name": "running"}, **more}
+
+
+def clients_of(per_region: dict, api: FakeEc2 | None = None):
+    regions = regions_answer(*per_region)
+    for client in per_region.values():
+        client.regions = regions
+
+    def client_for(region):
+        return per_region.get(region) or api or FakeEc2(regions=regions)
+
+    return client_for
+
+
+def prove(client_for, claimed=CLAIMED, **options):
+    options.setdefault("api_region", "eu-west-1")
+    return prove_claim(client_for, AwsBudget(30), claimed, **options)
+
+
+def test_a_region_that_cannot_be_read_leaves_a_private_address_unproven():
+    client_for = clients_of(
+        {
+            "eu-west-1": FakeEc2([at(CLAIMED, "10.0.1.17")]),
+            "ap-east-1": FakeEc2(fail=denied("DescribeInstances")),
+        }
+    )
+    with pytest.raises(IdentityUnproven) as raised:
+        prove(client_for, address="10.0.1.17")
+    assert "could not read ap-east-1: AWS refused ec2:DescribeInstances (UnauthorizedOperation)" in str(raised.value)
+    assert raised.value.result["unread_regions"] == {"ap-east-1": "unauthorized"}
+
+
+@pytest.mark.parametrize(
+    ("options", "proven_by"),
+    [
+        ({"address": "54.1.2.3"}, "public_ip_address"),  # EC2 gives a public address to one instance at a time
+        ({"known_instance_id": CLAIMED}, "instance_id"),
+    ],
+)
+def test_a_region_that_cannot_be_read_does_not_matter_to_an_address_ec2_keeps_unique(options, proven_by):
+    client_for = clients_of(
+        {
+            "eu-west-1": FakeEc2([at(CLAIMED, "10.0.1.17", PublicIpAddress="54.1.2.3")]),
+            "ap-east-1": FakeEc2(fail=denied("DescribeInstances")),
+        }
+    )
+    proven = prove(client_for, **options)
+    assert (proven.proven_by, proven.proof["by"], proven.region) == (proven_by, proven_by, "eu-west-1")
+    assert (proven.region_source, proven.regions_searched) == ("searched", ["ap-east-1", "eu-west-1"])
+
+
+def test_a_claim_not_found_while_a_region_cannot_be_read_names_that_region():
+    client_for = clients_of({"eu-west-1": FakeEc2(), "ap-east-1": FakeEc2(fail=denied("DescribeInstances"))})
+    with pytest.raises(IdentityUnproven) as raised:
+        prove(client_for, known_instance_id=CLAIMED)
+    assert f"EC2 does not list {CLAIMED} in the 1 of 2 regions" in str(raised.value)
+    assert "could not read ap-east-1" in str(raised.value)
+
+
+def test_a_claimed_id_in_two_places_proves_nothing():
+    client_for = clients_of(
+        {"eu-west-1": FakeEc2([at(CLAIMED, "10.0.1.17")]), "us-east-1": FakeEc2([at(CLAIMED, "10.0.1.17", "vpc-2")])}
+    )
+    with pytest.raises(IdentityUnproven) as raised:
+        prove(client_for, known_instance_id=CLAIMED)
+    assert f"in more than one place: {CLAIMED} (eu-west-1 vpc-1), {CLAIMED} (us-east-1 vpc-2)" in str(raised.value)
+
+
+def test_every_region_is_searched_at_most_eight_at_a_time():
+    meter = Meter()
+    names = [f"xx-test-{number}" for number in range(1, 21)]
+    per_region = {name: FakeEc2(pause=0.2, meter=meter) for name in names}
+    per_region["xx-test-7"].instances = [at(CLAIMED, "10.0.1.17")]
+    proven = prove(clients_of(per_region), address="10.0.1.17")
+    assert proven.region == "xx-test-7"
+    assert proven.regions_searched == sorted(names)
+    assert 1 < meter.most <= MAX_REGION_WORKERS
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {},
+        {"Regions": []},
+        {"Regions": "eu-west-1"},
+        {"Regions": [{"RegionName": "eu-west-1"}, {"RegionName": "../../x"}]},
+        {"Regions": [{"RegionName": "eu-west-1"}, {"Name": "us-east-1"}]},
+        {"Regions": [{"RegionName": "eu-west-1"}, "us-east-1"]},
+        {"Regions": [{"RegionName": f"xx-test-{number}"} for number in range(MAX_REGIONS + 1)]},
+        ["eu-west-1"],
+        denied("DescribeRegions"),
+    ],
+)
+def test_a_region_list_that_cannot_be_read_completely_is_unproven(answer):
+    api = FakeEc2([at(CLAIMED, "10.0.1.17")], regions=answer)
+    with pytest.raises(IdentityUnproven) as raised:
+        prove(lambda region: api, address="10.0.1.17")
+    assert "could not list the regions the account has enabled" in str(raised.value)
+    assert raised.value.result["regions_searched"] == []
+
+
+def test_enabled_regions_skips_regions_not_opted_in():
+    answer = {
+        "Regions": [
+            {"RegionName": "eu-west-1", "OptInStatus": "opt-in-not-required"},
+            {"RegionName": "ap-east-1", "OptInStatus": "not-opted-in"},
+            {"RegionName": "me-south-1", "OptInStatus": "opted-in"},
+            {"RegionName": "eu-west-1"},
+        ]
+    }
+    assert enabled_regions(FakeEc2(regions=answer), AwsBudget(30)) == ["eu-west-1", "me-south-1"]
+
+
+def test_a_spent_budget_stops_the_search_unproven():
+    budget = AwsBudget(30)
+    budget.deadline.expires -= 60
+    api = FakeEc2([at(CLAIMED, "10.0.1.17")], regions=regions_answer("eu-west-1"))
+    with pytest.raises(IdentityUnproven) as raised:
+        prove_claim(lambda region: api, budget, CLAIMED, address="10.0.1.17", api_region="eu-west-1")
+    assert raised.value.result["cause_reason"] == "aws_timeout"
+
+
+def test_the_known_region_is_the_only_one_looked_in():
+    looked = []
+
+    def client_for(region):
+        looked.append(region)
+        return FakeEc2([at(CLAIMED, "10.0.1.17")], regions=denied("DescribeRegions"))
+
+    proven = prove(client_for, address="10.0.1.17", known_region="eu-west-3", api_region="us-east-1")
+    assert (proven.region, proven.region_source, proven.regions_searched) == (
+        "eu-west-3",
+        "known_region",
+        ["eu-west-3"],
+    )
+    assert looked == ["eu-west-3"]
+
+
+@pytest.mark.parametrize("region", ["eu-west-1", "us-gov-west-1", "ap-southeast-7", "cn-north-1", " eu-west-1 "])
+def test_check_region_takes_region_names(region):
+    assert check_region(region, "known_region") == region.strip()
+
+
+@pytest.mark.parametrize("region", ["", "eu", "../x", "eu_west_1", "EU-WEST-1", "a" * 100, None, 5, "eu-west-1/x"])
+def test_check_region_refuses_anything_else(region):
+    with pytest.raises(ImdsConfigError, match=r"^known_region .* is not an AWS region name"):
+        check_region(region, "known_region")

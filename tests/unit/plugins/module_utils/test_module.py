@@ -165,6 +165,28 @@ def test_aws_clients_are_one_per_service_and_region_on_one_budget(run_module, mo
     assert len({id(made_with[2]) for made_with in made}) == 1
 
 
+def test_aws_clients_share_one_boto3_session(run_module, monkeypatch):
+    """A new session loads the service model again: a search of every region would make dozens."""
+    sessions = []
+
+    def fake_client(service, **connection):
+        sessions.append(connection["session"])
+        return object()
+
+    monkeypatch.setattr(session, "aws_client", fake_client)
+
+    def work():
+        module = ImdsModule(OWN, aws=True)
+        for region in ("eu-west-1", "us-east-1", "eu-west-3"):
+            module.aws_client("ec2", region)
+        module.exit(changed=False)
+
+    run_module(as_module(work), {"access_key": "AKIDEXAMPLE", "secret_key": "SECRETEXAMPLE"})
+    assert len(sessions) == 3
+    assert sessions[0] is not None
+    assert all(made is sessions[0] for made in sessions)
+
+
 def test_a_bad_aws_timeout_fails_naming_the_option(run_module):
     def work():
         module = ImdsModule(OWN, aws=True)
