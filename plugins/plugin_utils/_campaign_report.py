@@ -80,10 +80,39 @@ def _thing_of(result: Mapping) -> tuple:
     return "account_defaults", _region_of(result)
 
 
+def _user_text(user: Mapping) -> str:
+    kind, name, version = _text(user.get("kind")), _text(user.get("name")), _text(user.get("version"))
+    if kind == "alias":
+        return name
+    return f"{kind} {name}" + ("" if user.get("moved") else f" (pinned to v{version}, not moved)")
+
+
+def lineage_text(result: Mapping) -> str:
+    """launch_template_metadata_options' lineage: per version in use, old -> new and who uses it; the aliases."""
+    parts = []
+    for row in _list(result.get("lineage")):
+        new = row.get("new_version")
+        target = f"v{_text(new)}" if new is not None else "(not created)"
+        action = {"kept": "kept, has the options", "reused": "existing successor", "copy": "copy"}.get(
+            _text(row.get("action")), _text(row.get("action"))
+        )
+        users = ", ".join(_user_text(user) for user in _list(row.get("users"))) or "no user"
+        parts.append(f"v{_text(row.get('old_version'))} → {target} ({action}): {users}")
+    aliases = _map(result.get("aliases"))
+    for alias in ("$Default", "$Latest"):
+        moved = _map(aliases.get(alias))
+        if moved:
+            parts.append(f"{alias} now v{_text(moved.get('after'))} (was v{_text(moved.get('before'))})")
+    return "; ".join(parts)
+
+
 def _change_text(result: Mapping) -> str:
     if result.get("failed"):
         reason = f" ({result['reason']})" if isinstance(result.get("reason"), str) else ""
-        return f"refused or failed{reason}: {_text(result.get('msg'), 2000)}"
+        lineage = f" Done before it: {lineage_text(result)}" if result.get("versions_created") else ""
+        return f"refused or failed{reason}: {_text(result.get('msg'), 2000)}{lineage}"
+    if isinstance(result.get("lineage"), list):
+        return lineage_text(result)
     if result.get("version_created"):
         return f"version {result['version_created']} created, default version {_text(result.get('default_version'))}"
     if "launch_template_id" in result:
