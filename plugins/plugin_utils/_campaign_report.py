@@ -20,7 +20,7 @@ PHASES = ("audit", "instances", "launch_paths", "account")
 PHASE_TEXT = {
     "audit": "audit the instances, launch paths and account defaults; change nothing",
     "instances": "require IMDSv2 on the instances whose verdict is ready (the metadata_options guard)",
-    "launch_paths": "give launch templates a default version that requires IMDSv2",
+    "launch_paths": "give every launch template version in use a successor that requires IMDSv2",
     "account": "account defaults: http_tokens required, then http_tokens_enforced (refused unless ready)",
 }
 INSTANCE_VERDICTS = VERDICT_NAMES  # the audit's own table, in its order
@@ -101,15 +101,19 @@ def lineage_text(result: Mapping) -> str:
     aliases = _map(result.get("aliases"))
     for alias in ("$Default", "$Latest"):
         moved = _map(aliases.get(alias))
-        if moved:
-            parts.append(f"{alias} now v{_text(moved.get('after'))} (was v{_text(moved.get('before'))})")
+        before, after = moved.get("before"), moved.get("after")
+        if before is not None and after == before:
+            parts.append(f"{alias} stays v{_text(before)}")
+        elif before is not None:
+            target = "a new version" if after is None else f"v{_text(after)}"
+            parts.append(f"{alias} now {target} (was v{_text(before)})")
     return "; ".join(parts)
 
 
 def _change_text(result: Mapping) -> str:
     if result.get("failed"):
         reason = f" ({result['reason']})" if isinstance(result.get("reason"), str) else ""
-        lineage = f" Done before it: {lineage_text(result)}" if result.get("versions_created") else ""
+        lineage = f"; done before it: {lineage_text(result)}" if result.get("versions_created") else ""
         return f"refused or failed{reason}: {_text(result.get('msg'), 2000)}{lineage}"
     if isinstance(result.get("lineage"), list):
         return lineage_text(result)

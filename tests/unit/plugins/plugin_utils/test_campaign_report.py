@@ -102,3 +102,42 @@ def test_changes_come_from_the_registered_results():
             "change": "refused or failed (enforcement_not_ready): not ready",
         },
     ]
+
+
+def test_a_template_change_lists_each_old_version_its_successor_and_its_users():
+    alias = {"kind": "alias", "moved": True}
+    lineage = [
+        {
+            "old_version": 1,
+            "new_version": 3,
+            "action": "create",
+            "users": [
+                {**alias, "name": "$Default", "version": "$Default"},
+                {"kind": "auto_scaling_group", "name": "legacy-asg", "version": "1", "moved": False},
+            ],
+        },
+        {
+            "old_version": 2,
+            "new_version": 4,
+            "action": "copy",
+            "users": [
+                {**alias, "name": "$Latest", "version": "$Latest"},
+                {"kind": "auto_scaling_group", "name": "web-asg", "version": "$Latest", "moved": True},
+            ],
+        },
+    ]
+    result = {
+        "changed": True,
+        "launch_template_id": "lt-1",
+        "lineage": lineage,
+        "aliases": {"$Default": {"before": 1, "after": 3}, "$Latest": {"before": 2, "after": 2}},
+        "item": [{"region": "eu-west-1"}, {"launch_template_id": "lt-1"}],
+    }
+    [row] = report.changes_from([{"results": [result]}])
+    assert row["change"] == (
+        "v1 → v3 (create): $Default, auto_scaling_group legacy-asg (pinned to v1, not moved); "
+        "v2 → v4 (copy): $Latest, auto_scaling_group web-asg; $Default now v3 (was v1); $Latest stays v2"
+    )
+    failed = {**result, "failed": True, "reason": "unauthorized", "msg": "refused", "versions_created": [3]}
+    [row] = report.changes_from([{"results": [failed]}])
+    assert row["change"].startswith("refused or failed (unauthorized): refused; done before it: v1 → v3 (create)")
