@@ -9,6 +9,7 @@ several things change (several AMIs), a failure midway reports what was changed 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -428,16 +429,23 @@ def _created_number(response: Any) -> int | None:
     return _number(created.get("VersionNumber")) if isinstance(created, Mapping) else None
 
 
+def _options_block(desired: Mapping[str, Any]) -> dict:
+    return {TEMPLATE_OPTIONS[name]: value for name, value in desired.items() if value is not None}
+
+
 def _latest_moved_text(plan: TemplatePlan, created: list) -> str:
     """What a failure between the first and the last creation leaves, and how to put $Latest back."""
     if not created or created[-1].old_version == plan.latest_version:
         return ""
+    latest = plan.successor_of(plan.latest_version)
+    block = json.dumps({"MetadataOptions": _options_block(latest.desired)}, separators=(",", ":"))
     return (
         f". $Latest of {plan.template_id} is now version {created[-1].new_version}, made from version "
         f"{created[-1].old_version}, not from version {plan.latest_version}: what launches from $Latest gets version "
         f"{created[-1].old_version}'s launch data until a version made from {plan.latest_version} is the latest. "
-        f"Fix the cause and run launch_template_metadata_options with versions: source and source_version: "
-        f"'{plan.latest_version}' (then this task again)"
+        f"Fix the cause, then: aws ec2 create-launch-template-version --launch-template-id {plan.template_id} "
+        f"--source-version {plan.latest_version} --launch-template-data '{block}' (and run this task again: it "
+        "finds the versions made and moves $Default)"
     )
 
 
@@ -479,12 +487,15 @@ def apply_template(ec2: Any, budget: Any, plan: TemplatePlan, description: str) 
         for item in plan.successors:
             if not item.creates:
                 continue
-            block = {TEMPLATE_OPTIONS[name]: value for name, value in item.desired.items() if value is not None}
+            block = _options_block(item.desired)
             budget.check(CREATE_VERSION)
             try:
                 response = ec2.create_launch_template_version(
                     LaunchTemplateId=plan.template_id,
-                    SourceVersion=str(item.old_version),  # its number: an alias may point elsewhere by now
+                    # Its number: an alias may point elsewhere by now. EC2 copies the source version and replaces
+                    # the parameters given; the whole MetadataOptions block is sent (the version's own values with
+                    # the wanted ones), so whether EC2 replaced or merged the block, the result is the same.
+                    SourceVersion=str(item.old_version),
                     VersionDescription=description,
                     LaunchTemplateData={"MetadataOptions": block},
                 )
