@@ -13,7 +13,7 @@ description:
   - Launch template versions cannot be changed, and every version created becomes the template's V($Latest). This
     module gives a version a B(successor) - a new version made from it by number (C(CreateLaunchTemplateVersion)
     with C(SourceVersion), so EC2 keeps every other parameter) with only its metadata options changed - and keeps
-    every alias on the launch data it had: whenever it creates a version, the successor of the V($Latest) version is
+    every alias on the launch data it had - whenever it creates a version, the successor of the V($Latest) version is
     created last (a plain copy with the options when that version already has them), so V($Latest) still launches
     the AMI, instance type and everything else it launched before.
   - With O(versions=in_use) every version that V($Default), V($Latest) and O(users) resolve to gets its successor,
@@ -22,7 +22,7 @@ description:
     launch_paths phase.
   - With O(versions=source) (the default) O(source_version) gets its successor, and with O(set_default) that
     successor becomes the default version.
-  - The new versions are read back before V($Default) moves: one that is not its source's launch data with only the
+  - The new versions are read back before V($Default) moves; one that is not its source's launch data with only the
     metadata options changed fails the task (C(launch_data_changed)) and V($Default) stays.
   - Idempotent. A version that has the options already is its own successor; a version for which an earlier run
     made a successor (its launch data with the options) gets that one, and nothing is created.
