@@ -92,7 +92,7 @@ def lineage_text(result: Mapping) -> str:
     parts = []
     for row in _list(result.get("lineage")):
         new = row.get("new_version")
-        target = f"v{_text(new)}" if new is not None else "(not created)"
+        target = f"v{_text(new)}" if new is not None else "a new version"
         action = {"kept": "kept, has the options", "reused": "existing successor", "copy": "copy"}.get(
             _text(row.get("action")), _text(row.get("action"))
         )

@@ -399,7 +399,8 @@ def plan_template(
     for user in everyone:
         by_version.setdefault(_resolve(user["version"], default, latest), []).append(user)
     # Every version from the oldest in use up: their data, and the successors an earlier run may have made.
-    data = read_versions(ec2, budget, template_id, {"MinVersion": str(min(by_version)), "MaxVersion": str(latest)})
+    span = {"MinVersion": str(min(by_version)), "MaxVersion": str(latest), "MaxResults": VERSIONS_PAGE}
+    data = read_versions(ec2, budget, template_id, span)
     if source not in data:
         raise LaunchTemplateNotFound(f"Version {source} of launch template {template_id} does not exist")
     if latest not in data:
