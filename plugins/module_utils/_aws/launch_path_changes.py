@@ -389,6 +389,10 @@ def plan_template(
                 f"source_version must be $Default, $Latest or a version number, not {source_version!r}"
             )
         source = _resolve(spec, default, latest)
+        if source > latest:
+            raise LaunchTemplateNotFound(
+                f"Version {source} of launch template {template_id} does not exist (its latest is {latest})"
+            )
         everyone = [user for user in everyone if _resolve(user["version"], default, latest) in (source, latest)]
         everyone.append({"kind": "source_version", "name": spec, "version": spec})
         default_from = source if set_default else None
