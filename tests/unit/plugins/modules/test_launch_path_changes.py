@@ -224,18 +224,18 @@ def test_a_group_on_latest_keeps_its_ami_and_type_when_the_default_is_fixed(run_
         moto_endpoint, launch_template_id=template, http_tokens="required", source_version="$Default", set_default=True
     )
     done = run_module(launch_template_metadata_options, old_call)
-    assert done["changed"] is True
-    assert [(row["old_version"], row["new_version"], row["action"]) for row in done["lineage"]] == [
-        (1, 3, "create"),
-        (2, 4, "copy"),  # v2 has the options already, but creating v3 would have taken $Latest away from it
-    ]
-    assert done["aliases"] == {"$Default": {"before": 1, "after": 3}, "$Latest": {"before": 2, "after": 4}}
     _number, latest = launches(regional_ec2, template, "$Latest")
     assert (latest["ImageId"], latest["InstanceType"]) == (NEW["ImageId"], "m7i.large")  # old code: OLD's
     assert latest["MetadataOptions"]["HttpTokens"] == "required"
     _number, default = launches(regional_ec2, template, "$Default")
     assert without_options(default) == without_options(OLD)
     assert default["MetadataOptions"]["HttpTokens"] == "required"
+    assert done["changed"] is True
+    assert [(row["old_version"], row["new_version"], row["action"]) for row in done["lineage"]] == [
+        (1, 3, "create"),
+        (2, 4, "copy"),  # v2 has the options already, but creating v3 would have taken $Latest away from it
+    ]
+    assert done["aliases"] == {"$Default": {"before": 1, "after": 3}, "$Latest": {"before": 2, "after": 4}}
 
 
 def test_the_campaign_call_lists_each_old_version_its_successor_and_its_users(run_module, moto_endpoint, regional_ec2):
