@@ -10,14 +10,22 @@ module: launch_template_metadata_options
 short_description: Give a launch template a version whose instances require IMDSv2
 version_added: 1.0.0
 description:
-  - Launch template versions cannot be changed. This module creates a new version from O(source_version) with
-    only its metadata options changed (C(CreateLaunchTemplateVersion) with C(SourceVersion), so every other
-    parameter of the source version is kept by EC2), and with O(set_default) makes it the default version.
-  - Idempotent. Nothing is created when the source version already has the options; when the template's latest
-    version already is the source version with the options (an earlier run made it), that version is used.
-  - Auto Scaling groups that use V($Default) or V($Latest) launch from the new version once it is the default or
-    the latest; groups pinned to a version number keep it. The audit
-    (M(ec2meta.imds.metadata_options_info) with O(ec2meta.imds.metadata_options_info#module:include)) names them.
+  - Launch template versions cannot be changed, and every version created becomes the template's V($Latest). This
+    module gives a version a B(successor) - a new version made from it by number (C(CreateLaunchTemplateVersion)
+    with C(SourceVersion), so EC2 keeps every other parameter) with only its metadata options changed - and keeps
+    every alias on the launch data it had - whenever it creates a version, the successor of the V($Latest) version is
+    created last (a plain copy with the options when that version already has them), so V($Latest) still launches
+    the AMI, instance type and everything else it launched before.
+  - With O(versions=in_use) every version that V($Default), V($Latest) and O(users) resolve to gets its successor,
+    and V($Default) moves to the successor of its version. Users pinned to a version number keep it (their
+    successor is made and named in RV(lineage), moving them is a decision of its own). This is the campaign's
+    launch_paths phase.
+  - With O(versions=source) (the default) O(source_version) gets its successor, and with O(set_default) that
+    successor becomes the default version.
+  - The new versions are read back before V($Default) moves; one that is not its source's launch data with only the
+    metadata options changed fails the task (C(launch_data_changed)) and V($Default) stays.
+  - Idempotent. A version that has the options already is its own successor; a version for which an earlier run
+    made a successor (its launch data with the options) gets that one, and nothing is created.
 author:
   - ec2meta.imds maintainers (@ec2meta)
 options:
@@ -29,16 +37,44 @@ options:
     description:
       - The template's name.
     type: str
+  versions:
+    description:
+      - Which versions get a successor.
+      - V(in_use) - every version that V($Default), V($Latest) and O(users) resolve to, and V($Default) moves to the
+        successor of its version. O(source_version) and O(set_default) do not apply.
+      - V(source) - the version O(source_version) (and V($Latest)'s, created last, when it is another version).
+    type: str
+    choices: [source, in_use]
+    default: source
+  users:
+    description:
+      - With O(versions=in_use), what launches from the template and which version it names, for example the
+        groups and fleets the audit (M(ec2meta.imds.metadata_options_info)) lists in its C(launch_templates[].users).
+      - V($Default) and V($Latest) are always kept on their lineage, listed or not.
+    type: list
+    elements: dict
+    suboptions:
+      kind:
+        description: What the user is, for example V(auto_scaling_group), V(ec2_fleet), V(spot_fleet).
+        type: str
+        required: true
+      name:
+        description: The user's name or ID.
+        type: str
+        required: true
+      version:
+        description: The version as the user names it, V($Default), V($Latest) or a number; unset means V($Default).
+        type: raw
   source_version:
     description:
-      - The version to start from, V($Default), V($Latest) or a version number.
+      - With O(versions=source), the version to give a successor, V($Default), V($Latest) or a version number.
+        Unset means V($Default).
     type: str
-    default: $Default
   set_default:
     description:
-      - Make the version with the options the template's default version.
+      - With O(versions=source), make the successor of O(source_version) the template's default version. Unset means
+        V(false).
     type: bool
-    default: false
   version_description:
     description:
       - The description of a version the module creates.
@@ -81,7 +117,9 @@ attributes:
     platforms: posix
 notes:
   - The credentials need C(ec2:DescribeLaunchTemplates), C(ec2:DescribeLaunchTemplateVersions),
-    C(ec2:CreateLaunchTemplateVersion) and, with O(set_default), C(ec2:ModifyLaunchTemplate).
+    C(ec2:CreateLaunchTemplateVersion) and C(ec2:ModifyLaunchTemplate) (to move V($Default)).
+  - Between the first and the last version it creates, V($Latest) is briefly another version; a failure there
+    leaves it so and the message says which version to make the latest again.
   - Why a module of ours and not C(amazon.aws.ec2_launch_template) - that module builds a version from the whole
     template data given in the task, so fixing a fleet's templates would mean restating every template in the
     playbook; this one changes the metadata options and nothing else, from the template as it is.
@@ -94,6 +132,22 @@ seealso:
 
 EXAMPLES = r"""
 ---
+- name: Every version in use gets a successor that requires IMDSv2; web-asg stays on the lineage of $Latest
+  ec2meta.imds.launch_template_metadata_options:
+    region: eu-west-1
+    launch_template_name: web
+    versions: in_use
+    users:
+      - kind: auto_scaling_group
+        name: web-asg
+        version: $Latest
+      - kind: auto_scaling_group
+        name: legacy-asg
+        version: "1"
+    http_tokens: required
+  delegate_to: localhost
+  run_once: true
+
 - name: Require IMDSv2 for instances launched from the web template
   ec2meta.imds.launch_template_metadata_options:
     region: eu-west-1
@@ -112,26 +166,38 @@ launch_template_id:
   type: str
   sample: lt-0123456789abcdef0
 source_version:
-  description: The version number the options were read from.
+  description: The version RV(metadata_options) and RV(changes) describe - O(source_version) with
+    O(versions=source), the default version with O(versions=in_use).
   returned: success
   type: int
   sample: 3
 version:
-  description: The version that has the options (created, reused, or the source); null in check mode when it would
-    be created.
+  description: The successor of RV(source_version) (created, reused, or the version itself); null in check mode
+    when it would be created.
   returned: success
   type: int
   sample: 4
 version_created:
-  description: The number of the version created, when one was.
-  returned: when a version was created
+  description: RV(version), when this run created it.
+  returned: when the successor of RV(source_version) was created
   type: int
   sample: 4
+versions_created:
+  description: The versions this run created, in the order created (the last one is V($Latest)). Empty in check mode.
+  returned: success and failure
+  type: list
+  elements: int
+  sample: [4, 5]
 default_version:
-  description: The default version after the task.
+  description: The default version after the task; null in check mode when it would be a version not created yet.
   returned: success
   type: int
   sample: 4
+latest_version:
+  description: The latest version after the task; null in check mode when it would be created.
+  returned: success
+  type: int
+  sample: 5
 metadata_options:
   description: The metadata options of RV(version) (in check mode, what they would be).
   returned: success
@@ -139,16 +205,54 @@ metadata_options:
   sample: {"http_tokens": "required", "http_put_response_hop_limit": 2, "http_endpoint": "enabled",
            "http_protocol_ipv6": null, "instance_metadata_tags": null}
 changes:
-  description: The options that differ from the source version.
+  description: The options that differ from RV(source_version).
   returned: success
   type: dict
   sample: {"http_tokens": "required"}
+lineage:
+  description: Per version in use, oldest first - its successor and who uses it.
+  returned: success and failure
+  type: list
+  elements: dict
+  contains:
+    old_version:
+      description: The version in use before the task.
+      type: int
+    new_version:
+      description: Its successor; null when not created (yet, or in check mode, or C(missing)).
+      type: int
+    action:
+      description: V(kept) (it has the options), V(reused) (an earlier run made the successor), V(create),
+        V(copy) (it has the options but is V($Latest) and another version got a successor), V(missing) (a user
+        names a version that does not exist).
+      type: str
+    changes:
+      description: The options its successor changes.
+      type: dict
+    users:
+      description: Who launches from it - C(kind), C(name), C(version) as the user names it, and C(moved) - true
+        for users of V($Default) and V($Latest), which now launch from the successor; false for users pinned to the
+        number, which still launch from RV(lineage[].old_version).
+      type: list
+      elements: dict
+  sample: [{"old_version": 1, "new_version": 3, "action": "create", "changes": {"http_tokens": "required"},
+            "users": [{"kind": "alias", "name": "$Default", "version": "$Default", "moved": true}]},
+           {"old_version": 2, "new_version": 4, "action": "create", "changes": {"http_tokens": "required"},
+            "users": [{"kind": "alias", "name": "$Latest", "version": "$Latest", "moved": true},
+                      {"kind": "auto_scaling_group", "name": "web-asg", "version": "$Latest", "moved": true}]}]
+aliases:
+  description: Where V($Default) and V($Latest) point, C(before) and C(after) the task (null after in check mode
+    for a version not created yet).
+  returned: success and failure
+  type: dict
+  sample: {"$Default": {"before": 1, "after": 3}, "$Latest": {"before": 2, "after": 4}}
 """
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import check_regions  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_changes import (  # noqa: E402
     TEMPLATE_OPTIONS,
     apply_template,
+    check_users,
     plan_template,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options import validate_requested  # noqa: E402
@@ -162,8 +266,18 @@ def argument_spec() -> dict:
     return {
         "launch_template_id": {"type": "str"},
         "launch_template_name": {"type": "str"},
-        "source_version": {"type": "str", "default": "$Default"},
-        "set_default": {"type": "bool", "default": False},
+        "versions": {"type": "str", "choices": ["source", "in_use"], "default": "source"},
+        "users": {
+            "type": "list",
+            "elements": "dict",
+            "options": {
+                "kind": {"type": "str", "required": True},
+                "name": {"type": "str", "required": True},
+                "version": {"type": "raw"},
+            },
+        },
+        "source_version": {"type": "str"},
+        "set_default": {"type": "bool"},
         "version_description": {"type": "str", "default": "ec2meta.imds: metadata options"},
         "http_tokens": {"type": "str", "choices": ["optional", "required"]},
         "http_put_response_hop_limit": {"type": "int"},
@@ -187,6 +301,13 @@ def main() -> None:
             if params[selector] is not None and not params[selector].strip():
                 raise ImdsConfigError(f"{selector} is empty: give the template's id (lt-...) or its name")
         wanted = validate_requested({name: params[name] for name in TEMPLATE_OPTIONS})
+        users = check_users(params["users"] or []) if params["versions"] == "in_use" else None
+        if users is None and params["users"] is not None:
+            raise ImdsConfigError(
+                "users applies to versions: in_use (every version in use gets its successor); with versions: source "
+                "only source_version gets one. Set versions: in_use or leave users out"
+            )
+        source_version = params["source_version"] or ("$Default" if users is None else None)
         missing = "No AWS region: set the region option (a launch template belongs to one region)"
         region = check_regions([module.region(missing)])[0]
         ec2 = module.aws_client("ec2", region)
@@ -196,26 +317,33 @@ def main() -> None:
             wanted,
             template_id=params["launch_template_id"],
             template_name=params["launch_template_name"],
-            source_version=params["source_version"],
-            set_default=params["set_default"],
+            source_version=source_version,
+            set_default=bool(params["set_default"]),
+            users=users,
         )
         if module.check_mode:
-            creates = "create_version" in plan.actions
-            done = {
-                "changed": bool(plan.actions),
-                "version": None if creates else (plan.reuse_version or plan.source_version),
-                "default_version": (plan.new_default if "set_default" in plan.actions else plan.default_version),
-            }
+            done = {"changed": plan.creates or plan.moves_default, "versions_created": []}
         else:
             done = apply_template(ec2, module.budget, plan, params["version_description"])
+    aliases = plan.aliases()
+    source = plan.source
     result = {
         **done,
         "launch_template_id": plan.template_id,
         "source_version": plan.source_version,
-        "metadata_options": plan.desired,
-        "changes": plan.changes,
+        "version": source.new_version,
+        "default_version": aliases["$Default"]["after"],
+        "latest_version": aliases["$Latest"]["after"],
+        "metadata_options": source.desired,
+        "changes": source.changes,
+        "lineage": plan.lineage(),
+        "aliases": aliases,
     }
-    module.exit_with_diff(plan.current, plan.desired, **result)
+    if source.creates and source.new_version is not None:
+        result["version_created"] = source.new_version
+    before = {**source.current, "default_version": plan.default_version, "latest_version": plan.latest_version}
+    after = {**source.desired, "default_version": result["default_version"], "latest_version": result["latest_version"]}
+    module.exit_with_diff(before, after, **result)
 
 
 if __name__ == "__main__":

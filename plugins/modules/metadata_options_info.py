@@ -336,6 +336,14 @@ launch_templates:
       type: bool
       returned: success
       sample: true
+    users:
+      description: What launches from the template, each C(kind), C(name) and C(version) as it names the version
+        (V($Default), V($Latest) or a number) - the O(ec2meta.imds.launch_template_metadata_options#module:users) of
+        M(ec2meta.imds.launch_template_metadata_options) with V(versions=in_use).
+      type: list
+      elements: dict
+      returned: success
+      sample: [{"kind": "auto_scaling_group", "name": "web-asg", "version": "$Latest"}]
 auto_scaling_groups:
   description: The region's Auto Scaling groups.
   returned: when O(include) has V(auto_scaling_groups)

@@ -289,22 +289,42 @@ def progress_bars(region: Mapping) -> list:
 def _users_text(users: Any) -> str:
     named = []
     for user in _list(users):
-        how = f" ({user['version']})" if user.get("version") not in (None, user.get("name")) else ""
-        named.append(f"{_text(user.get('kind'))} {_text(user.get('name'))}{how}")
+        kind, name, version = _text(user.get("kind")), _text(user.get("name")), user.get("version")
+        if user.get("moved") is False:
+            how = f" (pinned to v{_text(version)}, not moved)"
+        else:
+            how = f" ({_text(version)})" if version not in (None, user.get("name")) else ""
+        named.append(f"{kind} {name}{how}")
     return ", ".join(named) or "no user"
+
+
+def _lineage_texts(result: Mapping) -> list:
+    """launch_template_metadata_options' lineage: per version in use, old -> new and who uses it; then the aliases."""
+    texts = [
+        f"version {_text(row.get('old_version'))} -> {_text(row.get('new_version'))}"
+        f" ({_text(row.get('action'))}), used by {_users_text(row.get('users'))}"
+        for row in _list(result.get("lineage"))
+    ]
+    aliases = _map(result.get("aliases"))
+    for alias in ("$Default", "$Latest"):
+        moved = _map(aliases.get(alias))
+        before, after = moved.get("before"), moved.get("after")
+        if before is None:
+            continue
+        if after == before:
+            texts.append(f"{alias} stays version {_text(before)}")
+        else:
+            texts.append(f"{alias} now version {_text(after)} (was {_text(before)})")
+    return texts
 
 
 def _change_texts(result: Mapping) -> list:
     if result.get("failed"):
         reason = f" ({result['reason']})" if isinstance(result.get("reason"), str) else ""
-        return [f"refused or failed{reason}: {_text(result.get('msg'))}"]
-    lineage = _list(result.get("lineage"))
-    if lineage:
-        return [
-            f"version {_text(row.get('old_version'))} -> {_text(row.get('new_version'))}"
-            f" ({_text(row.get('action'))}), used by {_users_text(row.get('users'))}"
-            for row in lineage
-        ]
+        done = _lineage_texts(result) if result.get("versions_created") else []
+        return [f"refused or failed{reason}: {_text(result.get('msg'))}", *(f"done before it: {t}" for t in done)]
+    if _list(result.get("lineage")):
+        return _lineage_texts(result)
     if result.get("version_created"):
         return [f"version {result['version_created']} created, default version {_text(result.get('default_version'))}"]
     if "launch_template_id" in result:

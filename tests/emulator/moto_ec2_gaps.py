@@ -33,7 +33,7 @@ IMDS_SUPPORT_VALUES = ("v2.0",)  # the only value AWS documents for ImdsSupport 
 
 # ec2 backend (one per account and region) -> {"values": {...}, "managed_by": ..., "message": ...}
 _DEFAULTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-# action -> [error code, message, calls left]
+# action -> [error code, message, calls left, calls to let through first]
 _FAULTS: dict = {}
 _LOCK = threading.Lock()
 _INSTALLED: dict = {}
@@ -62,10 +62,13 @@ def set_managed_by_policy(account_id: str, region: str, message: str | None, val
         state["values"] = dict(values)
 
 
-def inject_fault(action: str, code: str, message: str = "injected by the test", times: int = 1000) -> None:
-    """The next ``times`` calls of ``action`` (e.g. DescribeLaunchTemplates) fail with ``code``."""
+def inject_fault(
+    action: str, code: str, message: str = "injected by the test", times: int = 1000, after: int = 0
+) -> None:
+    """The next ``times`` calls of ``action`` (e.g. DescribeLaunchTemplates) fail with ``code``, once ``after``
+    calls of it have gone through (a failure midway)."""
     with _LOCK:
-        _FAULTS[action] = [code, message, times]
+        _FAULTS[action] = [code, message, times, after]
 
 
 def clear_faults() -> None:
@@ -83,6 +86,9 @@ def _take_fault(action: str) -> tuple | None:
     with _LOCK:
         fault = _FAULTS.get(action)
         if not fault:
+            return None
+        if fault[3] > 0:
+            fault[3] -= 1
             return None
         fault[2] -= 1
         if fault[2] <= 0:

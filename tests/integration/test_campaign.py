@@ -23,6 +23,8 @@ if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 from playbook_runner import run_playbook
 
+from ansible_collections.ec2meta.imds.plugins.plugin_utils._campaign_report import md_escape
+
 REGIONS = ["ap-southeast-1", "ca-central-1"]
 
 
@@ -188,3 +190,68 @@ def test_a_failed_step_still_writes_the_report_naming_it(tmp_path, moto_endpoint
     assert "did not finish: **run it again** once the failures above are fixed" in markdown
     assert "<strong>A step failed</strong>" in html
     assert "imdsv2-campaign-instances.md (and .html)" in run.stdout
+
+
+def test_the_launch_paths_phase_keeps_a_group_on_latest_on_its_ami_and_type(tmp_path, moto_endpoint):
+    """Issue 27: $Default v1 (old AMI, t3.micro, tokens optional), $Latest v2 (new AMI, m7i.large, required), a
+    group on $Latest. The phase used to make v3 = v1 + required the default and, being the newest, the latest."""
+    region = "sa-east-1"
+    ec2 = boto3.client("ec2", endpoint_url=moto_endpoint, region_name=region)
+    autoscaling = boto3.client("autoscaling", endpoint_url=moto_endpoint, region_name=region)
+    old = {
+        "ImageId": "ami-0000000000000a001",
+        "InstanceType": "t3.micro",
+        "MetadataOptions": {"HttpTokens": "optional"},
+    }
+    new = {
+        "ImageId": "ami-0000000000000b002",
+        "InstanceType": "m7i.large",
+        "MetadataOptions": {"HttpTokens": "required"},
+    }
+    template = ec2.create_launch_template(LaunchTemplateName="lineage", LaunchTemplateData=old)["LaunchTemplate"]
+    template_id = template["LaunchTemplateId"]
+    ec2.create_launch_template_version(LaunchTemplateId=template_id, LaunchTemplateData=new)
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="latest-asg",
+        LaunchTemplate={"LaunchTemplateId": template_id, "Version": "$Latest"},
+        AvailabilityZones=[f"{region}a"],
+        MinSize=0,
+        MaxSize=2,
+    )
+    playbook = tmp_path / "campaign.yml"
+    playbook.write_text("- ansible.builtin.import_playbook: ec2meta.imds.imdsv2_campaign\n", encoding="utf-8")
+    variables = {
+        "campaign_phase": "launch_paths",
+        "campaign_regions": [region],
+        "campaign_endpoint_url": moto_endpoint,
+        "campaign_report_dir": str(tmp_path / "report"),
+    }
+    run = run_playbook(playbook, variables, verbosity="")
+    assert run.returncode == 0, run.stdout + run.stderr
+
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["latest-asg"])["AutoScalingGroups"][0]
+    assert group["LaunchTemplate"]["Version"] == "$Latest"
+    launched = ec2.describe_launch_template_versions(LaunchTemplateId=template_id, Versions=["$Latest"])
+    data = launched["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    assert (data["ImageId"], data["InstanceType"]) == (new["ImageId"], "m7i.large")  # the old phase: a001, t3.micro
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    default = ec2.describe_launch_template_versions(LaunchTemplateId=template_id, Versions=["$Default"])
+    data = default["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    assert (data["ImageId"], data["InstanceType"], data["MetadataOptions"]["HttpTokens"]) == (
+        old["ImageId"],
+        "t3.micro",
+        "required",
+    )
+    markdown = (tmp_path / "report" / "imdsv2-campaign-launch_paths.md").read_text(encoding="utf-8")
+    for line in (
+        "version 1 -> 3 (create), used by alias $Default",
+        "version 2 -> 4 (copy), used by alias $Latest, auto_scaling_group latest-asg ($Latest)",
+        "$Latest now version 4 (was 2)",
+    ):
+        assert md_escape(line) in markdown, markdown
+
+    run = run_playbook(playbook, variables, verbosity="")  # again: nothing left to do
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert (
+        ec2.describe_launch_templates(LaunchTemplateIds=[template_id])["LaunchTemplates"][0]["LatestVersionNumber"] == 4
+    )

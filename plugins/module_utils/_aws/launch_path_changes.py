@@ -9,6 +9,7 @@ several things change (several AMIs), a failure midway reports what was changed 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -132,19 +133,108 @@ def template_options(block: Any) -> dict:
     return {name: block.get(api_name) for name, api_name in TEMPLATE_OPTIONS.items()}
 
 
+# A launch template version never changes, and every version created becomes $Latest. So a fix is a successor per
+# version in use: the version's own launch data (CreateLaunchTemplateVersion with its number as SourceVersion) with
+# only MetadataOptions replaced. Whatever follows an alias ($Default, $Latest) must follow it to the successor of
+# the version it followed before, never to another lineage: the successor of $Latest is created last, so it is
+# $Latest afterwards, and $Default is moved to its own version's successor. Pinned users (a version number) keep
+# their version; its successor is made and named, and moving them is a decision of its own.
+
+DEFAULT_ALIAS = "$Default"
+LATEST_ALIAS = "$Latest"
+VERSIONS_PAGE = 200
+MAX_USERS = 10000
+
+# How a version gets its successor, in the order a reader decides it.
+SUCCESSOR_ACTIONS = {
+    "kept": "already has the options: it is its own successor",
+    "reused": "an existing version is its launch data with the options (an earlier run made it)",
+    "create": "a new version from it with the options",
+    "copy": "already has the options, but is $Latest and another version gets a successor: a copy keeps $Latest "
+    "on its launch data",
+    "missing": "does not exist (its users cannot launch from it now)",
+}
+
+
+class LaunchDataChanged(AwsError):
+    reason = "launch_data_changed"
+
+
+@dataclass
+class Successor:
+    old_version: int
+    action: str  # a key of SUCCESSOR_ACTIONS
+    current: dict
+    desired: dict
+    changes: dict
+    users: list = field(default_factory=list)  # {"kind", "name", "version"} as each user names the version
+    new_version: int | None = None  # known in the plan unless the version is created
+
+    @property
+    def creates(self) -> bool:
+        return self.action in ("create", "copy")
+
+
 @dataclass
 class TemplatePlan:
     template_id: str
     template_name: str | None
     default_version: int
     latest_version: int
-    source_version: int
-    current: dict
-    desired: dict
-    changes: dict
-    reuse_version: int | None = None  # an existing version that already is the source with the desired options
-    actions: list = field(default_factory=list)  # "create_version", "set_default"
-    new_default: int | None = None
+    source_version: int  # the version the module's own options (metadata_options, changes) describe
+    successors: list  # Successor, in the order they are applied: the successor of $Latest last
+    data: dict  # version number -> LaunchTemplateData as read
+    default_from: int | None  # the version whose successor becomes $Default (None: $Default stays)
+
+    @property
+    def source(self) -> Successor:
+        return next(item for item in self.successors if item.old_version == self.source_version)
+
+    def successor_of(self, number: int) -> Successor | None:
+        return next((item for item in self.successors if item.old_version == number), None)
+
+    @property
+    def creates(self) -> bool:
+        return any(item.creates for item in self.successors)
+
+    @property
+    def moves_default(self) -> bool:
+        if self.default_from is None:
+            return False
+        successor = self.successor_of(self.default_from)
+        return successor is not None and (successor.creates or successor.new_version != self.default_version)
+
+    def aliases(self) -> dict:
+        """Where $Default and $Latest point before and after (None after: a version not created yet)."""
+        default_after = self.default_version
+        if self.moves_default:
+            default_after = self.successor_of(self.default_from).new_version
+        latest = self.successor_of(self.latest_version)
+        latest_after = latest.new_version if latest is not None and self.creates else self.latest_version
+        return {
+            DEFAULT_ALIAS: {"before": self.default_version, "after": default_after},
+            LATEST_ALIAS: {"before": self.latest_version, "after": latest_after},
+        }
+
+    def lineage(self) -> list:
+        """Per version in use: old version -> new version, how, and who uses it (pinned users are not moved)."""
+        rows = []
+        for item in sorted(self.successors, key=lambda successor: successor.old_version):
+            users = [
+                {**user, "moved": user["version"] in (DEFAULT_ALIAS, LATEST_ALIAS)}
+                for user in item.users
+                if user["kind"] != "source_version"
+            ]
+            rows.append(
+                {
+                    "old_version": item.old_version,
+                    "new_version": item.new_version,
+                    "action": item.action,
+                    "changes": item.changes,
+                    "users": users,
+                }
+            )
+        return rows
 
 
 def _number(value: Any) -> int | None:
@@ -181,11 +271,14 @@ def read_template(ec2: Any, budget: Any, template_id: str | None, template_name:
     return matching[0]
 
 
-def read_versions(ec2: Any, budget: Any, template_id: str, versions: list) -> dict:
-    arguments = {"LaunchTemplateId": template_id, "Versions": versions}
+def read_versions(ec2: Any, budget: Any, template_id: str, arguments: Mapping[str, Any]) -> dict:
+    """Version number -> LaunchTemplateData of the versions ``arguments`` (Versions, or MinVersion/MaxVersion)."""
     found: dict = {}
     try:
-        for page in budget.pages(ec2.describe_launch_template_versions, arguments, DESCRIBE_VERSIONS):
+        pages = budget.pages(
+            ec2.describe_launch_template_versions, {"LaunchTemplateId": template_id, **arguments}, DESCRIBE_VERSIONS
+        )
+        for page in pages:
             for item in dict_items(page, "LaunchTemplateVersions"):
                 number = _number(item.get("VersionNumber"))
                 data = item.get("LaunchTemplateData")
@@ -193,12 +286,70 @@ def read_versions(ec2: Any, budget: Any, template_id: str, versions: list) -> di
                     raise AwsBadResponse(f"{DESCRIBE_VERSIONS} answered a version of another shape. Check endpoint_url")
                 found[number] = data
     except AwsError as error:
-        raise _template_error(error, DESCRIBE_VERSIONS, f"{template_id} version(s) {', '.join(versions)}") from None
+        raise _template_error(error, DESCRIBE_VERSIONS, f"{template_id} versions {dict(arguments)}") from None
     return found
 
 
 def _without_options(data: Mapping) -> dict:
     return {key: value for key, value in data.items() if key != "MetadataOptions"}
+
+
+def _spec(value: Any) -> str | None:
+    """A version as a user names it: $Default, $Latest or a number; None when it is none of them."""
+    if value is None or value == "":
+        return DEFAULT_ALIAS  # EC2 and Auto Scaling: no version means the default version
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if isinstance(value, str) and (value in (DEFAULT_ALIAS, LATEST_ALIAS) or (value.isdigit() and int(value) > 0)):
+        return value
+    return None
+
+
+def check_users(users: Any) -> list:
+    """The users option: a list of {kind, name, version}; each version $Default, $Latest or a number."""
+    if users is None:
+        return []
+    if not isinstance(users, list) or len(users) > MAX_USERS:
+        raise ImdsConfigError(f"users must be a list of at most {MAX_USERS} {{kind, name, version}} entries")
+    checked = []
+    for index, user in enumerate(users):
+        spec = _spec(user.get("version")) if isinstance(user, Mapping) else None
+        kind, name = (user.get("kind"), user.get("name")) if isinstance(user, Mapping) else (None, None)
+        if spec is None or not isinstance(kind, str) or not kind or not isinstance(name, str) or not name:
+            raise ImdsConfigError(
+                f"users[{index}] must be {{kind, name, version}} with a kind and a name (text) and a version "
+                f"$Default, $Latest or a version number, like {{kind: auto_scaling_group, name: web, version: "
+                f"$Latest}}, not {str(user)[:200]}"
+            )
+        checked.append({"kind": kind[:64], "name": name[:256], "version": spec})
+    return checked
+
+
+def _resolve(spec: str, default: int, latest: int) -> int:
+    return {DEFAULT_ALIAS: default, LATEST_ALIAS: latest}.get(spec) or int(spec)
+
+
+def _successor_of(number: int, data: dict, wanted: Mapping[str, Any], latest: int, users: list) -> Successor:
+    if number not in data:
+        return Successor(number, "missing", {}, {}, {}, users)
+    current = template_options(data[number].get("MetadataOptions"))
+    desired = {**current, **{name: value for name, value in wanted.items() if value is not None}}
+    changes = {name: value for name, value in desired.items() if current.get(name) != value}
+    successor = Successor(number, "kept", current, desired, changes, users, new_version=number)
+    if not changes:
+        return successor
+    successor.action, successor.new_version = "create", None
+    if number != latest:  # a version that is not $Latest may have a successor from an earlier run
+        launch = _without_options(data[number])
+        for candidate in sorted(data, reverse=True):
+            if (
+                candidate != number
+                and _without_options(data[candidate]) == launch
+                and template_options(data[candidate].get("MetadataOptions")) == desired
+            ):
+                successor.action, successor.new_version = "reused", candidate
+                break
+    return successor
 
 
 def plan_template(
@@ -208,83 +359,172 @@ def plan_template(
     *,
     template_id: str | None = None,
     template_name: str | None = None,
-    source_version: str = "$Default",
+    source_version: str | None = None,
     set_default: bool = False,
+    users: list | None = None,
 ) -> TemplatePlan:
-    """What makes the template launch with ``wanted``: a new version from ``source_version`` with only the metadata
-    options changed (or a version that already is exactly that), and optionally making it the default."""
+    """The successors that make ``wanted`` the template's metadata options with every alias on its lineage.
+
+    With ``users`` (a list, possibly empty) every version $Default, $Latest and the users resolve to gets a
+    successor and $Default moves to its version's successor; without, ``source_version`` gets one (and $Default
+    moves to it with ``set_default``). Either way, $Latest's successor is created last whenever anything is created.
+    """
+    if users is not None and (source_version is not None or set_default):
+        raise ImdsConfigError(
+            "source_version and set_default are for versions=source: with versions=in_use every version in use gets "
+            "its successor and $Default follows its own. Leave them out, or set versions: source"
+        )
     template = read_template(ec2, budget, template_id, template_name)
     template_id = template["LaunchTemplateId"]
     default, latest = _number(template.get("DefaultVersionNumber")), _number(template.get("LatestVersionNumber"))
     if default is None or latest is None:
         raise AwsBadResponse(f"{DESCRIBE_TEMPLATES} answered {template_id} without its version numbers")
-    source = {"$Default": default, "$Latest": latest}.get(source_version)
-    if source is None:
-        if not (isinstance(source_version, str) and source_version.isdigit() and int(source_version) > 0):
+    everyone = [
+        {"kind": "alias", "name": DEFAULT_ALIAS, "version": DEFAULT_ALIAS},
+        {"kind": "alias", "name": LATEST_ALIAS, "version": LATEST_ALIAS},
+    ]
+    if users is None:
+        spec = _spec(source_version)
+        if spec is None:
             raise ImdsConfigError(
                 f"source_version must be $Default, $Latest or a version number, not {source_version!r}"
             )
-        source = int(source_version)
-    versions = read_versions(ec2, budget, template_id, sorted({str(source), str(latest)}))
-    if source not in versions:
-        raise LaunchTemplateNotFound(f"Version {source} of launch template {template_id} does not exist")
-    current = template_options(versions[source].get("MetadataOptions"))
-    desired = {**current, **{name: value for name, value in wanted.items() if value is not None}}
-    changes = {name: value for name, value in desired.items() if current.get(name) != value}
-    plan = TemplatePlan(
-        template_id, template.get("LaunchTemplateName"), default, latest, source, current, desired, changes
-    )
-    target = source
-    if changes:
-        latest_data = versions.get(latest)
-        made_by_an_earlier_run = latest != source and latest_data is not None
-        if made_by_an_earlier_run and all(
-            (
-                _without_options(latest_data) == _without_options(versions[source]),
-                template_options(latest_data.get("MetadataOptions")) == desired,
+        source = _resolve(spec, default, latest)
+        if source > latest:
+            raise LaunchTemplateNotFound(
+                f"Version {source} of launch template {template_id} does not exist (its latest is {latest})"
             )
-        ):
-            plan.reuse_version = target = latest  # an earlier run of this task made it: nothing to create
-        else:
-            plan.actions.append("create_version")
-            target = None  # its number is known once it exists
-    if set_default and target != default:
-        plan.actions.append("set_default")
-        plan.new_default = target
-    return plan
+        everyone = [user for user in everyone if _resolve(user["version"], default, latest) in (source, latest)]
+        everyone.append({"kind": "source_version", "name": spec, "version": spec})
+        default_from = source if set_default else None
+    else:
+        source = default_from = default
+        everyone += users
+    by_version: dict = {}
+    for user in everyone:
+        by_version.setdefault(_resolve(user["version"], default, latest), []).append(user)
+    # Every version from the oldest in use up: their data, and the successors an earlier run may have made.
+    span = {"MinVersion": str(min(by_version)), "MaxVersion": str(latest), "MaxResults": VERSIONS_PAGE}
+    data = read_versions(ec2, budget, template_id, span)
+    if source not in data:
+        raise LaunchTemplateNotFound(f"Version {source} of launch template {template_id} does not exist")
+    if latest not in data:
+        raise AwsBadResponse(f"{DESCRIBE_VERSIONS} did not answer {template_id}'s latest version {latest}")
+    successors = [
+        _successor_of(number, data, wanted, latest, by_version[number])
+        for number in sorted(by_version)
+        if number != latest
+    ]
+    last = _successor_of(latest, data, wanted, latest, by_version[latest])
+    if last.action == "kept" and any(item.creates for item in successors):
+        last.action, last.new_version = "copy", None
+    return TemplatePlan(
+        template_id,
+        template.get("LaunchTemplateName"),
+        default,
+        latest,
+        source,
+        [*successors, last],
+        data,
+        default_from,
+    )
+
+
+def _created_number(response: Any) -> int | None:
+    created = response.get("LaunchTemplateVersion") if isinstance(response, Mapping) else None
+    return _number(created.get("VersionNumber")) if isinstance(created, Mapping) else None
+
+
+def _options_block(desired: Mapping[str, Any]) -> dict:
+    return {TEMPLATE_OPTIONS[name]: value for name, value in desired.items() if value is not None}
+
+
+def _latest_moved_text(plan: TemplatePlan, created: list) -> str:
+    """What a failure between the first and the last creation leaves, and how to put $Latest back."""
+    if not created or created[-1].old_version == plan.latest_version:
+        return ""
+    latest = plan.successor_of(plan.latest_version)
+    block = json.dumps({"MetadataOptions": _options_block(latest.desired)}, separators=(",", ":"))
+    return (
+        f". $Latest of {plan.template_id} is now version {created[-1].new_version}, made from version "
+        f"{created[-1].old_version}, not from version {plan.latest_version}: what launches from $Latest gets version "
+        f"{created[-1].old_version}'s launch data until a version made from {plan.latest_version} is the latest. "
+        f"Fix the cause, then: aws ec2 create-launch-template-version --launch-template-id {plan.template_id} "
+        f"--source-version {plan.latest_version} --launch-template-data '{block}' (and run this task again: it "
+        "finds the versions made and moves $Default)"
+    )
+
+
+def _failure_result(plan: TemplatePlan, created: list, default_set: bool) -> dict:
+    return {
+        "changed": bool(created) or default_set,
+        "versions_created": [item.new_version for item in created],
+        "lineage": plan.lineage(),
+        "aliases": plan.aliases(),
+    }
+
+
+def _verify(ec2: Any, budget: Any, plan: TemplatePlan, created: list) -> None:
+    """Read the new versions back: each is its source's launch data with the desired options, or nothing moves."""
+    if not created:
+        return
+    found = read_versions(ec2, budget, plan.template_id, {"Versions": [str(item.new_version) for item in created]})
+    wrong = [
+        item.new_version
+        for item in created
+        if item.new_version not in found
+        or _without_options(found[item.new_version]) != _without_options(plan.data[item.old_version])
+        or template_options(found[item.new_version].get("MetadataOptions")) != item.desired
+    ]
+    if wrong:
+        raise LaunchDataChanged(
+            f"Version(s) {', '.join(map(str, wrong))} of {plan.template_id} do not read back as their source "
+            "version's launch data with only the metadata options changed, so $Default was not moved to them. "
+            "Compare them with their source version (aws ec2 describe-launch-template-versions); the endpoint "
+            "did not copy the source version as EC2 does"
+        )
 
 
 def apply_template(ec2: Any, budget: Any, plan: TemplatePlan, description: str) -> dict:
-    """Create the version and set the default as planned; returns {"version": ..., "default_version": ...}."""
-    version = plan.reuse_version or plan.source_version
-    done: dict = {"changed": False}
+    """Create the successors in the plan's order, check them, then move $Default; fills in the new numbers."""
+    created: list = []
+    default_set = False
     try:
-        if "create_version" in plan.actions:
-            block = {TEMPLATE_OPTIONS[name]: value for name, value in plan.desired.items() if value is not None}
+        for item in plan.successors:
+            if not item.creates:
+                continue
+            block = _options_block(item.desired)
             budget.check(CREATE_VERSION)
-            response = ec2.create_launch_template_version(
-                LaunchTemplateId=plan.template_id,
-                SourceVersion=str(plan.source_version),
-                VersionDescription=description,
-                LaunchTemplateData={"MetadataOptions": block},
-            )
-            created = response.get("LaunchTemplateVersion") if isinstance(response, Mapping) else None
-            version = _number(created.get("VersionNumber")) if isinstance(created, Mapping) else None
-            if version is None:
+            try:
+                response = ec2.create_launch_template_version(
+                    LaunchTemplateId=plan.template_id,
+                    # Its number: an alias may point elsewhere by now. EC2 copies the source version and replaces
+                    # the parameters given; the whole MetadataOptions block is sent (the version's own values with
+                    # the wanted ones), so whether EC2 replaced or merged the block, the result is the same.
+                    SourceVersion=str(item.old_version),
+                    VersionDescription=description,
+                    LaunchTemplateData={"MetadataOptions": block},
+                )
+            except Exception as error:
+                raise aws_error(error, CREATE_VERSION) from None
+            item.new_version = _created_number(response)
+            if item.new_version is None:
                 raise AwsBadResponse(f"{CREATE_VERSION} answered without the new version's number")
-            done = {"changed": True, "version_created": version}
-        default = plan.default_version
-        if "set_default" in plan.actions:
+            created.append(item)
+        _verify(ec2, budget, plan, created)
+        if plan.moves_default:
             budget.check(MODIFY_TEMPLATE)
-            ec2.modify_launch_template(LaunchTemplateId=plan.template_id, DefaultVersion=str(version))
-            default = version
-            done["changed"] = True
+            new_default = plan.successor_of(plan.default_from).new_version
+            try:
+                ec2.modify_launch_template(LaunchTemplateId=plan.template_id, DefaultVersion=str(new_default))
+            except Exception as error:
+                raise aws_error(error, MODIFY_TEMPLATE) from None
+            default_set = True
     except AwsError as error:
-        error.result = {**error.result, **done}
+        error.args = (f"{error}{_latest_moved_text(plan, created)}", *error.args[1:])
+        error.result = {**error.result, **_failure_result(plan, created, default_set)}
         raise
-    except Exception as error:
-        action = MODIFY_TEMPLATE if done.get("version_created") else CREATE_VERSION
-        failure = aws_error(error, action)
-        failure.result = {**failure.result, **done}
-        raise failure from None
-    return {**done, "version": version, "default_version": default}
+    return {
+        "changed": bool(created) or default_set,
+        "versions_created": [item.new_version for item in created],
+    }

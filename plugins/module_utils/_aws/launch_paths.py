@@ -441,6 +441,24 @@ def audit_launch_paths(
     return result
 
 
+def template_users(template: Template, groups: list, templates: Mapping) -> list:
+    """Who launches from ``template`` and the version each names as it names it ($Default, $Latest, a number): what
+    launch_template_metadata_options (versions=in_use) keeps on its lineage."""
+    users = []
+    for group in groups:
+        for _kind, spec in template_specifications(group):
+            if find_template(templates, spec) is template:
+                version = spec.get("Version") if isinstance(spec.get("Version"), str) else DEFAULT_VERSION
+                user = {
+                    "kind": "auto_scaling_group",
+                    "name": _text(group.get("AutoScalingGroupName")),
+                    "version": version,
+                }
+                if user not in users:
+                    users.append(user)
+    return users
+
+
 def template_result(template: Template, groups: list, templates: Mapping, account: Any, images: Mapping) -> dict:
     roles: dict = {}
     roles.setdefault(template.default_version, []).append("default")
@@ -470,6 +488,7 @@ def template_result(template: Template, groups: list, templates: Mapping, accoun
         "verdict": verdict,
         "verdict_reason": "; ".join(reasons),
         "blocks_enforcement": any(item["blocks_enforcement"] for item in versions),
+        "users": template_users(template, groups, templates),
     }
 
 

@@ -474,3 +474,47 @@ def test_chromium_builds_no_element_from_aws_text(tmp_path):
     assert "svg" in parser.tags  # the browser built the page
     assert not set(parser.tags) & {"script", "img", "a", "iframe", "object", "embed", "image", "use"}
     assert not [name for name in parser.attributes if name.startswith("on") or name in ("href", "src")]
+
+
+def test_a_template_change_lists_each_old_version_its_successor_and_its_users():
+    alias = {"kind": "alias", "moved": True}
+    lineage = [
+        {
+            "old_version": 1,
+            "new_version": 3,
+            "action": "create",
+            "users": [
+                {**alias, "name": "$Default", "version": "$Default"},
+                {"kind": "auto_scaling_group", "name": "legacy-asg", "version": "1", "moved": False},
+            ],
+        },
+        {
+            "old_version": 2,
+            "new_version": 4,
+            "action": "copy",
+            "users": [
+                {**alias, "name": "$Latest", "version": "$Latest"},
+                {"kind": "auto_scaling_group", "name": "web-asg", "version": "$Latest", "moved": True},
+            ],
+        },
+    ]
+    result = {
+        "changed": True,
+        "launch_template_id": "lt-1",
+        "lineage": lineage,
+        "aliases": {"$Default": {"before": 1, "after": 3}, "$Latest": {"before": 2, "after": 2}},
+        "item": [{"region": "eu-west-1"}, {"launch_template_id": "lt-1"}],
+    }
+    assert [row["change"] for row in report.changes_from([{"results": [result]}])] == [
+        "version 1 -> 3 (create), used by alias $Default, auto_scaling_group legacy-asg (pinned to v1, not moved)",
+        "version 2 -> 4 (copy), used by alias $Latest, auto_scaling_group web-asg ($Latest)",
+        "$Default now version 3 (was 1)",
+        "$Latest stays version 2",
+    ]
+    failed = {**result, "failed": True, "reason": "unauthorized", "msg": "refused", "versions_created": [3]}
+    changes = [row["change"] for row in report.changes_from([{"results": [failed]}])]
+    assert changes[0] == "refused or failed (unauthorized): refused"
+    assert (
+        changes[1] == "done before it: version 1 -> 3 (create), used by alias $Default, auto_scaling_group "
+        "legacy-asg (pinned to v1, not moved)"
+    )
