@@ -618,7 +618,7 @@ class FleetFacts:
     def launches(self) -> tuple[bool, str]:
         """(whether it may launch new instances, why), failing closed."""
         state, fleet_type = _plain(self.state), _plain(self.fleet_type)
-        if FLEET_STATE_LAUNCHES.get(self.state, True) is False:
+        if isinstance(self.state, str) and FLEET_STATE_LAUNCHES.get(self.state, True) is False:
             return False, f"state {state}: it launches no new instances"
         if self.fleet_type == INSTANT:
             return False, "type instant: it launched once, when it was created, and launches nothing more"
