@@ -77,7 +77,9 @@ def _refusal(refused: list) -> EnforcementNotReady:
     # One reason when every region was refused for the same one; else the general refusal.
     refusal = kinds.pop() if len(kinds) == 1 else EnforcementNotReady
     return refusal(
-        f"{len(refused)} regions ({names}) were refused, and nothing was sent to any region. "
+        f"{len(refused)} regions ({names}) "
+        + ("are not ready for http_tokens_enforced" if refusal is EnforcementNotReady else "were refused")
+        + ", and nothing was sent to any region. "
         + " ".join(str(error) for error in refused),
         result={
             "regions_refused": [error.result["region"] for error in refused],
