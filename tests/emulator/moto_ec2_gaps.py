@@ -5,11 +5,12 @@
 ``install()`` adds, to moto's EC2 response class, the account's regional IMDS defaults
 (GetInstanceMetadataDefaults, ModifyInstanceMetadataDefaults) and AMI ``ImdsSupport`` (RegisterImage,
 ModifyImageAttribute, DescribeImageAttribute, DescribeImages, CopyImage), makes CreateLaunchTemplateVersion
-honour ``SourceVersion`` as EC2 does, and makes DescribeSpotFleetRequests answer a request's ``LaunchTemplateConfigs``
-and ``Type`` as they were given (moto turns template configurations into launch specifications of the template's
-latest version, losing its metadata options, and drops the type). moto serializes every answer from botocore's own service model, and the
-values accepted are read from that model (its enums), so the shapes are botocore's; tests/unit/emulator/
-test_moto_ec2_gaps.py checks both. Each stand-in is a wrapper around moto's own method, so dropping one when moto
+honour ``SourceVersion`` as EC2 does, and makes DescribeSpotFleetRequests answer a request's
+``LaunchTemplateConfigs`` and ``Type`` as they were given (moto turns template configurations into launch
+specifications of the template's latest version, losing its metadata options, and drops the type). moto
+serializes every answer from botocore's own service model, and the values accepted are read from that model (its
+enums), so the shapes are botocore's; tests/unit/emulator/test_moto_ec2_gaps.py checks both. Each stand-in is a
+wrapper around moto's own method, so dropping one when moto
 catches up is deleting its lines here.
 
 For tests only, ``set_managed_by_policy`` plays an organization's declarative policy, and ``inject_fault`` makes
