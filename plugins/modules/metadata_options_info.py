@@ -31,14 +31,14 @@ description:
     (O(aws_timeout), page and size caps); an answer that holds more than was asked for fails the task with
     C(reason=bad_response).
   - Runs on the controller (or any host with AWS credentials), not on the instances.
-  - With O(include), it also audits the region's launch paths, what an instance launched B(next) would get from
-    each launch template (its default and latest version and every version an Auto Scaling group or a fleet uses),
-    Auto Scaling group (one template, mixed-instances overrides, or a launch configuration), launch configuration,
-    EC2 Fleet (its template specifications, and each AMI its overrides name) and Spot Fleet request (its template
-    configurations, and its launch specifications, which name an AMI and never set metadata options, so the
-    account defaults and the AMI decide), resolving C(http_tokens), C(http_put_response_hop_limit) and
-    C(http_endpoint) one by one in AWS's order of precedence, the launch parameters, then the account's regional defaults, then the AMI's C(ImdsSupport=v2.0),
-    then EC2's own defaults; each value says where it came from.
+  - With O(include), it also audits the region's launch paths, what an instance launched B(next) would get from each
+    launch template (its default and latest version and every version an Auto Scaling group or a fleet uses), Auto
+    Scaling group (one template, mixed-instances overrides, or a launch configuration), launch configuration, EC2 Fleet
+    (its template specifications, and each AMI its overrides name) and Spot Fleet request (its template configurations,
+    and its launch specifications, which name an AMI and never set metadata options, so the account defaults and the AMI
+    decide), resolving C(http_tokens), C(http_put_response_hop_limit) and C(http_endpoint) one by one in AWS's order of
+    precedence, the launch parameters, then the account's regional defaults, then the AMI's C(ImdsSupport=v2.0), then
+    EC2's own defaults; each value says where it came from.
   - Launch-path verdicts, the first that applies; V(unknown) a layer could not be read or holds a value the API
     does not document (a missing AMI or template version, an AMI resolved from SSM at launch, C(HttpTokens=bogus),
     a hop limit of V(-7)), and the audit goes on with the other paths; V(launch_refused) tokens would be optional
@@ -82,9 +82,9 @@ options:
   include:
     description:
       - What to audit, each in the result key of the same name. V(instances) is the instance audit above;
-        V(launch_templates), V(auto_scaling_groups), V(launch_configurations), V(ec2_fleets),
-        V(spot_fleet_requests) the launch paths; V(images) the AMIs the account owns and the launch paths use,
-        with their C(ImdsSupport); V(account_defaults) the region's defaults (see M(ec2meta.imds.instance_metadata_defaults)).
+        V(launch_templates), V(auto_scaling_groups), V(launch_configurations), V(ec2_fleets), V(spot_fleet_requests) the
+        launch paths; V(images) the AMIs the account owns and the launch paths use, with their C(ImdsSupport);
+        V(account_defaults) the region's defaults (see M(ec2meta.imds.instance_metadata_defaults)).
     type: list
     elements: str
     choices: [instances, launch_templates, auto_scaling_groups, launch_configurations, ec2_fleets,
