@@ -696,8 +696,10 @@ def audit_launch_paths(
         "spot_fleet_requests": read_spot_fleet_requests(ec2, reader) if need_spot else [],
     }
 
-    # Which versions to read: each template's default and latest, and every version a group or fleet launches from.
-    used: dict = {template_id: {t.default_version, t.latest_version} for template_id, t in templates.items()}
+    # Which versions to read: each template's default and latest (when templates are audited), and every version a
+    # group or fleet launches from.
+    own = "launch_templates" in want
+    used: dict = {tid: {t.default_version, t.latest_version} if own else set() for tid, t in templates.items()}
     specs = [spec for group in groups for _kind, spec in template_specifications(group)]
     specs += [spec for kind, items in fleets.items() for f in items for _k, spec, _i in fleet_paths(kind, f) if spec]
     for spec in specs:
