@@ -665,6 +665,54 @@ def not_audited(defaults: AccountDefaults) -> dict:
     return {"launch_paths": list(NOT_AUDITED), "covered_by": NOT_AUDITED_COVER, "coverage": coverage}
 
 
+@dataclass
+class Region:
+    """What the audit read of one region: templates (with the versions used), groups, configurations, fleets, AMIs."""
+
+    templates: dict
+    groups: list
+    configurations: list
+    fleets: dict  # kind (ec2_fleets, spot_fleet_requests) -> entries
+    images: dict = field(default_factory=dict)
+
+
+def read_region(ec2: Any, autoscaling: Any, reader: Reader, want: set) -> Region:
+    """Every listing ``want`` needs, then the template versions and AMIs the launch paths use."""
+    need_templates = bool(want & {"launch_templates", "auto_scaling_groups", "ec2_fleets", "spot_fleet_requests"})
+    need_groups = bool(want & {"auto_scaling_groups", "launch_templates"})
+    need_configurations = bool(want & {"launch_configurations", "auto_scaling_groups"})
+    region = Region(
+        read_templates(ec2, reader) if need_templates else {},
+        read_groups(autoscaling, reader) if need_groups else [],
+        read_configurations(autoscaling, reader) if need_configurations else [],
+        {
+            "ec2_fleets": read_fleets(ec2, reader) if want & {"ec2_fleets", "launch_templates"} else [],
+            "spot_fleet_requests": (
+                read_spot_fleet_requests(ec2, reader) if want & {"spot_fleet_requests", "launch_templates"} else []
+            ),
+        },
+    )
+    templates, fleets = region.templates, region.fleets
+    # Which versions to read: each template's default and latest (when templates are audited), and every version a
+    # group or fleet launches from.
+    own = "launch_templates" in want
+    used: dict = {tid: {t.default_version, t.latest_version} if own else set() for tid, t in templates.items()}
+    specs = [spec for group in region.groups for _kind, spec in template_specifications(group)]
+    specs += [spec for kind, items in fleets.items() for f in items for _k, spec, _i in fleet_paths(kind, f) if spec]
+    for spec in specs:
+        template = find_template(templates, spec)
+        if template is not None:
+            used[template.template_id].add(version_number(template, spec.get("Version")))
+    for template_id, numbers in used.items():
+        read_versions(ec2, reader, templates[template_id], numbers)
+
+    image_ids = {data.get("ImageId") for t in templates.values() for data in t.versions.values()}
+    image_ids |= {item.get("ImageId") for item in region.configurations}
+    image_ids |= {image for kind, items in fleets.items() for f in items for _k, _s, image in fleet_paths(kind, f)}
+    region.images = read_images(ec2, reader, {i for i in image_ids if isinstance(i, str)}, owned="images" in want)
+    return region
+
+
 def audit_launch_paths(
     ec2: Any,
     autoscaling: Any,
@@ -678,52 +726,23 @@ def audit_launch_paths(
     account defaults the paths are judged with."""
     reader = Reader(budget)
     want = set(include)
-    need_fleets = bool(want & {"ec2_fleets", "launch_templates"})
-    need_spot = bool(want & {"spot_fleet_requests", "launch_templates"})
-    need_templates = bool(want & {"launch_templates", "auto_scaling_groups", "ec2_fleets", "spot_fleet_requests"})
-    need_groups = bool(want & {"auto_scaling_groups", "launch_templates"})
-    need_configurations = bool(want & {"launch_configurations", "auto_scaling_groups"})
     if defaults is None:
         defaults = read_defaults(ec2, budget, region)
         reader.calls["ec2:GetInstanceMetadataDefaults"] += 1
     account = account_context(defaults)
-
-    templates = read_templates(ec2, reader) if need_templates else {}
-    groups = read_groups(autoscaling, reader) if need_groups else []
-    configurations = read_configurations(autoscaling, reader) if need_configurations else []
-    fleets = {
-        "ec2_fleets": read_fleets(ec2, reader) if need_fleets else [],
-        "spot_fleet_requests": read_spot_fleet_requests(ec2, reader) if need_spot else [],
-    }
-
-    # Which versions to read: each template's default and latest (when templates are audited), and every version a
-    # group or fleet launches from.
-    own = "launch_templates" in want
-    used: dict = {tid: {t.default_version, t.latest_version} if own else set() for tid, t in templates.items()}
-    specs = [spec for group in groups for _kind, spec in template_specifications(group)]
-    specs += [spec for kind, items in fleets.items() for f in items for _k, spec, _i in fleet_paths(kind, f) if spec]
-    for spec in specs:
-        template = find_template(templates, spec)
-        if template is not None:
-            used[template.template_id].add(version_number(template, spec.get("Version")))
-    for template_id, numbers in used.items():
-        read_versions(ec2, reader, templates[template_id], numbers)
-
-    image_ids = {data.get("ImageId") for t in templates.values() for data in t.versions.values()}
-    image_ids |= {item.get("ImageId") for item in configurations}
-    image_ids |= {image for kind, items in fleets.items() for f in items for _k, _s, image in fleet_paths(kind, f)}
-    images = read_images(ec2, reader, {i for i in image_ids if isinstance(i, str)}, owned="images" in want)
+    found = read_region(ec2, autoscaling, reader, want)
+    templates, images = found.templates, found.images
 
     result: dict = {}
     if "launch_templates" in want:
-        users = template_users(groups, fleets, templates)
+        users = template_users(found.groups, found.fleets, templates)
         result["launch_templates"] = [template_result(t, users, account, images) for t in templates.values()]
     if "auto_scaling_groups" in want:
-        by_name = {_text(item.get("LaunchConfigurationName")): item for item in configurations}
-        result["auto_scaling_groups"] = [group_result(g, templates, by_name, account, images) for g in groups]
+        by_name = {_text(item.get("LaunchConfigurationName")): item for item in found.configurations}
+        result["auto_scaling_groups"] = [group_result(g, templates, by_name, account, images) for g in found.groups]
     if "launch_configurations" in want:
-        result["launch_configurations"] = [configuration_result(c, account, images) for c in configurations]
-    for kind, items in fleets.items():
+        result["launch_configurations"] = [configuration_result(c, account, images) for c in found.configurations]
+    for kind, items in found.fleets.items():
         if kind in want:
             result[kind] = [fleet_result(kind, fleet, templates, account, images) for fleet in items]
     if "images" in want:
