@@ -122,3 +122,29 @@ def test_values_the_audit_does_not_know_make_paths_unknown_and_the_audit_goes_on
         autoscaling.delete_launch_configuration(LaunchConfigurationName="lc-bogus")
         for template in made.values():
             ec2.delete_launch_template(LaunchTemplateId=template)
+
+
+def test_under_enforcement_an_optional_template_is_launch_refused(run_module, moto_endpoint):
+    """Issue 27 item 5: with http_tokens_enforced on, a template with explicit optional was 'allows IMDSv1: require
+    tokens here', while every launch from it already fails."""
+    region = "eu-south-2"
+    moto_ec2_gaps.reset_defaults()
+    ec2 = boto3.client("ec2", endpoint_url=moto_endpoint, region_name=region)
+    ec2.modify_instance_metadata_defaults(HttpTokensEnforced="enabled")
+    template = ec2.create_launch_template(
+        LaunchTemplateName="refused-now", LaunchTemplateData={"MetadataOptions": {"HttpTokens": "optional"}}
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    try:
+        result = run_module(
+            metadata_options_info,
+            {"endpoint_url": moto_endpoint, "region": region, "include": ["launch_templates"]},
+            check_mode=True,
+        )
+        item = result["launch_templates"][0]
+        assert (item["verdict"], item["blocks_enforcement"]) == ("launch_refused", True)
+        assert "refuses every launch from it now" in item["verdict_reason"]
+        assert result["launch_path_summary"]["launch_templates"]["launch_refused"] == 1
+        assert result["not_audited"]["coverage"] == "enforcement"
+    finally:
+        ec2.delete_launch_template(LaunchTemplateId=template)
+        moto_ec2_gaps.reset_defaults()
