@@ -3,11 +3,12 @@
 """The launch-path audit and the enforcement readiness check at scale, in a moto server with the stand-ins of
 tests/emulator/MOTO_GAPS.md.
 
-    .venv/bin/python benchmarks/launch_paths.py [--instances 1000] [--templates 200] [--groups 100]
+    .venv/bin/python benchmarks/launch_paths.py [--instances 1000] [--templates 200] [--groups 100] [--fleets 20]
                                                 [--regions eu-west-1 us-east-1]
 
 The counts are totals, split evenly over the regions. Builds the fleet with tests/emulator/fleet_builder.scale (a
-tenth of the instances calling IMDSv1, half the templates requiring tokens, every group on a template's $Default),
+tenth of the instances calling IMDSv1, half the templates requiring tokens, every group on a template's $Default,
+half the fleets EC2 Fleets on a template version with an AMI override, half Spot Fleet requests on the AMI),
 then runs, per region: the launch-path audit alone (metadata_options_info with every launch-path include), the
 whole audit (instances too, as the campaign does), and the readiness check of http_tokens_enforced. Counts the
 HTTP requests each API action received (botocore's before-send, retries included) and the wall time. Prints a
@@ -34,6 +35,7 @@ def main() -> int:
     parser.add_argument("--instances", type=int, default=1000)
     parser.add_argument("--templates", type=int, default=200)
     parser.add_argument("--groups", type=int, default=100)
+    parser.add_argument("--fleets", type=int, default=20)
     parser.add_argument("--regions", nargs="+", default=["eu-west-1", "us-east-1"])
     args = parser.parse_args()
     collection_on_path()
@@ -61,7 +63,14 @@ def main() -> int:
     try:
         started = time.perf_counter()
         built = {
-            region: scale(endpoint, region, args.instances // share, args.templates // share, args.groups // share)
+            region: scale(
+                endpoint,
+                region,
+                args.instances // share,
+                args.templates // share,
+                args.groups // share,
+                args.fleets // share,
+            )
             for region in args.regions
         }
         setup = time.perf_counter() - started
@@ -78,8 +87,8 @@ def main() -> int:
             return made
 
         runs = {
-            "launch paths (templates, groups, configurations, images, defaults)": lambda c, b, r: audit_launch_paths(
-                c["ec2"], c["autoscaling"], b, r, [*LAUNCH_PATH_KINDS, "images", "account_defaults"]
+            "launch paths (templates, groups, configurations, fleets, images, defaults)": lambda c, b, r: (
+                audit_launch_paths(c["ec2"], c["autoscaling"], b, r, [*LAUNCH_PATH_KINDS, "images", "account_defaults"])
             ),
             "campaign audit (instances + launch paths)": lambda c, b, r: (
                 audit(c["ec2"], c["cloudwatch"], b, region=r),
@@ -102,10 +111,10 @@ def main() -> int:
     finally:
         server.stop()
 
-    fleet = {key: sum(item[key] for item in built.values()) for key in ("instances", "templates", "groups")}
+    fleet = {key: sum(item[key] for item in built.values()) for key in ("instances", "templates", "groups", "fleets")}
     print(
-        f"{fleet['instances']} instances, {fleet['templates']} launch templates, {fleet['groups']} Auto Scaling groups "
-        f"in {len(args.regions)} regions (setup {setup:.1f} s)\n"
+        f"{fleet['instances']} instances, {fleet['templates']} launch templates, {fleet['groups']} Auto Scaling "
+        f"groups, {fleet['fleets']} fleets in {len(args.regions)} regions (setup {setup:.1f} s)\n"
     )
     actions = sorted({action for _name, totals, _elapsed, _results in rows for action in totals})
     print("| run | " + " | ".join(actions) + " | API calls | wall s |")

@@ -60,15 +60,23 @@ options:
       - Before turning it on, the module audits the region and refuses (C(reason=enforcement_not_ready)) unless
         every instance that is not terminated requires tokens, with no IMDSv1 use and no unknown verdict
         (M(ec2meta.imds.metadata_options_info)), and every launch template (default, latest and the versions
-        groups use), Auto Scaling group and launch configuration resolves to C(http_tokens=required).
-        Anything that cannot be read completely counts as not ready.
+        groups and fleets use), Auto Scaling group, launch configuration, EC2 Fleet and Spot Fleet request that
+        still launches resolves to C(http_tokens=required). Anything that cannot be read completely counts as not
+        ready. A fleet that launches nothing more (type V(instant), a fulfilled V(request) fleet, one that is
+        deleted or cancelled) does not count.
+      - The launch paths are judged with the defaults B(as the task leaves them), every option it sets;
+        O(http_tokens=required) with O(http_tokens_enforced=enabled) in one task is accepted when nothing else
+        allows IMDSv1, because the paths that set no C(HttpTokens) then get V(required).
+      - While enforcement is on after the task, lowering the default O(http_tokens) (to V(optional), or from
+        V(required) to V(no-preference)) is refused with C(reason=http_tokens_lowered_under_enforcement), as every
+        launch that relies on the default, the ones the audit cannot see included, would be refused.
     type: str
     choices: [enabled, disabled, no-preference]
   allow_refused_launches:
     description:
-      - Turn on O(http_tokens_enforced) without the readiness check, accepting that launches which would allow
-        IMDSv1 (an Auto Scaling group scaling out from an C(optional) template, a CI job's RunInstances) are
-        refused from then on.
+      - Turn on O(http_tokens_enforced) without the readiness check, or lower O(http_tokens) under enforcement,
+        accepting that launches which would allow IMDSv1 (an Auto Scaling group scaling out from an C(optional)
+        template, a CI job's RunInstances) are refused from then on.
     type: bool
     default: false
   imdsv1_usage_window:
@@ -91,8 +99,8 @@ notes:
   - The credentials need C(ec2:GetInstanceMetadataDefaults), and C(ec2:ModifyInstanceMetadataDefaults) to change
     something. The readiness check of O(http_tokens_enforced) also needs C(ec2:DescribeInstances),
     C(cloudwatch:GetMetricData), C(ec2:DescribeLaunchTemplates), C(ec2:DescribeLaunchTemplateVersions),
-    C(ec2:DescribeImages), C(autoscaling:DescribeAutoScalingGroups) and
-    C(autoscaling:DescribeLaunchConfigurations).
+    C(ec2:DescribeImages), C(ec2:DescribeFleets), C(ec2:DescribeSpotFleetRequests),
+    C(autoscaling:DescribeAutoScalingGroups) and C(autoscaling:DescribeLaunchConfigurations).
   - AWS recommends this order. Make the software ready for IMDSv2, require tokens on the instances and on every
     launch path, then enforce at the account level. The playbook C(ec2meta.imds.imdsv2_campaign) walks it.
 seealso:
@@ -186,14 +194,29 @@ regions:
           returned: success
           sample: true
         blockers:
-          description: What still allows IMDSv1 or could not be checked (kind, id, why).
+          description:
+            - What still allows IMDSv1 or could not be checked, each with C(kind) (V(instance), V(launch_template),
+              V(auto_scaling_group), V(launch_configuration), V(ec2_fleet), V(spot_fleet_request)), C(id),
+              C(name), C(verdict) and C(why).
           type: list
           elements: dict
           returned: success
-          sample: []
+          sample: [{"kind": "ec2_fleet", "id": "fleet-0123abcd-0123-abcd-0123-0123456789ab", "name": "batch",
+                    "verdict": "allows_imdsv1", "why": "verdict allows_imdsv1"}]
+        account_defaults:
+          description: The account defaults the launch paths were judged with, those the task leaves.
+          type: dict
+          returned: success
+          sample: {"http_tokens": "required", "http_put_response_hop_limit": null, "http_endpoint": null,
+                   "instance_metadata_tags": null, "http_tokens_enforced": "enabled"}
+        not_audited:
+          description: What the audit cannot see, as RV(ec2meta.imds.metadata_options_info#module:not_audited).
+          type: dict
+          returned: success
+          sample: {"launch_paths": ["..."], "covered_by": "...", "coverage": "none"}
 regions_refused:
-  description: On C(reason=enforcement_not_ready) in more than one region, the regions refused (and C(readiness)
-    is keyed by region). Nothing was sent to any region.
+  description: On C(reason=enforcement_not_ready) or C(reason=http_tokens_lowered_under_enforcement) in more than
+    one region, the regions refused (and C(readiness) is keyed by region). Nothing was sent to any region.
   returned: failure
   type: list
   elements: str

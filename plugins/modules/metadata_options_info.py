@@ -31,15 +31,26 @@ description:
     (O(aws_timeout), page and size caps); an answer that holds more than was asked for fails the task with
     C(reason=bad_response).
   - Runs on the controller (or any host with AWS credentials), not on the instances.
-  - With O(include), it also audits the region's launch paths, what an instance launched B(next) would get from
-    each launch template (its default and latest version and every version an Auto Scaling group uses), Auto
-    Scaling group (one template, mixed-instances overrides, or a launch configuration) and launch configuration,
-    resolving C(http_tokens), C(http_put_response_hop_limit) and C(http_endpoint) one by one in AWS's order of
-    precedence, the launch parameters, then the account's regional defaults, then the AMI's C(ImdsSupport=v2.0),
-    then EC2's own defaults; each value says where it came from.
-  - Launch-path verdicts, the first that applies; V(unknown) a layer could not be read (a missing AMI or
-    template version, an AMI resolved from SSM at launch); V(endpoint_disabled); V(allows_imdsv1) tokens
-    would be optional; V(enforced) tokens would be required. A path with several versions gets the worst.
+  - With O(include), it also audits the region's launch paths, what an instance launched B(next) would get from each
+    launch template (its default and latest version and every version an Auto Scaling group or a fleet uses), Auto
+    Scaling group (one template, mixed-instances overrides, or a launch configuration), launch configuration, EC2 Fleet
+    (its template specifications, and each AMI its overrides name) and Spot Fleet request (its template configurations,
+    and its launch specifications, which name an AMI and never set metadata options, so the account defaults and the AMI
+    decide), resolving C(http_tokens), C(http_put_response_hop_limit) and C(http_endpoint) one by one in AWS's order of
+    precedence, the launch parameters, then the account's regional defaults, then the AMI's C(ImdsSupport=v2.0), then
+    EC2's own defaults; each value says where it came from.
+  - Launch-path verdicts, the first that applies; V(unknown) a layer could not be read or holds a value the API
+    does not document (a missing AMI or template version, an AMI resolved from SSM at launch, C(HttpTokens=bogus),
+    a hop limit of V(-7)), and the audit goes on with the other paths; V(launch_refused) tokens would be optional
+    while C(http_tokens_enforced) is on, so EC2 refuses every launch from it B(now); V(allows_imdsv1) tokens would
+    be optional; V(endpoint_disabled) tokens required and the endpoint off; V(enforced) tokens would be required;
+    V(not_launching) a fleet that launches no new instances (type V(instant), a V(request) fleet whose one-time
+    request is fulfilled, or a fleet that is deleted, cancelled or failed); it is listed with its launch paths and
+    does not block enforcement. Something with several launch paths gets the worst (V(launch_refused) first, then
+    V(unknown)).
+  - The audit cannot see instances launched by direct C(RunInstances) calls, by other accounts, or by services that
+    launch on your behalf with launch parameters of their own; RV(not_audited) says so in every result, and that the
+    account default C(http_tokens=required) and C(http_tokens_enforced) are what cover those.
 author:
   - ec2meta.imds maintainers (@ec2meta)
 options:
@@ -71,12 +82,13 @@ options:
   include:
     description:
       - What to audit, each in the result key of the same name. V(instances) is the instance audit above;
-        V(launch_templates), V(auto_scaling_groups), V(launch_configurations) the launch paths; V(images) the
-        AMIs the account owns and the launch paths use, with their C(ImdsSupport); V(account_defaults) the
-        region's defaults (see M(ec2meta.imds.instance_metadata_defaults)).
+        V(launch_templates), V(auto_scaling_groups), V(launch_configurations), V(ec2_fleets), V(spot_fleet_requests) the
+        launch paths; V(images) the AMIs the account owns and the launch paths use, with their C(ImdsSupport);
+        V(account_defaults) the region's defaults (see M(ec2meta.imds.instance_metadata_defaults)).
     type: list
     elements: str
-    choices: [instances, launch_templates, auto_scaling_groups, launch_configurations, images, account_defaults]
+    choices: [instances, launch_templates, auto_scaling_groups, launch_configurations, ec2_fleets,
+              spot_fleet_requests, images, account_defaults]
     default: [instances]
   imdsv1_usage_since:
     description:
@@ -97,8 +109,8 @@ attributes:
 notes:
   - The credentials need the IAM permissions C(ec2:DescribeInstances) and C(cloudwatch:GetMetricData); with
     O(include) of launch paths also C(ec2:DescribeLaunchTemplates), C(ec2:DescribeLaunchTemplateVersions),
-    C(ec2:DescribeImages), C(ec2:GetInstanceMetadataDefaults), C(autoscaling:DescribeAutoScalingGroups) and
-    C(autoscaling:DescribeLaunchConfigurations).
+    C(ec2:DescribeImages), C(ec2:GetInstanceMetadataDefaults), C(autoscaling:DescribeAutoScalingGroups),
+    C(autoscaling:DescribeLaunchConfigurations), C(ec2:DescribeFleets) and C(ec2:DescribeSpotFleetRequests).
   - O(endpoint_url) applies to the EC2 and the CloudWatch calls.
   - CloudWatch publishes the metrics with a delay of a few minutes; a call made just now may not count yet.
 seealso:
@@ -128,7 +140,8 @@ EXAMPLES = r"""
 - name: Audit what the next launches of a region would get
   ec2meta.imds.metadata_options_info:
     region: eu-west-1
-    include: [launch_templates, auto_scaling_groups, launch_configurations, images, account_defaults]
+    include: [launch_templates, auto_scaling_groups, launch_configurations, ec2_fleets, spot_fleet_requests,
+              images, account_defaults]
   register: launch_paths
   delegate_to: localhost
   run_once: true
@@ -306,7 +319,9 @@ launch_templates:
     versions:
       description:
         - The versions judged, the default, the latest and every version a group uses, with C(roles) saying
-          which (V(default), V(latest), V(auto_scaling_group:NAME)), C(metadata_options) as the version sets them,
+          which (V(default), V(latest), V(auto_scaling_group:NAME), V(ec2_fleet:ID), V(spot_fleet_request:ID) for
+          fleets that still launch), C(metadata_options) as the version sets them (a value the API does not
+          document as given, as a string or number),
           C(image_id), C(effective) (the values an instance launched from it would get), C(sources) (the layer
           each value came from, V(launch_parameters), V(account_defaults), V(image), V(aws_default), or
           V(unknown) with the cause), C(verdict), C(verdict_reason) and C(blocks_enforcement).
@@ -407,11 +422,59 @@ account_defaults:
   sample: {"region": "eu-west-1", "http_tokens": "required", "http_put_response_hop_limit": 2, "http_endpoint": null,
            "instance_metadata_tags": null, "http_tokens_enforced": null, "managed_by": "account",
            "managed_exception_message": null, "verdict": "enforced"}
+ec2_fleets:
+  description:
+    - The region's EC2 Fleets (C(DescribeFleets) lists no fleet of type V(instant)), each with C(fleet_id), C(name)
+      (its C(Name) tag), C(type), C(state), C(fulfilled_capacity), C(target_capacity), C(launches_new_instances)
+      and C(launches_reason) (a V(maintain) fleet launches; a V(request) fleet only until its one-time request is
+      fulfilled), C(launch_paths) (each template specification as for a group, with C(kind) V(launch_template) or
+      V(launch_template_override) where an override names another AMI, C(image_id)), C(verdict),
+      C(verdict_reason) and C(blocks_enforcement).
+  returned: when O(include) has V(ec2_fleets)
+  type: list
+  elements: dict
+  sample: [{"fleet_id": "fleet-0123abcd-0123-abcd-0123-0123456789ab", "name": "batch", "type": "maintain",
+            "state": "active", "launches_new_instances": true, "verdict": "allows_imdsv1", "blocks_enforcement": true}]
+spot_fleet_requests:
+  description:
+    - The region's Spot Fleet requests, each with C(spot_fleet_request_id) and the fields of RV(ec2_fleets).
+      A launch path of C(kind) V(launch_specification) names an AMI and sets no metadata options (the API has
+      none for it), so the account defaults, then the AMI's C(ImdsSupport), then EC2's default decide.
+  returned: when O(include) has V(spot_fleet_requests)
+  type: list
+  elements: dict
+  sample: [{"spot_fleet_request_id": "sfr-0123456789abcdef0", "type": "maintain", "state": "active",
+            "launches_new_instances": true, "verdict": "allows_imdsv1", "blocks_enforcement": true}]
 launch_path_summary:
-  description: How many launch paths of each kind got each verdict.
+  description: How many launch paths of each kind got each verdict (every verdict is a key, 0 when none got it).
   returned: when O(include) has a launch path
   type: dict
-  sample: {"launch_templates": {"unknown": 0, "endpoint_disabled": 0, "allows_imdsv1": 3, "enforced": 12}}
+  sample: {"launch_templates": {"unknown": 0, "launch_refused": 0, "allows_imdsv1": 3, "endpoint_disabled": 0,
+                                "enforced": 12, "not_launching": 0}}
+not_audited:
+  description: What the launch-path audit cannot see, once per result.
+  returned: when O(include) has a launch path
+  type: dict
+  contains:
+    launch_paths:
+      description: What launches instances that no call of the audit shows.
+      type: list
+      elements: str
+      returned: success
+      sample: ["instances launched by direct RunInstances calls (the console, the CLI, SDKs, CI jobs,
+                infrastructure-as-code tools) with metadata options of their own or none"]
+    covered_by:
+      description: What covers those, in words (the account default and enforcement).
+      type: str
+      returned: success
+      sample: "The account's default http_tokens=required (ec2meta.imds.instance_metadata_defaults) makes those of
+        them that set no metadata options require IMDSv2; ..."
+    coverage:
+      description: What covers them in this region now, V(enforcement) (C(http_tokens_enforced) is on),
+        V(account_default) (the default C(http_tokens) is V(required)) or V(none).
+      type: str
+      returned: success
+      sample: none
 """
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import check_regions  # noqa: E402

@@ -97,9 +97,10 @@ def story(endpoint: str, region: str) -> dict:
     return made
 
 
-def scale(endpoint: str, region: str, instances: int, templates: int, groups: int) -> dict:
+def scale(endpoint: str, region: str, instances: int, templates: int, groups: int, fleets: int = 0) -> dict:
     """``instances`` instances (a tenth calling IMDSv1), ``templates`` templates (half requiring tokens),
-    ``groups`` groups on them."""
+    ``groups`` groups on them, ``fleets`` fleets (half EC2 Fleets of type maintain on a template version, half Spot
+    Fleet requests launching the AMI; capacity 0, so moto launches nothing for them)."""
     check_loopback(endpoint)
     ec2, cloudwatch = ec2_client(endpoint, region), ec2_client(endpoint, region, "cloudwatch")
     autoscaling = ec2_client(endpoint, region, "autoscaling")
@@ -116,7 +117,11 @@ def scale(endpoint: str, region: str, instances: int, templates: int, groups: in
         template_ids.append(
             ec2.create_launch_template(
                 LaunchTemplateName=f"bench-{number}",
-                LaunchTemplateData={"ImageId": image, "MetadataOptions": {"HttpTokens": tokens}},
+                LaunchTemplateData={
+                    "ImageId": image,
+                    "InstanceType": "t3.micro",  # moto's CreateFleet needs one
+                    "MetadataOptions": {"HttpTokens": tokens},
+                },
             )["LaunchTemplate"]["LaunchTemplateId"]
         )
     for number in range(groups):
@@ -127,7 +132,31 @@ def scale(endpoint: str, region: str, instances: int, templates: int, groups: in
             MinSize=0,
             MaxSize=1,
         )
-    return {"instances": len(ids), "templates": len(template_ids), "groups": groups}
+    for number in range(fleets):
+        if number % 2:
+            ec2.request_spot_fleet(
+                SpotFleetRequestConfig={
+                    "TargetCapacity": 0,
+                    "IamFleetRole": "arn:aws:iam::123456789012:role/bench-spot-fleet",
+                    "AllocationStrategy": "lowestPrice",
+                    "LaunchSpecifications": [{"ImageId": image, "InstanceType": "t3.micro"}],
+                }
+            )
+        else:
+            ec2.create_fleet(
+                Type="maintain",
+                TargetCapacitySpecification={"TotalTargetCapacity": 0, "DefaultTargetCapacityType": "on-demand"},
+                LaunchTemplateConfigs=[
+                    {
+                        "LaunchTemplateSpecification": {
+                            "LaunchTemplateId": template_ids[number % len(template_ids)],
+                            "Version": "1",
+                        },
+                        "Overrides": [{"InstanceType": "t3.small"}, {"InstanceType": "t3.large", "ImageId": image}],
+                    }
+                ],
+            )
+    return {"instances": len(ids), "templates": len(template_ids), "groups": groups, "fleets": fleets}
 
 
 def main() -> None:

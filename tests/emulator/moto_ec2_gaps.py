@@ -4,10 +4,13 @@
 
 ``install()`` adds, to moto's EC2 response class, the account's regional IMDS defaults
 (GetInstanceMetadataDefaults, ModifyInstanceMetadataDefaults) and AMI ``ImdsSupport`` (RegisterImage,
-ModifyImageAttribute, DescribeImageAttribute, DescribeImages, CopyImage), and makes CreateLaunchTemplateVersion
-honour ``SourceVersion`` as EC2 does. moto serializes every answer from botocore's own service model, and the
-values accepted are read from that model (its enums), so the shapes are botocore's; tests/unit/emulator/
-test_moto_ec2_gaps.py checks both. Each stand-in is a wrapper around moto's own method, so dropping one when moto
+ModifyImageAttribute, DescribeImageAttribute, DescribeImages, CopyImage), makes CreateLaunchTemplateVersion
+honour ``SourceVersion`` as EC2 does, and makes DescribeSpotFleetRequests answer a request's
+``LaunchTemplateConfigs`` and ``Type`` as they were given (moto turns template configurations into launch
+specifications of the template's latest version, losing its metadata options, and drops the type). moto
+serializes every answer from botocore's own service model, and the values accepted are read from that model (its
+enums), so the shapes are botocore's; tests/unit/emulator/test_moto_ec2_gaps.py checks both. Each stand-in is a
+wrapper around moto's own method, so dropping one when moto
 catches up is deleting its lines here.
 
 For tests only, ``set_managed_by_policy`` plays an organization's declarative policy, and ``inject_fault`` makes
@@ -236,6 +239,52 @@ def _merge_source_version(original: dict) -> dict:
     return {"create_launch_template_version": create_launch_template_version}
 
 
+# ----------------------------------------------------------------------------- Spot Fleet requests as given
+
+
+def _spot_fleet_methods(original: dict) -> dict:
+    given: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # SpotFleetRequest -> what RequestSpotFleet got
+
+    def request_spot_fleet(self: Any) -> Any:
+        config = self._get_param("SpotFleetRequestConfig", {})
+        result = original["request_spot_fleet"](self)
+        request = self.ec2_backend.spot_fleet_requests[result.result["SpotFleetRequestId"]]
+        with _LOCK:
+            given[request] = {
+                "Type": config.get("Type") or "maintain",
+                "LaunchSpecifications": len(config.get("LaunchSpecifications") or []),
+                # Read as moto itself reads it: the nested list is not in the dict above.
+                "LaunchTemplateConfigs": self._get_param("SpotFleetRequestConfig.LaunchTemplateConfigs", []),
+            }
+        return result
+
+    def describe_spot_fleet_requests(self: Any) -> Any:
+        result = original["describe_spot_fleet_requests"](self)
+        answered = []
+        for request in result.result["SpotFleetRequestConfigs"]:
+            config = dict(request.spot_fleet_request_config)
+            with _LOCK:
+                asked = given.get(request)
+            if asked is not None:
+                # moto appends the launch specifications it made from template configurations: keep the given ones.
+                config["LaunchSpecifications"] = config["LaunchSpecifications"][: asked["LaunchSpecifications"]]
+                if asked["LaunchTemplateConfigs"]:
+                    config["LaunchTemplateConfigs"] = asked["LaunchTemplateConfigs"]
+                config["Type"] = asked["Type"]
+            answered.append(
+                {
+                    "SpotFleetRequestId": request.id,
+                    "SpotFleetRequestState": request.state,
+                    "SpotFleetRequestConfig": config,
+                    "Tags": request.tag_set,
+                }
+            )
+        result.result["SpotFleetRequestConfigs"] = answered
+        return result
+
+    return {"request_spot_fleet": request_spot_fleet, "describe_spot_fleet_requests": describe_spot_fleet_requests}
+
+
 # ----------------------------------------------------------------------------- faults
 
 
@@ -262,11 +311,13 @@ def install() -> None:
     from moto.ec2.responses import EC2Response
 
     names = ("register_image", "modify_image_attribute", "describe_image_attribute", "copy_image")
-    original = {name: getattr(EC2Response, name) for name in (*names, "create_launch_template_version")}
+    spot = ("request_spot_fleet", "describe_spot_fleet_requests")
+    original = {name: getattr(EC2Response, name) for name in (*names, *spot, "create_launch_template_version")}
     methods = {
         **_defaults_methods(EC2ClientError, ActionResult),
         **_image_methods(EC2ClientError, ActionResult, original),
         **_merge_source_version(original),
+        **_spot_fleet_methods(original),
     }
     for name, method in methods.items():
         setattr(EC2Response, name, method)

@@ -6,7 +6,10 @@
 Defaults apply to instances launched afterwards, never to existing ones. A region whose defaults a declarative
 policy of the organization manages (``ManagedBy: declarative-policy``) is reported and left alone. Turning
 ``HttpTokensEnforced`` on makes EC2 refuse every launch that would allow IMDSv1, so it is planned only after the
-region's readiness was checked (``launch_paths.enforcement_readiness``), fail closed.
+region's readiness was checked (``launch_paths.enforcement_readiness``), fail closed, on the state the task leaves:
+the launch paths as they are, judged with the defaults as they will be after the task. Lowering the default
+``HttpTokens`` while enforcement is (or will be) on is refused outright: every launch that relies on the default,
+seen by the audit or not, would then be refused.
 """
 
 from __future__ import annotations
@@ -57,6 +60,16 @@ class EnforcementNotReady(AwsError):
     """http_tokens_enforced=enabled was refused: the region still has something that allows IMDSv1."""
 
     reason = "enforcement_not_ready"
+
+
+class TokensLoweredUnderEnforcement(EnforcementNotReady):
+    """The task would lower the default http_tokens while http_tokens_enforced is on after it."""
+
+    reason = "http_tokens_lowered_under_enforcement"
+
+
+# The default http_tokens from the strongest: required, then no preference (the AMI decides), then optional.
+TOKENS_RANK = {"required": 2, None: 1, "optional": 0}
 
 
 def check_regions(regions: list, known: Callable[[], set] | None = None) -> list:
@@ -227,17 +240,40 @@ def enforcement_refused(region: str, readiness: Mapping[str, Any]) -> Enforcemen
     )
 
 
+def lowers_tokens_under_enforcement(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    """Does the task leave enforcement on with a weaker default http_tokens than it found?"""
+    return after.get("http_tokens_enforced") == "enabled" and TOKENS_RANK.get(
+        after.get("http_tokens"), 0
+    ) < TOKENS_RANK.get(before.get("http_tokens"), 0)
+
+
+def tokens_lowered(region: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> TokensLoweredUnderEnforcement:
+    shown = {name: value or NO_PREFERENCE for name, value in (("before", before.get("http_tokens")),
+                                                                ("after", after.get("http_tokens")))}  # fmt: skip
+    return TokensLoweredUnderEnforcement(
+        f"Refusing to change the default http_tokens in {region} from {shown['before']} to {shown['after']} while "
+        "http_tokens_enforced is enabled: EC2 would then refuse every launch that relies on the default (launch "
+        "templates, launch configurations and Spot Fleet launch specifications that set no http_tokens, and "
+        "RunInstances calls the audit cannot see). Keep http_tokens=required, or turn http_tokens_enforced off in "
+        "the same task; to do it anyway, set allow_refused_launches=true.",
+        result={"region": region, "before": dict(before), "after": dict(after)},
+    )
+
+
 def plan_region(
     ec2: Any,
     budget: Any,
     region: str,
     wanted: Mapping[str, Any],
     *,
-    readiness: Callable[[], dict],
+    readiness: Callable[[AccountDefaults], dict],
     allow_refused_launches: bool = False,
 ) -> RegionOutcome:
     """Read the region's defaults, plan and decide (declarative policy, enforcement readiness); sends nothing.
-    Raises EnforcementNotReady when enforcement would be turned on in a region that is not ready."""
+
+    ``readiness(defaults)`` audits the region with the account defaults given (those the task leaves). Raises
+    EnforcementNotReady when enforcement would be turned on in a region that is not ready, and
+    TokensLoweredUnderEnforcement when the default http_tokens would be lowered under enforcement."""
     current = read_defaults(ec2, budget, region)
     before = dict(current.values)
     changes = plan_defaults(current.values, wanted)
@@ -254,18 +290,28 @@ def plan_region(
         return outcome
     if not changes:
         return outcome
-    if changes.get("http_tokens_enforced") == "enabled":
-        if allow_refused_launches:
-            outcome.warnings.append(
-                f"{region}: http_tokens_enforced turned on without the readiness check (allow_refused_launches): "
-                "EC2 refuses every launch that would allow IMDSv1 from now on"
-            )
-        else:
-            outcome.readiness = readiness()
-            if not outcome.readiness.get("ready"):
-                raise enforcement_refused(region, outcome.readiness)
-    outcome.changed, outcome.changes = True, dict(changes)
-    outcome.after = {**before, **{name: _as_value(name, value) for name, value in changes.items()}}
+    after = {**before, **{name: _as_value(name, value) for name, value in changes.items()}}
+    lowered = lowers_tokens_under_enforcement(before, after)
+    turned_on = changes.get("http_tokens_enforced") == "enabled"
+    if (lowered or turned_on) and allow_refused_launches:
+        what = "the default http_tokens lowered under enforcement" if lowered else "http_tokens_enforced turned on"
+        outcome.warnings.append(
+            f"{region}: {what} without the readiness check (allow_refused_launches): EC2 refuses every launch "
+            "that would allow IMDSv1 from now on"
+        )
+    elif lowered:
+        raise tokens_lowered(region, before, after)
+    elif turned_on:
+        # Judged on the state the task leaves: the defaults after it; the verdict words (launch_refused) as of now,
+        # while enforcement is still off.
+        judged_with = {**after, "http_tokens_enforced": before.get("http_tokens_enforced")}
+        outcome.readiness = {
+            **readiness(AccountDefaults(region, judged_with, current.managed_by)),
+            "account_defaults": {name: after.get(name) for name in API_NAMES},
+        }
+        if not outcome.readiness.get("ready"):
+            raise enforcement_refused(region, outcome.readiness)
+    outcome.changed, outcome.changes, outcome.after = True, dict(changes), after
     return outcome
 
 

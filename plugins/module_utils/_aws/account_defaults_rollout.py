@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import (
+    AccountDefaults,
     EnforcementNotReady,
     apply_region,
     plan_region,
@@ -37,8 +38,9 @@ def plan_regions(
     refused: list = []
     for region in regions:
 
-        def readiness(region: str = region) -> dict:
-            # Only asked for where enforcement would be turned on: the audit reads CloudWatch and Auto Scaling.
+        def readiness(defaults: AccountDefaults, region: str = region) -> dict:
+            # Only asked for where enforcement would be turned on: the audit reads CloudWatch and Auto Scaling, and
+            # judges the launch paths with the defaults the task leaves.
             return enforcement_readiness(
                 client("ec2", region),
                 client("cloudwatch", region),
@@ -46,6 +48,7 @@ def plan_regions(
                 budget,
                 region,
                 window_days,
+                defaults,
             )
 
         try:
@@ -70,12 +73,19 @@ def _refusal(refused: list) -> EnforcementNotReady:
     if len(refused) == 1:
         return refused[0]
     names = ", ".join(error.result["region"] for error in refused)
-    return EnforcementNotReady(
-        f"{len(refused)} regions ({names}) are not ready for http_tokens_enforced, and nothing was sent to any "
-        "region. " + " ".join(str(error) for error in refused),
+    kinds = {type(error) for error in refused}
+    # One reason when every region was refused for the same one; else the general refusal.
+    refusal = kinds.pop() if len(kinds) == 1 else EnforcementNotReady
+    return refusal(
+        f"{len(refused)} regions ({names}) "
+        + ("are not ready for http_tokens_enforced" if refusal is EnforcementNotReady else "were refused")
+        + ", and nothing was sent to any region. "
+        + " ".join(str(error) for error in refused),
         result={
             "regions_refused": [error.result["region"] for error in refused],
-            "readiness": {error.result["region"]: error.result["readiness"] for error in refused},
+            "readiness": {
+                error.result["region"]: error.result["readiness"] for error in refused if "readiness" in error.result
+            },
         },
     )
 

@@ -165,3 +165,49 @@ def test_injected_faults_come_back_as_aws_errors(regional):
         regional.describe_launch_templates()
     assert raised.value.response["Error"]["Code"] == "UnauthorizedOperation"
     regional.describe_launch_templates()  # once only
+
+
+def test_spot_fleet_requests_are_described_as_they_were_given(moto_endpoint, regional):
+    image = regional.register_image(Name="spot-gap-ami")["ImageId"]
+    template = regional.create_launch_template(
+        LaunchTemplateName="spot-gap",
+        LaunchTemplateData={
+            "ImageId": image,
+            "InstanceType": "t3.micro",
+            "MetadataOptions": {"HttpTokens": "optional"},
+        },
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    common = {
+        "TargetCapacity": 0,
+        "IamFleetRole": "arn:aws:iam::123456789012:role/spot",
+        "AllocationStrategy": "lowestPrice",
+    }
+    by_template = regional.request_spot_fleet(
+        SpotFleetRequestConfig={
+            **common,
+            "Type": "request",
+            "LaunchTemplateConfigs": [
+                {"LaunchTemplateSpecification": {"LaunchTemplateId": template, "Version": "1"},
+                 "Overrides": [{"InstanceType": "t3.small"}]}
+            ],
+        }
+    )["SpotFleetRequestId"]  # fmt: skip
+    by_ami = regional.request_spot_fleet(
+        SpotFleetRequestConfig={**common, "LaunchSpecifications": [{"ImageId": image, "InstanceType": "t3.micro"}]}
+    )["SpotFleetRequestId"]
+    try:
+        answer = raw(moto_endpoint, "DescribeSpotFleetRequests")
+        found = {
+            item["SpotFleetRequestId"]: item["SpotFleetRequestConfig"] for item in answer["SpotFleetRequestConfigs"]
+        }
+        # moto alone turns the template configuration into a launch specification and drops the type.
+        assert found[by_template]["Type"] == "request"
+        assert found[by_template]["LaunchTemplateConfigs"][0]["LaunchTemplateSpecification"] == {
+            "LaunchTemplateId": template, "Version": "1"
+        }  # fmt: skip
+        assert not found[by_template].get("LaunchSpecifications")
+        assert found[by_ami]["Type"] == "maintain"  # the API's default
+        assert [spec["ImageId"] for spec in found[by_ami]["LaunchSpecifications"]] == [image]
+    finally:
+        regional.cancel_spot_fleet_requests(SpotFleetRequestIds=[by_template, by_ami], TerminateInstances=False)
+        regional.delete_launch_template(LaunchTemplateId=template)

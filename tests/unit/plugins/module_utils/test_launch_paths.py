@@ -16,6 +16,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import (
     AWS_DEFAULTS,
     PATH_VERDICT_NAMES,
+    Account,
     Unread,
     audit_launch_paths,
     judge,
@@ -76,7 +77,7 @@ def test_each_value_follows_awss_precedence(launch, account, image, expected):
     ],
 )
 def test_verdicts_fail_closed(launch, image, verdict, blocks):
-    judged = judge({**NONE, **launch}, dict(NONE), image)
+    judged = judge({**NONE, **launch}, Account(dict(NONE)), image)
     assert judged["verdict"] == verdict
     assert judged["verdict"] in PATH_VERDICT_NAMES
     assert judged["blocks_enforcement"] is blocks
@@ -88,14 +89,16 @@ def test_verdicts_fail_closed(launch, image, verdict, blocks):
 )
 def test_a_launch_value_the_api_does_not_document_is_unknown_not_unset(block, blocks):
     # Taken as unset, it would fall through to the account default (required) and read as enforced.
-    judged = judge(launch_options(block), {**NONE, "http_tokens": "required", "http_put_response_hop_limit": 1}, {})
+    judged = judge(
+        launch_options(block), Account({**NONE, "http_tokens": "required", "http_put_response_hop_limit": 1}), {}
+    )
     assert judged["verdict"] == "unknown"
     assert judged["blocks_enforcement"] is blocks  # enforcement looks at the tokens only
     assert "not a value the API documents" in judged["verdict_reason"]
 
 
 def test_a_strange_hop_limit_is_unknown_and_does_not_hide_the_tokens():
-    judged = judge(launch_options({"HttpPutResponseHopLimit": "2", "HttpTokens": "required"}), dict(NONE), {})
+    judged = judge(launch_options({"HttpPutResponseHopLimit": "2", "HttpTokens": "required"}), Account(dict(NONE)), {})
     assert judged["effective"]["http_put_response_hop_limit"] is None
     assert judged["sources"]["http_put_response_hop_limit"].startswith("unknown: HttpPutResponseHopLimit")
     assert judged["verdict"] == "enforced"

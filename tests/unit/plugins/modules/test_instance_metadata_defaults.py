@@ -123,12 +123,16 @@ def test_enforcement_in_a_ready_region(run_module, moto_endpoint):
         instance_metadata_defaults, args(moto_endpoint, region="us-west-1", http_tokens_enforced="enabled")
     )
     assert result["changed"] is True, result
-    assert result["regions"][0]["readiness"] == {
+    readiness = result["regions"][0]["readiness"]
+    assert readiness == {
         "ready": True,
         "blockers": [],
-        "instance_summary": result["regions"][0]["readiness"]["instance_summary"],
-        "launch_path_summary": result["regions"][0]["readiness"]["launch_path_summary"],
+        "instance_summary": readiness["instance_summary"],
+        "launch_path_summary": readiness["launch_path_summary"],
+        "not_audited": readiness["not_audited"],
+        "account_defaults": {**readiness["account_defaults"], "http_tokens_enforced": "enabled"},
     }
+    assert readiness["not_audited"]["coverage"] == "none"  # judged with enforcement still off
     assert level(moto_endpoint, "us-west-1")["HttpTokensEnforced"] == "enabled"
 
 
@@ -203,3 +207,136 @@ def test_every_region_that_is_not_ready_is_named(run_module, moto_endpoint):
     finally:
         for region, template in made.items():
             client(moto_endpoint, region).delete_launch_template(LaunchTemplateId=template)
+
+
+# ------------------------------------------------------------------ issue 27: fleets, the state the task leaves
+
+
+def test_an_ec2_fleet_and_a_spot_fleet_block_enforcement(run_module, moto_endpoint):
+    # The template's default and latest require tokens; only the maintain fleet, pinned to version 1, allows IMDSv1.
+    # The Spot Fleet launches an AMI without ImdsSupport and the account has no default: it allows IMDSv1 too.
+    region = "ap-southeast-1"
+    ec2 = client(moto_endpoint, region)
+    image = ec2.register_image(Name="fleet-legacy")["ImageId"]
+    template = ec2.create_launch_template(
+        LaunchTemplateName="fleet-pinned",
+        LaunchTemplateData={
+            "ImageId": image,
+            "InstanceType": "t3.micro",
+            "MetadataOptions": {"HttpTokens": "optional"},
+        },
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    ec2.create_launch_template_version(
+        LaunchTemplateId=template,
+        LaunchTemplateData={
+            "ImageId": image,
+            "InstanceType": "t3.micro",
+            "MetadataOptions": {"HttpTokens": "required"},
+        },
+    )
+    ec2.modify_launch_template(LaunchTemplateId=template, DefaultVersion="2")
+    fleet = ec2.create_fleet(
+        Type="maintain",
+        TargetCapacitySpecification={"TotalTargetCapacity": 0, "DefaultTargetCapacityType": "on-demand"},
+        LaunchTemplateConfigs=[{"LaunchTemplateSpecification": {"LaunchTemplateId": template, "Version": "1"}}],
+    )["FleetId"]
+    spot = ec2.request_spot_fleet(
+        SpotFleetRequestConfig={
+            "TargetCapacity": 0,
+            "IamFleetRole": "arn:aws:iam::123456789012:role/spot-fleet",
+            "AllocationStrategy": "lowestPrice",
+            "LaunchSpecifications": [{"ImageId": image, "InstanceType": "t3.micro"}],
+        }
+    )["SpotFleetRequestId"]
+    try:
+        result = run_module(
+            instance_metadata_defaults, args(moto_endpoint, region=region, http_tokens_enforced="enabled")
+        )
+        assert result.get("reason") == "enforcement_not_ready", result
+        assert fleet in result["msg"]
+        assert spot in result["msg"]
+        blockers = {item["id"]: item for item in result["readiness"]["blockers"]}
+        assert blockers[fleet]["kind"] == "ec2_fleet"
+        assert blockers[spot]["verdict"] == "allows_imdsv1"
+        # Its default and latest require tokens; version 1 is read, and blocks, because the fleet launches it.
+        assert blockers[template]["verdict"] == "allows_imdsv1"
+        assert "HttpTokensEnforced" not in level(moto_endpoint, region)
+    finally:
+        ec2.delete_fleets(FleetIds=[fleet], TerminateInstances=False)
+        ec2.cancel_spot_fleet_requests(SpotFleetRequestIds=[spot], TerminateInstances=False)
+        ec2.delete_launch_template(LaunchTemplateId=template)
+
+
+@pytest.fixture
+def inherits_the_default(moto_endpoint):
+    """ap-southeast-2: a launch configuration that sets no metadata options, on an AMI without ImdsSupport, and
+    nothing else: it launches with whatever the account default says."""
+    region = "ap-southeast-2"
+    ec2, autoscaling = client(moto_endpoint, region), client(moto_endpoint, region, "autoscaling")
+    image = ec2.register_image(Name="inherits-default")["ImageId"]
+    autoscaling.create_launch_configuration(
+        LaunchConfigurationName="lc-inherits", ImageId=image, InstanceType="t3.micro"
+    )
+    yield region
+    autoscaling.delete_launch_configuration(LaunchConfigurationName="lc-inherits")
+
+
+def test_required_and_enforced_in_one_task_is_judged_on_the_defaults_after_it(
+    run_module, moto_endpoint, inherits_the_default
+):
+    region = inherits_the_default
+    result = run_module(
+        instance_metadata_defaults,
+        args(moto_endpoint, region=region, http_tokens="required", http_tokens_enforced="enabled"),
+    )
+    assert result["changed"] is True, result
+    readiness = result["regions"][0]["readiness"]
+    assert readiness["ready"] is True
+    assert readiness["account_defaults"]["http_tokens"] == "required"
+    assert readiness["not_audited"]["launch_paths"]
+    assert level(moto_endpoint, region)["HttpTokensEnforced"] == "enabled"
+
+
+def test_enforcement_alone_is_refused_where_a_path_inherits_an_optional_default(
+    run_module, moto_endpoint, inherits_the_default
+):
+    result = run_module(
+        instance_metadata_defaults, args(moto_endpoint, region=inherits_the_default, http_tokens_enforced="enabled")
+    )
+    assert result["reason"] == "enforcement_not_ready"
+    assert "lc-inherits" in result["msg"]
+
+
+def test_optional_and_enforced_in_one_task_is_refused(run_module, moto_endpoint, inherits_the_default):
+    result = run_module(
+        instance_metadata_defaults,
+        args(moto_endpoint, region=inherits_the_default, http_tokens="optional", http_tokens_enforced="enabled"),
+    )
+    assert result["failed"] is True
+    assert result["reason"] == "http_tokens_lowered_under_enforcement"
+    assert "HttpTokensEnforced" not in level(moto_endpoint, inherits_the_default)
+    assert "HttpTokens" not in level(moto_endpoint, inherits_the_default)
+
+
+@pytest.mark.parametrize("lowered", ["optional", "no-preference"])
+def test_lowering_http_tokens_under_enforcement_is_refused_with_its_own_reason(run_module, moto_endpoint, lowered):
+    region = "ap-northeast-3"
+    client(moto_endpoint, region).modify_instance_metadata_defaults(HttpTokens="required", HttpTokensEnforced="enabled")
+    result = run_module(instance_metadata_defaults, args(moto_endpoint, region=region, http_tokens=lowered))
+    assert result["failed"] is True
+    assert result["reason"] == "http_tokens_lowered_under_enforcement"
+    assert "allow_refused_launches" in result["msg"]
+    assert level(moto_endpoint, region)["HttpTokens"] == "required"
+    # Turning enforcement off in the same task lowers nothing under enforcement.
+    off = run_module(
+        instance_metadata_defaults,
+        args(moto_endpoint, region=region, http_tokens=lowered, http_tokens_enforced="disabled"),
+        check_mode=True,
+    )
+    assert off["changed"] is True, off
+    forced = run_module(
+        instance_metadata_defaults,
+        args(moto_endpoint, region=region, http_tokens=lowered, allow_refused_launches=True),
+        check_mode=True,
+    )
+    assert forced["changed"] is True, forced
