@@ -21,7 +21,7 @@ from typing import Any, Mapping
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import LAUNCH_PATH_KINDS
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import LAUNCH_PATH_KINDS, PATH_VERDICTS
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import bounded_message
 
 PHASES = ("audit", "instances", "launch_paths", "account")
@@ -46,14 +46,9 @@ INSTANCE_VERDICT_ROWS: tuple = (
     ("endpoint_disabled", False, "its metadata endpoint is off: set http_tokens required on it by hand"),
     ("enforced", False, "nothing: tokens are required"),
 )
-# Launch path verdicts (templates, groups, configurations, fleets, whatever kinds the audit returns).
-PATH_VERDICT_ROWS: tuple = (
-    ("launch_refused", True, "enforcement is on and it allows IMDSv1: its launches fail now; require tokens here"),
-    ("unknown", True, "what it launches with is not known: never counted as ready; check it by hand"),
-    ("allows_imdsv1", True, "require tokens here"),
-    ("endpoint_disabled", True, "instances launched from it have the endpoint off; require tokens here too"),
-    ("enforced", False, "nothing: launches from it require tokens"),
-)
+# Launch path verdicts (templates, groups, configurations, fleets): the audit's own table, so the report and the
+# audit agree on what blocks enforcement and what to do.
+PATH_VERDICT_ROWS: tuple = tuple((row.name, row.blocks_enforcement, row.advice) for row in PATH_VERDICTS)
 UNKNOWN_VERDICT_ACTION = "a verdict this report does not know: counted as a blocker; read the audit result"
 # Launch path kinds: (kind, title, the key of its id, what fixes it). Kinds the audit adds later render with their
 # own name as the title and the first *_id or *_name key as the id.
@@ -76,6 +71,20 @@ PATH_KIND_ROWS: tuple = (
         "launch_configuration_name",
         "cannot be changed: move its groups to a launch template, or let the account default (the account phase) "
         "cover it where it sets no HttpTokens",
+    ),
+    (
+        "ec2_fleets",
+        "EC2 Fleets",
+        "fleet_id",
+        "the launch_paths phase gives its template versions successors; a fleet pinned to a version number keeps it "
+        "until the fleet is modified (ModifyFleet)",
+    ),
+    (
+        "spot_fleet_requests",
+        "Spot Fleet requests",
+        "spot_fleet_request_id",
+        "template configs follow their template like a group; launch specifications take the account default "
+        "(the account phase) or the AMI's ImdsSupport",
     ),
 )
 NAME_KEYS = ("name", "launch_template_name", "auto_scaling_group_name", "launch_configuration_name", "fleet_name")

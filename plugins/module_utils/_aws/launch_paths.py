@@ -166,7 +166,7 @@ PATH_VERDICTS: tuple = (
         "it would launch instances that allow IMDSv1 while http_tokens_enforced is on: EC2 refuses every launch "
         "from it now",
         True,
-        "require tokens here now (http_tokens=required): its launches fail until then",
+        "its launches fail now: require tokens here (http_tokens=required)",
         "EC2 refuses every launch from it now: http_tokens_enforced is on and an instance launched from it would "
         "allow IMDSv1 (http_tokens=optional from {http_tokens})",
         lambda effective, enforced: enforced and effective["http_tokens"] == "optional",

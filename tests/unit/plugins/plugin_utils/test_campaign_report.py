@@ -323,7 +323,7 @@ def test_new_verdicts_and_path_kinds_render_without_code_changes():
         instances=[instance("i-new", "some_future_verdict", tokens="required")],
     )
     text = report.to_markdown({"phase": "audit", "regions": [odd]})
-    assert "### Ec2 fleets (2)" in text
+    assert "### EC2 Fleets (2)" in text
     assert "| eu-west-1 | batch | fleet-1 | launch\\_refused |" in text
     assert "its launches fail now" in text
     assert "| brand\\_new\\_verdict |" in text
