@@ -120,15 +120,22 @@ def _word(part: str) -> bool:
 
 def token_shaped(run: str) -> bool:
     """A run of base64 characters (escapes decoded) is a token when it has at least 32 characters, or at least 16
-    and ``=`` padding, unless it is words joined by dashes, underscores, slashes or plus signs (a header or job
-    name, a path, ``OpenJDK_64-Bit``): a random token always has a part that is no word. A long identifier without
-    separators may be taken for a token, the safe mistake."""
+    and ``=`` padding, unless it is words joined by dashes, underscores, plus or equals signs (a header or job name:
+    ``X-aws-ec2-metadata-token-ttl-seconds``, ``build-and-deploy-42``): a random token always has a part that is no
+    word. With slashes it may be a path, where a CamelCase directory or a version is a short odd part among words
+    (``/opt/Modules/AWSPowerShell/3``): then it is a token when at least 16 of its characters, or a third, are in
+    parts that are no word. A long identifier, or a path of several odd parts, may be taken for a token: the safe
+    mistake."""
     decoded = _unescaped(run)
     text = decoded.rstrip("=")
     if len(text) < (16 if len(text) < len(decoded) else 32):
         return False
-    parts = [part for part in _PART_SEPARATOR.split(text) if part]
-    return not all(_word(part) for part in parts)
+    parts = _PART_SEPARATOR.split(text)
+    odd = sum(len(part) for part in parts if not _word(part))
+    if "/" not in text:
+        return odd > 0
+    # A path: its odd parts (a CamelCase directory, a version) are a few among words.
+    return odd >= 16 or odd * 3 >= sum(len(part) for part in parts)
 
 
 def mask_tokens(text: str, found: set | None = None, mask: str = TOKEN_MASK) -> str:
