@@ -94,11 +94,11 @@ TOKEN_MASK = "<token redacted>"  # noqa: S105 - the mask, not a secret
 RUN_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=%\\"
 
 _RUN = re.compile(r"(?:[A-Za-z0-9+/_\-]|%[0-9A-Fa-f]{2}|\\/|\\u[0-9A-Fa-f]{4})+(?:=|%3[Dd]|\\u003[Dd]){0,2}")
-# After the header's name: a few blanks, ``:``, ``=``, quotes and backslashes (a dict key closing, an escaped quote),
-# raw or URL-encoded; bounded, so a name followed by a million blanks costs 32 steps. Then the value, up to the next
-# blank, quote, comma or backslash.
+# After the header's name: a few blanks, ``:``, ``=``, quotes and backslashes (a dict key closing, an escaped quote,
+# a bytes literal's ``b'``), raw or URL-encoded; bounded, so a name followed by a million blanks costs 32 steps.
+# Then the value, up to the next blank, quote, comma or backslash.
 _HEADER_VALUE = re.compile(
-    r"x-aws-ec2-metadata-token(?!-ttl)((?:[\s:=\"'\\]|%(?:3[AaDd]|2[027])){0,32})([^\s'\",\\]+)",
+    r"x-aws-ec2-metadata-token(?!-ttl)((?:[\s:=\"'\\]|%(?:3[AaDd]|2[027])|b(?=[\"'])){0,32})([^\s'\",\\]+)",
     re.IGNORECASE,
 )
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\(/)")
