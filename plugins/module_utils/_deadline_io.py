@@ -167,13 +167,24 @@ def open_regular(path: str) -> io.BufferedReader:
     :class:`NotRegularFile` naming what it is. ``O_NONBLOCK`` makes the open of a FIFO without a writer return at
     once, and the kind is read from the open descriptor (``fstat``), so the file cannot be swapped after the check."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-    descriptor = os.open(path, flags)
     try:
-        mode = os.fstat(descriptor).st_mode
-        if not stat.S_ISREG(mode):
-            kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
-            raise NotRegularFile(f"not a regular file but {kind}")
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            raise error from None
+        _refuse_if_not_regular(mode)  # a socket cannot be opened at all: name it
+        raise
+    try:
+        _refuse_if_not_regular(os.fstat(descriptor).st_mode)
         return os.fdopen(descriptor, "rb")
     except BaseException:
         os.close(descriptor)
         raise
+
+
+def _refuse_if_not_regular(mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+        raise NotRegularFile(f"not a regular file but {kind}")
