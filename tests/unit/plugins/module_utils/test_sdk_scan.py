@@ -386,11 +386,18 @@ def test_a_file_swapped_for_a_fifo_or_device_is_not_read(tmp_path, monkeypatch, 
         return real_file(scan_state, path, *args)
 
     monkeypatch.setattr(sdk_scan, "_file", swap)
-    signal.alarm(60)  # the old scan blocked on the FIFO for ever: fail instead of hanging the suite
+
+    def expired(_signum, _frame):
+        raise TimeoutError("the scan blocked on a FIFO")
+
+    # The old scan blocked on the FIFO for ever: fail instead of hanging the suite.
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
     try:
         findings, summary = scan([str(tmp_path)], include_system=False)
     finally:
         signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
     assert [(f["sdk"], f["status"]) for f in findings] == [("javascript", "unknown")]
     assert summary["unreadable"][0]["error"].startswith("not a regular file but a ")
     assert summary["bytes_read"] == 0
