@@ -106,3 +106,24 @@ def test_bad_options_fail_with_a_reason(run_module, host, args, message):
     assert result["failed"] is True
     assert result["reason"] == "invalid_option"
     assert message in result["msg"]
+
+
+def test_a_fifo_log_and_an_encoded_token_through_main(run_module, host):
+    """Issue 28: a FIFO in place of a rotated file is refused, not waited on; a token in the standard alphabet,
+    URL-encoded in the path, does not come back."""
+    import os
+    from urllib.parse import quote
+
+    standard = "AQAEAFEO+InKb/S7me+hLqzu83lYdeDV7r/sPh2D4SJF6v5IwD4S8g=="
+    call = Call(chain=[Process(77, "python3", f"python3 poll.py {standard}")], path=f"/?t={quote(standard, safe='')}")
+    with (host / "log" / "imds-trace.log").open("a") as stream:
+        stream.write(line(call, "1.1") + "\n")
+    os.mkfifo(host / "log" / "imds-trace.log.1")
+    result = run(run_module, host)
+    assert not result.get("failed"), result
+    assert result["log"]["complete"] is False
+    assert result["log"]["files"][1]["error"].startswith("unreadable: not a regular file but a FIFO")
+    text = json.dumps(result)
+    assert standard not in text
+    assert quote(standard, safe="") not in text
+    assert "the log was not read completely" in result["summary"]
