@@ -10,18 +10,13 @@ alive for ever. So http.client's response reads through :class:`DeadlineReader`,
 ``MAX_HEADER_BYTES`` and the body against an optional cap. Whoever sends a request puts its limits on the
 thread-local :data:`sending` (:func:`send_with`); the response object picks them up as it is created, inside
 urllib3, where no argument can reach it.
-
-Files a host holds are read through :func:`open_regular`: a FIFO would block its reader for ever and a character
-device (``/dev/zero``) never ends, so anything but a regular file is refused before a byte is read.
 """
 
 from __future__ import annotations
 
 import http.client
 import io
-import os
 import socket
-import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -147,44 +142,3 @@ def causes(error: BaseException) -> list:
             if isinstance(value, BaseException):
                 pending.append(value)
     return seen
-
-
-class NotRegularFile(OSError):
-    """A host file to be read is a FIFO, a device, a socket or a directory."""
-
-
-_FILE_KINDS = (
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISDIR, "a directory"),
-)
-
-
-def open_regular(path: str) -> io.BufferedReader:
-    """``path`` opened for reading in binary, if it is a regular file (after symbolic links); else
-    :class:`NotRegularFile` naming what it is. ``O_NONBLOCK`` makes the open of a FIFO without a writer return at
-    once, and the kind is read from the open descriptor (``fstat``), so the file cannot be swapped after the check."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        descriptor = os.open(path, flags)
-    except OSError as error:
-        try:
-            mode = os.stat(path).st_mode
-        except OSError:
-            raise error from None
-        _refuse_if_not_regular(mode)  # a socket cannot be opened at all: name it
-        raise
-    try:
-        _refuse_if_not_regular(os.fstat(descriptor).st_mode)
-        return os.fdopen(descriptor, "rb")
-    except BaseException:
-        os.close(descriptor)
-        raise
-
-
-def _refuse_if_not_regular(mode: int) -> None:
-    if not stat.S_ISREG(mode):
-        kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
-        raise NotRegularFile(f"not a regular file but {kind}")

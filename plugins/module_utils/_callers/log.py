@@ -42,8 +42,8 @@ from datetime import datetime, timezone
 from typing import Any, BinaryIO, Iterator
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.scrub import drop_cut_token, scrub_tokens
-from ansible_collections.ec2meta.imds.plugins.module_utils._deadline_io import NotRegularFile, open_regular
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+from ansible_collections.ec2meta.imds.plugins.module_utils._host_files import NotRegularFile, open_regular
 
 ANALYZER_URL = "https://github.com/aws/aws-imds-packet-analyzer"
 DEFAULT_LOG_PATH = "/var/log/imds/imds-trace.log"

@@ -24,7 +24,7 @@ from glob import glob
 from typing import BinaryIO, Iterator
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.scrub import scrub_tokens
-from ansible_collections.ec2meta.imds.plugins.module_utils._deadline_io import open_regular
+from ansible_collections.ec2meta.imds.plugins.module_utils._host_files import open_regular
 
 SOURCE = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/use-a-supported-sdk-version-for-imdsv2.html"
 
