@@ -4,12 +4,13 @@
 
     .venv/bin/python benchmarks/hostile_lines.py [--against PATH] [--sizes 10000,100000,1000000] [--timeout 60]
 
-Each case is a file written in the system temp directory, read by ``read_callers`` (or the SDK scan for archives)
-in a child process with ``time_budget`` 10 s, as a user would run the module; the child's peak RSS (VmHWM) is the
-reader's own. A case still running after --timeout seconds is killed and shown as such, and the larger sizes of its
-class are not tried. Line classes put N characters where a local user can: its own argv, written by the analyzer
-into the log. --against measures another checkout too (a git worktree of an older commit, whose tests/conftest.py
-has made its .build/collections link), so a before/after table is one command. Nothing here touches the network.
+Each case is a file written in the system temp directory, then read by ``read_callers`` (or the SDK scan for
+archives) in a child process with ``time_budget`` 10 s, as a user would run the module; the child's peak RSS
+(VmHWM) is the reader's own. A case still running after --timeout seconds is killed and shown as such, and the
+larger sizes of its class are not tried. Line classes put N characters where a local user can: its own argv,
+written by the analyzer into the log. --against measures another checkout too (a git worktree of an older commit,
+whose tests/conftest.py has made its .build/collections link), so a before/after table is one command.
+Nothing here touches the network.
 """
 
 from __future__ import annotations
@@ -114,18 +115,11 @@ def _install(root: Path) -> None:
     _AnsibleCollectionFinder(paths=[str(root / ".build" / "collections")])._install()
 
 
-def child(root: Path, case: str, size: int, directory: Path) -> dict:
-    _install(root)
-    from dataclasses import replace
-
-    from ansible_collections.ec2meta.imds.plugins.module_utils._callers.log import LogLimits, read_callers
-    from ansible_collections.ec2meta.imds.plugins.module_utils._callers.sdk_scan import ScanLimits, scan
-
+def prepare(case: str, size: int, directory: Path) -> None:
+    """The case's files, written by the parent so that the child's time and peak RSS are the reader's alone."""
     log = directory / "imds-trace.log"
-    limits = replace(LogLimits(), max_seconds=10.0)
     if case in LINES:
         log.write_bytes(LINES[case][1](size))
-        limits = replace(limits, **_line_limits(case, size))
     elif case == "FIFO":
         os.mkfifo(log)
     elif case == "/dev/zero":
@@ -133,16 +127,29 @@ def child(root: Path, case: str, size: int, directory: Path) -> dict:
     elif case == "gzip bomb":
         log.write_bytes(b"")
         _gzip_bomb(directory / "imds-trace.log.1.gz", size * 1024 * 1024)
+    elif case == "jar entries":
+        _central_directory_only(directory / "app.jar", size)
+
+
+def child(root: Path, case: str, size: int, directory: Path) -> dict:
+    _install(root)
+    from dataclasses import replace
+
+    from ansible_collections.ec2meta.imds.plugins.module_utils._callers.log import LogLimits, read_callers
+    from ansible_collections.ec2meta.imds.plugins.module_utils._callers.sdk_scan import ScanLimits, scan
+
+    limits = replace(LogLimits(), max_seconds=10.0)
+    if case in LINES:
+        limits = replace(limits, **_line_limits(case, size))
+    elif case == "gzip bomb":
         limits = replace(limits, max_bytes=64 * 1024 * 1024)
     began = time.monotonic()
     if case == "jar entries":
-        _central_directory_only(directory / "app.jar", size)
-        began = time.monotonic()
         _found, summary = scan([str(directory)], include_system=False, limits=replace(ScanLimits(), max_seconds=10.0))
         outcome = {"stopped": summary["stopped"], "complete": summary["complete"], "out": ""}
         outcome["note"] = (summary["unreadable"] or [{"error": ""}])[0]["error"][:60]
     else:
-        callers, summary, _tokens = read_callers(str(log), limits=limits)
+        callers, summary, _tokens = read_callers(str(directory / "imds-trace.log"), limits=limits)
         outcome = {"stopped": summary["stopped"], "complete": summary["complete"], "out": json.dumps(callers)}
         outcome["note"] = next((f["error"] for f in summary["files"] if f["error"]), "") or ""
         outcome["note"] = outcome["note"][:60]
@@ -155,6 +162,7 @@ def child(root: Path, case: str, size: int, directory: Path) -> dict:
 
 def run_case(root: Path, case: str, size: int, timeout: float) -> dict | None:
     with tempfile.TemporaryDirectory(prefix="ec2meta-hostile-") as directory:
+        prepare(case, size, Path(directory))
         try:
             completed = subprocess.run(
                 [sys.executable, __file__, "--child", str(root), case, str(size), directory],

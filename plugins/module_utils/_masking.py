@@ -82,18 +82,20 @@ def mask_data(data: Any, secrets: Iterable[str]) -> Any:
 # A token is base64, so it is written in the standard alphabet (``+``, ``/``) or the URL-safe one (``-``, ``_``),
 # and on its way into a command line or a log it may be URL-encoded (``%2B``, ``%2F``, ``%3D``), JSON-escaped
 # (``\/``, ``\u002b``) or quoted by Python or JSON, as a dict key or a value. A run is every character of either
-# alphabet and every such escape, so an encoded token is one run, not pieces too short to look like a token.
+# alphabet with ``%`` and ``\`` (the escapes are made of those), so an encoded token is one run, not pieces too
+# short to look like a token; its escapes are decoded before its shape is judged.
 #
-# Each pattern matches in time linear in the text: its repeats are single steps with distinct first characters
-# (no alternative can start where another does), and nothing after an unbounded repeat can fail, so the engine
-# never gives back what a repeat took. tests/unit/plugins/module_utils/test_masking.py checks that shape for every
-# pattern of this module, scrub.py and log.py.
+# Each pattern matches in time linear in the text: an unbounded repeat is of one character class (which the engine
+# runs without keeping a backtracking point per character, so memory stays flat too), no two unbounded repeats
+# that can take the same character follow each other, and nothing after an unbounded repeat can fail, so the
+# engine never gives back what a repeat took. tests/unit/plugins/module_utils/test_masking.py checks that shape
+# for every pattern of this module, scrub.py and log.py.
 
 TOKEN_MASK = "<token redacted>"  # noqa: S105 - the mask, not a secret
 # Characters of a run, escapes included (their hex digits are letters and digits): what a cut may have split.
 RUN_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=%\\"
 
-_RUN = re.compile(r"(?:[A-Za-z0-9+/_\-]|%[0-9A-Fa-f]{2}|\\/|\\u[0-9A-Fa-f]{4})+(?:=|%3[Dd]|\\u003[Dd]){0,2}")
+_RUN = re.compile(r"[A-Za-z0-9+/_\-%\\]+={0,2}")
 # After the header's name: a few blanks, ``:``, ``=``, quotes and backslashes (a dict key closing, an escaped quote,
 # a bytes literal's ``b'``), raw or URL-encoded; bounded, so a name followed by a million blanks costs 32 steps.
 # Then the value, up to the next blank, quote, comma or backslash.
@@ -102,7 +104,7 @@ _HEADER_VALUE = re.compile(
     re.IGNORECASE,
 )
 _ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\(/)")
-_PART_SEPARATOR = re.compile(r"[-_/+=]")
+_PART_SEPARATOR = re.compile(r"[-_/+=%\\]")
 # A word in a name: letters, then perhaps a number (ec2, v2, production-42); random tokens mix them throughout.
 _WORD_PART = re.compile(r"[a-z]{1,12}[0-9]{0,4}|[0-9]{1,8}")
 # Tokens worth registering with no_log_values: shorter values ("$T") would mask innocent text everywhere.
@@ -111,6 +113,8 @@ _ALREADY_MASKED = ("<token", "**token")
 
 
 def _unescaped(run: str) -> str:
+    if "%" not in run and "\\" not in run:
+        return run
     return _ESCAPE.sub(lambda match: match.group(3) or chr(int(match.group(1) or match.group(2), 16)), run)
 
 
@@ -132,7 +136,7 @@ def token_shaped(run: str) -> bool:
         return False
     parts = _PART_SEPARATOR.split(text)
     odd = sum(len(part) for part in parts if not _word(part))
-    if "/" not in text:
+    if "/" not in text and "\\" not in text:
         return odd > 0
     # A path: its odd parts (a CamelCase directory, a version) are a few among words.
     return odd >= 16 or odd * 3 >= sum(len(part) for part in parts)
@@ -152,12 +156,13 @@ def mask_tokens(text: str, found: set | None = None, mask: str = TOKEN_MASK) -> 
         return match.group(0)[: match.start(2) - match.start()] + mask
 
     def shaped(match: re.Match) -> str:
-        run = match.group(0)
+        # A backslash after a token escapes what follows it (a JSON string's closing quote): it stays.
+        run = match.group(0).rstrip("\\")
         if not token_shaped(run):
-            return run
+            return match.group(0)
         if found is not None:
             found.update((run, _unescaped(run)))
-        return mask
+        return mask + match.group(0)[len(run) :]
 
     return _RUN.sub(shaped, _HEADER_VALUE.sub(header_value, text))
 

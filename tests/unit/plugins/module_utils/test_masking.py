@@ -209,10 +209,12 @@ def test_a_token_placed_anywhere_in_any_encoding_never_survives(words, token, en
 
 # ---------------------------------------------------------------------------------------------------------------
 # Linear time, checked on the patterns' shape rather than timed: the two ways a backtracking engine goes quadratic in
-# the length of a line. (1) An unbounded repeat followed, through optional elements only, by another unbounded
-# repeat that can match the same character (``\s*[:=]?\s*``): every split between the two is tried. (2) In a pattern
-# that searches (sub, finditer, split, search), an unbounded repeat followed by something that can fail
-# (``[A-Za-z0-9]+\Z``, ``[A-Za-z0-9]{16,}=``): the repeat runs to the end of its run from every start position.
+# the length of a line, and the way it takes memory per character. (1) An unbounded repeat followed, through
+# optional elements only, by another unbounded repeat that can match the same character (``\s*[:=]?\s*``): every
+# split between the two is tried. (2) In a pattern that searches (sub, finditer, split, search), an unbounded repeat
+# followed by something that can fail (``[A-Za-z0-9]+\Z``, ``[A-Za-z0-9]{16,}=``): the repeat runs to the end of
+# its run from every start position. (3) An unbounded repeat of a group (``(?:[a-z]|%[0-9a-f]{2})+``): the engine
+# keeps a backtracking point per repetition.
 
 try:
     from re import _constants as sre_constants
@@ -222,6 +224,7 @@ except ImportError:  # Python before 3.11
     import sre_parse  # type: ignore[no-redef]
 
 UNIVERSE = [chr(code) for code in range(0x180)]
+SINGLE_CHARACTER = (sre_constants.LITERAL, sre_constants.NOT_LITERAL, sre_constants.ANY, sre_constants.IN)
 UNBOUNDED = sre_constants.MAXREPEAT
 REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT)
 CATEGORIES = {
@@ -313,6 +316,9 @@ def _problems(items: list, searching: bool, where: str = "") -> list:
                     problems.append(f"{where}an unbounded repeat followed by something that can fail")
                 if any(inner in REPEATS and inner_arg[1] == UNBOUNDED for inner, inner_arg in body):
                     problems.append(f"{where}nested unbounded repeats")
+                if len(body) != 1 or body[0][0] not in SINGLE_CHARACTER:
+                    # The engine keeps a backtracking point per repetition of a group: memory linear in the line.
+                    problems.append(f"{where}an unbounded repeat of more than one character class")
             problems += _problems(body, False, where)
         elif op is sre_constants.SUBPATTERN:
             problems += _problems(list(arg[-1]) + items[index + 1 :], searching and index == 0, where)
@@ -359,6 +365,7 @@ def test_every_pattern_on_host_text_is_linear_in_shape(pattern, searching):
         r"[A-Za-z0-9_\-]{16,}={1,2}|[A-Za-z0-9_\-]{32,}",  # its token shape: the first branch fails after the repeat
         r"[A-Za-z0-9_=\-]+\Z",  # drop_cut_token
         r"(a+)+b",
+        r"(?:[a-z]|%[0-9a-f]{2})+",  # linear in time, but a backtracking point per repetition: memory per character
     ],
 )
 def test_the_shape_check_finds_the_quadratic_patterns(quadratic):
