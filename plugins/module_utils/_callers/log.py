@@ -340,12 +340,10 @@ def _lines(stream: BinaryIO, budget: _Budget) -> Iterator[tuple]:
         cut = len(raw) == limit and not raw.endswith(b"\n")
         while cut:
             rest = stream.readline(limit)
-            if not rest or rest.endswith(b"\n"):
-                if not budget.read(len(rest)):
-                    return
-                break
             if not budget.read(len(rest)):
                 return
+            if not rest or rest.endswith(b"\n"):
+                break
         if not budget.line():
             return
         yield raw.rstrip(b"\r\n").decode("utf-8", "replace"), cut
