@@ -83,7 +83,8 @@ def mask_data(data: Any, secrets: Iterable[str]) -> Any:
 # and on its way into a command line or a log it may be URL-encoded (``%2B``, ``%2F``, ``%3D``), JSON-escaped
 # (``\/``, ``\u002b``) or quoted by Python or JSON, as a dict key or a value. A run is every character of either
 # alphabet with ``%`` and ``\`` (the escapes are made of those), so an encoded token is one run, not pieces too
-# short to look like a token; its escapes are decoded before its shape is judged.
+# short to look like a token; its escapes are decoded before its shape is judged. Runs shorter than 16 characters are
+# never tokens, so the pattern does not stop at them: a search that fails inside one has read at most 16 characters.
 #
 # Each pattern matches in time linear in the text: an unbounded repeat is of one character class (which the engine
 # runs without keeping a backtracking point per character, so memory stays flat too), no two unbounded repeats
@@ -95,7 +96,7 @@ TOKEN_MASK = "<token redacted>"  # noqa: S105 - the mask, not a secret
 # Characters of a run, escapes included (their hex digits are letters and digits): what a cut may have split.
 RUN_CHARACTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_=%\\"
 
-_RUN = re.compile(r"[A-Za-z0-9+/_\-%\\]+={0,2}")
+_RUN = re.compile(r"[A-Za-z0-9+/_\-%\\]{16,}={0,2}")
 # After the header's name: a few blanks, ``:``, ``=``, quotes and backslashes (a dict key closing, an escaped quote,
 # a bytes literal's ``b'``), raw or URL-encoded; bounded, so a name followed by a million blanks costs 32 steps.
 # Then the value, up to the next blank, quote, comma or backslash.
