@@ -34,8 +34,13 @@ description:
     than the minimum. Any other version (C(2.x), C(1.13.25garbage), C(1.13.25-1), a number in the billions) is
     reported with C(status=unknown), never taken as ready.
   - "IMDSv2 session tokens are taken out of everything returned (argv, paths, user agents, messages), whatever
-    their form (C(-H 'X-aws-ec2-metadata-token: ...') in any case, or a token-shaped string anywhere), and those
-    found are also registered with Ansible's C(no_log) values."
+    their form (C(-H 'X-aws-ec2-metadata-token: ...') in any case and any quoting, as a dict key or value, or a
+    token-shaped string anywhere, in the standard or URL-safe base64 alphabet, URL-encoded or JSON-escaped), and
+    those found are also registered with Ansible's C(no_log) values."
+  - "Every read is bounded per byte, not per line: the byte cap (inflated bytes for a C(.gz) file) and the time
+    budget are checked as each piece is read, inside a long line too, and the time to read one line grows in
+    proportion to its length. Only regular files are read: a FIFO, a device or a socket in place of the log, its
+    rotated files or a scanned file is refused before it is read and reported in its C(error)."
   - The module only reads files on the host; it sends no request to IMDS or AWS.
 author:
   - ec2meta.imds maintainers (@ec2meta)
@@ -261,7 +266,9 @@ log:
       type: str
       sample: null
     files:
-      description: Each file, with C(path), C(bytes_read) and C(error) (null, V(not found), V(permission denied...)).
+      description: >-
+        Each file, with C(path), C(bytes_read) and C(error) (null, V(not found), V(permission denied...),
+        V(unreadable: not a regular file but a FIFO...)).
       type: list
       elements: dict
       sample: [{"path": "/var/log/imds/imds-trace.log", "bytes_read": 2048, "error": null}]
@@ -376,7 +383,10 @@ scan:
       type: int
       sample: 3
     unreadable:
-      description: Up to 20 paths that could not be read, with C(path) and C(error).
+      description:
+        - Up to 20 paths that could not be read, with C(path) and C(error).
+        - 'An archive whose central directory claims more than 100,000 entries or 32 MiB is not read; its C(error)
+          names the limit, for example V(over max_archive_entries (100000\): its directory claims 4000000).'
       type: list
       elements: dict
       sample: []

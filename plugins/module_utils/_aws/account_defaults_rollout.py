@@ -76,11 +76,10 @@ def _refusal(refused: list) -> EnforcementNotReady:
     kinds = {type(error) for error in refused}
     # One reason when every region was refused for the same one; else the general refusal.
     refusal = kinds.pop() if len(kinds) == 1 else EnforcementNotReady
+    why = "are not ready for http_tokens_enforced" if refusal is EnforcementNotReady else "were refused"
+    details = " ".join(str(error) for error in refused)
     return refusal(
-        f"{len(refused)} regions ({names}) "
-        + ("are not ready for http_tokens_enforced" if refusal is EnforcementNotReady else "were refused")
-        + ", and nothing was sent to any region. "
-        + " ".join(str(error) for error in refused),
+        f"{len(refused)} regions ({names}) {why}, and nothing was sent to any region. {details}",
         result={
             "regions_refused": [error.result["region"] for error in refused],
             "readiness": {

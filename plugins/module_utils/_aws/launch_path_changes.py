@@ -342,10 +342,9 @@ def _successor_of(number: int, data: dict, wanted: Mapping[str, Any], latest: in
     if number != latest:  # a version that is not $Latest may have a successor from an earlier run
         launch = _without_options(data[number])
         for candidate in sorted(data, reverse=True):
-            if (
-                candidate != number
-                and _without_options(data[candidate]) == launch
-                and template_options(data[candidate].get("MetadataOptions")) == desired
+            same_launch = _without_options(data[candidate]) == launch
+            if all(
+                (candidate != number, same_launch, template_options(data[candidate].get("MetadataOptions")) == desired)
             ):
                 successor.action, successor.new_version = "reused", candidate
                 break
@@ -464,18 +463,21 @@ def _failure_result(plan: TemplatePlan, created: list, default_set: bool) -> dic
     }
 
 
+def _made_as_planned(item: Any, found: Mapping, data: Mapping) -> bool:
+    """A created version read back: its source's launch data, with only the wanted metadata options."""
+    if item.new_version not in found:
+        return False
+    made = found[item.new_version]
+    same_launch = _without_options(made) == _without_options(data[item.old_version])
+    return same_launch and template_options(made.get("MetadataOptions")) == item.desired
+
+
 def _verify(ec2: Any, budget: Any, plan: TemplatePlan, created: list) -> None:
     """Read the new versions back: each is its source's launch data with the desired options, or nothing moves."""
     if not created:
         return
     found = read_versions(ec2, budget, plan.template_id, {"Versions": [str(item.new_version) for item in created]})
-    wrong = [
-        item.new_version
-        for item in created
-        if item.new_version not in found
-        or _without_options(found[item.new_version]) != _without_options(plan.data[item.old_version])
-        or template_options(found[item.new_version].get("MetadataOptions")) != item.desired
-    ]
+    wrong = [item.new_version for item in created if not _made_as_planned(item, found, plan.data)]
     if wrong:
         raise LaunchDataChanged(
             f"Version(s) {', '.join(map(str, wrong))} of {plan.template_id} do not read back as their source "

@@ -24,7 +24,9 @@ The forms it has written, all read here (the versions are its CHANGELOG's):
   version and wrote ``IMDSv1(!)``; here that is version ``unknown``.
 
 Every text taken from a line goes through :func:`scrub_tokens`; a line that does not parse is counted, never shown.
-Reading is bounded by :class:`LogLimits`: bytes, lines, line length, distinct callers and wall time.
+Reading is bounded by :class:`LogLimits`: bytes (inflated bytes for ``.gz``), lines, line length, distinct callers
+and wall time, each counted as the bytes are read, inside a line too; every regex here is linear in the line's
+length (``test_masking.py`` checks their shape). Only regular files are opened: a FIFO or a device is refused.
 """
 
 from __future__ import annotations
@@ -34,12 +36,14 @@ import os
 import re
 import time
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, BinaryIO, Iterator
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.scrub import drop_cut_token, scrub_tokens
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+from ansible_collections.ec2meta.imds.plugins.module_utils._host_files import NotRegularFile, open_regular
 
 ANALYZER_URL = "https://github.com/aws/aws-imds-packet-analyzer"
 DEFAULT_LOG_PATH = "/var/log/imds/imds-trace.log"
@@ -288,53 +292,63 @@ def log_files(log_path: str) -> list:
     return [log_path] + [os.path.join(directory, name) for _number, name in sorted(rotated)]
 
 
-def _open(path: str) -> BinaryIO:
-    return gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+@contextmanager
+def _open(path: str) -> Iterator[BinaryIO]:
+    """The file's bytes, inflated for ``.gz``; only a regular file is opened (no FIFO, device or socket)."""
+    with open_regular(path) as stream:
+        if path.endswith(".gz"):
+            with gzip.GzipFile(fileobj=stream, mode="rb") as inflated:
+                yield inflated
+        else:
+            yield stream
 
 
 @dataclass
 class _Budget:
+    """Bytes are counted as they are read (inflated bytes for a ``.gz`` file) and the clock is read with each
+    piece, so no line, however long, and no compressed stream, however well it packs, outruns a limit."""
+
     limits: LogLimits
     deadline: float
     bytes_read: int = 0
     lines: int = 0
     stopped: str | None = None
 
-    def spend(self, size: int) -> bool:
-        """Count one line of ``size`` bytes; False once a limit is reached (``stopped`` says which)."""
-        if self.stopped:
-            return False
-        if self.bytes_read + size > self.limits.max_bytes:
-            self.stopped = "max_bytes"
-        elif self.lines >= self.limits.max_lines:
+    def read(self, size: int) -> bool:
+        """Count ``size`` bytes just read; False once a limit is reached (``stopped`` says which)."""
+        if self.stopped is None:
+            if self.bytes_read + size > self.limits.max_bytes:
+                self.stopped = "max_bytes"
+            elif time.monotonic() > self.deadline:
+                self.stopped = "max_seconds"
+            else:
+                self.bytes_read += size
+        return self.stopped is None
+
+    def line(self) -> bool:
+        """Count one line; False once max_lines lines were read."""
+        if self.stopped is None and self.lines >= self.limits.max_lines:
             self.stopped = "max_lines"
-        elif self.lines % 4096 == 0 and time.monotonic() > self.deadline:
-            self.stopped = "max_seconds"
-        if self.stopped:
-            return False
-        self.bytes_read += size
-        self.lines += 1
-        return True
+        self.lines += self.stopped is None
+        return self.stopped is None
 
 
 def _lines(stream: BinaryIO, budget: _Budget) -> Iterator[tuple]:
-    """(text, cut) per line, each at most max_line_bytes; the rest of a longer line is read and dropped."""
+    """(text, cut) per line, each at most max_line_bytes; the rest of a longer line is read, counted and dropped,
+    a bounded piece at a time."""
     limit = budget.limits.max_line_bytes
     while True:
         raw = stream.readline(limit)
-        if not raw:
+        if not raw or not budget.read(len(raw)):
             return
-        size = len(raw)
-        cut = not raw.endswith(b"\n")
-        if cut and size == limit:
-            while True:  # skip to the end of the long line, a bounded piece at a time
-                rest = stream.readline(limit)
-                size += len(rest)
-                if not rest or rest.endswith(b"\n"):
-                    break
-        else:
-            cut = False
-        if not budget.spend(size):
+        cut = len(raw) == limit and not raw.endswith(b"\n")
+        while cut:
+            rest = stream.readline(limit)
+            if not budget.read(len(rest)):
+                return
+            if not rest or rest.endswith(b"\n"):
+                break
+        if not budget.line():
             return
         yield raw.rstrip(b"\r\n").decode("utf-8", "replace"), cut
 
@@ -394,6 +408,8 @@ def _read_file(path: str, budget: _Budget, grouping: _Grouping) -> dict:
                 grouping.take(text, cut, entry["path"])
     except FileNotFoundError:
         entry["error"] = "not found"
+    except NotRegularFile as error:
+        entry["error"] = f"unreadable: {error}; only a regular file is read"
     except PermissionError:
         entry["error"] = "permission denied: the analyzer's log is readable by root only; use become: true"
     except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError

@@ -15,14 +15,16 @@ from __future__ import annotations
 import os
 import re
 import stat
+import struct
 import sys
 import time
-import zipfile
 from dataclasses import dataclass, field
 from glob import glob
+from typing import BinaryIO, Iterator
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.scrub import scrub_tokens
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.versions import READY, verdict
+from ansible_collections.ec2meta.imds.plugins.module_utils._host_files import open_regular
 from ansible_collections.ec2meta.imds.plugins.module_utils._json import load_json
 
 SOURCE = "https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/use-a-supported-sdk-version-for-imdsv2.html"
@@ -149,6 +151,8 @@ class ScanLimits:
     max_text_file_bytes: int = 16 * 1024 * 1024
     max_binary_bytes: int = 256 * 1024 * 1024
     max_archive_entries: int = 100_000
+    # A central directory entry is 46 bytes and its name; 100,000 entries with long paths take some 20 MiB.
+    max_central_directory_bytes: int = 32 * 1024 * 1024
     max_findings: int = 1000
     max_unreadable: int = 20
 
@@ -230,14 +234,15 @@ class _Scan:
     def cannot_read(self, path: str, error: BaseException) -> None:
         self.unreadable_count += 1
         if len(self.unreadable) < self.limits.max_unreadable:
-            reason = error.strerror if isinstance(error, OSError) and error.strerror else error.__class__.__name__
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+            reason = reason or error.__class__.__name__
             self.unreadable.append({"path": scrub_tokens(path), "error": scrub_tokens(str(reason)[:200])})
 
     def read_head(self, path: str, size: int) -> bytes | None:
         """The first ``size`` bytes of a file (within the byte budget); None when it cannot be read."""
         size = min(size, max(0, self.limits.max_read_bytes - self.bytes_read))
         try:
-            with open(path, "rb") as stream:
+            with open_regular(path) as stream:
                 data = stream.read(size)
         except OSError as error:
             self.cannot_read(path, error)
@@ -336,21 +341,88 @@ def _maven_version_directory(path: str) -> tuple | None:
     return (key, version) if key and version else None
 
 
+class ArchiveError(ValueError):
+    """An archive whose directory is malformed, or larger than a limit (named in the message)."""
+
+
+# The zip records read here (APPNOTE.TXT 4.3.12 to 4.3.16): their signatures and fixed-size layouts.
+_END = struct.Struct("<4s4H2LH")
+_END64_LOCATOR = struct.Struct("<4sLQL")
+_END64 = struct.Struct("<4sQ2H2L4Q")
+_CENTRAL_ENTRY = struct.Struct("<4s6H3L5H2L")
+_MAX_COMMENT = 0xFFFF
+
+
+def _central_directory(stream: BinaryIO, limits: ScanLimits) -> tuple:
+    """(entries, offset, size) of a zip's central directory, from its end records only; :class:`ArchiveError`
+    when they are malformed or claim more entries or bytes than the limits allow, before the directory is read."""
+    stream.seek(0, os.SEEK_END)
+    size = stream.tell()
+    stream.seek(max(0, size - _END.size - _MAX_COMMENT))
+    tail = stream.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < _END.size:
+        raise ArchiveError("not a zip archive (no end of central directory)")
+    end_offset = size - len(tail) + at
+    _sig, _disk, _cd_disk, _here, entries, cd_size, cd_offset, _comment = _END.unpack_from(tail, at)
+    if (entries == 0xFFFF or cd_size == 0xFFFFFFFF or cd_offset == 0xFFFFFFFF) and end_offset >= _END64_LOCATOR.size:
+        stream.seek(end_offset - _END64_LOCATOR.size)
+        locator = stream.read(_END64_LOCATOR.size)
+        if locator[:4] == b"PK\x06\x07":
+            end_offset = _END64_LOCATOR.unpack(locator)[2]
+            stream.seek(end_offset)
+            record = stream.read(_END64.size)
+            if len(record) < _END64.size or record[:4] != b"PK\x06\x06":
+                raise ArchiveError("a malformed zip64 end of central directory")
+            entries, cd_size, cd_offset = _END64.unpack(record)[7:10]
+    if entries > limits.max_archive_entries:
+        raise ArchiveError(f"over max_archive_entries ({limits.max_archive_entries}): its directory claims {entries}")
+    if cd_size > limits.max_central_directory_bytes:
+        raise ArchiveError(
+            f"over max_central_directory_bytes ({limits.max_central_directory_bytes}): its directory claims {cd_size}"
+        )
+    # Data before the archive (a self-extracting stub) shifts every offset: the directory ends where its end record
+    # begins.
+    start = end_offset - cd_size
+    if start < 0 or cd_offset > start:
+        raise ArchiveError("a central directory that does not fit in the file")
+    return entries, start, cd_size
+
+
+def _member_names(directory: bytes, entries: int) -> Iterator[str]:
+    """The member names of a central directory, at most ``entries`` of them, each record checked as it is read."""
+    at = 0
+    for _entry in range(entries):
+        signature_end = at + 4
+        if len(directory) - at < _CENTRAL_ENTRY.size or directory[at:signature_end] != b"PK\x01\x02":
+            raise ArchiveError("a malformed central directory entry")
+        name_length, extra_length, comment_length = _CENTRAL_ENTRY.unpack_from(directory, at)[10:13]
+        name_at = at + _CENTRAL_ENTRY.size
+        name_end = name_at + name_length
+        yield directory[name_at:name_end].decode("utf-8", "replace")
+        at = name_at + name_length + extra_length + comment_length
+
+
 def _archive(scan: _Scan, path: str) -> None:
     """The SDK jars inside a .war/.hpi/.jpi/.ear (WEB-INF/lib) or a fat .jar (BOOT-INF/lib): from the archive's
-    directory only, nothing is unpacked."""
+    central directory only, nothing is unpacked. Its size and count of entries are checked against the limits
+    from the end records before it is read, and it is counted against the byte budget."""
     try:
-        size = os.path.getsize(path)
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError, RuntimeError) as error:
+        with open_regular(path) as stream:
+            entries, start, cd_size = _central_directory(stream, scan.limits)
+            if scan.bytes_read + cd_size > scan.limits.max_read_bytes:
+                scan.stopped = "max_read_bytes"
+                return
+            stream.seek(start)
+            directory = stream.read(cd_size)
+        scan.bytes_read += len(directory)
+        for index, member in enumerate(_member_names(directory, entries)):
+            if index % 4096 == 4095 and scan.over():
+                return
+            if member.endswith(".jar"):
+                _jar_name(scan, f"{path}!/{member}", member.rsplit("/", 1)[-1], "a jar inside an archive")
+    except (OSError, ArchiveError, struct.error) as error:
         scan.cannot_read(path, error)
-        return
-    # The central directory is read whole; count it against the budget as its share of the archive.
-    scan.bytes_read += min(size, 64 * len(names))
-    for member in names[: scan.limits.max_archive_entries]:
-        if member.endswith(".jar"):
-            _jar_name(scan, f"{path}!/{member}", member.rsplit("/", 1)[-1], "a jar inside an archive")
 
 
 def _go_binary(scan: _Scan, path: str) -> None:
@@ -362,13 +434,13 @@ def _go_binary(scan: _Scan, path: str) -> None:
     is_go = False
     tail = b""
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path) as stream:
             head = stream.read(4)
             if not head.startswith(_EXECUTABLE_MAGIC):
                 scan.bytes_read += len(head)
                 return
             read = len(head)
-            while read < budget:
+            while read < budget and not scan.over():
                 chunk = stream.read(min(1024 * 1024, budget - read))
                 if not chunk:
                     break

@@ -5,14 +5,22 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
+import os
+import signal
+import socket
+import zlib
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
 
 import pytest
 from analyzer_log import FORMS, Call, Process, gzip_file, jenkins_calls, line, write_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers import log as log_module
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.log import (
     LogLimits,
     parse_line,
@@ -299,3 +307,183 @@ def test_any_bytes_in_a_file_never_raise(tmp_path_factory, chunks):
     (directory / "imds-trace.log").write_bytes(b"\n".join(chunks))
     _callers, summary, _tokens = read_callers(str(directory / "imds-trace.log"))
     assert summary["lines_parsed"] + summary["lines_unparsed"] == summary["lines_read"]
+
+
+@st.composite
+def calls_with_an_encoded_token(draw):
+    """Issue 28: a token in the standard alphabet, URL-encoded, JSON- or Python-quoted, in argv, agent or path."""
+    raw = draw(st.binary(min_size=40, max_size=48))
+    token = draw(st.sampled_from([base64.b64encode, base64.urlsafe_b64encode]))(raw).decode()
+    shown = draw(
+        st.sampled_from(
+            [
+                token,
+                quote(token, safe=""),
+                quote(token),
+                json.dumps(token).replace("/", "\\/"),
+                repr({"x-aws-ec2-metadata-token": token}),
+                json.dumps({token: 1}),
+            ]
+        )
+    )
+    words = draw(TEXT).split(" ")
+    position = draw(st.integers(min_value=0, max_value=len(words)))
+    text = " ".join([*words[:position], shown, *words[position:]])
+    place = draw(st.sampled_from(["argv", "user_agent", "path"]))
+    call = Call(
+        chain=[Process(draw(st.integers(1, 99999)), "python3", text if place == "argv" else "python3 app.py")],
+        version="v1",
+        path="/latest/meta-data/?t=" + quote(text, safe="") if place == "path" else "/latest/meta-data/",
+        user_agent=text if place == "user_agent" else "Boto3/1.9.0",
+    )
+    return call, token
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=200)
+@given(calls_with_an_encoded_token(), st.sampled_from(FORMS))
+def test_no_token_in_any_encoding_in_any_parsed_text(case, form):
+    call, token = case
+    parsed = parse_line(line(call, form))
+    text = json.dumps([parsed.chain[0].as_dict(), parsed.path, parsed.user_agent])
+    for form_of_token in (token, token.rstrip("="), quote(token, safe=""), token.replace("/", "\\/")):
+        assert form_of_token not in text
+        assert form_of_token.lower() not in text.lower()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 28, item 2: every reader of host files is bounded per byte, not per line.
+
+
+@contextlib.contextmanager
+def hang_guard(seconds: int = 60):
+    """The old reader blocked on a FIFO and spun on /dev/zero for ever: fail such a test instead of hanging the suite.
+    Not a speed target: the cases here end in milliseconds."""
+
+    def expired(_signum, _frame):
+        raise TimeoutError(f"still reading after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _fifo(path):
+    os.mkfifo(path)
+
+
+def _device(path):
+    path.symlink_to("/dev/zero")
+
+
+def _socket(path):
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    return server
+
+
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [(_fifo, "a FIFO"), (_device, "a character device"), (_socket, "a socket")],
+    ids=["fifo", "dev-zero", "socket"],
+)
+@pytest.mark.parametrize("which", ["imds-trace.log", "imds-trace.log.1"])
+def test_a_file_that_is_not_regular_is_refused_before_it_is_read(tmp_path, make, kind, which):
+    write_log(tmp_path, [line(Call(chain=[CURL]))])
+    (tmp_path / which).unlink(missing_ok=True)
+    keep = make(tmp_path / which)
+    with hang_guard():
+        _callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=LogLimits(max_seconds=600))
+    if keep is not None:
+        keep.close()
+    refused = next(file for file in summary["files"] if file["path"].endswith(which))
+    assert refused["error"] == f"unreadable: not a regular file but {kind}; only a regular file is read"
+    assert refused["bytes_read"] == 0
+    assert summary["complete"] is False
+
+
+def test_a_gzip_bomb_stops_at_max_bytes_counted_inflated(tmp_path):
+    """32 MiB of zeros, one endless line, in 32 KiB of gzip, and after them a damaged member that only a reader
+    inflating past max_bytes would reach. The old reader inflated all of it before counting it."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1024 * 1024)
+    bomb = b"".join(compressor.compress(zeros) for _mebibyte in range(32)) + compressor.flush()
+    (tmp_path / "imds-trace.log").write_bytes(line(Call(chain=[CURL])).encode() + b"\n")
+    (tmp_path / "imds-trace.log.1.gz").write_bytes(bomb + b"\x1f\x8b\x08\x00damaged")
+    limits = LogLimits(max_bytes=1024 * 1024, max_line_bytes=64 * 1024, max_seconds=600)
+    with hang_guard():
+        callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=limits)
+    assert [caller["name"] for caller in callers] == ["curl"]
+    assert summary["stopped"] == "max_bytes"
+    assert summary["complete"] is False
+    assert [file["error"] for file in summary["files"]] == [None, None]
+    assert summary["bytes_read"] <= limits.max_bytes
+
+
+class SteppingClock:
+    """time.monotonic for the reader: one second passes at every reading of the clock."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        self.now += 1
+        return self.now
+
+
+@pytest.mark.parametrize(
+    ("content", "lines_at_most"),
+    [
+        (b"x" * (4 * 1024 * 1024), 0),  # one endless line: the clock is read while it is read
+        (b"not an analyzer line\n" * 10_000, 10),  # short lines: every line, not every 4,096th
+    ],
+    ids=["inside-one-line", "every-line"],
+)
+def test_the_time_budget_is_checked_as_bytes_are_read(tmp_path, monkeypatch, content, lines_at_most):
+    (tmp_path / "imds-trace.log").write_bytes(content)
+    monkeypatch.setattr(log_module, "time", SteppingClock())
+    limits = LogLimits(max_seconds=5, max_line_bytes=64 * 1024)
+    _callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=limits)
+    assert summary["stopped"] == "max_seconds"
+    assert summary["complete"] is False
+    assert summary["lines_read"] <= lines_at_most
+    assert summary["bytes_read"] <= 10 * 64 * 1024
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        "x-aws-ec2-metadata-token" + " " * 100_000,  # both old header rules were quadratic in the blanks
+        "x-aws-ec2-metadata-token " * 10_000,
+        f"curl -H 'X-aws-ec2-metadata-token: {TOKEN}'" + "\t" * 100_000 + "x",
+        "a" * 20 + (" " + "b" * 20) * 5_000,  # short runs: the shape rule's first branch used to fail on each
+        "%2B" * 100_000 + "%",
+    ],
+    ids=["header-then-blanks", "header-repeated", "token-then-tabs", "short-runs", "escapes"],
+)
+def test_hostile_argv_lines_are_read_and_masked(tmp_path, argv):
+    """Correctness on the hostile line classes; their time is the shape test's (test_masking.py) and the
+    benchmark's (benchmarks/hostile_lines.py) business. The guard only turns the old minutes-long runs into a
+    failure."""
+    call = Call(chain=[Process(4242, "sh", argv)], version="v2", token=TOKEN)
+    (tmp_path / "imds-trace.log").write_text(line(call, "1.1") + "\n")
+    with hang_guard():
+        callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=LogLimits(max_seconds=600))
+    assert summary["complete"] is True
+    assert [caller["pid"] for caller in callers] == [4242]
+    assert TOKEN not in json.dumps(callers)
+
+
+def test_a_line_cut_inside_a_long_token_run_loses_the_whole_run(tmp_path):
+    """262,000 token characters after argv: a cut at max_line_bytes; the run is dropped, whatever its alphabet."""
+    run = ("AQAE+/x%2B" * 30_000)[:262_000]
+    text = line(Call(chain=[Process(4242, "sh", "sh -c " + run)]), "1.0")
+    (tmp_path / "imds-trace.log").write_text(text + "\n")
+    limits = LogLimits(max_line_bytes=200_000, max_seconds=600)
+    with hang_guard():
+        callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=limits)
+    assert summary["lines_cut"] == 1
+    assert [caller["argv"] for caller in callers] == ["sh -c"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
+import struct
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -378,3 +380,95 @@ def test_each_npm_layout_is_counted(tmp_path, relative):
     write(tmp_path, relative, json.dumps({"name": "aws-sdk", "version": "2.500.0"}))
     findings, _summary = scan([str(tmp_path)], include_system=False)
     assert [(f["sdk"], f["status"], f["version"]) for f in findings] == [("javascript", "outdated", "2.500.0")]
+
+
+def test_older_than(version, minimum, older):
+    assert older_than(version, minimum) is older
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Issue 28, item 2: archives are bounded by their entries and central directory before it is read.
+
+
+def end_of_central_directory(entries: int, size: int, offset: int = 0) -> bytes:
+    return struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, min(entries, 0xFFFF), min(entries, 0xFFFF), size, offset, 0)
+
+
+def zip64_claim(entries: int, size: int) -> bytes:
+    """The end records of a zip64 archive (a 4-million-entry jar has them) and nothing else."""
+    record = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries, size, 0)
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, 0, 1)
+    return record + locator + struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+
+
+@pytest.mark.parametrize(
+    ("content", "limit"),
+    [
+        (end_of_central_directory(60_000, 3_000_000), "max_archive_entries"),
+        (zip64_claim(4_000_000, 200_000_000), "max_archive_entries"),
+        (zip64_claim(10, 2**40), "max_central_directory_bytes"),
+    ],
+    ids=["claims-60000", "zip64-claims-4-million", "zip64-claims-a-tebibyte"],
+)
+def test_an_archive_claiming_a_huge_directory_is_refused_before_it_is_read(tmp_path, content, limit):
+    write(tmp_path, "app/lib/huge.jar", content)
+    limits = replace(ScanLimits(), max_archive_entries=50_000)
+    findings, summary = scan([str(tmp_path)], include_system=False, limits=limits)
+    assert findings == []
+    assert summary["complete"] is False
+    assert summary["unreadable"][0]["error"].startswith(f"over {limit} (")
+    assert summary["bytes_read"] < 1024
+
+
+def test_an_archive_with_more_entries_than_allowed_is_incomplete_not_cut_short_silently(tmp_path):
+    """The old scan kept the first max_archive_entries names and called the scan complete."""
+    members = [f"WEB-INF/classes/c{index}.class" for index in range(120)] + ["WEB-INF/lib/aws-java-sdk-core-1.11.0.jar"]
+    write(tmp_path, "app.war", zip_bytes(members))
+    findings, summary = scan(
+        [str(tmp_path)], include_system=False, limits=replace(ScanLimits(), max_archive_entries=100)
+    )
+    assert findings == []
+    assert summary["complete"] is False
+    assert summary["unreadable"][0]["error"] == "over max_archive_entries (100): its directory claims 121"
+
+
+def test_an_archive_after_a_stub_is_read_from_its_own_directory(tmp_path):
+    """A self-extracting jar: a launcher script before the archive shifts every offset."""
+    write(tmp_path, "app.jar", b"#!/bin/sh\nexec java -jar $0\n" + zip_bytes(["BOOT-INF/lib/sdk-core-2.5.0.jar"]))
+    findings, summary = scan([str(tmp_path)], include_system=False)
+    assert [(f["sdk"], f["version"], f["where"]) for f in findings] == [
+        ("java2", "2.5.0", f"{tmp_path}/app.jar!/BOOT-INF/lib/sdk-core-2.5.0.jar")
+    ]
+    assert summary["complete"] is True
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_file_swapped_for_a_fifo_or_device_is_not_read(tmp_path, monkeypatch, kind):
+    """The walk sees a regular file, then the file is replaced before it is opened: open_regular refuses it."""
+    from ansible_collections.ec2meta.imds.plugins.module_utils._callers import sdk_scan
+
+    target = write(tmp_path, "node_modules/aws-sdk/package.json", b"{}")
+    real_file = sdk_scan._file
+
+    def swap(scan_state, path, *args):
+        if path == str(target):
+            target.unlink()
+            os.mkfifo(target) if kind == "fifo" else target.symlink_to("/dev/zero")
+        return real_file(scan_state, path, *args)
+
+    monkeypatch.setattr(sdk_scan, "_file", swap)
+
+    def expired(_signum, _frame):
+        raise TimeoutError("the scan blocked on a FIFO")
+
+    # The old scan blocked on the FIFO for ever: fail instead of hanging the suite.
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(60)
+    try:
+        findings, summary = scan([str(tmp_path)], include_system=False)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert [(f["sdk"], f["status"]) for f in findings] == [("javascript", "unknown")]
+    assert summary["unreadable"][0]["error"].startswith("not a regular file but a ")
+    assert summary["bytes_read"] == 0

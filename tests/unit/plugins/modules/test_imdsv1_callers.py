@@ -106,3 +106,35 @@ def test_bad_options_fail_with_a_reason(run_module, host, args, message):
     assert result["failed"] is True
     assert result["reason"] == "invalid_option"
     assert message in result["msg"]
+
+
+def test_a_fifo_log_and_an_encoded_token_through_main(run_module, host):
+    """Issue 28: a FIFO in place of a rotated file is refused, not waited on; a token in the standard alphabet,
+    URL-encoded in the path, does not come back."""
+    import os
+    import signal
+    from urllib.parse import quote
+
+    standard = "AQAEAFEO+InKb/S7me+hLqzu83lYdeDV7r/sPh2D4SJF6v5IwD4S8g=="
+    call = Call(chain=[Process(77, "python3", f"python3 poll.py {standard}")], path=f"/?t={quote(standard, safe='')}")
+    with (host / "log" / "imds-trace.log").open("a") as stream:
+        stream.write(line(call, "1.1") + "\n")
+    os.mkfifo(host / "log" / "imds-trace.log.1")
+
+    def expired(_signum, _frame):
+        raise TimeoutError("the module blocked on a FIFO")
+
+    previous = signal.signal(signal.SIGALRM, expired)  # the old reader blocked for ever: fail, do not hang
+    signal.alarm(60)
+    try:
+        result = run(run_module, host)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not result.get("failed"), result
+    assert result["log"]["complete"] is False
+    assert result["log"]["files"][1]["error"].startswith("unreadable: not a regular file but a FIFO")
+    text = json.dumps(result)
+    assert standard not in text
+    assert quote(standard, safe="") not in text
+    assert "the log was not read completely" in result["summary"]
