@@ -351,6 +351,31 @@ def _successor_of(number: int, data: dict, wanted: Mapping[str, Any], latest: in
     return successor
 
 
+def _source_and_its_users(source_version: Any, aliases: list, template_id: str, default: int, latest: int) -> tuple:
+    """versions=source: the source version's number, and who keeps a lineage (the aliases on it or on $Latest)."""
+    spec = _spec(source_version)
+    if spec is None:
+        raise ImdsConfigError(f"source_version must be $Default, $Latest or a version number, not {source_version!r}")
+    source = _resolve(spec, default, latest)
+    if source > latest:
+        raise LaunchTemplateNotFound(
+            f"Version {source} of launch template {template_id} does not exist (its latest is {latest})"
+        )
+    users = [user for user in aliases if _resolve(user["version"], default, latest) in (source, latest)]
+    return source, [*users, {"kind": "source_version", "name": spec, "version": spec}]
+
+
+def _versions_in_use(ec2: Any, budget: Any, template_id: str, oldest: int, source: int, latest: int) -> dict:
+    """Every version from the oldest in use up: their data, and the successors an earlier run may have made."""
+    span = {"MinVersion": str(oldest), "MaxVersion": str(latest), "MaxResults": VERSIONS_PAGE}
+    data = read_versions(ec2, budget, template_id, span)
+    if source not in data:
+        raise LaunchTemplateNotFound(f"Version {source} of launch template {template_id} does not exist")
+    if latest not in data:
+        raise AwsBadResponse(f"{DESCRIBE_VERSIONS} did not answer {template_id}'s latest version {latest}")
+    return data
+
+
 def plan_template(
     ec2: Any,
     budget: Any,
@@ -383,18 +408,7 @@ def plan_template(
         {"kind": "alias", "name": LATEST_ALIAS, "version": LATEST_ALIAS},
     ]
     if users is None:
-        spec = _spec(source_version)
-        if spec is None:
-            raise ImdsConfigError(
-                f"source_version must be $Default, $Latest or a version number, not {source_version!r}"
-            )
-        source = _resolve(spec, default, latest)
-        if source > latest:
-            raise LaunchTemplateNotFound(
-                f"Version {source} of launch template {template_id} does not exist (its latest is {latest})"
-            )
-        everyone = [user for user in everyone if _resolve(user["version"], default, latest) in (source, latest)]
-        everyone.append({"kind": "source_version", "name": spec, "version": spec})
+        source, everyone = _source_and_its_users(source_version, everyone, template_id, default, latest)
         default_from = source if set_default else None
     else:
         source = default_from = default
@@ -402,13 +416,7 @@ def plan_template(
     by_version: dict = {}
     for user in everyone:
         by_version.setdefault(_resolve(user["version"], default, latest), []).append(user)
-    # Every version from the oldest in use up: their data, and the successors an earlier run may have made.
-    span = {"MinVersion": str(min(by_version)), "MaxVersion": str(latest), "MaxResults": VERSIONS_PAGE}
-    data = read_versions(ec2, budget, template_id, span)
-    if source not in data:
-        raise LaunchTemplateNotFound(f"Version {source} of launch template {template_id} does not exist")
-    if latest not in data:
-        raise AwsBadResponse(f"{DESCRIBE_VERSIONS} did not answer {template_id}'s latest version {latest}")
+    data = _versions_in_use(ec2, budget, template_id, min(by_version), source, latest)
     successors = [
         _successor_of(number, data, wanted, latest, by_version[number])
         for number in sorted(by_version)

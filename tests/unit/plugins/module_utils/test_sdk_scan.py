@@ -382,10 +382,6 @@ def test_each_npm_layout_is_counted(tmp_path, relative):
     assert [(f["sdk"], f["status"], f["version"]) for f in findings] == [("javascript", "outdated", "2.500.0")]
 
 
-def test_older_than(version, minimum, older):
-    assert older_than(version, minimum) is older
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Issue 28, item 2: archives are bounded by their entries and central directory before it is read.
 
