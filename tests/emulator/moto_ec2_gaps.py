@@ -7,7 +7,9 @@
 ModifyImageAttribute, DescribeImageAttribute, DescribeImages, CopyImage), makes CreateLaunchTemplateVersion
 honour ``SourceVersion`` as EC2 does, and makes DescribeSpotFleetRequests answer a request's
 ``LaunchTemplateConfigs`` and ``Type`` as they were given (moto turns template configurations into launch
-specifications of the template's latest version, losing its metadata options, and drops the type). moto
+specifications of the template's latest version, losing its metadata options, and drops the type), and makes
+DescribeInstances take the filter ``network-interface.addresses.private-ip-address`` (any private IPv4 address of
+any of the instance's interfaces, secondary ones included, as AWS documents it; moto raises NotImplementedError). moto
 serializes every answer from botocore's own service model, and the values accepted are read from that model (its
 enums), so the shapes are botocore's; tests/unit/emulator/test_moto_ec2_gaps.py checks both. Each stand-in is a
 wrapper around moto's own method, so dropping one when moto
@@ -300,6 +302,28 @@ def _with_faults(call_action: Any, error_class: type, ActionResult: type) -> Any
     return call_action_with_faults
 
 
+ANY_PRIVATE_IP_FILTER = "network-interface.addresses.private-ip-address"
+_ANY_PRIVATE_IP_ATTRIBUTE = "ec2meta_any_private_ip"
+
+
+def _interface_private_ips(instance: Any) -> list:
+    """Every private IPv4 address of every interface of a moto instance (the primary one and the secondary ones)."""
+    found = [instance.private_ip] if getattr(instance, "private_ip", None) else []
+    for interface in getattr(instance, "nics", {}).values():
+        found += [interface.private_ip_address] if interface.private_ip_address else []
+        found += [entry.get("PrivateIpAddress") for entry in interface.private_ip_addresses if isinstance(entry, dict)]
+    return [address for address in dict.fromkeys(found) if address]
+
+
+def _install_any_private_ip_filter() -> None:
+    """moto's filters are an attribute path per name: the name is given a property of moto's Instance."""
+    from moto.ec2 import utils
+    from moto.ec2.models.instances import Instance
+
+    setattr(Instance, _ANY_PRIVATE_IP_ATTRIBUTE, property(_interface_private_ips))
+    utils.filter_dict_attribute_mapping[ANY_PRIVATE_IP_FILTER] = _ANY_PRIVATE_IP_ATTRIBUTE
+
+
 def install() -> None:
     """Add the stand-ins to moto's classes in this process (idempotent)."""
     if _INSTALLED:
@@ -325,4 +349,5 @@ def install() -> None:
     AutoScalingResponse.call_action = _with_faults(
         AutoScalingResponse.call_action, AutoscalingClientError, ActionResult
     )
+    _install_any_private_ip_filter()
     _INSTALLED["done"] = True

@@ -24,8 +24,9 @@ from typing import Any, Callable, Mapping
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import (
     DESCRIBE_ACTION,
     NOT_FOUND_CODES,
-    describe_fleet,
+    PAGE_SIZE,
     dict_items,
+    ec2_filters,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import (
     AwsBadResponse,
@@ -108,26 +109,57 @@ def _public_dns_names(instance: Mapping) -> list[str]:
     return found
 
 
+def _ips_named(instance: Mapping, name: str) -> list[str]:
+    """The instance's private IPs whose private DNS name is ``name`` (EC2 derives that name from the IP)."""
+    found = _text(instance.get("PrivateIpAddress")) if normalize_address(instance.get("PrivateDnsName")) == name else []
+    for interface in _interfaces(instance):
+        if normalize_address(interface.get("PrivateDnsName")) == name:
+            found += _text(interface.get("PrivateIpAddress"))
+        for entry in dict_items(interface, "PrivateIpAddresses"):
+            if normalize_address(entry.get("PrivateDnsName")) == name:
+                found += _text(entry.get("PrivateIpAddress"))
+    return list(dict.fromkeys(found))
+
+
+# DescribeInstances filters. "private-ip-address" is only an instance's PRIMARY private address (AWS documents it
+# so); this one is any private address of any of its interfaces, secondary ones included.
+ANY_PRIVATE_IP = "network-interface.addresses.private-ip-address"
+PRIMARY_PRIVATE_DNS = "private-dns-name"
+
+
+def _as_itself(address: str, _instance: Mapping) -> list[str]:
+    return [address]
+
+
 @dataclass(frozen=True)
 class AddressKind:
     """One kind of address DescribeInstances lists for an instance."""
 
     name: str
     read: Callable[[Mapping], list]
-    # The DescribeInstances filter that finds other instances with the same address, for kinds that are unique
-    # only within a VPC (private addresses repeat across VPCs with overlapping CIDRs); None when EC2 makes the
-    # address unique (public IPv4 and DNS names, IPv6 addresses).
-    shared_filter: str | None
+    form: str  # "ip" or "name": an address is compared only with the kinds of its own form
+    # The DescribeInstances searches (filter, values from (address, claimed instance)) that, together, find every
+    # other instance that could also have the address: a private address repeats across VPCs with overlapping
+    # CIDRs and across regions, and a public IPv4 address can be another VPC's private one (a VPC may use any
+    # CIDR). Empty when EC2 makes the address unique (IPv6 addresses, public DNS names).
+    searches: tuple = ()
 
 
 # Strongest first: an address EC2 gives to one instance at a time proves more than a private one, which repeats
 # across VPCs and regions; an address that is both (never in EC2) is named by its stronger kind.
 ADDRESS_KINDS = (
-    AddressKind("public_ip_address", _public_ips, None),
-    AddressKind("ipv6_address", _ipv6_addresses, None),
-    AddressKind("public_dns_name", _public_dns_names, None),
-    AddressKind("private_ip_address", _private_ips, "private-ip-address"),
-    AddressKind("private_dns_name", _private_dns_names, "private-dns-name"),
+    AddressKind("public_ip_address", _public_ips, "ip", ((ANY_PRIVATE_IP, _as_itself),)),
+    AddressKind("ipv6_address", _ipv6_addresses, "ip"),
+    AddressKind("public_dns_name", _public_dns_names, "name"),
+    AddressKind("private_ip_address", _private_ips, "ip", ((ANY_PRIVATE_IP, _as_itself),)),
+    # A secondary address's name is not in any filter: the IPs behind the name find the instances with the same
+    # IP, whose EC2-given name in the region is then the same.
+    AddressKind(
+        "private_dns_name",
+        _private_dns_names,
+        "name",
+        ((PRIMARY_PRIVATE_DNS, _as_itself), (ANY_PRIVATE_IP, lambda name, instance: _ips_named(instance, name))),
+    ),
 )
 KINDS_BY_NAME = {kind.name: kind for kind in ADDRESS_KINDS}
 
@@ -137,10 +169,22 @@ def instance_addresses(instance: Mapping) -> dict:
     return {kind.name: list(dict.fromkeys(kind.read(instance))) for kind in ADDRESS_KINDS}
 
 
+def address_form(address: Any) -> str | None:
+    """ "ip" or "name", the form ``normalize_address`` reads ``address`` in; None when it is neither."""
+    normal = normalize_address(address)
+    if normal is None:
+        return None
+    try:
+        ipaddress.ip_address(normal)
+    except ValueError:
+        return "name"
+    return "ip"
+
+
 def normalize_address(address: Any) -> str | None:
     """An address in the one form compared: an IP address in its canonical text (an IPv4-mapped IPv6 address as
     IPv4, brackets and an IPv6 zone dropped), a DNS name in lower case without the trailing dot. None for anything
-    else (empty, not text, not a plausible name)."""
+    else (empty, not text, not a plausible name: a name is never read as an IP, see HOSTNAME_PATTERN)."""
     if not isinstance(address, str):
         return None
     text = address.strip()
@@ -151,18 +195,21 @@ def normalize_address(address: Any) -> str | None:
     except ValueError:
         name = text.lower()
         name = name[:-1] if name.endswith(".") else name
-        return name if HOSTNAME_PATTERN.fullmatch(name) and ".." not in name else None
+        # A last label of digits only is no DNS name (RFC 3696 section 2): "54.1.2.3." or "054.1.2.3" is refused,
+        # never read as the IP it spells, which would let a name prove as a public IP. No name is resolved.
+        plausible = HOSTNAME_PATTERN.fullmatch(name) and ".." not in name and not name.rsplit(".", 1)[-1].isdigit()
+        return name if plausible else None
     mapped = getattr(ip, "ipv4_mapped", None)
     return str(mapped or ip)
 
 
 def matching_kind(instance: Mapping, address: Any) -> str | None:
     """The kind of the instance's address that equals ``address``, None when none does (or it is not usable)."""
-    wanted = normalize_address(address)
+    wanted, form = normalize_address(address), address_form(address)
     if wanted is None:
         return None
     for kind in ADDRESS_KINDS:
-        if any(normalize_address(candidate) == wanted for candidate in kind.read(instance)):
+        if kind.form == form and any(normalize_address(candidate) == wanted for candidate in kind.read(instance)):
             return kind.name
     return None
 
@@ -290,14 +337,53 @@ def describe_claimed(ec2: Any, instance_id: str) -> tuple[Mapping | None, str | 
     return None, None
 
 
-def sharing_instances(ec2: Any, budget: Any, kind: str, address: str, region: str) -> list[Place]:
-    """The instances of the region that have ``address`` as their address of ``kind`` (a private one)."""
-    shared_filter = KINDS_BY_NAME[kind].shared_filter
-    if shared_filter is None:
-        return []
-    # Whole entries: the match looks at every address of every interface.
-    fleet = describe_fleet(ec2, budget, filters={shared_filter: address}, region=region, keep=None)
-    return [place_of(instance, region) for instance in fleet.instances if matching_kind(instance, address) == kind]
+# Where an instance's addresses are, each a list of objects when present: an answer with anything else there cannot
+# be read completely, and an instance it hides could have the address.
+ADDRESS_LISTS = (("NetworkInterfaces",), ("PrivateIpAddresses", "Ipv6Addresses"))
+
+
+def _is_list_of_dicts(container: Mapping, key: str) -> bool:
+    items = container.get(key, [])
+    return isinstance(items, list) and all(isinstance(item, Mapping) for item in items)
+
+
+def readable_instances(response: Mapping, region: str) -> list[Mapping]:
+    """The instances of a DescribeInstances page, read strictly: AwsBadResponse when any part that could hold an
+    instance or an address is not DescribeInstances' shape (``dict_items`` would skip it, and so hide it)."""
+    reservations = response.get("Reservations", [])
+    fine = isinstance(reservations, list) and all(
+        isinstance(reservation, Mapping) and _is_list_of_dicts(reservation, "Instances") for reservation in reservations
+    )
+    instances = (
+        [instance for reservation in reservations for instance in reservation.get("Instances", [])] if fine else []
+    )
+    for instance in instances:
+        interfaces = instance.get("NetworkInterfaces", [])
+        fine = fine and isinstance(instance.get("InstanceId"), str) and _is_list_of_dicts(instance, "NetworkInterfaces")
+        fine = fine and all(_is_list_of_dicts(interface, key) for interface in interfaces for key in ADDRESS_LISTS[1])
+    if not fine:
+        raise AwsBadResponse(
+            f"{DESCRIBE_ACTION} in {region} answered instances or addresses in a shape that is not DescribeInstances' "
+            "(the endpoint is not behaving as AWS does; check endpoint_url)"
+        )
+    return instances
+
+
+def sharing_instances(ec2: Any, budget: Any, kind: str, address: str, claimed: Mapping, region: str) -> list[Place]:
+    """The instances of the region that have ``address``, in any of their addresses (found by the searches of
+    ``kind``, then matched here on every address of every interface: the filters only narrow the answer)."""
+    found: dict = {}
+    for name, values_of in KINDS_BY_NAME[kind].searches:
+        values = values_of(address, claimed)
+        if not values:
+            continue
+        arguments = {"Filters": ec2_filters({name: values}), "MaxResults": PAGE_SIZE}
+        for response in budget.pages(ec2.describe_instances, arguments, DESCRIBE_ACTION):
+            for instance in readable_instances(response, region):
+                state = instance.get("State") if isinstance(instance.get("State"), Mapping) else {}
+                if state.get("Name") != "terminated" and matching_kind(instance, address) is not None:
+                    found[instance["InstanceId"]] = place_of(instance, region)
+    return list(found.values())
 
 
 REGIONS_ACTION = "ec2:DescribeRegions"
@@ -350,8 +436,8 @@ def in_each_region(regions: list[str], clients: Mapping[str, Any], read: Callabl
         except AwsError as error:
             return region, None, error
 
-    if len(regions) == 1:
-        outcomes = [attempt(regions[0])]
+    if len(regions) <= 1:
+        outcomes = [attempt(region) for region in regions]
     else:
         with ThreadPoolExecutor(max_workers=min(MAX_REGION_WORKERS, len(regions))) as pool:
             outcomes = list(pool.map(attempt, regions))
@@ -406,6 +492,12 @@ def plan_search(
                 f"search them all ({error})"
             )
             raise unproven_error(claimed, known, explanation, regions_searched=[], cause_reason=error.reason) from None
+        if not regions:
+            explanation = (
+                f"the controller knows no region for it, and {REGIONS_ACTION} lists no region the account has enabled "
+                "(every one is not-opted-in), so there is nowhere to look it up"
+            )
+            raise unproven_error(claimed, known, explanation, regions_searched=[], cause_reason="no_enabled_region")
     return Search(claimed, known, regions, source, {region: client_for(region) for region in regions})
 
 
@@ -430,11 +522,15 @@ def find_claimed(search: Search) -> tuple[str, Mapping, str | None]:
     return region, instance, owner
 
 
-def refuse_shared(search: Search, budget: Any, kind: str, address: str, place: Place, addresses: dict) -> None:
-    """Unproven when another instance of the searched regions has the private ``address``, or a region cannot be
-    read (an instance there could have it)."""
+def refuse_shared(
+    search: Search, budget: Any, kind: str, address: str, instance: Mapping, place: Place, addresses: dict
+) -> None:
+    """Unproven when another instance of the searched regions has ``address`` (as any of its addresses), or a
+    region cannot be read completely (an instance there could have it)."""
     sharing, failed = in_each_region(
-        search.regions, search.clients, lambda ec2, each: sharing_instances(ec2, budget, kind, address, each)
+        search.regions,
+        search.clients,
+        lambda ec2, each: sharing_instances(ec2, budget, kind, address, instance, each),
     )
     others = [other for found in sharing.values() for other in found if other.instance_id != search.claimed]
     if others:
@@ -483,8 +579,8 @@ def prove_claim(
         raise search.unproven(judgement.explanation, addresses=addresses)
     wanted = normalize_address(address) or ""
     kind = KINDS_BY_NAME.get(judgement.proven_by or "")
-    if kind is not None and kind.shared_filter is not None:
-        refuse_shared(search, budget, kind.name, wanted, place_of(instance, region), addresses)
+    if kind is not None and kind.searches:
+        refuse_shared(search, budget, kind.name, wanted, instance, place_of(instance, region), addresses)
     proof = {
         "by": judgement.proven_by,
         "value": claimed if judgement.proven_by == "instance_id" else wanted,

@@ -209,9 +209,28 @@ def denied(action: str) -> Exception:
     return ClientError({"Error": {"Code": "UnauthorizedOperation", "Message": "denied by an SCP"}}, action)
 
 
+def every_private_ip(instance: dict) -> list:
+    """Any private address of any interface, as AWS documents network-interface.addresses.private-ip-address."""
+    return [instance.get("PrivateIpAddress")] + [
+        entry.get("PrivateIpAddress")
+        for interface in instance.get("NetworkInterfaces", [])
+        for entry in interface.get("PrivateIpAddresses", [])
+    ]
+
+
+# The DescribeInstances filters the search uses, as AWS documents them ("private-ip-address" is the primary one only).
+FILTERS = {
+    "private-ip-address": lambda instance: [instance.get("PrivateIpAddress")],
+    "private-dns-name": lambda instance: [instance.get("PrivateDnsName")],
+    "network-interface.addresses.private-ip-address": every_private_ip,
+}
+
+
 class FakeEc2:
     def __init__(self, instances=(), regions=None, fail=None, pause=0.0, meter=None):
-        self.instances, self.regions, self.fail, self.pause, self.meter = list(instances), regions, fail, pause, meter
+        # A dict is a whole DescribeInstances answer, given as it is (a hostile one).
+        self.instances = instances if isinstance(instances, dict) else list(instances)
+        self.regions, self.fail, self.pause, self.meter = regions, fail, pause, meter
 
     def describe_regions(self, **_kwargs):
         if isinstance(self.regions, Exception):
@@ -225,9 +244,11 @@ class FakeEc2:
             time.sleep(self.pause)
             if self.fail is not None:
                 raise self.fail
+            if not isinstance(self.instances, list):  # a hostile answer, given as it is
+                return self.instances
             chosen = [item for item in self.instances if not InstanceIds or item["InstanceId"] in InstanceIds]
             for wanted in Filters or []:
-                chosen = [item for item in chosen if item.get("PrivateIpAddress") in wanted["Values"]]
+                chosen = [item for item in chosen if set(FILTERS[wanted["Name"]](item)) & set(wanted["Values"])]
             return {"Reservations": [{"OwnerId": OWNER, "Instances": chosen}]}
         finally:
             if self.meter is not None:
@@ -290,14 +311,22 @@ def test_a_region_that_cannot_be_read_leaves_a_private_address_unproven():
 @pytest.mark.parametrize(
     ("options", "proven_by"),
     [
-        ({"address": "54.1.2.3"}, "public_ip_address"),  # EC2 gives a public address to one instance at a time
+        ({"address": "2a05:d018:0:1::17"}, "ipv6_address"),  # EC2 gives these to one instance at a time
+        ({"address": "ec2-54-1-2-3.eu-west-1.compute.amazonaws.com"}, "public_dns_name"),
         ({"known_instance_id": CLAIMED}, "instance_id"),
     ],
 )
 def test_a_region_that_cannot_be_read_does_not_matter_to_an_address_ec2_keeps_unique(options, proven_by):
+    claimed = at(
+        CLAIMED,
+        "10.0.1.17",
+        PublicIpAddress="54.1.2.3",
+        Ipv6Address="2a05:d018:0:1::17",
+        PublicDnsName="ec2-54-1-2-3.eu-west-1.compute.amazonaws.com",
+    )
     client_for = clients_of(
         {
-            "eu-west-1": FakeEc2([at(CLAIMED, "10.0.1.17", PublicIpAddress="54.1.2.3")]),
+            "eu-west-1": FakeEc2([claimed]),
             "ap-east-1": FakeEc2(fail=denied("DescribeInstances")),
         }
     )
@@ -402,3 +431,122 @@ def test_check_region_takes_region_names(region):
 def test_check_region_refuses_anything_else(region):
     with pytest.raises(ImdsConfigError, match=r"^known_region .* is not an AWS region name"):
         check_region(region, "known_region")
+
+
+# ----------------------------------------------------------------------------- the search for another instance
+def with_secondary(instance_id: str, primary: str, secondary: str, vpc: str = "vpc-2", **entry) -> dict:
+    """An instance whose interface has ``secondary`` as a secondary private address (``entry``: more of it)."""
+    addresses = [{"PrivateIpAddress": primary, "Primary": True}, {"PrivateIpAddress": secondary, **entry}]
+    return at(
+        instance_id, primary, vpc, NetworkInterfaces=[{"PrivateIpAddress": primary, "PrivateIpAddresses": addresses}]
+    )
+
+
+@pytest.mark.parametrize(
+    ("other_region", "options"),
+    [
+        ("eu-west-3", {}),  # another region, searched because the controller knows none
+        ("eu-west-1", {"known_region": "eu-west-1"}),  # the same region, another VPC
+    ],
+)
+def test_a_secondary_private_address_of_another_instance_proves_nothing(other_region, options):
+    per_region = {"eu-west-1": FakeEc2([at(CLAIMED, "10.44.1.50")]), "eu-west-3": FakeEc2()}
+    per_region[other_region].instances.append(with_secondary(OTHER, "10.44.1.60", "10.44.1.50"))
+    with pytest.raises(IdentityUnproven) as raised:
+        prove(clients_of(per_region), address="10.44.1.50", **options)
+    assert f"shares with {OTHER} ({other_region} vpc-2)" in str(raised.value)
+    assert raised.value.result["places"] == [f"{OTHER} ({other_region} vpc-2)"]
+
+
+def test_a_private_dns_name_another_instance_has_for_a_secondary_address_proves_nothing():
+    name = "ip-10-44-1-50.eu-west-1.compute.internal"
+    claimed = at(CLAIMED, "10.44.1.50", PrivateDnsName=name)
+    other = with_secondary(OTHER, "10.44.1.60", "10.44.1.50", PrivateDnsName=name)
+    with pytest.raises(IdentityUnproven) as raised:
+        prove(clients_of({"eu-west-1": FakeEc2([claimed, other])}), address=name, known_region="eu-west-1")
+    assert f"a private_dns_name that {CLAIMED} (eu-west-1 vpc-1) shares with {OTHER} (eu-west-1 vpc-2)" in str(
+        raised.value
+    )
+
+
+@pytest.mark.parametrize("as_secondary", [False, True])
+def test_a_public_address_another_instance_has_as_a_private_one_proves_nothing(as_secondary):
+    # A VPC may use any CIDR, a public range too: from inside it, the address reaches that VPC's instance.
+    other = with_secondary(OTHER, "54.1.9.9", "54.1.2.3") if as_secondary else at(OTHER, "54.1.2.3", "vpc-2")
+    client_for = clients_of(
+        {"us-east-1": FakeEc2([at(CLAIMED, "10.0.1.17", PublicIpAddress="54.1.2.3")]), "ap-south-1": FakeEc2([other])}
+    )
+    with pytest.raises(IdentityUnproven) as raised:
+        prove(client_for, address="54.1.2.3")
+    assert f"a public_ip_address that {CLAIMED} (us-east-1 vpc-1) shares with {OTHER} (ap-south-1 vpc-2)" in str(
+        raised.value
+    )
+
+
+def test_a_public_address_is_unproven_while_a_region_cannot_be_read():
+    client_for = clients_of(
+        {
+            "eu-west-1": FakeEc2([at(CLAIMED, "10.0.1.17", PublicIpAddress="54.1.2.3")]),
+            "ap-east-1": FakeEc2(fail=denied("DescribeInstances")),
+        }
+    )
+    with pytest.raises(IdentityUnproven) as raised:
+        prove(client_for, address="54.1.2.3")
+    assert "a public_ip_address of i-0123456789abcdef0, but could not read ap-east-1" in str(raised.value)
+    assert raised.value.result["unread_regions"] == {"ap-east-1": "unauthorized"}
+
+
+def test_a_public_address_no_other_instance_has_proves_the_claim():
+    client_for = clients_of(
+        {
+            "eu-west-1": FakeEc2([at(CLAIMED, "10.0.1.17", PublicIpAddress="54.1.2.3")]),
+            "ap-south-1": FakeEc2([at(OTHER, "54.1.2.4", "vpc-2")]),
+        }
+    )
+    assert prove(client_for, address="54.1.2.3").proven_by == "public_ip_address"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"Reservations": "x"},
+        {"Reservations": ["x"]},
+        {"Reservations": [{"Instances": None}]},
+        {"Reservations": [{"Instances": ["x"]}]},
+        {"Reservations": [{"Instances": [{"InstanceId": ["x"], "State": "running"}]}]},
+        {"Reservations": [{"Instances": [{"InstanceId": OTHER, "NetworkInterfaces": "zz"}]}]},
+        {"Reservations": [{"Instances": [{"InstanceId": OTHER, "NetworkInterfaces": ["zz"]}]}]},
+        {"Reservations": [{"Instances": [{"InstanceId": OTHER, "NetworkInterfaces": [{"PrivateIpAddresses": 5}]}]}]},
+    ],
+)
+@pytest.mark.parametrize("address", ["10.0.1.17", "54.1.2.3"])
+def test_an_answer_another_region_garbles_leaves_the_address_unknown(answer, address):
+    client_for = clients_of(
+        {
+            "eu-west-1": FakeEc2([at(CLAIMED, "10.0.1.17", PublicIpAddress="54.1.2.3")]),
+            "eu-west-3": FakeEc2(answer),
+        }
+    )
+    with pytest.raises(IdentityUnproven) as raised:
+        prove(client_for, address=address)
+    assert "could not read eu-west-3: ec2:DescribeInstances in eu-west-3 answered instances or addresses" in str(
+        raised.value
+    )
+    assert raised.value.result["unread_regions"] == {"eu-west-3": "bad_response"}
+
+
+def test_no_enabled_region_is_unproven_naming_why():
+    answer = {"Regions": [{"RegionName": "eu-west-1", "OptInStatus": "not-opted-in"}]}
+    api = FakeEc2([at(CLAIMED, "10.0.1.17")], regions=answer)
+    with pytest.raises(IdentityUnproven) as raised:
+        prove(lambda region: api, address="10.0.1.17")
+    assert "lists no region the account has enabled (every one is not-opted-in)" in str(raised.value)
+    assert (raised.value.result["regions_searched"], raised.value.result["cause_reason"]) == ([], "no_enabled_region")
+
+
+@pytest.mark.parametrize("address", ["54.1.2.3.", "054.1.2.3", "0x36.1.2.3", "906035715", "10.0.1.17.", "a.54.1.2.3"])
+def test_a_name_that_spells_an_ip_is_never_read_as_that_ip(address):
+    # No name is resolved: a DNS name proves only as a DNS name EC2 lists, and EC2 lists none that ends in digits.
+    assert normalize_address(address) is None
+    assert matching_kind(INSTANCE, address) is None
+    assert not judge_claim(CLAIMED, INSTANCE, None, address).proven

@@ -314,6 +314,68 @@ def test_a_public_address_proves_in_any_region_and_is_named(run_module, moto_end
     assert len(result["regions_searched"]) > 2
 
 
+def with_secondary_at(moto_endpoint: str, region: str, address: str) -> dict:
+    """An instance in a VPC of its own in ``region`` with ``address`` as a SECONDARY private address (its primary one
+    is another): DescribeInstances' private-ip-address filter, the primary address only, does not find it."""
+    ec2 = ec2_in(moto_endpoint, region)
+    primary = launch_at(moto_endpoint, region, address.rsplit(".", 1)[0] + ".60")
+    interface = primary["NetworkInterfaces"][0]["NetworkInterfaceId"]
+    ec2.assign_private_ip_addresses(NetworkInterfaceId=interface, PrivateIpAddresses=[address])
+    instance = ec2.describe_instances(InstanceIds=[primary["InstanceId"]])["Reservations"][0]["Instances"][0]
+    assert instance["PrivateIpAddress"] != address
+    assert address in [entry["PrivateIpAddress"] for entry in instance["NetworkInterfaces"][0]["PrivateIpAddresses"]]
+    return instance
+
+
+@pytest.mark.parametrize(
+    ("other_region", "known_region"),
+    [("eu-west-3", None), ("us-east-1", "us-east-1")],  # another region searched; the same region, another VPC
+)
+def test_a_secondary_private_address_of_another_instance_is_refused(
+    run_module, moto_endpoint, other_region, known_region
+):
+    """A has the address as a secondary one and claims B, whose primary address it is: it proves nothing."""
+    address = f"10.9.{next(ADDRESS_BLOCKS)}.50"
+    a = with_secondary_at(moto_endpoint, other_region, address)
+    b = launch_at(moto_endpoint, "us-east-1", address)
+    result = run_module(
+        instance_claim_info,
+        args(
+            moto_endpoint,
+            region="us-east-1",
+            known_region=known_region,
+            claimed_instance_id=b["InstanceId"],
+            connection_address=address,
+        ),
+    )
+    assert result.get("reason") == "identity_unproven", result
+    assert result["places"] == [f"{a['InstanceId']} ({other_region} {a['VpcId']})"]
+
+
+def test_a_public_address_another_vpc_uses_as_a_private_one_is_refused(run_module, moto_endpoint):
+    """A VPC may use a public range: C's private address is B's public one, and from C's VPC it reaches C."""
+    b = launch(ec2_in(moto_endpoint, "us-east-1"))
+    public = b["PublicIpAddress"]
+    ec2 = ec2_in(moto_endpoint, "ap-south-1")
+    first, second, third, _fourth = public.split(".")
+    vpc = ec2.create_vpc(CidrBlock=f"{first}.{second}.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock=f"{first}.{second}.{third}.0/24")["Subnet"]["SubnetId"]
+    c = launch(ec2, SubnetId=subnet, PrivateIpAddress=public)
+    result = run_module(
+        instance_claim_info,
+        args(
+            moto_endpoint,
+            region="us-east-1",
+            known_region=None,
+            claimed_instance_id=b["InstanceId"],
+            connection_address=public,
+        ),
+    )
+    assert result.get("reason") == "identity_unproven", result
+    assert f"a public_ip_address that {b['InstanceId']} (us-east-1 {b['VpcId']}) shares with" in result["msg"]
+    assert result["places"] == [f"{c['InstanceId']} (ap-south-1 {vpc})"]
+
+
 def test_the_inventory_instance_id_is_found_in_its_region(run_module, moto_endpoint, same_address_two_regions):
     _address, a, _b = same_address_two_regions
     result = run_module(
