@@ -19,21 +19,26 @@ description:
     addresses C(DescribeInstances), read with the controller's credentials, lists for the claimed instance on any
     of its network interfaces (private or public IPv4 address, IPv6 address, private or public DNS name). IP
     addresses compare in canonical form, names without case and without a trailing dot. No name is resolved
-    through DNS.
+    through DNS, and a name is never read as the IP address it spells; one whose last label is all digits (such as
+    C(54.1.2.3.) or C(054.1.2.3)) is neither an IP address nor a DNS name, and proves nothing.
   - The region is a claim too when the host names it. The claimed instance is looked up in O(known_region), the
     region the controller knows the host is in (the inventory's C(placement.region)); without it, in every region
     the account has enabled (C(DescribeRegions)), at most 8 at a time, all within O(aws_timeout). The instance must
     be found in exactly one place.
   - Proofs, strongest first, with RV(proof.by) saying which one was used. V(instance_id) (O(known_instance_id)); an
-    address EC2 gives to one instance at a time (V(public_ip_address), V(ipv6_address), V(public_dns_name)); a
-    private address (V(private_ip_address), V(private_dns_name)) only when no other instance has it in the regions
-    looked in, since private addresses repeat across VPCs with overlapping CIDRs and across regions. An address two
-    instances share proves nothing, and the failure names both places (instance, region, VPC); so does a region
-    that cannot be read, since an instance there could share it.
+    address EC2 gives to one instance at a time (V(ipv6_address), V(public_dns_name)); a public IPv4 address
+    (V(public_ip_address)) only when no other instance has it as a private address in the regions looked in (a VPC
+    may use a public range, and from inside it the address reaches that VPC's instance); a private address
+    (V(private_ip_address), V(private_dns_name)) only when no other instance has it in the regions looked in, as its
+    primary or a secondary address, since private addresses repeat across VPCs with overlapping CIDRs and across
+    regions. An address two instances share proves nothing, and the failure names both places (instance, region,
+    VPC); so does a region that cannot be read completely (an error, or an answer not in DescribeInstances' shape),
+    since an instance there could share it.
   - It fails closed with C(reason=identity_unproven), naming the claimed id and what the controller knew, when the
     claim does not match, EC2 does not know the claimed instance in the regions looked in (or it is terminated),
     the claimed id is not an instance id, the address is empty or not an IP address or DNS name, or the enabled
-    regions cannot be listed (C(DescribeRegions) failed or timed out).
+    regions cannot be listed (C(DescribeRegions) failed or timed out) or there is none (every one is
+    not-opted-in).
   - Only reads (C(ec2:DescribeInstances), and C(ec2:DescribeRegions) without O(known_region)); runs on the
     controller, or any host with AWS credentials the play trusts.
 author:
@@ -59,7 +64,7 @@ options:
     description:
       - The region the controller knows the host's instance is in, for example the C(placement.region) host
         variable of the C(amazon.aws.aws_ec2) inventory. The claimed instance is looked up there only, and a private
-        address proves when no other instance of that region has it.
+        or public IPv4 address proves when no other instance of that region has it (as a private address).
       - Without it every region the account has enabled is searched (C(DescribeRegions), asked in O(region)).
       - Never give a region the host reported (facts, IMDS); give that as O(region) at most, where it only says
         where C(DescribeRegions) is asked.
@@ -209,8 +214,8 @@ known:
       sample: eu-west-1
 places:
   description:
-    - On failure because another instance has the same private address, where each such instance is (instance,
-      region and VPC).
+    - On failure because another instance has the same address (a private one, or the claimed instance's public
+      IPv4 address as a private one), where each such instance is (instance, region and VPC).
   returned: failure
   type: list
   elements: str

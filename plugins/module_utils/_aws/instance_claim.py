@@ -562,10 +562,11 @@ def prove_claim(
     ``client_for(region)`` gives the EC2 client of a region. The claim is looked up in ``known_region`` (the
     controller's), else in every region the account has enabled (DescribeRegions, asked in ``api_region``): the
     region a host names is its claim too. A private address proves only when no other instance of those regions has
-    it: private addresses repeat across VPCs with overlapping CIDRs (every default VPC is 172.31.0.0/16) and across
-    regions, so a match there could be another machine. A region that cannot be read leaves such a proof unknown.
-    An instance id and the addresses EC2 gives to one instance at a time (public IPv4, IPv6, public DNS) need no
-    such search.
+    it, as its primary or a secondary address: private addresses repeat across VPCs with overlapping CIDRs (every
+    default VPC is 172.31.0.0/16) and across regions, so a match there could be another machine. A public IPv4
+    address proves only when no instance of those regions has it as a private one (a VPC may use a public range).
+    A region that cannot be read completely leaves such a proof unknown. An instance id and the addresses EC2 gives
+    to one instance at a time (IPv6, public DNS) need no such search.
     """
     known = {"instance_id": known_instance_id or None, "connection_address": address or None, "region": known_region}
     claimed = claimed_id.strip() if isinstance(claimed_id, str) else claimed_id
