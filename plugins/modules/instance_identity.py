@@ -24,8 +24,10 @@ description:
     O(expected_image_id) match (C(identity_mismatch), with C(field)); the instance started no later than the
     controller's time plus 300 seconds of allowed clock skew (C(too_new): no instance starts in the future) and,
     with O(max_age), no more than O(max_age) seconds ago (C(too_old)). A damaged signature, or a signed document
-    that is not a JSON object or names a key twice (two C(instanceId) values, which readers would take either
-    way), fails with C(malformed); a missing one with C(not_found)."
+    that is not a JSON object, names a key twice (two C(instanceId) values, which readers would take either
+    way), holds C(NaN), C(Infinity), a number beyond a float or an unpaired UTF-16 surrogate escape, or whose
+    C(pendingTime) is missing or not an ISO 8601 time (AWS always writes one), fails with C(malformed); a missing
+    one with C(not_found)."
   - "B(Threat model): the host is the party being checked, so it is not trusted. The module on the host only
     reads the document and the signature as text; the action plugin verifies them on the controller with the
     certificate the play gives. A compromised or impersonating host can return anything, but it cannot make the
@@ -202,7 +204,7 @@ reason:
   sample: identity_mismatch
 field:
   description: On an expectation or pendingTime failure, the document field that did not match.
-  returned: when RV(reason) is C(identity_mismatch), C(too_old) or C(too_new)
+  returned: when RV(reason) is C(identity_mismatch), C(too_old) or C(too_new), or C(malformed) for a bad C(pendingTime)
   type: str
   sample: accountId
 """

@@ -395,17 +395,17 @@ def check_expectations(document: Mapping[str, Any], expected: Mapping[str, Any])
 
 
 def check_age(document: Mapping[str, Any], max_age: int | None, now: datetime) -> None:
-    """pendingTime is not later than now plus CLOCK_SKEW, and with ``max_age`` no more than that many seconds ago
-    (it must then be a time)."""
+    """pendingTime is a time, not later than now plus CLOCK_SKEW, and with ``max_age`` no more than that many seconds
+    ago. AWS writes pendingTime in every identity document, so a signed one without a time there is malformed: its
+    age cannot be told, and "cannot tell" is never "fresh enough"."""
     try:
         started = parse_expiration(document.get("pendingTime"))
     except ValueError:
-        if max_age is None:
-            return
         raise IdentityCheckFailed(
-            f"max_age is set but the signed document's pendingTime {str(document.get('pendingTime'))[:60]!r} is not "
-            "a time.",
-            "identity_mismatch",
+            f"The signed identity document's pendingTime {str(document.get('pendingTime'))[:60]!r} is not an ISO 8601 "
+            "time (AWS always writes one, e.g. 2026-11-20T10:00:00Z): the document is not one AWS issued as it is, "
+            "and when the instance started cannot be told.",
+            "malformed",
             field="pendingTime",
         ) from None
     age = (now - started).total_seconds()

@@ -22,8 +22,8 @@ def flatten_facts(ec2: dict) -> dict:
     """``ansible_ec2_*`` names as amazon.aws.ec2_metadata_facts makes them, from the raw tree, without secrets.
 
     A path's segments are joined with ``-``; a JSON object leaf also gives one name per key (``<name>:<key>``, key
-    lowercased), except keys named like a secret (``_secret_fields.SECRET_NAMES``); ``-`` and ``:`` then become
-    ``_``. Security groups are comma-joined.
+    lowercased), except leaves and keys named like a secret (``_secret_fields.SECRET_NAMES``); ``-`` and ``:`` then
+    become ``_``. Security groups are comma-joined.
     """
     raw = ec2.get("raw", {})
     names: dict[str, Any] = {}
@@ -40,6 +40,9 @@ def flatten_facts(ec2: dict) -> dict:
                 continue
             if isinstance(value, dict):
                 visit(value, path)
+                continue
+            if is_secret_name(key):
+                # A leaf named like a secret (a tag SecretAccessKey, custom/db_password): masked in the tree, no fact.
                 continue
             if key in ("security-groups", "security-group-ids"):
                 names[name] = ",".join(split_lines(value) or [])

@@ -157,7 +157,7 @@ def _transformer(masker: LeafMasker):
             # Reduced here, before it reaches the tree: the keys and token never leave this function.
             return safe_credential_fields(load_json(body, invalid={}))
         # Any other leaf may hold a credential too when IMDS is damaged or lies (a credential document in iam/info).
-        return masker.leaf(body.decode("utf-8", errors="replace"))
+        return masker.leaf(body.decode("utf-8", errors="replace"), path)
 
     return transform
 
@@ -335,7 +335,12 @@ def gather(client: Any, subsets: frozenset) -> dict:
             )
     tree = masker.result(result.tree)
     _check_identity_document(client, tree)
-    return build_facts(tree, subsets, client.imds_version)
+    ec2 = build_facts(tree, subsets, client.imds_version)
+    if ec2.get("user_data"):
+        # user-data is the user's own and returned as it is, except the secrets found in other leaves (a credential
+        # document in iam/info): those are masked wherever they appear. A binary one is base64 and left alone.
+        ec2["user_data"] = masker.result(ec2["user_data"])
+    return ec2
 
 
 def _check_identity_document(client: Any, tree: dict) -> None:

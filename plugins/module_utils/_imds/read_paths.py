@@ -60,7 +60,7 @@ def _leaf_reader(masker: LeafMasker):
             user_data = decode_user_data(body)
             return user_data.text if user_data.is_text else user_data.base64
         # A damaged or lying IMDS can serve a credential document at any path (iam/info): masked as it arrives.
-        return masker.leaf(body.decode("utf-8", errors="replace"))
+        return masker.leaf(body.decode("utf-8", errors="replace"), path)
 
     return leaf_value
 

@@ -19,6 +19,8 @@ GOOD = [
     ("null", None),
     (' "text" ', "text"),
     ('{"name": "caf\u00e9"}'.encode(), {"name": "caf\u00e9"}),
+    ('{"x": 1e308, "y": -2.5e-300}', {"x": 1e308, "y": -2.5e-300}),
+    ('{"face": "\\ud83d\\ude00"}', {"face": "\U0001f600"}),  # a surrogate pair is one character
 ]
 BAD = [
     "",
@@ -34,6 +36,15 @@ BAD = [
     '{"instanceId": "i-1", "instanceId": "i-2"}',
     b'{"Code": "Success", "Token": "a", "Token": "b"}',
     '[{"x": {"a": 1, "a": 1}}]',
+    # Python reads these; no IMDS or AWS document holds them, and other readers refuse them or read them otherwise.
+    '{"x": NaN}',
+    '{"x": -Infinity}',
+    "[Infinity]",
+    '{"x": 1e999999}',
+    '{"x": -1e400}',
+    '{"x": "\\ud800"}',
+    '{"\\udfff": 1}',
+    '[["\\udc00x"]]',
 ]
 
 

@@ -339,12 +339,13 @@ def shape_problems(pattern: re.Pattern, searching: bool = True) -> list:
 def _host_text_patterns() -> list:
     """Every compiled pattern the log reader and the masking apply to host text, found by module, so a new one is
     checked without being listed. Those applied only with match or fullmatch (anchored) may fail after a repeat."""
-    from ansible_collections.ec2meta.imds.plugins.module_utils import _masking
+    from ansible_collections.ec2meta.imds.plugins.module_utils import _masking, _secret_fields
     from ansible_collections.ec2meta.imds.plugins.module_utils._callers import log, scrub
 
     anchored = {log._PREFIX, log._VERSION, log._ENTRY, log._REQUEST_LINE, log._TIME, log._ROTATED, _masking._WORD_PART}
+    anchored.add(_secret_fields._SECRET_NAME)  # fullmatch, on a name cut to 1,000 characters
     found = []
-    for module in (_masking, scrub, log):
+    for module in (_masking, scrub, log, _secret_fields):
         for name, value in sorted(vars(module).items()):
             if isinstance(value, re.Pattern):
                 found.append(

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._masking import MASK
 from ansible_collections.ec2meta.imds.plugins.module_utils._secret_fields import (
+    MAX_NESTED_JSON,
     MIN_SHARED_SECRET,
     SECRET_NAMES,
     LeafMasker,
@@ -170,3 +171,100 @@ def _leaves_masked(node, masker: LeafMasker):
     if isinstance(node, dict):
         return {key: _leaves_masked(value, masker) for key, value in node.items()}
     return masker.leaf(node)
+
+
+# issue 28 item 3: secrets named by a path, nested as JSON text, paired with their name, or written as text.
+SK = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+AK = "ASIAQWERTYUIOPASDFGH"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "meta-data/tags/instance/SecretAccessKey",
+        "meta-data/custom/db_password",
+        "/meta-data/tags/instance/aws_session_token",
+        "meta-data/custom/secrets/db",
+    ],
+)
+def test_a_leaf_under_a_secret_named_path_is_masked_whole(path):
+    masker = LeafMasker()
+    assert masker.leaf("hunter2hunter2", path) == MASK
+    assert masker.result({"elsewhere": "pw hunter2hunter2"}) == {"elsewhere": f"pw {MASK}"}
+
+
+@pytest.mark.parametrize(
+    "path", ["meta-data/tags/instance/Name", "meta-data/iam/info", "meta-data/public-keys/0/openssh-key"]
+)
+def test_a_leaf_under_a_plain_path_is_read_as_text(path):
+    assert LeafMasker().leaf("web-01", path) == "web-01"
+
+
+def test_a_credential_shaped_path_segment_is_masked_where_it_becomes_a_key():
+    masker = LeafMasker()
+    assert masker.leaf("x", f"meta-data/tags/instance/{AK}") == "x"
+    assert masker.result({"tags": {AK: "x", "Name": "web"}}) == {"tags": {MASK: "x", "Name": "web"}}
+
+
+@pytest.mark.parametrize("levels", range(1, MAX_NESTED_JSON + 1))
+def test_json_written_inside_a_json_string_is_masked_at_each_level(levels):
+    document: object = {"Code": "Success", "SecretAccessKey": SK}
+    for _ in range(levels):
+        document = {"Inner": json.dumps(document)}
+    found: set = set()
+    shown = mask_leaf(json.dumps(document), found)
+    assert SK not in shown
+    assert SK.replace("/", "\\/") not in shown
+    assert SK in found
+
+
+def test_json_nested_deeper_than_the_bound_is_withheld_as_text():
+    document: object = {"SecretAccessKey": SK}
+    for _ in range(MAX_NESTED_JSON + 3):
+        document = {"Inner": json.dumps(document)}
+    assert SK not in mask_leaf(json.dumps(document), set())
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        [{"name": "AWS_SECRET_ACCESS_KEY", "value": SK}],
+        {"environment": [{"Name": "DB_PASSWORD", "Value": SK}]},
+        [{"Key": "SecretAccessKey", "Value": SK}],
+        {"Tags": [{"key": "aws_session_token", "value": [SK]}]},
+    ],
+)
+def test_the_value_of_a_pair_naming_a_secret_is_masked(document):
+    found: set = set()
+    assert SK not in mask_leaf(json.dumps(document), found)
+    assert SK in found
+
+
+def test_the_value_of_a_pair_naming_something_else_stays():
+    text = json.dumps([{"Key": "Name", "Value": "web"}, {"name": "REGION", "value": "eu-west-1"}])
+    assert mask_leaf(text, set()) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"[default]\naws_access_key_id = {AK}\naws_secret_access_key = {SK}\n",
+        f"#!/bin/sh\nexport AWS_SECRET_ACCESS_KEY={SK}\n",
+        f"SecretAccessKey: {SK}\n",
+        f"db_password:\t'{SK}'",
+        f'{{"config": "aws_secret_access_key={SK}"}}',
+        json.dumps({"\uff33ecretAccessKey": SK}, ensure_ascii=False),  # full-width S
+    ],
+)
+def test_a_secret_written_as_text_after_its_name_is_masked(text):
+    found: set = set()
+    assert SK not in mask_leaf(text, found)
+    assert SK in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["region = eu-west-1", "https://example.com:8443/x", "Name: web\nRole: api", "tokens=3", "a=b=c", "12:30"],
+)
+def test_assignments_of_other_names_stay(text):
+    assert mask_leaf(text, set()) == text

@@ -54,6 +54,35 @@ PLACEMENTS = {
     "a plain-text leaf": lambda emulator, values: emulator.set_metadata(
         "custom/note", f"use {values['AccessKeyId']} with {values['Token']}"
     ),
+    # issue 28 item 3: named like a secret rather than shaped like one, nested, paired, or written as text.
+    "a tag named like a secret, a tag key shaped like one": lambda emulator, values: emulator.set_tags(
+        {"Name": "web", "Config": "none", "SecretAccessKey": values["SecretAccessKey"], values["AccessKeyId"]: "x"}
+    ),
+    "a path named like a secret": lambda emulator, values: emulator.set_metadata(
+        "custom/db_password", values["Password"]
+    ),
+    "a credential document as a string in iam/info": lambda emulator, values: _info_body(
+        emulator, json.dumps({"Code": "Success", "Inner": json.dumps({"Outer": json.dumps(values)})})
+    ),
+    "name/value pairs": lambda emulator, values: emulator.set_metadata(
+        "custom/env",
+        {
+            "$json": {
+                "environment": [{"name": "AWS_SECRET_ACCESS_KEY", "value": values["SecretAccessKey"]}],
+                "Tags": [{"Key": "DbPassword", "Value": values["Password"]}],
+            }
+        },
+    ),
+    "an INI credentials file and shell exports in a tag": lambda emulator, values: emulator.set_tags(
+        {
+            "Name": "web",
+            "Config": f"[default]\naws_secret_access_key = {values['SecretAccessKey']}\n"
+            f"export DB_PASSWORD='{values['Password']}'\nSessionToken: {values['Token']}\n",
+        }
+    ),
+    "a full-width secret name": lambda emulator, values: _info_body(
+        emulator, json.dumps({"Code": "Success", "\uff33ecretAccessKey": values["SecretAccessKey"]}, ensure_ascii=False)
+    ),
 }
 
 
@@ -119,3 +148,30 @@ def test_the_lookup_returns_no_secret(emulator, lie, placement):
     lookup = lookup_loader.get("ec2meta.imds.metadata")
     returned = lookup.run(["meta-data"], {}, endpoint=emulator.url, recursive=True, parse_json=True)
     assert leaked(returned, values) == []
+
+
+def test_a_secret_found_elsewhere_is_masked_in_user_data_and_the_rest_of_it_stays(emulator, run_module, lie):
+    values = lie("iam/info holds a credential document")
+    script = f"#!/bin/sh\nexport AWS_SECRET_ACCESS_KEY={values['SecretAccessKey']}\necho ready\n"
+    emulator.set_user_data(script.encode())
+    facts = run_module(metadata_facts, {"endpoint": emulator.url, "flatten": True, "gather_subset": ["all"]})[
+        "ansible_facts"
+    ]
+    assert leaked(facts, values) == []
+    assert facts["ec2"]["user_data"]["text"] == f"#!/bin/sh\nexport AWS_SECRET_ACCESS_KEY={MASK}\necho ready\n"
+    assert facts["ansible_ec2_user_data"] == facts["ec2"]["user_data"]["text"]
+
+
+def test_user_data_is_otherwise_returned_as_it_is(emulator, run_module):
+    script = "#!/bin/sh\nexport DB_PASSWORD=hunter2hunter2\n"  # the user's own script: not masked
+    emulator.set_user_data(script.encode())
+    facts = run_module(metadata_facts, {"endpoint": emulator.url, "gather_subset": ["user_data"]})["ansible_facts"]
+    assert facts["ec2"]["user_data"]["text"] == script
+
+
+def test_a_leaf_named_like_a_secret_is_masked_in_the_tree_and_makes_no_fact(emulator, run_module, lie):
+    values = lie("a tag named like a secret, a tag key shaped like one")
+    facts = run_module(metadata_facts, {"endpoint": emulator.url, "flatten": True})["ansible_facts"]
+    assert facts["ec2"]["tags"]["SecretAccessKey"] == MASK
+    assert facts["ec2"]["tags"][MASK] == "x"
+    assert not [name for name in facts if "SecretAccessKey" in name or values["AccessKeyId"] in name]

@@ -356,10 +356,36 @@ def test_a_signed_document_naming_a_key_twice_is_malformed(signer, document, sig
     assert f"{key!r} more than once" in str(error)
 
 
-def test_a_document_whose_pending_time_is_not_a_time_is_still_checked_only_with_max_age(signer, document):
+@pytest.mark.parametrize(
+    "pending_time",
+    [
+        "soon",
+        "2099-01-01T00:00:00 UTC",
+        "2099-01-01T00:00:00ZZ",
+        "Jan 1 2099",
+        "9999-12-31T23:59:59-23:59",
+        4070908800,
+        None,
+        [],
+        True,
+        "MISSING",
+    ],
+)
+@pytest.mark.parametrize("max_age", [None, 3600])
+def test_a_document_whose_pending_time_is_not_a_time_is_malformed(signer, document, pending_time, max_age):
     fields = json.loads(document)
-    fields["pendingTime"] = "soon"
+    if pending_time == "MISSING":
+        del fields["pendingTime"]  # AWS writes it in every identity document
+    else:
+        fields["pendingTime"] = pending_time
     served = signed(signer, json.dumps(fields))
-    certificate = signer.certificates()["rsa2048"]
-    assert verify(served, "rsa2048", certificate).as_dict()["verified"]
-    assert failure(lambda: verify(served, "rsa2048", certificate, max_age=3600)).reason == "identity_mismatch"
+    error = failure(lambda: verify(served, "rsa2048", signer.certificates()["rsa2048"], max_age=max_age))
+    assert error.reason == "malformed"
+    assert error.details["field"] == "pendingTime"
+
+
+@pytest.mark.parametrize("value", ["NaN", "-Infinity", "Infinity", "1e999999", '"\\ud800"', '{"\\udc00": 1}'])
+def test_a_signed_document_with_a_value_no_json_writer_makes_is_malformed(signer, document, value):
+    served = signed(signer, json.dumps(json.loads(document))[:-1] + f', "x": {value}}}')
+    error = failure(lambda: verify(served, "rsa2048", signer.certificates()["rsa2048"]))
+    assert error.reason == "malformed"
