@@ -17,6 +17,7 @@ export ANSIBLE_COLLECTIONS_PATH="$PWD/.build/collections"
 # host (localhost; remote_tmp does not follow ANSIBLE_HOME) go to .build/, as in scripts/test.sh.
 export ANSIBLE_HOME="$PWD/.build/ansible-home"
 export ANSIBLE_LOCAL_TEMP="$ANSIBLE_HOME/tmp" ANSIBLE_REMOTE_TMP="$ANSIBLE_HOME/remote-tmp"
+export ANSIBLE_ASYNC_DIR="$ANSIBLE_HOME/async"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=eu-west-1
 export ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0
 

@@ -14,6 +14,10 @@ export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$root/.build/collections"
 collection="$root/.build/collections/ansible_collections/ec2meta/imds"
 out="$root/.build/docs"
+# antsibull-docs runs ansible-doc: ansible's home and temp dirs in the checkout, as in scripts/test.sh.
+export ANSIBLE_HOME="$root/.build/ansible-home"
+export ANSIBLE_LOCAL_TEMP="$ANSIBLE_HOME/tmp" ANSIBLE_REMOTE_TMP="$ANSIBLE_HOME/remote-tmp"
+export ANSIBLE_ASYNC_DIR="$ANSIBLE_HOME/async"
 
 # antsibull-docs logs to ~/antsibull.log unless a config file says otherwise (its logging_cfg); every call gets this
 # one first. Outside $out, which the Sphinx build below empties.

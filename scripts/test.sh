@@ -30,10 +30,11 @@ export PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$PWD/.build/collections"
 # Nothing a test does may write outside the checkout and the temp dir: ansible's home (galaxy cache, the default
 # collections path), its temp dirs on the controller and on the managed host (localhost here; remote_tmp does not
-# follow ANSIBLE_HOME), the tools' caches (molecule, ansible-compat, ansible-lint, pip) go to .build/.
+# follow ANSIBLE_HOME; nor does async_dir), the tools' caches (molecule, ansible-compat, ansible-lint, pip) go to .build/.
 export ANSIBLE_HOME="$PWD/.build/ansible-home"
 export ANSIBLE_LOCAL_TEMP="$ANSIBLE_HOME/tmp"
 export ANSIBLE_REMOTE_TMP="$ANSIBLE_HOME/remote-tmp"
+export ANSIBLE_ASYNC_DIR="$ANSIBLE_HOME/async"
 export XDG_CACHE_HOME="$PWD/.build/cache"
 export PIP_CACHE_DIR="$XDG_CACHE_HOME/pip"
 # Where steps name what they skipped, one line each (scripts/matrix.sh, tests/conftest.py): listed at the end.
@@ -48,11 +49,13 @@ to_ms() { # to_ms 1m2.345s -> 62345
     seconds="${seconds%s}"
     echo $((minutes * 60000 + 10#${seconds%.*} * 1000 + 10#${seconds#*.}))
 }
-cpu_ms() { # user + system time of this shell's finished child processes (bash's `times`, second line)
+cpu_ms=0
+read_cpu() { # cpu_ms = user + system time of this shell's finished child processes (bash's `times`, second line)
+    # Not in a $(...): a subshell's `times` counts only the subshell's own children.
     local user system
     times > "$times_file"
     read -r user system < <(sed -n 2p "$times_file")
-    echo $(($(to_ms "$user") + $(to_ms "$system")))
+    cpu_ms=$(($(to_ms "$user") + $(to_ms "$system")))
 }
 
 started=$SECONDS
@@ -70,16 +73,17 @@ run() { # run COMMAND...: one command of the current step; its failure marks the
     fi
 }
 step() {
-    local cpu
-    cpu="$(cpu_ms)"
+    read_cpu
     if [ -n "$step_name" ]; then
-        timings+=("$(printf '%6d %7d  %s' "$((SECONDS - step_started))" "$(((cpu - step_cpu) / 1000))" "$step_name")")
+        timings+=("$(printf '%6d %7d  %s' "$((SECONDS - step_started))" "$(((cpu_ms - step_cpu) / 1000))" "$step_name")")
     fi
     step_name="$*"
     step_started=$SECONDS
-    step_cpu=$cpu
-    echo
-    echo "==> $* (at $((SECONDS - started))s)"
+    step_cpu=$cpu_ms
+    if [ -n "$step_name" ]; then
+        echo
+        echo "==> $* (at $((SECONDS - started))s)"
+    fi
 }
 
 # The unit test files that cover what differs from main (committed on this branch, staged, unstaged or new): a
@@ -87,7 +91,7 @@ step() {
 # named test_NAME*.py and those that import it. Changed tests outside tests/unit are named, not run.
 changed_unit_tests() {
     local base file name dotted
-    base="$(git merge-base HEAD main 2>/dev/null || git rev-parse HEAD)"
+    base="$(git merge-base HEAD main 2>/dev/null || git merge-base HEAD origin/main 2>/dev/null || git rev-parse HEAD)"
     { git diff --name-only "$base" --; git ls-files --others --exclude-standard; } | sort -u | while read -r file; do
         [ -e "$file" ] || continue
         name="$(basename "$file" .py)"
@@ -132,7 +136,8 @@ else
 
     step "pytest: unit and integration tests (ansible-core 2.19, .venv), but the fault matrix and adversarial tests"
     # Those run in the next step, under load, with the same .venv: once is enough.
-    run python -m pytest -n 2 -q tests/unit tests/integration \
+    # The playbook-driven tests first and work stealing: the long ones do not end up alone on one core at the end.
+    run python -m pytest -n 2 --dist worksteal -q tests/integration tests/unit \
         --ignore tests/unit/fault_matrix --ignore tests/integration/test_adversarial.py
 
     step "fault matrix and adversarial tests under load: two CPU burners compete for the cores"
@@ -174,7 +179,8 @@ echo
 echo "==> time per step (seconds; CPU is user + system of every process the step ran)"
 echo "  wall     CPU  step"
 printf '%s\n' "${timings[@]}"
-printf '%6d %7d  total\n' "$((SECONDS - started))" "$(($(cpu_ms) / 1000))"
+read_cpu
+printf '%6d %7d  total\n' "$((SECONDS - started))" "$((cpu_ms / 1000))"
 mapfile -t skipped < <(sort -u "$EC2META_SKIPPED_LOG")
 echo
 if [ "${#skipped[@]}" -gt 0 ]; then
