@@ -61,11 +61,13 @@ echo "==> antsibull-docs lint-collection-docs --plugin-docs"
 echo "==> Sphinx build of the collection docsite (warnings are errors)"
 rm -rf "$out"
 mkdir -m 700 -p "$out/rst" # antsibull-docs wants directories only its owner can write
-antsibull-docs --config-file "$antsibull_cfg" sphinx-init --use-current --fail-on-error --dest-dir "$out" --project ec2meta.imds \
+antsibull-docs --config-file "$antsibull_cfg" sphinx-init --use-current --fail-on-error --dest-dir "$out" \
+    --project ec2meta.imds \
     --copyright "ec2meta.imds contributors" \
     --title ec2meta.imds ec2meta.imds >/dev/null
 cat tests/docs/sphinx_offline_conf.py >> "$out/conf.py"
-antsibull-docs --config-file "$antsibull_cfg" --config-file "$out/antsibull-docs.cfg" collection --cleanup everything --fail-on-error --use-current \
+antsibull-docs --config-file "$antsibull_cfg" --config-file "$out/antsibull-docs.cfg" \
+    collection --cleanup everything --fail-on-error --use-current \
     --dest-dir "$out/rst" ec2meta.imds
 sphinx-build -q -W --keep-going -b html -c "$out" "$out/rst" "$out/build/html"
 echo "built $out/build/html/index.html"

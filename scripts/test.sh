@@ -29,8 +29,8 @@ bash scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$PWD/.build/collections"
 # Nothing a test does may write outside the checkout and the temp dir: ansible's home (galaxy cache, the default
-# collections path), its temp dirs on the controller and on the managed host (localhost here; remote_tmp does not
-# follow ANSIBLE_HOME; nor does async_dir), the tools' caches (molecule, ansible-compat, ansible-lint, pip) go to .build/.
+# collections path), its temp dirs on the controller and on the managed host (localhost here: remote_tmp and
+# async_dir do not follow ANSIBLE_HOME), the tools' caches (molecule, ansible-compat, ansible-lint, pip): .build/.
 export ANSIBLE_HOME="$PWD/.build/ansible-home"
 export ANSIBLE_LOCAL_TEMP="$ANSIBLE_HOME/tmp"
 export ANSIBLE_REMOTE_TMP="$ANSIBLE_HOME/remote-tmp"
@@ -75,7 +75,8 @@ run() { # run COMMAND...: one command of the current step; its failure marks the
 step() {
     read_cpu
     if [ -n "$step_name" ]; then
-        timings+=("$(printf '%6d %7d  %s' "$((SECONDS - step_started))" "$(((cpu_ms - step_cpu) / 1000))" "$step_name")")
+        timings+=("$(printf '%6d %7d  %s' "$((SECONDS - step_started))" "$(((cpu_ms - step_cpu) / 1000))" \
+            "$step_name")")
     fi
     step_name="$*"
     step_started=$SECONDS
