@@ -79,7 +79,7 @@ def touches_ansible_core(path: Path) -> bool:
 def pytest_collection_modifyitems(items):
     verdicts: dict[Path, bool] = {}
     for item in items:
-        path = Path(item.fspath)
+        path = Path(item.path)
         if path not in verdicts:
             verdicts[path] = touches_ansible_core(path)
         if verdicts[path]:
