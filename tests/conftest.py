@@ -68,7 +68,8 @@ network_guard.install()
 # uses one of these is picked up without anyone remembering to add it.
 ANSIBLE_CORE_USES = re.compile(
     r"from ansible\.|import ansible\b|ansible-(doc|playbook)|\brun_module\b"
-    r"|plugins\.(modules|action|lookup|filter|doc_fragments)\b|_identity_verification|module_utils\._module\b"
+    r"|plugins\.(modules|action|lookup|filter|doc_fragments)\b"
+    r"|_identity_verification|module_utils(\.| import )_module\b"
 )
 
 
