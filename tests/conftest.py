@@ -65,7 +65,8 @@ network_guard.install()
 # wrapper in _module.py), the action, lookup and filter plugins, doc fragments, ansible-doc and ansible-playbook.
 # scripts/matrix.sh --ci runs only these on the other ansible-core versions (the rest, plain Python over requests,
 # boto3 and the emulator, runs once on .venv's). A rule over the file's text rather than a list: a new test that
-# uses one of these is picked up without anyone remembering to add it.
+# uses one of these is picked up without anyone remembering to add it (tests/unit/test_ansible_core_marker.py
+# checks that no other shared code loads ansible-core).
 ANSIBLE_CORE_USES = re.compile(
     r"from ansible\.|import ansible\b|ansible-(doc|playbook)|\brun_module\b"
     r"|plugins\.(modules|action|lookup|filter|doc_fragments)\b"
