@@ -9,6 +9,8 @@ if [ ! -x .venv/bin/python ]; then
     echo "==> creating .venv with $PYTHON"
     "$PYTHON" -m venv .venv
 fi
+# pip's cache in the checkout, not ~/.cache/pip (unless the caller chose one): shared with the other venvs here.
+export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$PWD/.build/cache/pip}"
 stamp=".venv/.requirements.sha256"
 wanted="$(sha256sum requirements-dev.txt | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then

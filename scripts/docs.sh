@@ -2,8 +2,10 @@
 # The docs site, built as users will read it: antsibull-docs lints the collection's docs (plugins, extra docs,
 # links), antsibull-changelog lints the changelog, Sphinx builds the collection docsite with warnings as errors,
 # and a test opens one rendered page in headless Chromium and screenshots it. Output: .build/docs/
-# Chromium comes from Debian's chromium package, installed here when missing and apt can reach its mirror;
-# without it the screenshot test is skipped with the reason, the rest still runs.
+# Chromium comes from Debian's chromium package, installed here when missing (waiting up to 5 minutes for another
+# apt or dpkg to finish) and apt can reach its mirror; without it the screenshot test is skipped with the reason,
+# the rest still runs. Nothing is written outside the checkout and the temp dir: antsibull's log goes to
+# .build/docs-antsibull.log (its default is ~/antsibull.log), Chromium's profile and caches to .build/docs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -12,21 +14,60 @@ export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$root/.build/collections"
 collection="$root/.build/collections/ansible_collections/ec2meta/imds"
 out="$root/.build/docs"
+# antsibull-docs runs ansible-doc: ansible's home and temp dirs in the checkout, as in scripts/test.sh.
+export ANSIBLE_HOME="$root/.build/ansible-home"
+export ANSIBLE_LOCAL_TEMP="$ANSIBLE_HOME/tmp" ANSIBLE_REMOTE_TMP="$ANSIBLE_HOME/remote-tmp"
+export ANSIBLE_ASYNC_DIR="$ANSIBLE_HOME/async"
+
+# antsibull-docs logs to ~/antsibull.log unless a config file says otherwise (its logging_cfg); every call gets this
+# one first. Outside $out, which the Sphinx build below empties.
+antsibull_cfg="$root/.build/docs-antsibull.cfg"
+cat > "$antsibull_cfg" <<CFG
+logging_cfg = {
+    version = 1.0
+    outputs = {
+        logfile = {
+            output = twiggy.outputs.FileOutput
+            args = [
+                $root/.build/docs-antsibull.log
+            ]
+        }
+        stderr = {
+            output = twiggy.outputs.StreamOutput
+            format = twiggy.formats.shell_format
+        }
+    }
+    emitters = {
+        all = {
+            level = INFO
+            output_name = logfile
+            filters = []
+        }
+        problems = {
+            level = WARNING
+            output_name = stderr
+            filters = []
+        }
+    }
+}
+CFG
 
 echo "==> antsibull-changelog lint"
 antsibull-changelog lint
 
 echo "==> antsibull-docs lint-collection-docs --plugin-docs"
-(cd "$collection" && antsibull-docs lint-collection-docs --plugin-docs .)
+(cd "$collection" && antsibull-docs --config-file "$antsibull_cfg" lint-collection-docs --plugin-docs .)
 
 echo "==> Sphinx build of the collection docsite (warnings are errors)"
 rm -rf "$out"
 mkdir -m 700 -p "$out/rst" # antsibull-docs wants directories only its owner can write
-antsibull-docs sphinx-init --use-current --fail-on-error --dest-dir "$out" --project ec2meta.imds \
+antsibull-docs --config-file "$antsibull_cfg" sphinx-init --use-current --fail-on-error --dest-dir "$out" \
+    --project ec2meta.imds \
     --copyright "ec2meta.imds contributors" \
     --title ec2meta.imds ec2meta.imds >/dev/null
 cat tests/docs/sphinx_offline_conf.py >> "$out/conf.py"
-antsibull-docs --config-file "$out/antsibull-docs.cfg" collection --cleanup everything --fail-on-error --use-current \
+antsibull-docs --config-file "$antsibull_cfg" --config-file "$out/antsibull-docs.cfg" \
+    collection --cleanup everything --fail-on-error --use-current \
     --dest-dir "$out/rst" ec2meta.imds
 sphinx-build -q -W --keep-going -b html -c "$out" "$out/rst" "$out/build/html"
 echo "built $out/build/html/index.html"
@@ -35,7 +76,10 @@ if ! command -v chromium >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "==> installing Debian's chromium for the screenshot"
         export DEBIAN_FRONTEND=noninteractive
-        (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium) >"$out/apt.log" 2>&1 ||
+        # Another apt or dpkg (unattended upgrades, a neighbour's install) holds the lock for a while: wait for it.
+        apt_wait=(-o DPkg::Lock::Timeout=300)
+        (apt-get "${apt_wait[@]}" update -qq &&
+            apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends chromium) >"$out/apt.log" 2>&1 ||
             echo "apt could not install chromium (see $out/apt.log): the screenshot test will be skipped"
     else
         echo "chromium is not installed and apt-get cannot run here: the screenshot test will be skipped"

@@ -5,14 +5,18 @@
 #   scripts/matrix.sh          everything: the smoke playbook for every ansible-core x host Python, then the unit
 #                              tests and ansible-test sanity on every ansible-core
 #   scripts/matrix.sh --ci     what CI runs (scripts/test.sh): the oldest and the newest ansible-core (2.17, 2.21),
-#                              each with the oldest host Python it manages (3.8, 3.9) and the newest (3.13), and the
-#                              unit tests on both (2.19 is .venv's: scripts/test.sh runs its unit tests; its sanity
-#                              step runs this script's sanity part on 2.21)
+#                              each with the oldest host Python it manages (3.8, 3.9) and the newest (3.13), and on
+#                              both the unit tests marked ansible_core: those that touch what changes between
+#                              ansible-core versions (tests/conftest.py marks them). The rest is plain Python over
+#                              requests, boto3 and the emulator, run once on .venv's 2.19 by scripts/test.sh, which
+#                              also runs this script's sanity part on 2.21.
 #   --cores "2.17 2.20"  --hosts "3.8 3.13"  --parts "smoke unit sanity"   pick a part of it
+#   --unit-marked        the unit part runs only the ansible_core tests (what --ci does)
 #
 # The smoke runs against the artifact installed by scripts/artifact.sh (built first if missing). Interpreters come
 # from pyenv ($(pyenv root)/versions/3.N.*) or PATH. A cell whose Python is missing is skipped with a line naming
 # the Python and how to get it, and the rest runs; under CI=true (CI has every Python) that cell fails instead.
+# Skipped cells are also named in $EC2META_SKIPPED_LOG when it is set (scripts/test.sh lists them at its end).
 # Virtual environments live in .build/matrix/, reinstalled only when their requirements change. Results: a table on
 # stdout and in .build/matrix/results.md.
 set -euo pipefail
@@ -28,9 +32,11 @@ declare -A CORE_MIN_HOST=([2.17]=3.8 [2.18]=3.8 [2.19]=3.8 [2.20]=3.9 [2.21]=3.9
 cores="2.17 2.18 2.19 2.20 2.21"
 hosts="3.8 3.9 3.11 3.13"
 parts="smoke unit sanity"
+unit_selection=()
 while [ $# -gt 0 ]; do
     case "$1" in
-        --ci) cores="2.17 2.21" hosts="ci" parts="smoke unit" ;;
+        --ci) cores="2.17 2.21" hosts="ci" parts="smoke unit" unit_selection=(-m ansible_core) ;;
+        --unit-marked) unit_selection=(-m ansible_core) ;;
         --cores) cores="$2"; shift ;;
         --hosts) hosts="$2"; shift ;;
         --parts) parts="$2"; shift ;;
@@ -40,10 +46,13 @@ while [ $# -gt 0 ]; do
 done
 
 bash scripts/bootstrap.sh >/dev/null
+# pip's cache in the checkout, not ~/.cache/pip (unless the caller chose one), shared with .venv's.
+export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$root/.build/cache/pip}"
 out=".build/matrix"
 mkdir -p "$out"
 results="$out/results.tsv"
 : > "$results"
+: > "$out/missing-pythons.txt"
 
 pyenv_root="${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}"
 find_python() { # find_python 3.N -> the path of a python3.N, or nothing
@@ -126,10 +135,12 @@ host_needs() { [ "$1" = 3.11 ] || echo "$1"; }
 runnable() {
     local part="$1" core="$2" host="$3" version missing=()
     shift 3
-    for version in "$@"; do
+    # A cell can name one Python twice (2.21's controller and its newest host are both 3.13): each once, in order.
+    for version in $(printf '%s\n' "$@" | sort -uV); do
         [ -n "$(find_python "$version")" ] || missing+=("$version")
     done
     [ "${#missing[@]}" -eq 0 ] && return 0
+    printf '%s\n' "${missing[@]}" >> "$out/missing-pythons.txt"
     local why="Python ${missing[*]} not found under $pyenv_root/versions/ or on PATH (pyenv install ${missing[*]})"
     if [ "${CI:-}" = true ]; then
         echo "==> $part: ansible-core $core, Python $host: FAIL, $why; CI must have every Python" >&2
@@ -137,6 +148,9 @@ runnable() {
     else
         echo "==> $part: ansible-core $core, Python $host: skipped, $why; the other cells still run"
         record "$part" "$core" "$host" 0 "skipped (no Python ${missing[*]})"
+        if [ -n "${EC2META_SKIPPED_LOG:-}" ]; then
+            echo "matrix: $part, ansible-core $core, Python $host: no Python ${missing[*]}" >> "$EC2META_SKIPPED_LOG"
+        fi
     fi
     return 1
 }
@@ -180,7 +194,8 @@ if [[ " $parts " == *" unit "* ]]; then
     for core in $cores; do
         runnable unit "$core" "${CORE_PYTHON[$core]}" $(controller_needs "$core") || continue
         controller="$(controller_venv "$core")"
-        run_cell unit "$core" "${CORE_PYTHON[$core]}" "$controller/bin/python" -m pytest -q -n 2 tests/unit
+        run_cell unit "$core" "${CORE_PYTHON[$core]}" "$controller/bin/python" -m pytest -q -n 2 \
+            "${unit_selection[@]}" tests/unit
     done
 fi
 
@@ -206,4 +221,7 @@ passed="$(awk -F'\t' '$5 == "pass"' "$results" | wc -l)"
 skipped="$(awk -F'\t' '$5 ~ /^skipped/' "$results" | wc -l)"
 echo
 echo "matrix: $passed passed, $failed failed, $skipped skipped for a missing Python"
+if [ -s "$out/missing-pythons.txt" ]; then
+    echo "to run every cell: pyenv install $(sort -uV "$out/missing-pythons.txt" | paste -sd' ' -)"
+fi
 [ "$failed" -eq 0 ]

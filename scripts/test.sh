@@ -1,23 +1,68 @@
 #!/usr/bin/env bash
-# Runs every test: style, unit and integration tests (emulator + moto on 127.0.0.1), the built artifact and its
-# execution environment context, the docs site, the CI part of the version matrix, ansible-test sanity,
-# ansible-lint and the role's molecule scenarios. Installs what it needs first (.venv, .build/matrix/).
-# A failing step does not stop the run: every step runs, the failed ones are listed at the end, and the exit status
-# is 1 when any failed.
+# Runs the tests. Installs what it needs first (.venv, .build/matrix/).
+#
+#   scripts/test.sh           every test (what CI runs, .ci/run): style, unit and integration tests (emulator + moto
+#                             on 127.0.0.1), the built artifact and its execution environment context, the docs site
+#                             and the demo with HOME an empty directory, the CI part of the version matrix,
+#                             ansible-test sanity and integration, galaxy-importer, ansible-lint and the role's
+#                             molecule scenarios
+#   scripts/test.sh --quick   the loop while you work, a few minutes at most: ruff, the unit tests of what changed
+#                             (every file that differs from main, committed or not, mapped to the unit test files
+#                             named after it or importing it; a small core set when nothing maps) and the smoke
+#                             playbook against the checkout
+#
+# A failing step does not stop the run: every step runs. The end is a table of the steps with their wall and CPU
+# seconds (user + system of every process the step ran, burners of the under-load step included), then what failed
+# and what was skipped (a matrix cell without its Python, a skipped pytest test). "all tests passed" only when
+# nothing failed and nothing was skipped; the exit status is 1 when anything failed, and under CI=true (where
+# everything must run) also when anything was skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+quick=false
+case "${1:-}" in
+    "") ;;
+    --quick) quick=true ;;
+    *) echo "unknown argument: $1 (see the top of $0)" >&2; exit 2 ;;
+esac
 bash scripts/bootstrap.sh
 
 export PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$PWD/.build/collections"
-# Nothing a test does may write outside the checkout and the temp dir: ansible's home (local temp, galaxy cache,
-# the default collections path) and the tools' caches (molecule, ansible-compat, ansible-lint) go to .build/.
+# Nothing a test does may write outside the checkout and the temp dir: ansible's home (galaxy cache, the default
+# collections path), its temp dirs on the controller and on the managed host (localhost here: remote_tmp and
+# async_dir do not follow ANSIBLE_HOME), the tools' caches (molecule, ansible-compat, ansible-lint, pip): .build/.
 export ANSIBLE_HOME="$PWD/.build/ansible-home"
+export ANSIBLE_LOCAL_TEMP="$ANSIBLE_HOME/tmp"
+export ANSIBLE_REMOTE_TMP="$ANSIBLE_HOME/remote-tmp"
+export ANSIBLE_ASYNC_DIR="$ANSIBLE_HOME/async"
 export XDG_CACHE_HOME="$PWD/.build/cache"
+export PIP_CACHE_DIR="$XDG_CACHE_HOME/pip"
+# Where steps name what they skipped, one line each (scripts/matrix.sh, tests/conftest.py): listed at the end.
+export EC2META_SKIPPED_LOG="$PWD/.build/skipped.txt"
+mkdir -p .build
+: > "$EC2META_SKIPPED_LOG"
+times_file="$(mktemp)"
+trap 'rm -f "$times_file"' EXIT
+
+to_ms() { # to_ms 1m2.345s -> 62345
+    local minutes="${1%%m*}" seconds="${1#*m}"
+    seconds="${seconds%s}"
+    echo $((minutes * 60000 + 10#${seconds%.*} * 1000 + 10#${seconds#*.}))
+}
+cpu_ms=0
+read_cpu() { # cpu_ms = user + system time of this shell's finished child processes (bash's `times`, second line)
+    # Not in a $(...): a subshell's `times` counts only the subshell's own children.
+    local user system
+    times > "$times_file"
+    read -r user system < <(sed -n 2p "$times_file")
+    cpu_ms=$(($(to_ms "$user") + $(to_ms "$system")))
+}
+
 started=$SECONDS
 timings=()
 step_name=""
 step_started=$SECONDS
+step_cpu=0
 failed_steps=()
 run() { # run COMMAND...: one command of the current step; its failure marks the step failed and the run goes on
     if ! "$@"; then
@@ -28,64 +73,134 @@ run() { # run COMMAND...: one command of the current step; its failure marks the
     fi
 }
 step() {
+    read_cpu
     if [ -n "$step_name" ]; then
-        timings+=("$(printf '%5ds  %s' "$((SECONDS - step_started))" "$step_name")")
+        timings+=("$(printf '%6d %7d  %s' "$((SECONDS - step_started))" "$(((cpu_ms - step_cpu) / 1000))" \
+            "$step_name")")
     fi
     step_name="$*"
     step_started=$SECONDS
-    echo
-    echo "==> $* (at $((SECONDS - started))s)"
+    step_cpu=$cpu_ms
+    if [ -n "$step_name" ]; then
+        echo
+        echo "==> $* (at $((SECONDS - started))s)"
+    fi
 }
 
-step "ruff"
-run ruff format --check --quiet .
-run ruff check --quiet .
+# The unit test files that cover what differs from main (committed on this branch, staged, unstaged or new): a
+# changed unit test file itself; for a changed plugin, module_utils or emulator file NAME.py, the unit test files
+# named test_NAME*.py and those that import it. Changed tests outside tests/unit are named, not run.
+changed_unit_tests() {
+    local base file name dotted
+    base="$(git merge-base HEAD main 2>/dev/null || git merge-base HEAD origin/main 2>/dev/null || git rev-parse HEAD)"
+    { git diff --name-only "$base" --; git ls-files --others --exclude-standard; } | sort -u | while read -r file; do
+        [ -e "$file" ] || continue
+        name="$(basename "$file" .py)"
+        case "$file" in
+            tests/unit/*/test_*.py | tests/unit/test_*.py) echo "$file" ;;
+            tests/*/test_*.py) echo "changed, not run by --quick: $file" >&2 ;;
+            plugins/*.py)
+                dotted="$(sed 's/\.py$//; s#/#.#g' <<< "$file")"
+                find tests/unit -name "test_${name#_}*.py"
+                grep -rlE --include='test_*.py' "${dotted//./\\.}\b|${dotted%.*}\s+import\s+(.*,\s*)?$name\b" \
+                    tests/unit || true
+                ;;
+            tests/emulator/*.py)
+                find tests/unit/emulator -name "test_${name#imds_}*.py"
+                grep -rlE --include='test_*.py' "^\s*(from|import) $name\b" tests/unit || true
+                ;;
+        esac
+    done | sort -u
+}
 
-step "pytest: unit and integration tests (ansible-core 2.19, .venv), but the fault matrix and adversarial tests"
-# Those run in the next step, under load, with the same .venv: once is enough.
-run python -m pytest -n 2 -q tests/unit tests/integration \
-    --ignore tests/unit/fault_matrix --ignore tests/integration/test_adversarial.py
+if [ "$quick" = true ]; then
+    step "ruff"
+    run ruff format --check --quiet .
+    run ruff check --quiet .
 
-step "fault matrix and adversarial tests under load: two CPU burners compete for the cores"
-run bash scripts/under_load.sh
+    step "pytest: the unit tests of what changed"
+    mapfile -t unit_tests < <(changed_unit_tests)
+    if [ "${#unit_tests[@]}" -eq 0 ]; then
+        echo "no changed file maps to a unit test: the core set (client, a module, the lookup, the examples)"
+        unit_tests=(tests/unit/plugins/module_utils/test_client.py tests/unit/plugins/modules/test_metadata_facts.py
+            tests/unit/plugins/lookup/test_metadata.py tests/unit/plugins/test_examples.py)
+    fi
+    printf '    %s\n' "${unit_tests[@]}"
+    run python -m pytest -n 2 -q "${unit_tests[@]}"
 
-step "the artifact: build, file list, EE context, install, smoke playbook"
-run bash scripts/artifact.sh
+    step "smoke playbook against the checkout (ansible-core 2.19, host Python 3.11)"
+    run bash scripts/smoke.sh .build/collections .venv "$PWD/.venv/bin/python"
+else
+    step "ruff"
+    run ruff format --check --quiet .
+    run ruff check --quiet .
 
-step "docs: changelog lint, collection docs lint, Sphinx build, screenshot"
-run bash scripts/docs.sh
+    step "pytest: unit and integration tests (ansible-core 2.19, .venv), but the fault matrix and adversarial tests"
+    # Those run in the next step, under load, with the same .venv: once is enough.
+    # The playbook-driven tests first and work stealing: the long ones do not end up alone on one core at the end.
+    run python -m pytest -n 2 --dist worksteal -q tests/integration tests/unit \
+        --ignore tests/unit/fault_matrix --ignore tests/integration/test_adversarial.py
 
-step "version matrix, CI part: ansible-core 2.17 and 2.21, oldest and newest host Python"
-run bash scripts/matrix.sh --ci
+    step "fault matrix and adversarial tests under load: two CPU burners compete for the cores"
+    run bash scripts/under_load.sh
 
-# The newest ansible-core's sanity (2.21 rejected what 2.19 took); scripts/matrix.sh runs it on every core.
-step "ansible-test sanity (ansible-core 2.21)"
-run bash scripts/matrix.sh --parts sanity --cores 2.21
+    step "the artifact: build, file list, EE context, install, smoke playbook"
+    run bash scripts/artifact.sh
 
-step "galaxy-importer on the built tarball (Automation Hub's checks)"
-run bash scripts/importer.sh
+    step "docs and demo with HOME an empty directory: changelog and docs lint, Sphinx, screenshot; the demo"
+    # tests/home/ runs scripts/docs.sh and scripts/demo.sh and fails if either wrote to HOME.
+    run python -m pytest -q -p no:cacheprovider -s tests/home
 
-step "ansible-test integration (--venv, Python 3.11): every target with its own emulator and moto"
-run bash scripts/integration.sh
+    step "version matrix, CI part: ansible-core 2.17 and 2.21, oldest and newest host Python"
+    run bash scripts/matrix.sh --ci
 
-step "ansible-lint (production profile, whole repository)"
-run ansible-lint --profile production --offline --nocolor
+    # The newest ansible-core's sanity (2.21 rejected what 2.19 took); scripts/matrix.sh runs it on every core.
+    step "ansible-test sanity (ansible-core 2.21)"
+    run bash scripts/matrix.sh --parts sanity --cores 2.21
 
-# A scenario is a directory with a molecule.yml; molecule/shared/ only holds the playbooks they share.
-for scenario_file in roles/instance_metadata/molecule/*/molecule.yml; do
-    scenario=$(basename "$(dirname "$scenario_file")")
-    step "molecule test: $scenario"
-    run env -C roles/instance_metadata molecule test --scenario-name "$scenario"
-done
+    step "galaxy-importer on the built tarball (Automation Hub's checks)"
+    run bash scripts/importer.sh
+
+    step "ansible-test integration (--venv, Python 3.11): every target with its own emulator and moto"
+    run bash scripts/integration.sh
+
+    step "ansible-lint (production profile, whole repository)"
+    run ansible-lint --profile production --offline --nocolor
+
+    # A scenario is a directory with a molecule.yml; molecule/shared/ only holds the playbooks they share.
+    for scenario_file in roles/instance_metadata/molecule/*/molecule.yml; do
+        scenario=$(basename "$(dirname "$scenario_file")")
+        step "molecule test: $scenario"
+        run env -C roles/instance_metadata molecule test --scenario-name "$scenario"
+    done
+fi
 step ""
 
 echo
-echo "==> time per step"
+echo "==> time per step (seconds; CPU is user + system of every process the step ran)"
+echo "  wall     CPU  step"
 printf '%s\n' "${timings[@]}"
+read_cpu
+printf '%6d %7d  total\n' "$((SECONDS - started))" "$((cpu_ms / 1000))"
+mapfile -t skipped < <(sort -u "$EC2META_SKIPPED_LOG")
 echo
+if [ "${#skipped[@]}" -gt 0 ]; then
+    echo "==> ${#skipped[@]} skipped:"
+    printf '    %s\n' "${skipped[@]}"
+fi
 if [ "${#failed_steps[@]}" -gt 0 ]; then
     echo "==> ${#failed_steps[@]} step(s) failed, in $((SECONDS - started))s:"
     printf '    %s\n' "${failed_steps[@]}"
     exit 1
 fi
-echo "==> all tests passed in $((SECONDS - started))s"
+what="all tests"
+[ "$quick" = true ] && what="the quick loop's tests"
+if [ "${#skipped[@]}" -gt 0 ]; then
+    if [ "${CI:-}" = true ]; then
+        echo "==> no step failed, but ${#skipped[@]} skipped: CI must run everything"
+        exit 1
+    fi
+    echo "==> no step failed, but not all tests ran: ${#skipped[@]} skipped (above), in $((SECONDS - started))s"
+    exit 0
+fi
+echo "==> $what passed in $((SECONDS - started))s"

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -58,6 +59,47 @@ for name in (
 ):
     os.environ.pop(name, None)
 network_guard.install()
+
+
+# The test files that touch what changes between ansible-core versions: AnsibleModule (every module's main(), the
+# wrapper in _module.py), the action, lookup and filter plugins, doc fragments, ansible-doc and ansible-playbook.
+# scripts/matrix.sh --ci runs only these on the other ansible-core versions (the rest, plain Python over requests,
+# boto3 and the emulator, runs once on .venv's). A rule over the file's text rather than a list: a new test that
+# uses one of these is picked up without anyone remembering to add it (tests/unit/test_ansible_core_marker.py
+# checks that no other shared code loads ansible-core).
+ANSIBLE_CORE_USES = re.compile(
+    r"from ansible\.|import ansible\b|ansible-(doc|playbook)|\brun_module\b"
+    r"|plugins\.(modules|action|lookup|filter|doc_fragments)\b"
+    r"|_identity_verification|module_utils(\.| import )_module\b"
+)
+
+
+def touches_ansible_core(path: Path) -> bool:
+    return bool(ANSIBLE_CORE_USES.search(path.read_text(encoding="utf-8")))
+
+
+def pytest_collection_modifyitems(items):
+    verdicts: dict[Path, bool] = {}
+    for item in items:
+        path = Path(item.path)
+        if path not in verdicts:
+            verdicts[path] = touches_ansible_core(path)
+        if verdicts[path]:
+            item.add_marker(pytest.mark.ansible_core)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Name every skipped test in scripts/test.sh's list of what did not run (EC2META_SKIPPED_LOG), with its reason."""
+    log = os.environ.get("EC2META_SKIPPED_LOG")
+    if not log:
+        return
+    lines = []
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        lines.append(f"pytest: {report.nodeid}: {reason.removeprefix('Skipped: ')}\n")
+    if lines:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.writelines(lines)
 
 
 def guard_violations() -> list[str]:

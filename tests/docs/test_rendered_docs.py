@@ -110,10 +110,20 @@ def test_page_renders_in_headless_chromium(name):
     shots.mkdir(exist_ok=True)
     shot = shots / f"{name}.png"
     shot.unlink(missing_ok=True)
+    # Chromium's profile, caches and certificate store (~/.pki) go under .build/docs, never to the user's home.
+    chromium_home = DOCS / "chromium-home"
+    chromium_home.mkdir(exist_ok=True)
+    environment = {
+        **os.environ,
+        "HOME": str(chromium_home),
+        "XDG_CONFIG_HOME": str(chromium_home / "config"),
+        "XDG_CACHE_HOME": str(chromium_home / "cache"),
+    }
     subprocess.run(
         [
             _chromium(),
             "--headless",
+            f"--user-data-dir={chromium_home / 'profile'}",
             "--no-sandbox",
             "--disable-gpu",
             "--hide-scrollbars",
@@ -124,6 +134,7 @@ def test_page_renders_in_headless_chromium(name):
         capture_output=True,
         timeout=120,
         check=True,
+        env=environment,
     )
     width, height, rows = _png_rows(shot)
     assert (width, height) == (WIDTH, HEIGHT)
