@@ -218,6 +218,8 @@ class _Scan:
     unreadable_count: int = 0
     findings: dict = field(default_factory=dict)
     seen: int = 0
+    # Directories below max_depth that were not entered: what they hold is unknown.
+    not_entered: int = 0
 
     def over(self) -> bool:
         if self.stopped is None:
@@ -370,6 +372,9 @@ def _central_directory(stream: BinaryIO, limits: ScanLimits) -> tuple:
         locator = stream.read(_END64_LOCATOR.size)
         if locator[:4] == b"PK\x06\x07":
             end_offset = _END64_LOCATOR.unpack(locator)[2]
+            # A claim checked against the file before it is used: seek() past 2**63 raises ValueError.
+            if end_offset > size - _END64.size:
+                raise ArchiveError("a zip64 end of central directory locator that points outside the file")
             stream.seek(end_offset)
             record = stream.read(_END64.size)
             if len(record) < _END64.size or record[:4] != b"PK\x06\x06":
@@ -421,7 +426,7 @@ def _archive(scan: _Scan, path: str) -> None:
                 return
             if member.endswith(".jar"):
                 _jar_name(scan, f"{path}!/{member}", member.rsplit("/", 1)[-1], "a jar inside an archive")
-    except (OSError, ArchiveError, struct.error) as error:
+    except (OSError, ArchiveError, struct.error, ValueError, OverflowError) as error:
         scan.cannot_read(path, error)
 
 
@@ -604,6 +609,8 @@ def _walk(scan: _Scan, root: str, max_depth: int, binaries: bool) -> None:
                 _directory(scan, entry.path, entry.name, parent)
                 if depth < max_depth and entry.path not in _PSEUDO:
                     stack.append((entry.path, depth + 1))
+                elif max_depth and entry.path not in _PSEUDO:  # a system root is read at its top level by design
+                    scan.not_entered += 1
             elif stat.S_ISREG(info.st_mode):
                 _file(scan, entry.path, entry.name, (parent, grandparent), info.st_mode, binaries)
 
@@ -671,10 +678,12 @@ def scan(paths: list, include_system: bool = True, limits: ScanLimits = ScanLimi
         "sdks_seen": state.seen,
         "unreadable": state.unreadable,
         "unreadable_count": state.unreadable_count,
-        "stopped": state.stopped,
+        "stopped": state.stopped or ("max_depth" if state.not_entered else None),
+        "directories_not_entered": state.not_entered,
         "complete": all(
             (
                 state.stopped is None,
+                state.not_entered == 0,
                 state.unreadable_count == 0,
                 all(root["status"] == "scanned" for root in roots),
             )

@@ -468,3 +468,27 @@ def test_a_file_swapped_for_a_fifo_or_device_is_not_read(tmp_path, monkeypatch, 
     assert [(f["sdk"], f["status"]) for f in findings] == [("javascript", "unknown")]
     assert summary["unreadable"][0]["error"].startswith("not a regular file but a ")
     assert summary["bytes_read"] == 0
+
+
+@pytest.mark.parametrize("offset", [2**64 - 16, 2**63, 10**6], ids=["2^64-16", "2^63", "past-the-end"])
+def test_a_zip64_locator_pointing_outside_the_file_makes_that_archive_unreadable_not_the_scan(tmp_path, offset):
+    """seek() past 2**63 raised ValueError, which escaped the scan and failed the whole module."""
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, offset, 1)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    write(tmp_path, "a/bad.war", locator + end)
+    write(tmp_path, "b/node_modules/aws-sdk/package.json", json.dumps({"version": "2.1.0"}))
+    findings, summary = scan([str(tmp_path)], include_system=False)
+    assert [finding["sdk"] for finding in findings] == ["javascript"]
+    assert summary["complete"] is False
+    assert summary["unreadable"][0]["path"] == f"{tmp_path}/a/bad.war"
+
+
+def test_directories_below_max_depth_make_the_scan_incomplete_and_are_counted(tmp_path):
+    """They were dropped silently and the scan said complete: true."""
+    write(tmp_path, "/".join(["d"] * 6) + "/node_modules/aws-sdk/package.json", json.dumps({"version": "2.1.0"}))
+    findings, summary = scan([str(tmp_path)], include_system=False, limits=replace(ScanLimits(), max_depth=3))
+    assert findings == []
+    assert summary["complete"] is False
+    assert summary["stopped"] == "max_depth"
+    assert summary["directories_not_entered"] == 1
+    assert scan([str(tmp_path)], include_system=False)[1]["complete"] is True
