@@ -476,11 +476,13 @@ def parse_since(value: Any) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError:
+        # Year 1 east of UTC or year 9999 west of it has no UTC time: OverflowError.
+        return moment.astimezone() if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError, OSError):
         raise ImdsConfigError(
-            f"since must be an ISO 8601 time like 2026-11-20T15:00:00Z, not {str(value)[:64]!r}"
+            f"since must be an ISO 8601 time like 2026-11-20T15:00:00Z between the years 1 and 9999 in UTC, "
+            f"not {str(value)[:64]!r}"
         ) from None
-    return moment.astimezone() if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def check_limits(limits: LogLimits) -> None:

@@ -99,6 +99,13 @@ def test_read_log_false_and_no_scan(run_module, host):
         ({"max_log_bytes": 0}, "max_log_bytes must be a whole number greater than 0"),
         ({"time_budget": -1}, "time_budget must be a whole number greater than 0"),
         ({"max_scan_entries": 0}, "max_scan_entries must be a whole number greater than 0"),
+        # Issue 28: these raised OverflowError or ValueError, reported as internal_error.
+        ({"since": "0001-01-01T00:00:00+05:00"}, "since must be an ISO 8601 time"),
+        ({"since": "9999-12-31T23:59:59-05:00"}, "since must be an ISO 8601 time"),
+        ({"time_budget": 10**400}, "time_budget must be at most 604800"),
+        ({"max_log_bytes": 10**400}, "max_log_bytes must be at most"),
+        ({"log_path": "/var/log/imds/imds-trace\0.log"}, "log_path must be a path without a NUL character"),
+        ({"scan_paths": ["/opt/\0"]}, "scan_paths must be a path without a NUL character"),
     ],
 )
 def test_bad_options_fail_with_a_reason(run_module, host, args, message):
