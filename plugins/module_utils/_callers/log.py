@@ -31,7 +31,6 @@ length (``test_masking.py`` checks their shape). Only regular files are opened: 
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 import time
@@ -39,8 +38,9 @@ import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, BinaryIO, Iterator
+from typing import Any, Iterator
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.gz import GzipLines
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.scrub import drop_cut_token, scrub_tokens
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 from ansible_collections.ec2meta.imds.plugins.module_utils._host_files import NotRegularFile, open_regular
@@ -63,6 +63,8 @@ class LogLimits:
     max_line_bytes: int = 256 * 1024
     max_callers: int = 1000
     max_seconds: float = 60.0
+    # logrotate and gzip write one member; concatenated files a few. Millions of empty members are an attack.
+    max_gzip_members: int = 10_000
     # Per caller: distinct pids, user agents, paths kept; and the length of one text (argv) in the result.
     max_values: int = 10
     max_text: int = 4096
@@ -293,14 +295,11 @@ def log_files(log_path: str) -> list:
 
 
 @contextmanager
-def _open(path: str) -> Iterator[BinaryIO]:
-    """The file's bytes, inflated for ``.gz``; only a regular file is opened (no FIFO, device or socket)."""
+def _open(path: str, budget: _Budget) -> Iterator[Any]:
+    """The file's bytes, inflated for ``.gz`` (its compressed bytes counted too); only a regular file is opened
+    (no FIFO, device or socket)."""
     with open_regular(path) as stream:
-        if path.endswith(".gz"):
-            with gzip.GzipFile(fileobj=stream, mode="rb") as inflated:
-                yield inflated
-        else:
-            yield stream
+        yield GzipLines(stream, budget.compressed, budget.limits.max_gzip_members) if path.endswith(".gz") else stream
 
 
 @dataclass
@@ -311,8 +310,21 @@ class _Budget:
     limits: LogLimits
     deadline: float
     bytes_read: int = 0
+    compressed_read: int = 0
     lines: int = 0
     stopped: str | None = None
+
+    def compressed(self, size: int) -> bool:
+        """Count ``size`` compressed bytes just read from a ``.gz`` file, against the same cap; False once a limit
+        is reached. Zero padding, a long header or empty members inflate to nothing: they are counted here."""
+        if self.stopped is None:
+            if self.compressed_read + size > self.limits.max_bytes:
+                self.stopped = "max_bytes"
+            elif time.monotonic() > self.deadline:
+                self.stopped = "max_seconds"
+            else:
+                self.compressed_read += size
+        return self.stopped is None
 
     def read(self, size: int) -> bool:
         """Count ``size`` bytes just read; False once a limit is reached (``stopped`` says which)."""
@@ -333,7 +345,7 @@ class _Budget:
         return self.stopped is None
 
 
-def _lines(stream: BinaryIO, budget: _Budget) -> Iterator[tuple]:
+def _lines(stream: Any, budget: _Budget) -> Iterator[tuple]:
     """(text, cut) per line, each at most max_line_bytes; the rest of a longer line is read, counted and dropped,
     a bounded piece at a time."""
     limit = budget.limits.max_line_bytes
@@ -403,16 +415,19 @@ def _read_file(path: str, budget: _Budget, grouping: _Grouping) -> dict:
     entry: dict = {"path": scrub_tokens(path), "bytes_read": 0, "error": None}
     start = budget.bytes_read
     try:
-        with _open(path) as stream:
+        with _open(path, budget) as stream:
             for text, cut in _lines(stream, budget):
                 grouping.take(text, cut, entry["path"])
+            if isinstance(stream, GzipLines):
+                budget.stopped = budget.stopped or stream.stopped
+                entry["error"] = stream.trailing
     except FileNotFoundError:
         entry["error"] = "not found"
     except NotRegularFile as error:
         entry["error"] = f"unreadable: {error}; only a regular file is read"
     except PermissionError:
         entry["error"] = "permission denied: the analyzer's log is readable by root only; use become: true"
-    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+    except (OSError, EOFError, zlib.error) as error:
         entry["error"] = scrub_tokens(f"unreadable: {error.__class__.__name__}: {error}"[:300])
     entry["bytes_read"] = budget.bytes_read - start
     return entry
@@ -427,6 +442,7 @@ def _summary(log_path: str, files: list, budget: _Budget, counts: dict) -> dict:
         "found": read_ok,
         "files": found,
         "bytes_read": budget.bytes_read,
+        "compressed_bytes_read": budget.compressed_read,
         "lines_read": budget.lines,
         "lines_parsed": counts["parsed"],
         "lines_unparsed": counts["unparsed"],

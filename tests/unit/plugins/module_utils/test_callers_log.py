@@ -20,6 +20,7 @@ from analyzer_log import FORMS, Call, Process, gzip_file, jenkins_calls, line, w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers import gz as gz_module
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers import log as log_module
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.log import (
     LogLimits,
@@ -487,3 +488,74 @@ def test_a_line_cut_inside_a_long_token_run_loses_the_whole_run(tmp_path):
         callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=limits)
     assert summary["lines_cut"] == 1
     assert [caller["argv"] for caller in callers] == ["sh -c"]
+
+
+def gzip_member(data: bytes) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return compressor.compress(data) + compressor.flush()
+
+
+def test_zero_padding_after_the_last_gzip_member_ends_the_file_and_is_reported(tmp_path):
+    """Python's gzip skipped the padding a byte at a time inside one read(), where no limit looked (1 GiB of sparse
+    zeros ran past the time budget), and called the file complete."""
+    path = tmp_path / "imds-trace.log.1.gz"
+    path.write_bytes(gzip_member(line(Call(chain=[CURL])).encode() + b"\n"))
+    with path.open("r+b") as stream:
+        stream.truncate(path.stat().st_size + 4 * 1024 * 1024)  # sparse: free to write
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert [caller["name"] for caller in callers] == ["curl"]
+    assert summary["files"][1]["error"] == "data after the last gzip member (zero padding or garbage), not read"
+    assert summary["complete"] is False
+
+
+def test_a_gzip_header_that_never_ends_is_refused_after_max_header_bytes(tmp_path):
+    """The old reader read a 100 MB name byte by byte inside one read() (31 s with time_budget=10)."""
+    header = b"\x1f\x8b\x08\x08" + bytes(6) + b"a" * (4 * 1024 * 1024)  # FNAME set, the name never ends
+    (tmp_path / "imds-trace.log.1.gz").write_bytes(header)
+    _callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert summary["files"][1]["error"] == "unreadable: error: a gzip header that does not end within 65536 bytes"
+    assert summary["compressed_bytes_read"] <= gz_module.MAX_HEADER + gz_module.PIECE
+    assert summary["complete"] is False
+
+
+@pytest.mark.parametrize(
+    ("limits", "stopped"),
+    [
+        (LogLimits(max_seconds=5), "max_seconds"),
+        (LogLimits(max_bytes=1024 * 1024, max_seconds=10**6), "max_bytes"),
+    ],
+    ids=["clock", "compressed-bytes"],
+)
+def test_compressed_bytes_that_inflate_to_nothing_are_counted_as_they_are_read(tmp_path, monkeypatch, limits, stopped):
+    """Empty stored blocks, 5 bytes each, inflate to nothing: max_bytes never saw them and the clock was not read."""
+    member = b"\x1f\x8b\x08\x00" + bytes(6) + b"\x00\x00\x00\xff\xff" * (800 * 1024)
+    (tmp_path / "imds-trace.log.1.gz").write_bytes(member)
+    monkeypatch.setattr(log_module, "time", SteppingClock())
+    _callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=limits)
+    assert summary["stopped"] == stopped
+    assert summary["complete"] is False
+    assert summary["compressed_bytes_read"] <= 1024 * 1024
+
+
+def test_millions_of_empty_gzip_members_stop_at_max_gzip_members(tmp_path):
+    """3,000,000 empty members took 45 s with time_budget=10: each inflates to nothing, so nothing was counted."""
+    first = gzip_member(line(Call(chain=[CURL])).encode() + b"\n")
+    (tmp_path / "imds-trace.log.1.gz").write_bytes(first + gzip_member(b"") * 2_000)
+    limits = LogLimits(max_gzip_members=1_000)
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=limits)
+    assert [caller["name"] for caller in callers] == ["curl"]
+    assert summary["stopped"] == "max_gzip_members"
+    assert summary["complete"] is False
+    within = LogLimits(max_gzip_members=2_001)
+    assert read_callers(str(tmp_path / "imds-trace.log"), limits=within)[1]["files"][1]["error"] is None
+
+
+@pytest.mark.parametrize("piece", [1, 7, 65_536])
+def test_concatenated_gzip_members_are_all_read_whatever_the_piece_size(tmp_path, monkeypatch, piece):
+    calls = jenkins_calls(START, 6)
+    members = [gzip_member(line(call, "1.1").encode() + b"\n") for call in calls]
+    (tmp_path / "imds-trace.log.1.gz").write_bytes(b"".join(members))
+    monkeypatch.setattr(gz_module, "PIECE", piece)
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert sum(caller["count"] for caller in callers) == 6
+    assert summary["files"][1]["error"] is None
