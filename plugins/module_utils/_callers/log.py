@@ -65,9 +65,33 @@ class LogLimits:
     max_seconds: float = 60.0
     # logrotate and gzip write one member; concatenated files a few. Millions of empty members are an attack.
     max_gzip_members: int = 10_000
+    # Tokens registered with no_log_values. Each adds about five forms, and Ansible's masking at exit costs forms
+    # times strings, outside any budget; the texts are masked by shape whatever the count, so beyond this the
+    # second net is not widened, and the summary says so.
+    max_tokens: int = 100
     # Per caller: distinct pids, user agents, paths kept; and the length of one text (argv) in the result.
     max_values: int = 10
     max_text: int = 4096
+
+
+class TokenSet(set):
+    """The tokens taken out of the texts, for no_log_values: at most ``cap``; the others are counted in
+    ``not_kept``, masked in the texts all the same."""
+
+    def __init__(self, cap: int):
+        super().__init__()
+        self.cap = cap
+        self.not_kept = 0
+
+    def update(self, *others: Any) -> None:
+        for other in others:
+            for token in other:
+                if token in self:
+                    continue
+                if len(self) < self.cap:
+                    self.add(token)
+                else:
+                    self.not_kept += 1
 
 
 @dataclass
@@ -373,7 +397,7 @@ class _Grouping:
     since: datetime | None
     only_v1: bool
     callers: dict = field(default_factory=dict)
-    tokens: set = field(default_factory=set)
+    tokens: TokenSet = field(init=False)
     counts: dict = field(
         default_factory=lambda: {
             "parsed": 0,
@@ -384,6 +408,9 @@ class _Grouping:
             "v2_skipped": 0,
         }
     )
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenSet(self.limits.max_tokens)
 
     def take(self, text: str, cut: bool, log_file: str) -> None:
         """Count one line and add it to its caller, unless it is filtered out or the callers are full."""
@@ -433,7 +460,7 @@ def _read_file(path: str, budget: _Budget, grouping: _Grouping) -> dict:
     return entry
 
 
-def _summary(log_path: str, files: list, budget: _Budget, counts: dict) -> dict:
+def _summary(log_path: str, files: list, budget: _Budget, counts: dict, tokens: TokenSet) -> dict:
     # A missing rotated file is no news: only the log itself is reported as not found.
     found = [entry for entry in files if entry["error"] != "not found" or entry["path"] == log_path]
     read_ok = any(entry["error"] is None for entry in found)
@@ -450,6 +477,7 @@ def _summary(log_path: str, files: list, budget: _Budget, counts: dict) -> dict:
         "lines_before_since": counts["before_since"],
         "lines_v2_skipped": counts["v2_skipped"],
         "callers_dropped": counts["callers_dropped"],
+        "tokens_cap_reached": tokens.not_kept > 0,
         "stopped": budget.stopped or ("max_callers" if counts["callers_dropped"] else None),
         "complete": all(
             (
@@ -481,7 +509,7 @@ def read_callers(
     ordered = sorted(
         grouping.callers.values(), key=lambda c: (_VERSION_ORDER[c.line.version], -c.count, str(c.line.chain[0]))
     )
-    summary = _summary(log_path, files, budget, grouping.counts)
+    summary = _summary(log_path, files, budget, grouping.counts, grouping.tokens)
     return [caller.as_dict() for caller in ordered], summary, grouping.tokens
 
 

@@ -559,3 +559,20 @@ def test_concatenated_gzip_members_are_all_read_whatever_the_piece_size(tmp_path
     callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
     assert sum(caller["count"] for caller in callers) == 6
     assert summary["files"][1]["error"] is None
+
+
+def test_the_tokens_kept_for_no_log_are_capped_and_the_rest_still_masked(tmp_path):
+    """Every token found went to no_log_values with no cap: 630,000 tokens took 598 MiB, and Ansible's masking at
+    exit (forms times strings) ran for minutes outside the time budget."""
+    tokens = [base64.b64encode(index.to_bytes(4, "big") * 10).decode() for index in range(300)]
+    calls = [Call(chain=[Process(index, f"job{index}", f"poll --token {token}")]) for index, token in enumerate(tokens)]
+    write_log(tmp_path, [line(call, "1.1") for call in calls])
+    callers, summary, kept = read_callers(str(tmp_path / "imds-trace.log"), limits=LogLimits(max_tokens=50))
+    assert len(kept) == 50
+    assert summary["tokens_cap_reached"] is True
+    assert len(callers) == 300
+    text = repr((callers, summary))
+    assert not any(token in text for token in tokens)
+    _callers, summary, kept = read_callers(str(tmp_path / "imds-trace.log"), limits=LogLimits(max_tokens=1000))
+    assert summary["tokens_cap_reached"] is False
+    assert set(tokens) <= kept

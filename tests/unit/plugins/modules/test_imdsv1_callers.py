@@ -145,3 +145,20 @@ def test_a_fifo_log_and_an_encoded_token_through_main(run_module, host):
     assert standard not in text
     assert quote(standard, safe="") not in text
     assert "the log was not read completely" in result["summary"]
+
+
+def test_the_module_masks_tokens_itself_not_only_through_no_log(run_module, host, monkeypatch):
+    """no_log_values is capped (LogLimits.max_tokens): what guarantees that no token comes back is the module's own
+    masking, so it must hold with no_log registering nothing."""
+    from ansible_collections.ec2meta.imds.plugins.module_utils import _module
+
+    tokens = [f"AQAEA{index:04d}Kb-S7me-hLqzu83lYdeDV7r-sPh2D4SJF6v5IwD4S8g==" for index in range(150)]
+    calls = [Call(chain=[Process(index, "poll", f"poll --token {token}")]) for index, token in enumerate(tokens)]
+    with (host / "log" / "imds-trace.log").open("a") as stream:
+        stream.writelines(line(call, "1.1") + "\n" for call in calls)
+    monkeypatch.setattr(_module.ImdsModule, "add_secrets", lambda self, secrets: None)
+    result = run(run_module, host)
+    assert not result.get("failed"), result
+    assert result["log"]["tokens_cap_reached"] is True
+    text = json.dumps(result)
+    assert not any(token in text or token.rstrip("=") in text for token in tokens)
