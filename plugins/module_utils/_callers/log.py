@@ -50,8 +50,10 @@ DEFAULT_LOG_PATH = "/var/log/imds/imds-trace.log"
 # The unit its activate-tracer-service.sh installs.
 ANALYZER_SERVICE = "imds_tracer_tool.service"
 
-# Python's RotatingFileHandler names: imds-trace.log.1 (newest) to .5; a logrotate setup may add .gz.
-_ROTATED = re.compile(r"\.(\d{1,4})(\.gz)?\Z")
+# Python's RotatingFileHandler names imds-trace.log.1 (newest) to .5; logrotate adds a compression suffix, or with
+# dateext names them imds-trace.log-20261201. Only .gz is read: the others are listed as skipped, never ignored.
+_ROTATED = re.compile(r"(?:\.(\d{1,4})|-(\d{8}))(\.[A-Za-z0-9]{1,5})?\Z")
+_UNREAD_COMPRESSIONS = (".xz", ".bz2", ".zst", ".lz4", ".lzma", ".lz", ".br", ".Z", ".zip", ".7z")
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,8 @@ _VERSION_ORDER = {"v1": 0, "unknown": 1, "v2": 2}
 
 
 def log_files(log_path: str) -> list:
-    """The log and its rotated siblings, newest first: ``imds-trace.log``, ``.1``, ``.2``... (``.N.gz`` too)."""
+    """The log and its rotated siblings, newest first: ``imds-trace.log``, ``.1``, ``.2``... then ``-YYYYMMDD``,
+    each compressed or not."""
     directory, base = os.path.split(log_path)
     rotated = []
     try:
@@ -313,9 +316,10 @@ def log_files(log_path: str) -> list:
     for name in names:
         if name.startswith(base):
             match = _ROTATED.match(name[after_base:])
-            if match:
-                rotated.append((int(match.group(1)), name))
-    return [log_path] + [os.path.join(directory, name) for _number, name in sorted(rotated)]
+            number, day, suffix = match.groups() if match else (None, None, None)
+            if match and suffix in (None, ".gz", *_UNREAD_COMPRESSIONS):
+                rotated.append((0, int(number), name) if number else (1, -int(day), name))
+    return [log_path] + [os.path.join(directory, name) for _kind, _order, name in sorted(rotated)]
 
 
 @contextmanager
@@ -441,6 +445,10 @@ def _read_file(path: str, budget: _Budget, grouping: _Grouping) -> dict:
     """Read one log file into ``grouping``; its entry of the summary's ``files``, with the error that stopped it."""
     entry: dict = {"path": scrub_tokens(path), "bytes_read": 0, "error": None}
     start = budget.bytes_read
+    compression = next((suffix for suffix in _UNREAD_COMPRESSIONS if path.endswith(suffix)), None)
+    if compression:
+        entry["error"] = f"skipped: compressed with {compression[1:]}, which is not read; decompress it to read it"
+        return entry
     try:
         with _open(path, budget) as stream:
             for text, cut in _lines(stream, budget):

@@ -576,3 +576,27 @@ def test_the_tokens_kept_for_no_log_are_capped_and_the_rest_still_masked(tmp_pat
     _callers, summary, kept = read_callers(str(tmp_path / "imds-trace.log"), limits=LogLimits(max_tokens=1000))
     assert summary["tokens_cap_reached"] is False
     assert set(tokens) <= kept
+
+
+def test_dated_rotations_are_read_and_other_compressions_reported_as_skipped(tmp_path):
+    """logrotate's dateext names (-YYYYMMDD, .gz or not) were not read and .xz, .bz2, .zst files were ignored, all
+    with complete: true."""
+    calls = jenkins_calls(START, 3)
+    write_log(tmp_path, [line(calls[0], "1.1")])
+    (tmp_path / "imds-trace.log-20261201.gz").write_bytes(gzip_member(line(calls[1], "1.1").encode() + b"\n"))
+    (tmp_path / "imds-trace.log-20261130").write_text(line(calls[2], "1.1") + "\n")
+    for name in ("imds-trace.log.2.xz", "imds-trace.log.3.bz2", "imds-trace.log.4.zst"):
+        (tmp_path / name).write_bytes(b"compressed")
+    (tmp_path / "imds-trace.log-20261201.bak").write_text(line(calls[0], "1.1") + "\n")  # not a rotated name
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert callers[0]["count"] == 3
+    assert [(file["path"].rsplit("/", 1)[-1], (file["error"] or "")[:24]) for file in summary["files"]] == [
+        ("imds-trace.log", ""),
+        ("imds-trace.log.2.xz", "skipped: compressed with"),
+        ("imds-trace.log.3.bz2", "skipped: compressed with"),
+        ("imds-trace.log.4.zst", "skipped: compressed with"),
+        ("imds-trace.log-20261201.gz", ""),
+        ("imds-trace.log-20261130", ""),
+    ]
+    assert summary["files"][1]["error"] == "skipped: compressed with xz, which is not read; decompress it to read it"
+    assert summary["complete"] is False
