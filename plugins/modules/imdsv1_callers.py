@@ -55,7 +55,7 @@ options:
     description:
       - The analyzer's log. Its rotated siblings are read too, newest first - V(<log_path>.1) to V(<log_path>.5),
         then logrotate's dated ones (V(<log_path>-20261201)), each as it is or C(.gz). A rotated file compressed
-        otherwise (C(.xz), C(.bz2), C(.zst), C(.lz4)...) is not read: it is listed in RV(log.files) with an C(error)
+        otherwise (C(.xz), C(.bz2), C(.zst), C(.lz4)...) is not read; it is listed in RV(log.files) with an C(error)
         starting V(skipped:) and RV(log.complete) is false.
       - A C(.gz) file is read by the collection's own reader, a 64 KiB piece at a time, its compressed bytes
         counted against O(max_log_bytes) and O(time_budget) as well as its inflated ones. A header longer than
@@ -87,7 +87,7 @@ options:
     description:
       - Directories (or single files) to scan for outdated AWS SDKs, for example C(/var/lib/jenkins),
         C(/opt/app) or a virtualenv. Each is walked to a depth of 20 without following symbolic links; archives
-        and executables in them are read too. Directories deeper than that are not entered: RV(scan.stopped) is
+        and executables in them are read too. Directories deeper than that are not entered; RV(scan.stopped) is
         then V(max_depth), RV(scan.directories_not_entered) counts them and RV(scan.complete) is false.
       - A path that does not exist or cannot be read is reported in RV(scan.roots), not fatal.
     type: list
