@@ -443,7 +443,10 @@ class _Grouping:
 
 def _read_file(path: str, budget: _Budget, grouping: _Grouping) -> dict:
     """Read one log file into ``grouping``; its entry of the summary's ``files``, with the error that stopped it."""
-    entry: dict = {"path": scrub_tokens(path), "bytes_read": 0, "error": None}
+    # The path is log_path's, or a sibling's whose suffix the rotation pattern allows: the user's own option, which
+    # Ansible echoes in module_args anyway, not text from the host, so it is not masked (a directory such as
+    # attack28logs/ looked like a token part and came back as <token redacted>).
+    entry: dict = {"path": path, "bytes_read": 0, "error": None}
     start = budget.bytes_read
     compression = next((suffix for suffix in _UNREAD_COMPRESSIONS if path.endswith(suffix)), None)
     if compression:
@@ -473,7 +476,7 @@ def _summary(log_path: str, files: list, budget: _Budget, counts: dict, tokens: 
     found = [entry for entry in files if entry["error"] != "not found" or entry["path"] == log_path]
     read_ok = any(entry["error"] is None for entry in found)
     return {
-        "path": scrub_tokens(log_path),
+        "path": log_path,
         "found": read_ok,
         "files": found,
         "bytes_read": budget.bytes_read,

@@ -642,7 +642,7 @@ def scan(paths: list, include_system: bool = True, limits: ScanLimits = ScanLimi
     roots = []
     plan = [(path, False) for path in paths] + [(path, True) for path in (system_roots() if include_system else [])]
     for path, system in plan:
-        entry = {"path": scrub_tokens(path), "system": system, "status": "scanned"}
+        entry = {"path": path, "system": system, "status": "scanned"}  # the user's option (or ours): not masked
         roots.append(entry)
         if state.over():
             entry["status"] = "not scanned: " + str(state.stopped)

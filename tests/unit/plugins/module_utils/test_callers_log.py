@@ -600,3 +600,17 @@ def test_dated_rotations_are_read_and_other_compressions_reported_as_skipped(tmp
     ]
     assert summary["files"][1]["error"] == "skipped: compressed with xz, which is not read; decompress it to read it"
     assert summary["complete"] is False
+
+
+def test_the_configured_log_path_comes_back_as_given_not_masked(tmp_path, monkeypatch):
+    """A directory of letters, digits, letters (attack28logs) looked like a token part: the user's own log_path came
+    back as '<token redacted>.log'. Only text read from the host is masked."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tmp/attack28logs/in/a17").mkdir(parents=True)
+    write_log(tmp_path / "tmp/attack28logs/in/a17", [line(Call(chain=[CURL]), "1.1")], per_file=1)
+    (tmp_path / "tmp/attack28logs/in/a17/imds-trace.log.1").write_text(line(Call(chain=[CURL]), "1.1") + "\n")
+    log_path = "tmp/attack28logs/in/a17/imds-trace.log"
+    callers, summary, _tokens = read_callers(log_path)
+    assert summary["path"] == log_path
+    assert [file["path"] for file in summary["files"]] == [log_path, f"{log_path}.1"]
+    assert callers[0]["log_files"] == [log_path, f"{log_path}.1"]

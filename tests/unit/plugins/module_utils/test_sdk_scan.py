@@ -492,3 +492,11 @@ def test_directories_below_max_depth_make_the_scan_incomplete_and_are_counted(tm
     assert summary["stopped"] == "max_depth"
     assert summary["directories_not_entered"] == 1
     assert scan([str(tmp_path)], include_system=False)[1]["complete"] is True
+
+
+def test_a_scan_root_comes_back_as_given_not_masked(tmp_path, monkeypatch):
+    """The user's own scan_paths were masked like text from the host (attack28logs/imds-trace looked like a token)."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "tmp/attack28logs/in/a17/imds-trace/x.txt", "")
+    _findings, summary = scan(["tmp/attack28logs/in/a17/imds-trace"], include_system=False)
+    assert summary["roots"][0]["path"] == "tmp/attack28logs/in/a17/imds-trace"
