@@ -44,6 +44,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._callers.gz import Gz
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.scrub import drop_cut_token, scrub_tokens
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 from ansible_collections.ec2meta.imds.plugins.module_utils._host_files import NotRegularFile, open_regular
+from ansible_collections.ec2meta.imds.plugins.module_utils._masking import readable
 
 ANALYZER_URL = "https://github.com/aws/aws-imds-packet-analyzer"
 DEFAULT_LOG_PATH = "/var/log/imds/imds-trace.log"
@@ -158,7 +159,7 @@ def _scrubbed(text: str, limits: LogLimits, tokens: set) -> str:
     cached = _SCRUBBED.get(key)
     if cached is None:
         found: set = set()
-        cached = (_clip(scrub_tokens(text, found), limits), frozenset(found))
+        cached = (_clip(scrub_tokens(readable(text), found), limits), frozenset(found))
         if len(_SCRUBBED) >= _SCRUBBED_MAX:
             _SCRUBBED.clear()
         if len(text) <= limits.max_text:

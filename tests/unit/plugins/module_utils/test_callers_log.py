@@ -614,3 +614,20 @@ def test_the_configured_log_path_comes_back_as_given_not_masked(tmp_path, monkey
     assert summary["path"] == log_path
     assert [file["path"] for file in summary["files"]] == [log_path, f"{log_path}.1"]
     assert callers[0]["log_files"] == [log_path, f"{log_path}.1"]
+
+
+def test_a_token_split_by_html_references_or_utf16_in_a_log_line_does_not_come_back(tmp_path):
+    token = "AQAEAFEO+InKb/S7me+hLqzu83lYdeDV7r/sPh2D4SJF6v5IwD4S8g=="
+    entities = token.replace("+", "&#43;").replace("/", "&sol;").replace("=", "&#x3D;")
+    utf16 = token.encode("utf-16-le").decode("latin-1")
+    calls = [
+        Call(chain=[Process(1, "curl", f"curl -H {entities} http://169.254.169.254/")]),
+        Call(chain=[Process(2, "poll", f"poll {utf16}")], user_agent=f"agent/{utf16}"),
+    ]
+    write_log(tmp_path, [line(call, "1.1") for call in calls])
+    callers, _summary, tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert len(callers) == 2
+    text = repr(callers)
+    assert not any(token[start : start + 20] in text for start in range(len(token) - 20))
+    assert entities not in text
+    assert token in tokens
