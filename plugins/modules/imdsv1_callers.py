@@ -36,6 +36,7 @@ description:
   - "IMDSv2 session tokens are taken out of everything returned (argv, paths, user agents, messages), whatever
     their form (C(-H 'X-aws-ec2-metadata-token: ...') in any case and any quoting, as a dict key or value, or a
     token-shaped string anywhere, in the standard or URL-safe base64 alphabet, URL-encoded or JSON-escaped), and
+    token split by HTML character references (C(&#43;), C(&plus;)) or written in UTF-16 in a log line too;
     up to 100 of those found are also registered with Ansible's C(no_log) values. The module's own masking is
     what keeps tokens out; C(no_log) is a second net, capped because Ansible's masking at exit costs the number of
     registered forms times the number of returned strings, outside any budget. RV(log.tokens_cap_reached) says when
@@ -349,7 +350,10 @@ outdated_sdks:
       type: str
       sample: java
     where:
-      description: Where it was found; C(archive!/member) for a jar inside an archive.
+      description:
+        - Where it was found; C(archive!/member) for a jar inside an archive.
+        - A shaded copy of the SDK for Java is found by its C(META-INF/maven/.../pom.properties) member, with
+          C(status=unknown) (the version inside it is not read).
       type: str
       sample: /var/lib/jenkins/plugins/aws-java-sdk/WEB-INF/lib/aws-java-sdk-core-1.11.500.jar
     version:
@@ -389,7 +393,9 @@ scan:
       elements: dict
       sample: [{"path": "/var/lib/jenkins", "system": false, "status": "scanned"}]
     complete:
-      description: Whether every root was scanned to the end with nothing unreadable.
+      description:
+        - Whether every root was scanned to the end with nothing unreadable, no directory left below the depth
+          limit and no jar inside an archive left unopened (RV(scan.archives_not_inspected)).
       type: bool
       sample: true
     stopped:
@@ -400,6 +406,17 @@ scan:
       sample: null
     directories_not_entered:
       description: Directories below the depth limit of O(scan_paths) (20), not entered.
+      type: int
+      sample: 0
+    archives_not_inspected:
+      description:
+        - Up to 20 jars inside archives (C(archive!/member)) whose own insides were not read; a fat or shaded jar
+          may bundle an SDK there. When there is any, RV(scan.complete) is false.
+      type: list
+      elements: str
+      sample: ["/opt/app/app.war!/WEB-INF/lib/app-fat.jar"]
+    archives_not_inspected_count:
+      description: How many jars inside archives were not inspected.
       type: int
       sample: 0
     entries_seen:

@@ -60,9 +60,10 @@ def summarize(
         if unknown_sdks:
             parts.append(f"{unknown_sdks} SDK(s) of unreadable version")
         if not scan_summary["complete"]:
-            parts.append(
-                f"the scan is incomplete ({scan_summary['stopped'] or 'paths missing or unreadable, see scan.roots'})"
-            )
+            why = scan_summary["stopped"] or "paths missing or unreadable, see scan.roots"
+            if scan_summary["archives_not_inspected_count"]:
+                why += f"; {scan_summary['archives_not_inspected_count']} jar(s) inside archives not inspected"
+            parts.append(f"the scan is incomplete ({why})")
     return ". ".join(parts) + "."
 
 
