@@ -75,7 +75,8 @@ def _positive(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ImdsConfigError(f"{name} must be a whole number greater than 0, not {str(value)[:64]!r}")
     if value > _MAXIMA[name]:
-        raise ImdsConfigError(f"{name} must be at most {_MAXIMA[name]}, not {str(value)[:64]}")
+        shown = str(value) if len(str(value)) <= 64 else f"a number of {len(str(value))} digits"
+        raise ImdsConfigError(f"{name} must be at most {_MAXIMA[name]}, not {shown}")
     return value
 
 
