@@ -169,6 +169,28 @@ def mask_tokens(text: str, found: set | None = None, mask: str = TOKEN_MASK) -> 
     return _RUN.sub(shaped, _HEADER_VALUE.sub(header_value, text))
 
 
+# HTML character references (&#43; &#x2F; &plus;) and UTF-16LE's NUL after each ASCII character split a token into
+# runs too short to judge: text a program wrote about itself (argv, a user agent, a URL) is read through them first.
+# Only references to characters of a run are decoded, so no other text changes meaning.
+_HTML_REFERENCE = re.compile(r"&(?:#([0-9]{1,7})|#[xX]([0-9A-Fa-f]{1,6})|([A-Za-z]{2,6}));")
+_NAMED_REFERENCES = {"plus": "+", "sol": "/", "equals": "=", "lowbar": "_", "percnt": "%", "bsol": "\\"}
+
+
+def _reference(match: re.Match) -> str:
+    decimal, hexadecimal, name = match.groups()
+    if name:
+        return _NAMED_REFERENCES.get(name, match.group(0))
+    code = int(decimal, 10) if decimal else int(hexadecimal, 16)
+    return chr(code) if code < 128 and chr(code) in RUN_CHARACTERS else match.group(0)
+
+
+def readable(text: str) -> str:
+    """``text`` with NUL characters removed and HTML references to token characters decoded, in one pass each."""
+    if "\0" in text:
+        text = text.replace("\0", "")
+    return _HTML_REFERENCE.sub(_reference, text) if "&" in text else text
+
+
 def drop_cut_run(text: str) -> str:
     """``text`` cut short at a cap: its last run of token characters may be the start of a token, so it goes."""
     return text.rstrip(RUN_CHARACTERS)

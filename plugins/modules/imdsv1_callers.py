@@ -36,7 +36,11 @@ description:
   - "IMDSv2 session tokens are taken out of everything returned (argv, paths, user agents, messages), whatever
     their form (C(-H 'X-aws-ec2-metadata-token: ...') in any case and any quoting, as a dict key or value, or a
     token-shaped string anywhere, in the standard or URL-safe base64 alphabet, URL-encoded or JSON-escaped), and
-    those found are also registered with Ansible's C(no_log) values."
+    token split by HTML character references (C(&#43;), C(&plus;)) or written in UTF-16 in a log line too;
+    up to 100 of those found are also registered with Ansible's C(no_log) values. The module's own masking is
+    what keeps tokens out; C(no_log) is a second net, capped because Ansible's masking at exit costs the number of
+    registered forms times the number of returned strings, outside any budget. RV(log.tokens_cap_reached) says when
+    more were found."
   - "Every read is bounded per byte, not per line: the byte cap (inflated bytes for a C(.gz) file) and the time
     budget are checked as each piece is read, inside a long line too, and the time to read one line grows in
     proportion to its length. Only regular files are read: a FIFO, a device or a socket in place of the log, its
@@ -50,8 +54,16 @@ extends_documentation_fragment:
 options:
   log_path:
     description:
-      - The analyzer's log. Its rotated siblings (V(<log_path>.1) to V(<log_path>.5), and C(.gz) files) are read
-        too, newest first.
+      - The analyzer's log. Its rotated siblings are read too, newest first - V(<log_path>.1) to V(<log_path>.5),
+        then logrotate's dated ones (V(<log_path>-20261201)), each as it is or C(.gz). A rotated file compressed
+        otherwise (C(.xz), C(.bz2), C(.zst), C(.lz4)...) is not read; it is listed in RV(log.files) with an C(error)
+        starting V(skipped:) and RV(log.complete) is false.
+      - A C(.gz) file is read by the collection's own reader, a 64 KiB piece at a time, its compressed bytes
+        counted against O(max_log_bytes) and O(time_budget) as well as its inflated ones. A header longer than
+        64 KiB makes the file unreadable; more than 10,000 members stop the reading (RV(log.stopped) is
+        V(max_gzip_members)); zero padding or other data after the last member is not read and is named in the
+        file's C(error).
+      - Must not contain a NUL character.
       - The analyzer's release 1.0.0 wrote C(/var/log/imds-trace.log); later releases the default.
     type: path
     default: /var/log/imds/imds-trace.log
@@ -63,7 +75,8 @@ options:
   since:
     description:
       - Only count calls from this time on, ISO 8601, for example V(2026-11-20T15:00:00Z). A time without a zone
-        is the host's local time, as the analyzer writes its own.
+        is the host's local time, as the analyzer writes its own. A time whose UTC equivalent falls outside the
+        years 1 to 9999 is refused (V(invalid_option)).
     type: str
   only_v1:
     description:
@@ -75,7 +88,8 @@ options:
     description:
       - Directories (or single files) to scan for outdated AWS SDKs, for example C(/var/lib/jenkins),
         C(/opt/app) or a virtualenv. Each is walked to a depth of 20 without following symbolic links; archives
-        and executables in them are read too.
+        and executables in them are read too. Directories deeper than that are not entered; RV(scan.stopped) is
+        then V(max_depth), RV(scan.directories_not_entered) counts them and RV(scan.complete) is false.
       - A path that does not exist or cannot be read is reported in RV(scan.roots), not fatal.
     type: list
     elements: path
@@ -93,16 +107,20 @@ options:
       - Stop reading the log and its rotated files after this many bytes, newest first. The analyzer keeps 6 MiB
         by default; the cap matters for a log kept by a custom logging configuration.
       - When the cap stops the reading, RV(log.complete) is false and RV(log.stopped) is V(max_bytes).
+      - The compressed bytes of C(.gz) files are counted against the same cap, separately
+        (RV(log.compressed_bytes_read)). At most 2^50.
     type: int
     default: 536870912
   time_budget:
     description:
       - Seconds each part (the log, the scan) may take; past it, the part stops and says so in its C(stopped).
+      - At most 604800 (a week).
     type: int
     default: 60
   max_scan_entries:
     description:
       - Directory entries the scan may look at before it stops (RV(scan.stopped) is then V(max_entries)).
+      - At most 1000000000.
     type: int
     default: 200000
 notes:
@@ -261,8 +279,8 @@ log:
       type: bool
       sample: true
     stopped:
-      description: The limit that stopped the reading, V(max_bytes), V(max_lines), V(max_seconds) or
-        V(max_callers); null when none did.
+      description: The limit that stopped the reading, V(max_bytes), V(max_lines), V(max_seconds),
+        V(max_gzip_members) or V(max_callers); null when none did.
       type: str
       sample: null
     files:
@@ -273,9 +291,19 @@ log:
       elements: dict
       sample: [{"path": "/var/log/imds/imds-trace.log", "bytes_read": 2048, "error": null}]
     bytes_read:
-      description: Bytes read, all files together.
+      description: Bytes read, all files together (inflated bytes for C(.gz) files).
       type: int
       sample: 2048
+    compressed_bytes_read:
+      description: Compressed bytes read from C(.gz) files, counted against O(max_log_bytes) too.
+      type: int
+      sample: 0
+    tokens_cap_reached:
+      description:
+        - More than 100 distinct tokens were found; those beyond were masked in the result all the same but not
+          registered with C(no_log).
+      type: bool
+      sample: false
     lines_read:
       description: Lines read.
       type: int
@@ -322,7 +350,10 @@ outdated_sdks:
       type: str
       sample: java
     where:
-      description: Where it was found; C(archive!/member) for a jar inside an archive.
+      description:
+        - Where it was found; C(archive!/member) for a jar inside an archive.
+        - A shaded copy of the SDK for Java is found by its C(META-INF/maven/.../pom.properties) member, with
+          C(status=unknown) (the version inside it is not read).
       type: str
       sample: /var/lib/jenkins/plugins/aws-java-sdk/WEB-INF/lib/aws-java-sdk-core-1.11.500.jar
     version:
@@ -362,14 +393,32 @@ scan:
       elements: dict
       sample: [{"path": "/var/lib/jenkins", "system": false, "status": "scanned"}]
     complete:
-      description: Whether every root was scanned to the end with nothing unreadable.
+      description:
+        - Whether every root was scanned to the end with nothing unreadable, no directory left below the depth
+          limit and no jar inside an archive left unopened (RV(scan.archives_not_inspected)).
       type: bool
       sample: true
     stopped:
-      description: The limit that stopped the scan, V(max_entries), V(max_seconds), V(max_read_bytes) or
-        V(max_findings); null when none did.
+      description: The limit that stopped the scan, V(max_entries), V(max_seconds), V(max_read_bytes),
+        V(max_findings), or V(max_depth) when directories below the depth limit were not entered; null when none
+        did.
       type: str
       sample: null
+    directories_not_entered:
+      description: Directories below the depth limit of O(scan_paths) (20), not entered.
+      type: int
+      sample: 0
+    archives_not_inspected:
+      description:
+        - Up to 20 jars inside archives (C(archive!/member)) whose own insides were not read; a fat or shaded jar
+          may bundle an SDK there. When there is any, RV(scan.complete) is false.
+      type: list
+      elements: str
+      sample: ["/opt/app/app.war!/WEB-INF/lib/app-fat.jar"]
+    archives_not_inspected_count:
+      description: How many jars inside archives were not inspected.
+      type: int
+      sample: 0
     entries_seen:
       description: Directory entries looked at.
       type: int
@@ -387,6 +436,7 @@ scan:
         - Up to 20 paths that could not be read, with C(path) and C(error).
         - 'An archive whose central directory claims more than 100,000 entries or 32 MiB is not read; its C(error)
           names the limit, for example V(over max_archive_entries (100000\): its directory claims 4000000).'
+        - An archive whose end records point outside the file is unreadable, and the scan goes on.
       type: list
       elements: dict
       sample: []

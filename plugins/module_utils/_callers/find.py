@@ -60,15 +60,29 @@ def summarize(
         if unknown_sdks:
             parts.append(f"{unknown_sdks} SDK(s) of unreadable version")
         if not scan_summary["complete"]:
-            parts.append(
-                f"the scan is incomplete ({scan_summary['stopped'] or 'paths missing or unreadable, see scan.roots'})"
-            )
+            why = scan_summary["stopped"] or "paths missing or unreadable, see scan.roots"
+            if scan_summary["archives_not_inspected_count"]:
+                why += f"; {scan_summary['archives_not_inspected_count']} jar(s) inside archives not inspected"
+            parts.append(f"the scan is incomplete ({why})")
     return ". ".join(parts) + "."
+
+
+# Beyond these an option is a typo, and float() of a 400-digit integer raises OverflowError.
+_MAXIMA = {"max_log_bytes": 2**50, "time_budget": 7 * 24 * 3600, "max_scan_entries": 10**9}
 
 
 def _positive(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ImdsConfigError(f"{name} must be a whole number greater than 0, not {value!r}")
+        raise ImdsConfigError(f"{name} must be a whole number greater than 0, not {str(value)[:64]!r}")
+    if value > _MAXIMA[name]:
+        shown = str(value) if len(str(value)) <= 64 else f"a number of {len(str(value))} digits"
+        raise ImdsConfigError(f"{name} must be at most {_MAXIMA[name]}, not {shown}")
+    return value
+
+
+def _path_option(name: str, value: str) -> str:
+    if "\0" in value:
+        raise ImdsConfigError(f"{name} must be a path without a NUL character, not {value[:64]!r}")
     return value
 
 
@@ -95,6 +109,9 @@ def find_imdsv1_callers(
         ScanLimits(), max_entries=_positive("max_scan_entries", max_scan_entries), max_seconds=float(time_budget)
     )
     moment = parse_since(since)
+    for name, paths in (("log_path", [log_path or ""]), ("scan_paths", scan_paths or [])):
+        for path in paths:
+            _path_option(name, path)
     if not log_path and read_log:
         raise ImdsConfigError("log_path must name the analyzer's log (default /var/log/imds/imds-trace.log)")
     callers, log, tokens = (

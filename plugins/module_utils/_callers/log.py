@@ -31,7 +31,6 @@ length (``test_masking.py`` checks their shape). Only regular files are opened: 
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 import time
@@ -39,19 +38,23 @@ import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, BinaryIO, Iterator
+from typing import Any, Iterator
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers.gz import GzipLines
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.scrub import drop_cut_token, scrub_tokens
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 from ansible_collections.ec2meta.imds.plugins.module_utils._host_files import NotRegularFile, open_regular
+from ansible_collections.ec2meta.imds.plugins.module_utils._masking import readable
 
 ANALYZER_URL = "https://github.com/aws/aws-imds-packet-analyzer"
 DEFAULT_LOG_PATH = "/var/log/imds/imds-trace.log"
 # The unit its activate-tracer-service.sh installs.
 ANALYZER_SERVICE = "imds_tracer_tool.service"
 
-# Python's RotatingFileHandler names: imds-trace.log.1 (newest) to .5; a logrotate setup may add .gz.
-_ROTATED = re.compile(r"\.(\d{1,4})(\.gz)?\Z")
+# Python's RotatingFileHandler names imds-trace.log.1 (newest) to .5; logrotate adds a compression suffix, or with
+# dateext names them imds-trace.log-20261201. Only .gz is read: the others are listed as skipped, never ignored.
+_ROTATED = re.compile(r"(?:\.(\d{1,4})|-(\d{8}))(\.[A-Za-z0-9]{1,5})?\Z")
+_UNREAD_COMPRESSIONS = (".xz", ".bz2", ".zst", ".lz4", ".lzma", ".lz", ".br", ".Z", ".zip", ".7z")
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,35 @@ class LogLimits:
     max_line_bytes: int = 256 * 1024
     max_callers: int = 1000
     max_seconds: float = 60.0
+    # logrotate and gzip write one member; concatenated files a few. Millions of empty members are an attack.
+    max_gzip_members: int = 10_000
+    # Tokens registered with no_log_values. Each adds about five forms, and Ansible's masking at exit costs forms
+    # times strings, outside any budget; the texts are masked by shape whatever the count, so beyond this the
+    # second net is not widened, and the summary says so.
+    max_tokens: int = 100
     # Per caller: distinct pids, user agents, paths kept; and the length of one text (argv) in the result.
     max_values: int = 10
     max_text: int = 4096
+
+
+class TokenSet(set):
+    """The tokens taken out of the texts, for no_log_values: at most ``cap``; the others are counted in
+    ``not_kept``, masked in the texts all the same."""
+
+    def __init__(self, cap: int):
+        super().__init__()
+        self.cap = cap
+        self.not_kept = 0
+
+    def update(self, *others: Any) -> None:
+        for other in others:
+            for token in other:
+                if token in self:
+                    continue
+                if len(self) < self.cap:
+                    self.add(token)
+                else:
+                    self.not_kept += 1
 
 
 @dataclass
@@ -130,7 +159,7 @@ def _scrubbed(text: str, limits: LogLimits, tokens: set) -> str:
     cached = _SCRUBBED.get(key)
     if cached is None:
         found: set = set()
-        cached = (_clip(scrub_tokens(text, found), limits), frozenset(found))
+        cached = (_clip(scrub_tokens(readable(text), found), limits), frozenset(found))
         if len(_SCRUBBED) >= _SCRUBBED_MAX:
             _SCRUBBED.clear()
         if len(text) <= limits.max_text:
@@ -276,7 +305,8 @@ _VERSION_ORDER = {"v1": 0, "unknown": 1, "v2": 2}
 
 
 def log_files(log_path: str) -> list:
-    """The log and its rotated siblings, newest first: ``imds-trace.log``, ``.1``, ``.2``... (``.N.gz`` too)."""
+    """The log and its rotated siblings, newest first: ``imds-trace.log``, ``.1``, ``.2``... then ``-YYYYMMDD``,
+    each compressed or not."""
     directory, base = os.path.split(log_path)
     rotated = []
     try:
@@ -287,20 +317,18 @@ def log_files(log_path: str) -> list:
     for name in names:
         if name.startswith(base):
             match = _ROTATED.match(name[after_base:])
-            if match:
-                rotated.append((int(match.group(1)), name))
-    return [log_path] + [os.path.join(directory, name) for _number, name in sorted(rotated)]
+            number, day, suffix = match.groups() if match else (None, None, None)
+            if match and suffix in (None, ".gz", *_UNREAD_COMPRESSIONS):
+                rotated.append((0, int(number), name) if number else (1, -int(day), name))
+    return [log_path] + [os.path.join(directory, name) for _kind, _order, name in sorted(rotated)]
 
 
 @contextmanager
-def _open(path: str) -> Iterator[BinaryIO]:
-    """The file's bytes, inflated for ``.gz``; only a regular file is opened (no FIFO, device or socket)."""
+def _open(path: str, budget: _Budget) -> Iterator[Any]:
+    """The file's bytes, inflated for ``.gz`` (its compressed bytes counted too); only a regular file is opened
+    (no FIFO, device or socket)."""
     with open_regular(path) as stream:
-        if path.endswith(".gz"):
-            with gzip.GzipFile(fileobj=stream, mode="rb") as inflated:
-                yield inflated
-        else:
-            yield stream
+        yield GzipLines(stream, budget.compressed, budget.limits.max_gzip_members) if path.endswith(".gz") else stream
 
 
 @dataclass
@@ -311,8 +339,21 @@ class _Budget:
     limits: LogLimits
     deadline: float
     bytes_read: int = 0
+    compressed_read: int = 0
     lines: int = 0
     stopped: str | None = None
+
+    def compressed(self, size: int) -> bool:
+        """Count ``size`` compressed bytes just read from a ``.gz`` file, against the same cap; False once a limit
+        is reached. Zero padding, a long header or empty members inflate to nothing: they are counted here."""
+        if self.stopped is None:
+            if self.compressed_read + size > self.limits.max_bytes:
+                self.stopped = "max_bytes"
+            elif time.monotonic() > self.deadline:
+                self.stopped = "max_seconds"
+            else:
+                self.compressed_read += size
+        return self.stopped is None
 
     def read(self, size: int) -> bool:
         """Count ``size`` bytes just read; False once a limit is reached (``stopped`` says which)."""
@@ -333,7 +374,7 @@ class _Budget:
         return self.stopped is None
 
 
-def _lines(stream: BinaryIO, budget: _Budget) -> Iterator[tuple]:
+def _lines(stream: Any, budget: _Budget) -> Iterator[tuple]:
     """(text, cut) per line, each at most max_line_bytes; the rest of a longer line is read, counted and dropped,
     a bounded piece at a time."""
     limit = budget.limits.max_line_bytes
@@ -361,7 +402,7 @@ class _Grouping:
     since: datetime | None
     only_v1: bool
     callers: dict = field(default_factory=dict)
-    tokens: set = field(default_factory=set)
+    tokens: TokenSet = field(init=False)
     counts: dict = field(
         default_factory=lambda: {
             "parsed": 0,
@@ -372,6 +413,9 @@ class _Grouping:
             "v2_skipped": 0,
         }
     )
+
+    def __post_init__(self) -> None:
+        self.tokens = TokenSet(self.limits.max_tokens)
 
     def take(self, text: str, cut: bool, log_file: str) -> None:
         """Count one line and add it to its caller, unless it is filtered out or the callers are full."""
@@ -400,33 +444,44 @@ class _Grouping:
 
 def _read_file(path: str, budget: _Budget, grouping: _Grouping) -> dict:
     """Read one log file into ``grouping``; its entry of the summary's ``files``, with the error that stopped it."""
-    entry: dict = {"path": scrub_tokens(path), "bytes_read": 0, "error": None}
+    # The path is log_path's, or a sibling's whose suffix the rotation pattern allows: the user's own option, which
+    # Ansible echoes in module_args anyway, not text from the host, so it is not masked (a directory such as
+    # attack28logs/ looked like a token part and came back as <token redacted>).
+    entry: dict = {"path": path, "bytes_read": 0, "error": None}
     start = budget.bytes_read
+    compression = next((suffix for suffix in _UNREAD_COMPRESSIONS if path.endswith(suffix)), None)
+    if compression:
+        entry["error"] = f"skipped: compressed with {compression[1:]}, which is not read; decompress it to read it"
+        return entry
     try:
-        with _open(path) as stream:
+        with _open(path, budget) as stream:
             for text, cut in _lines(stream, budget):
                 grouping.take(text, cut, entry["path"])
+            if isinstance(stream, GzipLines):
+                budget.stopped = budget.stopped or stream.stopped
+                entry["error"] = stream.trailing
     except FileNotFoundError:
         entry["error"] = "not found"
     except NotRegularFile as error:
         entry["error"] = f"unreadable: {error}; only a regular file is read"
     except PermissionError:
         entry["error"] = "permission denied: the analyzer's log is readable by root only; use become: true"
-    except (OSError, EOFError, zlib.error) as error:  # gzip.BadGzipFile is an OSError
+    except (OSError, EOFError, zlib.error) as error:
         entry["error"] = scrub_tokens(f"unreadable: {error.__class__.__name__}: {error}"[:300])
     entry["bytes_read"] = budget.bytes_read - start
     return entry
 
 
-def _summary(log_path: str, files: list, budget: _Budget, counts: dict) -> dict:
+def _summary(log_path: str, files: list, budget: _Budget, counts: dict, tokens: TokenSet) -> dict:
     # A missing rotated file is no news: only the log itself is reported as not found.
     found = [entry for entry in files if entry["error"] != "not found" or entry["path"] == log_path]
     read_ok = any(entry["error"] is None for entry in found)
     return {
-        "path": scrub_tokens(log_path),
+        "path": log_path,
         "found": read_ok,
         "files": found,
         "bytes_read": budget.bytes_read,
+        "compressed_bytes_read": budget.compressed_read,
         "lines_read": budget.lines,
         "lines_parsed": counts["parsed"],
         "lines_unparsed": counts["unparsed"],
@@ -434,6 +489,7 @@ def _summary(log_path: str, files: list, budget: _Budget, counts: dict) -> dict:
         "lines_before_since": counts["before_since"],
         "lines_v2_skipped": counts["v2_skipped"],
         "callers_dropped": counts["callers_dropped"],
+        "tokens_cap_reached": tokens.not_kept > 0,
         "stopped": budget.stopped or ("max_callers" if counts["callers_dropped"] else None),
         "complete": all(
             (
@@ -465,7 +521,7 @@ def read_callers(
     ordered = sorted(
         grouping.callers.values(), key=lambda c: (_VERSION_ORDER[c.line.version], -c.count, str(c.line.chain[0]))
     )
-    summary = _summary(log_path, files, budget, grouping.counts)
+    summary = _summary(log_path, files, budget, grouping.counts, grouping.tokens)
     return [caller.as_dict() for caller in ordered], summary, grouping.tokens
 
 
@@ -476,11 +532,13 @@ def parse_since(value: Any) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-    except ValueError:
+        # Year 1 east of UTC or year 9999 west of it has no UTC time: OverflowError.
+        return moment.astimezone() if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError, OSError):
         raise ImdsConfigError(
-            f"since must be an ISO 8601 time like 2026-11-20T15:00:00Z, not {str(value)[:64]!r}"
+            f"since must be an ISO 8601 time like 2026-11-20T15:00:00Z between the years 1 and 9999 in UTC, "
+            f"not {str(value)[:64]!r}"
         ) from None
-    return moment.astimezone() if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def check_limits(limits: LogLimits) -> None:

@@ -218,6 +218,11 @@ class _Scan:
     unreadable_count: int = 0
     findings: dict = field(default_factory=dict)
     seen: int = 0
+    # Directories below max_depth that were not entered: what they hold is unknown.
+    not_entered: int = 0
+    # Jars inside archives, not opened (a fat or shaded jar may bundle the SDK): the first few, and how many.
+    not_inspected: list = field(default_factory=list)
+    not_inspected_count: int = 0
 
     def over(self) -> bool:
         if self.stopped is None:
@@ -370,6 +375,9 @@ def _central_directory(stream: BinaryIO, limits: ScanLimits) -> tuple:
         locator = stream.read(_END64_LOCATOR.size)
         if locator[:4] == b"PK\x06\x07":
             end_offset = _END64_LOCATOR.unpack(locator)[2]
+            # A claim checked against the file before it is used: seek() past 2**63 raises ValueError.
+            if end_offset > size - _END64.size:
+                raise ArchiveError("a zip64 end of central directory locator that points outside the file")
             stream.seek(end_offset)
             record = stream.read(_END64.size)
             if len(record) < _END64.size or record[:4] != b"PK\x06\x06":
@@ -403,6 +411,26 @@ def _member_names(directory: bytes, entries: int) -> Iterator[str]:
         at = name_at + name_length + extra_length + comment_length
 
 
+# A shaded jar keeps the SDK's Maven metadata: META-INF/maven/<group>/<artifact>/pom.properties.
+_SHADED_POM = re.compile(r"META-INF/maven/(?:[^/]{0,200}\.)?([^./]{1,64})/([^/]{1,64})/pom\.properties\Z")
+
+
+def _member(scan: _Scan, path: str, member: str) -> None:
+    """One member name of an archive: an SDK jar, a shaded SDK (its version is in the member, not read: unknown),
+    or a jar whose insides are not read (counted, so the scan does not call itself complete while blind)."""
+    where = f"{path}!/{member}"
+    if member.endswith(".jar"):
+        if not _jar_name(scan, where, member.rsplit("/", 1)[-1], "a jar inside an archive"):
+            scan.not_inspected_count += 1
+            if len(scan.not_inspected) < scan.limits.max_unreadable:
+                scan.not_inspected.append(scrub_tokens(where))
+        return
+    shaded = _SHADED_POM.match(member)
+    key = _MAVEN_ARTIFACTS.get(shaded.groups()) if shaded else None
+    if key:
+        scan.found(key, None, where, "a shaded copy's pom.properties (its version is inside, not read)")
+
+
 def _archive(scan: _Scan, path: str) -> None:
     """The SDK jars inside a .war/.hpi/.jpi/.ear (WEB-INF/lib) or a fat .jar (BOOT-INF/lib): from the archive's
     central directory only, nothing is unpacked. Its size and count of entries are checked against the limits
@@ -419,9 +447,8 @@ def _archive(scan: _Scan, path: str) -> None:
         for index, member in enumerate(_member_names(directory, entries)):
             if index % 4096 == 4095 and scan.over():
                 return
-            if member.endswith(".jar"):
-                _jar_name(scan, f"{path}!/{member}", member.rsplit("/", 1)[-1], "a jar inside an archive")
-    except (OSError, ArchiveError, struct.error) as error:
+            _member(scan, path, member)
+    except (OSError, ArchiveError, struct.error, ValueError, OverflowError) as error:
         scan.cannot_read(path, error)
 
 
@@ -604,6 +631,8 @@ def _walk(scan: _Scan, root: str, max_depth: int, binaries: bool) -> None:
                 _directory(scan, entry.path, entry.name, parent)
                 if depth < max_depth and entry.path not in _PSEUDO:
                     stack.append((entry.path, depth + 1))
+                elif max_depth and entry.path not in _PSEUDO:  # a system root is read at its top level by design
+                    scan.not_entered += 1
             elif stat.S_ISREG(info.st_mode):
                 _file(scan, entry.path, entry.name, (parent, grandparent), info.st_mode, binaries)
 
@@ -635,7 +664,7 @@ def scan(paths: list, include_system: bool = True, limits: ScanLimits = ScanLimi
     roots = []
     plan = [(path, False) for path in paths] + [(path, True) for path in (system_roots() if include_system else [])]
     for path, system in plan:
-        entry = {"path": scrub_tokens(path), "system": system, "status": "scanned"}
+        entry = {"path": path, "system": system, "status": "scanned"}  # the user's option (or ours): not masked
         roots.append(entry)
         if state.over():
             entry["status"] = "not scanned: " + str(state.stopped)
@@ -671,10 +700,15 @@ def scan(paths: list, include_system: bool = True, limits: ScanLimits = ScanLimi
         "sdks_seen": state.seen,
         "unreadable": state.unreadable,
         "unreadable_count": state.unreadable_count,
-        "stopped": state.stopped,
+        "stopped": state.stopped or ("max_depth" if state.not_entered else None),
+        "directories_not_entered": state.not_entered,
+        "archives_not_inspected": state.not_inspected,
+        "archives_not_inspected_count": state.not_inspected_count,
         "complete": all(
             (
                 state.stopped is None,
+                state.not_entered == 0,
+                state.not_inspected_count == 0,
                 state.unreadable_count == 0,
                 all(root["status"] == "scanned" for root in roots),
             )

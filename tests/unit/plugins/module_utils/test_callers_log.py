@@ -20,6 +20,7 @@ from analyzer_log import FORMS, Call, Process, gzip_file, jenkins_calls, line, w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._callers import gz as gz_module
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers import log as log_module
 from ansible_collections.ec2meta.imds.plugins.module_utils._callers.log import (
     LogLimits,
@@ -487,3 +488,146 @@ def test_a_line_cut_inside_a_long_token_run_loses_the_whole_run(tmp_path):
         callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=limits)
     assert summary["lines_cut"] == 1
     assert [caller["argv"] for caller in callers] == ["sh -c"]
+
+
+def gzip_member(data: bytes) -> bytes:
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    return compressor.compress(data) + compressor.flush()
+
+
+def test_zero_padding_after_the_last_gzip_member_ends_the_file_and_is_reported(tmp_path):
+    """Python's gzip skipped the padding a byte at a time inside one read(), where no limit looked (1 GiB of sparse
+    zeros ran past the time budget), and called the file complete."""
+    path = tmp_path / "imds-trace.log.1.gz"
+    path.write_bytes(gzip_member(line(Call(chain=[CURL])).encode() + b"\n"))
+    with path.open("r+b") as stream:
+        stream.truncate(path.stat().st_size + 4 * 1024 * 1024)  # sparse: free to write
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert [caller["name"] for caller in callers] == ["curl"]
+    assert summary["files"][1]["error"] == "data after the last gzip member (zero padding or garbage), not read"
+    assert summary["complete"] is False
+
+
+def test_a_gzip_header_that_never_ends_is_refused_after_max_header_bytes(tmp_path):
+    """The old reader read a 100 MB name byte by byte inside one read() (31 s with time_budget=10)."""
+    header = b"\x1f\x8b\x08\x08" + bytes(6) + b"a" * (4 * 1024 * 1024)  # FNAME set, the name never ends
+    (tmp_path / "imds-trace.log.1.gz").write_bytes(header)
+    _callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert summary["files"][1]["error"] == "unreadable: error: a gzip header that does not end within 65536 bytes"
+    assert summary["compressed_bytes_read"] <= gz_module.MAX_HEADER + gz_module.PIECE
+    assert summary["complete"] is False
+
+
+@pytest.mark.parametrize(
+    ("limits", "stopped"),
+    [
+        (LogLimits(max_seconds=5), "max_seconds"),
+        (LogLimits(max_bytes=1024 * 1024, max_seconds=10**6), "max_bytes"),
+    ],
+    ids=["clock", "compressed-bytes"],
+)
+def test_compressed_bytes_that_inflate_to_nothing_are_counted_as_they_are_read(tmp_path, monkeypatch, limits, stopped):
+    """Empty stored blocks, 5 bytes each, inflate to nothing: max_bytes never saw them and the clock was not read."""
+    member = b"\x1f\x8b\x08\x00" + bytes(6) + b"\x00\x00\x00\xff\xff" * (800 * 1024)
+    (tmp_path / "imds-trace.log.1.gz").write_bytes(member)
+    monkeypatch.setattr(log_module, "time", SteppingClock())
+    _callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=limits)
+    assert summary["stopped"] == stopped
+    assert summary["complete"] is False
+    assert summary["compressed_bytes_read"] <= 1024 * 1024
+
+
+def test_millions_of_empty_gzip_members_stop_at_max_gzip_members(tmp_path):
+    """3,000,000 empty members took 45 s with time_budget=10: each inflates to nothing, so nothing was counted."""
+    first = gzip_member(line(Call(chain=[CURL])).encode() + b"\n")
+    (tmp_path / "imds-trace.log.1.gz").write_bytes(first + gzip_member(b"") * 2_000)
+    limits = LogLimits(max_gzip_members=1_000)
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"), limits=limits)
+    assert [caller["name"] for caller in callers] == ["curl"]
+    assert summary["stopped"] == "max_gzip_members"
+    assert summary["complete"] is False
+    within = LogLimits(max_gzip_members=2_001)
+    assert read_callers(str(tmp_path / "imds-trace.log"), limits=within)[1]["files"][1]["error"] is None
+
+
+@pytest.mark.parametrize("piece", [1, 7, 65_536])
+def test_concatenated_gzip_members_are_all_read_whatever_the_piece_size(tmp_path, monkeypatch, piece):
+    calls = jenkins_calls(START, 6)
+    members = [gzip_member(line(call, "1.1").encode() + b"\n") for call in calls]
+    (tmp_path / "imds-trace.log.1.gz").write_bytes(b"".join(members))
+    monkeypatch.setattr(gz_module, "PIECE", piece)
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert sum(caller["count"] for caller in callers) == 6
+    assert summary["files"][1]["error"] is None
+
+
+def test_the_tokens_kept_for_no_log_are_capped_and_the_rest_still_masked(tmp_path):
+    """Every token found went to no_log_values with no cap: 630,000 tokens took 598 MiB, and Ansible's masking at
+    exit (forms times strings) ran for minutes outside the time budget."""
+    tokens = [base64.b64encode(index.to_bytes(4, "big") * 10).decode() for index in range(300)]
+    calls = [Call(chain=[Process(index, f"job{index}", f"poll --token {token}")]) for index, token in enumerate(tokens)]
+    write_log(tmp_path, [line(call, "1.1") for call in calls])
+    callers, summary, kept = read_callers(str(tmp_path / "imds-trace.log"), limits=LogLimits(max_tokens=50))
+    assert len(kept) == 50
+    assert summary["tokens_cap_reached"] is True
+    assert len(callers) == 300
+    text = repr((callers, summary))
+    assert not any(token in text for token in tokens)
+    _callers, summary, kept = read_callers(str(tmp_path / "imds-trace.log"), limits=LogLimits(max_tokens=1000))
+    assert summary["tokens_cap_reached"] is False
+    assert set(tokens) <= kept
+
+
+def test_dated_rotations_are_read_and_other_compressions_reported_as_skipped(tmp_path):
+    """logrotate's dateext names (-YYYYMMDD, .gz or not) were not read and .xz, .bz2, .zst files were ignored, all
+    with complete: true."""
+    calls = jenkins_calls(START, 3)
+    write_log(tmp_path, [line(calls[0], "1.1")])
+    (tmp_path / "imds-trace.log-20261201.gz").write_bytes(gzip_member(line(calls[1], "1.1").encode() + b"\n"))
+    (tmp_path / "imds-trace.log-20261130").write_text(line(calls[2], "1.1") + "\n")
+    for name in ("imds-trace.log.2.xz", "imds-trace.log.3.bz2", "imds-trace.log.4.zst"):
+        (tmp_path / name).write_bytes(b"compressed")
+    (tmp_path / "imds-trace.log-20261201.bak").write_text(line(calls[0], "1.1") + "\n")  # not a rotated name
+    callers, summary, _tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert callers[0]["count"] == 3
+    assert [(file["path"].rsplit("/", 1)[-1], (file["error"] or "")[:24]) for file in summary["files"]] == [
+        ("imds-trace.log", ""),
+        ("imds-trace.log.2.xz", "skipped: compressed with"),
+        ("imds-trace.log.3.bz2", "skipped: compressed with"),
+        ("imds-trace.log.4.zst", "skipped: compressed with"),
+        ("imds-trace.log-20261201.gz", ""),
+        ("imds-trace.log-20261130", ""),
+    ]
+    assert summary["files"][1]["error"] == "skipped: compressed with xz, which is not read; decompress it to read it"
+    assert summary["complete"] is False
+
+
+def test_the_configured_log_path_comes_back_as_given_not_masked(tmp_path, monkeypatch):
+    """A directory of letters, digits, letters (attack28logs) looked like a token part: the user's own log_path came
+    back as '<token redacted>.log'. Only text read from the host is masked."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tmp/attack28logs/in/a17").mkdir(parents=True)
+    write_log(tmp_path / "tmp/attack28logs/in/a17", [line(Call(chain=[CURL]), "1.1")], per_file=1)
+    (tmp_path / "tmp/attack28logs/in/a17/imds-trace.log.1").write_text(line(Call(chain=[CURL]), "1.1") + "\n")
+    log_path = "tmp/attack28logs/in/a17/imds-trace.log"
+    callers, summary, _tokens = read_callers(log_path)
+    assert summary["path"] == log_path
+    assert [file["path"] for file in summary["files"]] == [log_path, f"{log_path}.1"]
+    assert callers[0]["log_files"] == [log_path, f"{log_path}.1"]
+
+
+def test_a_token_split_by_html_references_or_utf16_in_a_log_line_does_not_come_back(tmp_path):
+    token = "AQAEAFEO+InKb/S7me+hLqzu83lYdeDV7r/sPh2D4SJF6v5IwD4S8g=="
+    entities = token.replace("+", "&#43;").replace("/", "&sol;").replace("=", "&#x3D;")
+    utf16 = token.encode("utf-16-le").decode("latin-1")
+    calls = [
+        Call(chain=[Process(1, "curl", f"curl -H {entities} http://169.254.169.254/")]),
+        Call(chain=[Process(2, "poll", f"poll {utf16}")], user_agent=f"agent/{utf16}"),
+    ]
+    write_log(tmp_path, [line(call, "1.1") for call in calls])
+    callers, _summary, tokens = read_callers(str(tmp_path / "imds-trace.log"))
+    assert len(callers) == 2
+    text = repr(callers)
+    assert not any(token[start : start + 20] in text for start in range(len(token) - 20))
+    assert entities not in text
+    assert token in tokens

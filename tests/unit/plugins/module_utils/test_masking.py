@@ -21,6 +21,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._masking import (
     mask_data,
     mask_text,
     mask_tokens,
+    readable,
     secret_forms,
 )
 
@@ -371,3 +372,34 @@ def test_every_pattern_on_host_text_is_linear_in_shape(pattern, searching):
 )
 def test_the_shape_check_finds_the_quadratic_patterns(quadratic):
     assert shape_problems(re.compile(quadratic, re.IGNORECASE))
+
+
+HOST_ENCODINGS = {
+    "html_decimal": lambda value: "".join(f"&#{ord(char)};" if char in "+/=" else char for char in value),
+    "html_hex": lambda value: "".join(f"&#x{ord(char):X};" if char in "+/=" else char for char in value),
+    "html_named": lambda value: value.replace("+", "&plus;").replace("/", "&sol;").replace("=", "&equals;"),
+    "utf16_le": lambda value: value.encode("utf-16-le").decode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("encoding", HOST_ENCODINGS)
+def test_a_token_split_by_html_references_or_utf16_is_masked_once_readable(encoding, place):
+    """Issue 28: &#43; / &plus; between its pieces, or a NUL after each character, left runs too short to judge."""
+    masked = mask_tokens(readable(PLACES[place](HOST_ENCODINGS[encoding](STANDARD))))
+    assert TOKEN_MASK in masked
+    assert not any(STANDARD[start : start + 20] in masked for start in range(len(STANDARD) - 20))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["fish &amp; chips", "a &#60;b&#62; &lt;tag&gt;", "x &#9999999; &#x110000; &unknown; &", "plain text, no change"],
+)
+def test_readable_leaves_other_references_alone(text):
+    assert readable(text) == text
+
+
+def test_readable_is_linear_on_a_long_run_of_references():
+    """One pass of a bounded pattern: a megabyte of references is decoded, not retried."""
+    assert readable("&#43;" * 200_000) == "+" * 200_000
+    assert readable("&" * 1_000_000) == "&" * 1_000_000

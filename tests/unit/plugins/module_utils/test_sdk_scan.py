@@ -123,7 +123,7 @@ FIXTURES = [
     ),
     (
         "java2",
-        lambda r: write(r, "opt/app.jar", zip_bytes(["BOOT-INF/lib/sdk-core-2.10.0.jar", "BOOT-INF/lib/x.jar"])),
+        lambda r: write(r, "opt/app.jar", zip_bytes(["BOOT-INF/lib/sdk-core-2.10.0.jar", "BOOT-INF/classes/x.class"])),
         lambda r: write(r, "opt/lib/sdk-core-2.25.0.jar", b"PK"),
     ),
     (
@@ -468,3 +468,67 @@ def test_a_file_swapped_for_a_fifo_or_device_is_not_read(tmp_path, monkeypatch, 
     assert [(f["sdk"], f["status"]) for f in findings] == [("javascript", "unknown")]
     assert summary["unreadable"][0]["error"].startswith("not a regular file but a ")
     assert summary["bytes_read"] == 0
+
+
+@pytest.mark.parametrize("offset", [2**64 - 16, 2**63, 10**6], ids=["2^64-16", "2^63", "past-the-end"])
+def test_a_zip64_locator_pointing_outside_the_file_makes_that_archive_unreadable_not_the_scan(tmp_path, offset):
+    """seek() past 2**63 raised ValueError, which escaped the scan and failed the whole module."""
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, offset, 1)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    write(tmp_path, "a/bad.war", locator + end)
+    write(tmp_path, "b/node_modules/aws-sdk/package.json", json.dumps({"version": "2.1.0"}))
+    findings, summary = scan([str(tmp_path)], include_system=False)
+    assert [finding["sdk"] for finding in findings] == ["javascript"]
+    assert summary["complete"] is False
+    assert summary["unreadable"][0]["path"] == f"{tmp_path}/a/bad.war"
+
+
+def test_directories_below_max_depth_make_the_scan_incomplete_and_are_counted(tmp_path):
+    """They were dropped silently and the scan said complete: true."""
+    write(tmp_path, "/".join(["d"] * 6) + "/node_modules/aws-sdk/package.json", json.dumps({"version": "2.1.0"}))
+    findings, summary = scan([str(tmp_path)], include_system=False, limits=replace(ScanLimits(), max_depth=3))
+    assert findings == []
+    assert summary["complete"] is False
+    assert summary["stopped"] == "max_depth"
+    assert summary["directories_not_entered"] == 1
+    assert scan([str(tmp_path)], include_system=False)[1]["complete"] is True
+
+
+def test_a_scan_root_comes_back_as_given_not_masked(tmp_path, monkeypatch):
+    """The user's own scan_paths were masked like text from the host (attack28logs/imds-trace looked like a token)."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "tmp/attack28logs/in/a17/imds-trace/x.txt", "")
+    _findings, summary = scan(["tmp/attack28logs/in/a17/imds-trace"], include_system=False)
+    assert summary["roots"][0]["path"] == "tmp/attack28logs/in/a17/imds-trace"
+
+
+def test_a_jar_inside_an_archive_that_is_not_an_sdk_jar_makes_the_scan_incomplete(tmp_path):
+    """A war holding a fat jar that bundles the SDK (app-fat.jar!/BOOT-INF/lib/aws-java-sdk-core-1.11.500.jar) was
+    called complete with no finding: the inner jar is not opened, so the scan says it is blind there."""
+    inner = zip_bytes(["BOOT-INF/lib/aws-java-sdk-core-1.11.500.jar"])
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("WEB-INF/lib/app-fat.jar", inner)
+        archive.writestr("WEB-INF/lib/aws-java-sdk-core-1.11.500.jar", b"PK")
+    write(tmp_path, "app.war", buffer.getvalue())
+    findings, summary = scan([str(tmp_path)], include_system=False)
+    assert [finding["version"] for finding in findings] == ["1.11.500"]
+    assert summary["archives_not_inspected"] == [f"{tmp_path}/app.war!/WEB-INF/lib/app-fat.jar"]
+    assert summary["archives_not_inspected_count"] == 1
+    assert summary["complete"] is False
+
+
+@pytest.mark.parametrize(
+    ("member", "sdk"),
+    [
+        ("META-INF/maven/com.amazonaws/aws-java-sdk-core/pom.properties", "java"),
+        ("META-INF/maven/software.amazon.awssdk/sdk-core/pom.properties", "java2"),
+    ],
+)
+def test_a_shaded_sdk_is_reported_with_an_unknown_version(tmp_path, member, sdk):
+    """A shaded jar keeps only the SDK's Maven metadata: it was not found at all."""
+    write(tmp_path, "shaded-app.jar", zip_bytes([member, "com/amazonaws/internal/EC2MetadataUtils.class"]))
+    findings, _summary = scan([str(tmp_path)], include_system=False)
+    assert [(finding["sdk"], finding["status"], finding["where"]) for finding in findings] == [
+        (sdk, "unknown", f"{tmp_path}/shaded-app.jar!/{member}")
+    ]

@@ -99,6 +99,13 @@ def test_read_log_false_and_no_scan(run_module, host):
         ({"max_log_bytes": 0}, "max_log_bytes must be a whole number greater than 0"),
         ({"time_budget": -1}, "time_budget must be a whole number greater than 0"),
         ({"max_scan_entries": 0}, "max_scan_entries must be a whole number greater than 0"),
+        # Issue 28: these raised OverflowError or ValueError, reported as internal_error.
+        ({"since": "0001-01-01T00:00:00+05:00"}, "since must be an ISO 8601 time"),
+        ({"since": "9999-12-31T23:59:59-05:00"}, "since must be an ISO 8601 time"),
+        ({"time_budget": 10**400}, "time_budget must be at most 604800"),
+        ({"max_log_bytes": 10**400}, "max_log_bytes must be at most"),
+        ({"log_path": "/var/log/imds/imds-trace\0.log"}, "log_path must be a path without a NUL character"),
+        ({"scan_paths": ["/opt/\0"]}, "scan_paths must be a path without a NUL character"),
     ],
 )
 def test_bad_options_fail_with_a_reason(run_module, host, args, message):
@@ -138,3 +145,20 @@ def test_a_fifo_log_and_an_encoded_token_through_main(run_module, host):
     assert standard not in text
     assert quote(standard, safe="") not in text
     assert "the log was not read completely" in result["summary"]
+
+
+def test_the_module_masks_tokens_itself_not_only_through_no_log(run_module, host, monkeypatch):
+    """no_log_values is capped (LogLimits.max_tokens): what guarantees that no token comes back is the module's own
+    masking, so it must hold with no_log registering nothing."""
+    from ansible_collections.ec2meta.imds.plugins.module_utils import _module
+
+    tokens = [f"AQAEA{index:04d}Kb-S7me-hLqzu83lYdeDV7r-sPh2D4SJF6v5IwD4S8g==" for index in range(150)]
+    calls = [Call(chain=[Process(index, "poll", f"poll --token {token}")]) for index, token in enumerate(tokens)]
+    with (host / "log" / "imds-trace.log").open("a") as stream:
+        stream.writelines(line(call, "1.1") + "\n" for call in calls)
+    monkeypatch.setattr(_module.ImdsModule, "add_secrets", lambda self, secrets: None)
+    result = run(run_module, host)
+    assert not result.get("failed"), result
+    assert result["log"]["tokens_cap_reached"] is True
+    text = json.dumps(result)
+    assert not any(token in text or token.rstrip("=") in text for token in tokens)
