@@ -33,7 +33,8 @@ def header_length(data: bytes) -> int | None:
     if flags & _FEXTRA:
         if len(data) < at + 2:
             return None
-        at += 2 + int.from_bytes(data[at : at + 2], "little")
+        length_end = at + 2
+        at = length_end + int.from_bytes(data[at:length_end], "little")
     for flag in (_FNAME, _FCOMMENT):
         if flags & flag:
             end = data.find(b"\0", at)
@@ -127,7 +128,8 @@ class GzipLines:
                 self.done = True
                 break
             if piece:
-                self.pending = self.pending[self.at :] + piece
+                start = self.at
+                self.pending = self.pending[start:] + piece
                 self.at = 0
                 return True
         return False
@@ -138,6 +140,7 @@ class GzipLines:
             available = len(self.pending) - self.at
             if end >= 0 or available >= limit or not self._fill():
                 stop = end + 1 if end >= 0 else self.at + min(limit, available)
-                line = self.pending[self.at : stop]
+                start = self.at
+                line = self.pending[start:stop]
                 self.at = stop
                 return line
