@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import dict_items
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import Unread, launch_options
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBadResponse, AwsError, aws_error
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     MAX_MESSAGE_CHARS,
@@ -188,8 +189,8 @@ class ConcurrentChange(AwsError):
     reason = "concurrent_change"
 
 
-class HopLimitUnknown(AwsError):
-    reason = "unknown_hop_limit"
+class UnknownOptionValue(AwsError):
+    reason = "unknown_option_value"
 
 
 @dataclass
@@ -515,7 +516,26 @@ def _plan_successors(plan: TemplatePlan, wanted: Mapping[str, Any], everyone: li
     # Only a version created last is $Latest: when anything is created, or $Latest is on another lineage now.
     if last.action == "kept" and (latest_from != plan.latest_version or any(item.creates for item in successors)):
         last.action, last.new_version = "copy", None
+    for item in (*successors, last):
+        _check_copyable(plan.template_id, item)
     return [*successors, last]
+
+
+def _check_copyable(template_id: str, item: Successor) -> None:
+    """A successor keeps the version's own options where the task sets none: never copy a value EC2 does not
+    document (a hop limit of -7) into a new version, which would pass it on as if it were known."""
+    if not item.creates:
+        return
+    unknown = [
+        value.cause for value in launch_options(_options_block(item.desired)).values() if isinstance(value, Unread)
+    ]
+    if unknown:
+        raise UnknownOptionValue(
+            f"Version {item.old_version} of {template_id} has metadata options the API does not document "
+            f"({'; '.join(unknown)}), and its successor would copy them. Set that option in this task (for example "
+            "http_put_response_hop_limit from 1 to 64) so the successor gets a known value, or fix the version. "
+            "Nothing was created"
+        )
 
 
 def _created_number(response: Any) -> int | None:
@@ -545,7 +565,7 @@ def _latest_note(plan: TemplatePlan, created: list, default_set: bool, race: boo
         else (f"$Default was not moved (still version {plan.default_version})")
     )
     if race:
-        return f"{default}; where $Latest of {plan.template_id} points is said above"
+        return ""  # the ConcurrentChange message says what happened to the aliases
     if not created:
         return f"Nothing was created: $Latest of {plan.template_id} is still version {plan.latest_version}; {default}"
     last = created[-1]
@@ -676,13 +696,10 @@ def apply_template(ec2: Any, budget: Any, plan: TemplatePlan, description: str) 
                 raise aws_error(error, MODIFY_TEMPLATE) from None
             default_set = True
     except AwsError as error:
-        cause = bounded_message(str(error), MAX_MESSAGE_CHARS // 2).rstrip(". ")
-        error.args = (
-            bounded_message(
-                f"{cause}. {_latest_note(plan, created, default_set, isinstance(error, ConcurrentChange))}"
-            ),
-            *error.args[1:],
-        )
+        note = _latest_note(plan, created, default_set, isinstance(error, ConcurrentChange))
+        if note:  # the cause is bounded first, so what is cut is never the note on the aliases
+            cause = bounded_message(str(error), MAX_MESSAGE_CHARS // 2).rstrip(". ")
+            error.args = (bounded_message(f"{cause}. {note}"), *error.args[1:])
         error.result = {**error.result, **_failure_result(plan, created, default_set)}
         raise
     return {

@@ -560,3 +560,42 @@ def test_the_last_creation_is_not_made_when_the_latest_moved_meanwhile(regional_
     assert "the latest version before the last creation is version 2, not version 1" in str(raised.value)
     assert numbers(regional_ec2, template) == (1, 2)
     assert launches(regional_ec2, template, "$Latest")[1] == NEW
+
+
+def test_a_hop_limit_the_api_does_not_document_is_not_copied_into_a_successor(run_module, moto_endpoint):
+    """Issue 27 (second review, 8): a version with HttpPutResponseHopLimit -7 got a successor with -7 in it."""
+    from botocore.config import Config
+
+    lax = boto3.client("ec2", endpoint_url=moto_endpoint, region_name=REGION, config=Config(parameter_validation=False))
+    template = make_template(
+        lax, [{**OLD, "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": -7}}], 1
+    )
+    options = args(moto_endpoint, launch_template_id=template, http_tokens="required", versions="in_use")
+    for check_mode in (True, False):
+        refused = run_module(launch_template_metadata_options, options, check_mode=check_mode)
+        assert refused["reason"] == "unknown_option_value", refused
+        assert "HttpPutResponseHopLimit is -7" in refused["msg"]
+        assert "http_put_response_hop_limit" in refused["msg"]
+    assert numbers(lax, template) == (1, 1)
+    fixed = run_module(launch_template_metadata_options, {**options, "http_put_response_hop_limit": 2})
+    assert fixed["versions_created"] == [2]
+    assert launches(lax, template, "$Latest")[1]["MetadataOptions"] == {
+        "HttpTokens": "required",
+        "HttpPutResponseHopLimit": 2,
+    }
+
+
+def test_the_note_on_latest_survives_a_huge_error_message_and_the_message_stays_bounded(regional_ec2):
+    """Issue 27 (second review): the $Latest note was appended after the 4,000-character bound, with ".."."""
+    template = make_template(regional_ec2, [OLD, NEW], default=1)
+    plan = plan_template(regional_ec2, AwsBudget(300), {"http_tokens": "required"}, template_id=template, users=[])
+    moto_ec2_gaps.inject_fault("CreateLaunchTemplateVersion", "InternalError", "word " * 3000 + ".", times=2, after=1)
+    try:
+        with pytest.raises(AwsError) as raised:
+            apply_template(regional_ec2, AwsBudget(300), plan, "ec2meta.imds: metadata options")
+    finally:
+        moto_ec2_gaps.clear_faults()
+    message = str(raised.value)
+    assert len(message) <= 4100
+    assert f"$Latest of {template} now points to version 3, made from version 1" in message
+    assert ".." not in message.replace("...", "")
