@@ -694,10 +694,14 @@ def _cap(rows: list) -> tuple:
 # renderer sees a tag; "://", "www." and "@" are broken up so GFM makes no link of them.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()|#!~{}])")
 _MD_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# Characters that reorder or hide text (bidi embeddings, overrides and isolates, zero-width marks, the BOM): an
+# AWS-supplied name with them reads as another name, or hides part of itself, in either format. Each is shown as
+# U+FFFD, so the reader sees that something was there.
+_HIDDEN = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def md_escape(value: Any) -> str:
-    text = _MD_CONTROL.sub(" ", str(value))
+    text = _HIDDEN.sub("\ufffd", _MD_CONTROL.sub(" ", str(value)))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return text.replace("://", "\\://").replace("www.", "www\\.").replace("@", "\\@")
@@ -756,7 +760,7 @@ BAR_COLOURS = {"done": "#2e7d32", "todo": "#e0e0e0", "unknown": "#b0b0b0"}
 
 
 def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(_HIDDEN.sub("\ufffd", str(value)), quote=True)
 
 
 def _html_paragraph(spans: list) -> str:

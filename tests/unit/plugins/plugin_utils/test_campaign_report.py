@@ -397,6 +397,24 @@ def test_alias_rows_say_only_the_moves_the_result_reports():
     assert "now version -" not in report.to_markdown({"phase": "launch_paths", "task_results": [{"results": [failed]}]})
 
 
+BIDI_AND_ZERO_WIDTH = "".join(
+    chr(code) for code in [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
+)
+
+
+def test_characters_that_reorder_or_hide_text_are_replaced_in_both_formats():
+    """Issue 27 (second review): md_escape kept U+202E and friends, so "gpj.exe" could read as "exe.jpg"."""
+    name = f"web\u202egpj.exe{BIDI_AND_ZERO_WIDTH}end"
+    escaped = report.md_escape(name)
+    assert not set(escaped) & set(BIDI_AND_ZERO_WIDTH)
+    assert escaped.startswith("web\ufffdgpj.exe")
+    assert escaped.endswith("end")
+    regions = [region(instances=[instance("i-1", "uses_imdsv1", name=name)])]
+    for text in (report.to_markdown({"phase": "audit", "regions": regions}), report.to_html({"regions": regions})):
+        assert not set(text) & set(BIDI_AND_ZERO_WIDTH)
+        assert "gpj.exe" in text
+
+
 def test_new_verdicts_and_path_kinds_render_without_code_changes():
     fleets = [
         {"fleet_id": "fleet-1", "name": "batch", "verdict": "launch_refused", "blocks_enforcement": True},
