@@ -26,7 +26,8 @@ description:
     metadata options changed fails the task (C(launch_data_changed)) and V($Default) stays.
   - Idempotent. A version that has the options already is its own successor; a version for which an earlier run
     made a successor (its launch data with the options) gets that one, and nothing is created.
-  - Each version it creates says in its description which version it was made from (V(ec2meta.imds: successor of
+  - >-
+    Each version it creates says in its description which version it was made from (V(ec2meta.imds: successor of
     version 2; ...)). A run reads these to know which lineage V($Latest) users follow - the newest version the module
     did not make - so when a run failed between its creations and left V($Latest) on the successor of another
     version, running the task again creates the right successor last and V($Latest) launches what it launched before.
@@ -87,7 +88,8 @@ options:
     type: bool
   version_description:
     description:
-      - The description of a version the module creates, after V(ec2meta.imds: successor of version N;) (which
+      - >-
+        The description of a version the module creates, after V(ec2meta.imds: successor of version N;) (which
         the module reads on later runs); at most 255 characters in all.
     type: str
     default: "ec2meta.imds: metadata options"
