@@ -89,7 +89,9 @@ def test_the_campaign_walks_the_phases_and_stops_where_the_fleet_is_not_ready(tm
     moto_ec2_gaps.inject_fault("CreateLaunchTemplateVersion", "UnauthorizedOperation", times=1)
     run, markdown, _html = campaign(tmp_path, moto_endpoint, "launch_paths")
     moto_ec2_gaps.clear_faults()
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.returncode != 0, run.stdout  # a refused item is a failed step (issue 27, second review, 5)
+    assert "Phase launch_paths did not finish" in run.stdout
+    assert "**A step failed**: Phase launch\\_paths: " in markdown
     assert "refused or failed \\(unauthorized\\)" in markdown
     assert "ec2:CreateLaunchTemplateVersion" in markdown
     fixed = [default_tokens(moto_endpoint, r, fleet[r]["web"]) for r in REGIONS]
