@@ -69,7 +69,8 @@ options:
         allows IMDSv1, because the paths that set no C(HttpTokens) then get V(required).
       - While enforcement is on after the task, lowering the default O(http_tokens) (to V(optional), or from
         V(required) to V(no-preference)) is refused with C(reason=http_tokens_lowered_under_enforcement), as every
-        launch that relies on the default, the ones the audit cannot see included, would be refused.
+        launch that relies on the default, the ones the audit cannot see included, would be refused. So is turning
+        enforcement on while the default O(http_tokens) is V(optional) already and the task does not change it.
     type: str
     choices: [enabled, disabled, no-preference]
   allow_refused_launches:

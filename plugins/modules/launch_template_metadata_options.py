@@ -26,6 +26,17 @@ description:
     metadata options changed fails the task (C(launch_data_changed)) and V($Default) stays.
   - Idempotent. A version that has the options already is its own successor; a version for which an earlier run
     made a successor (its launch data with the options) gets that one, and nothing is created.
+  - >-
+    Each version it creates says in its description which version it was made from (V(ec2meta.imds: successor of
+    version 2; ...)). A run reads these to know which lineage V($Latest) users follow - the newest version the module
+    did not make - so when a run failed between its creations and left V($Latest) on the successor of another
+    version, running the task again creates the right successor last and V($Latest) launches what it launched before.
+  - When a creation fails after others went through, the module tries once to create the successor of the
+    V($Latest) version (so V($Latest) keeps its launch data), then fails saying where V($Default) and V($Latest)
+    point (RV(aliases), RV(latest_launch_data_of)); V($Default) is not moved. Run the task again to finish.
+  - Each created version must get the next number; when another party creates a version meanwhile the module does
+    not create the last version (which would take V($Latest) from theirs), does not move V($Default), and fails
+    with C(concurrent_change); running the task again plans from the versions there are then.
 author:
   - ec2meta.imds maintainers (@ec2meta)
 options:
@@ -77,7 +88,9 @@ options:
     type: bool
   version_description:
     description:
-      - The description of a version the module creates.
+      - >-
+        The description of a version the module creates, after V(ec2meta.imds: successor of version N;) (which
+        the module reads on later runs); at most 255 characters in all.
     type: str
     default: "ec2meta.imds: metadata options"
   http_tokens:
@@ -190,14 +203,20 @@ versions_created:
   sample: [4, 5]
 default_version:
   description: The default version after the task; null in check mode when it would be a version not created yet.
-  returned: success
+  returned: success and failure
   type: int
   sample: 4
 latest_version:
   description: The latest version after the task; null in check mode when it would be created.
-  returned: success
+  returned: success and failure
   type: int
   sample: 5
+latest_launch_data_of:
+  description: After a failure, the version whose launch data (AMI, instance type, ...) V($Latest) launches now;
+    when it is not RV(aliases.$Latest.before), groups on V($Latest) launch other data until the task is run again.
+  returned: failure
+  type: int
+  sample: 2
 metadata_options:
   description: The metadata options of RV(version) (in check mode, what they would be).
   returned: success
@@ -242,10 +261,10 @@ lineage:
                       {"kind": "auto_scaling_group", "name": "web-asg", "version": "$Latest", "moved": true}]}]
 aliases:
   description: Where V($Default) and V($Latest) point, C(before) and C(after) the task (null after in check mode
-    for a version not created yet).
+    for a version not created yet), and whether the alias C(moved) (in check mode, would move).
   returned: success and failure
   type: dict
-  sample: {"$Default": {"before": 1, "after": 3}, "$Latest": {"before": 2, "after": 4}}
+  sample: {"$Default": {"before": 1, "after": 3, "moved": true}, "$Latest": {"before": 2, "after": 4, "moved": true}}
 """
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import check_regions  # noqa: E402

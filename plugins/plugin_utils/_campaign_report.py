@@ -234,6 +234,12 @@ def _by_kind(found: list) -> str:
     return ", ".join(parts)
 
 
+UNCOVERED_TEXT = (
+    "what the audit cannot see (direct RunInstances calls, other accounts, services launching for you) is not "
+    "covered: no account default http_tokens=required, no enforcement"
+)
+
+
 def region_top_line(region: Mapping) -> list:
     """One region's verdict on enforcement, as a paragraph."""
     name = _region_name(region)
@@ -253,6 +259,8 @@ def region_top_line(region: Mapping) -> list:
         return [Strong(name), f": IMDSv2 is enforced at launch (http_tokens_enforced enabled){rest}."]
     if found:
         return [Strong(name), f": ready to enforce: no — {_count(len(found), 'blocker')} ({_by_kind(found)})."]
+    if uncovered(region):
+        return [Strong(name), f": ready to enforce: yes — nothing audited allows IMDSv1; {UNCOVERED_TEXT}."]
     return [Strong(name), ": ready to enforce: yes — nothing audited allows IMDSv1."]
 
 
@@ -270,6 +278,12 @@ def overall_top_line(regions: list) -> list:
     if total:
         where = sum(1 for r in regions if region_blockers(r))
         return [Strong("Ready to enforce: no"), f" — {_count(total, 'blocker')} in {_count(where, 'region')}."]
+    bare = [_region_name(region) for region in regions if uncovered(region)]
+    if bare:
+        return [
+            Strong("Ready to enforce: yes"),
+            f" — nothing audited allows IMDSv1 in any region; in {', '.join(bare)} {UNCOVERED_TEXT}.",
+        ]
     return [Strong("Ready to enforce: yes"), " — nothing audited allows IMDSv1 in any region."]
 
 
@@ -307,33 +321,60 @@ def _users_text(users: Any) -> str:
     return ", ".join(named) or "no user"
 
 
-def _lineage_texts(result: Mapping) -> list:
+def _successor_text(row: Mapping, failed: bool, check_mode: bool) -> str:
+    new = row.get("new_version")
+    if new is not None:
+        return _text(new)
+    if row.get("action") == "missing":
+        return "none"
+    return "not created" if failed and not check_mode else "a new version"
+
+
+def _alias_text(alias: str, where: Mapping, rows: list, check_mode: bool) -> str | None:
+    """Where an alias went, said only as far as the result says it: a move the result does not report is none."""
+    before, after = where.get("before"), where.get("after")
+    if before is None:
+        return None
+    moved = where.get("moved") if isinstance(where.get("moved"), bool) else after not in (None, before)
+    if not moved:
+        return f"{alias} stays version {_text(before)}"
+    follows = [
+        row.get("old_version")
+        for row in rows
+        if any(user.get("kind") == "alias" and user.get("name") == alias for user in _list(row.get("users")))
+    ]
+    target = f"the successor of version {_text(follows[0])}" if follows else "a new version"
+    if check_mode:
+        return f"{alias} would move to {target} (now version {_text(before)})"
+    if after is None:
+        return f"{alias} now {target}, a new version (was {_text(before)})"
+    return f"{alias} now version {_text(after)} (was {_text(before)})"
+
+
+def _lineage_texts(result: Mapping, check_mode: bool = False) -> list:
     """launch_template_metadata_options' lineage: per version in use, old -> new and who uses it; then the aliases."""
+    rows = [_map(row) for row in _list(result.get("lineage"))]
+    failed = bool(result.get("failed"))
     texts = [
-        f"version {_text(row.get('old_version'))} -> {_text(row.get('new_version'))}"
+        f"version {_text(row.get('old_version'))} -> {_successor_text(row, failed, check_mode)}"
         f" ({_text(row.get('action'))}), used by {_users_text(row.get('users'))}"
-        for row in _list(result.get("lineage"))
+        for row in rows
     ]
     aliases = _map(result.get("aliases"))
     for alias in ("$Default", "$Latest"):
-        moved = _map(aliases.get(alias))
-        before, after = moved.get("before"), moved.get("after")
-        if before is None:
-            continue
-        if after == before:
-            texts.append(f"{alias} stays version {_text(before)}")
-        else:
-            texts.append(f"{alias} now version {_text(after)} (was {_text(before)})")
+        text = _alias_text(alias, _map(aliases.get(alias)), rows, check_mode)
+        if text:
+            texts.append(text)
     return texts
 
 
-def _change_texts(result: Mapping) -> list:
+def _change_texts(result: Mapping, check_mode: bool = False) -> list:
     if result.get("failed"):
         reason = f" ({result['reason']})" if isinstance(result.get("reason"), str) else ""
         done = _lineage_texts(result) if result.get("versions_created") else []
         return [f"refused or failed{reason}: {_text(result.get('msg'))}", *(f"done before it: {t}" for t in done)]
     if _list(result.get("lineage")):
-        return _lineage_texts(result)
+        return _lineage_texts(result, check_mode)
     if result.get("version_created"):
         return [f"version {result['version_created']} created, default version {_text(result.get('default_version'))}"]
     if "launch_template_id" in result:
@@ -363,7 +404,7 @@ def _thing_of(result: Mapping) -> tuple:
     return "account_defaults", "-", _region_of(result)
 
 
-def changes_from(task_results: Any) -> list:
+def changes_from(task_results: Any, check_mode: bool = False) -> list:
     """The rows of "What this phase changed" from the phase's registered task results (loops or single)."""
     rows = []
     for task in _list(task_results):
@@ -386,7 +427,7 @@ def changes_from(task_results: Any) -> list:
                         )
                 continue
             kind, name, thing = _thing_of(result)
-            for text in _change_texts(result):
+            for text in _change_texts(result, check_mode):
                 rows.append({"region": _region_of(result), "kind": kind, "name": name, "id": thing, "change": text})
     return rows
 
@@ -473,7 +514,7 @@ def _campaign_section(report: Mapping, phase: str, regions: list) -> Section:
     intro.paragraphs.append(["Phase run: ", Strong(phase), f", {PHASE_TEXT[phase]}."])
     names = ", ".join(_region_name(region) for region in regions) or "-"
     intro.paragraphs.append([f"Generated: {_text(report.get('generated'))}. Regions: {names}."])
-    changed = _list(report.get("changes")) + changes_from(report.get("task_results"))
+    changed = _list(report.get("changes")) + changes_from(report.get("task_results"), bool(report.get("check_mode")))
     if changed:
         title = "What this phase would change (dry run)" if report.get("check_mode") else "What this phase changed"
         intro.tables.append(
@@ -489,16 +530,43 @@ def _campaign_section(report: Mapping, phase: str, regions: list) -> Section:
     return intro
 
 
+def _not_audited_texts(value: Any) -> tuple:
+    """(what the audit cannot see, what covers it) from metadata_options_info's not_audited: a dict, or text."""
+    if isinstance(value, Mapping):
+        paths = value.get("launch_paths")
+        unseen = [text for text in paths if isinstance(text, str) and text] if isinstance(paths, list) else []
+        cover = value.get("covered_by") if isinstance(value.get("covered_by"), str) else ""
+        return unseen, [cover] if cover else []
+    return [text for text in (value if isinstance(value, list) else [value]) if isinstance(text, str) and text], []
+
+
+def uncovered(region: Mapping) -> bool:
+    """Nothing covers what the audit cannot see: the default allows IMDSv1 and enforcement is off (or unknown)."""
+    value = region.get("not_audited")
+    return isinstance(value, Mapping) and value.get("coverage") not in ("enforcement", "account_default")
+
+
 def _not_audited_section(regions: list) -> Section | None:
-    statements: list = []
+    unseen: list = []
+    covers: list = []
     for region in regions:
-        value = region.get("not_audited")
-        for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str) and text and text not in statements:
-                statements.append(text)
-    if not statements:
+        texts, cover = _not_audited_texts(region.get("not_audited"))
+        unseen += [text for text in texts if text not in unseen]
+        covers += [text for text in cover if text not in covers]
+    if not unseen:
         return None
-    return Section("What this audit cannot see", [[_text(text)] for text in statements])
+    section = Section("What this audit cannot see", [[f"This audit cannot see {'; '.join(map(_text, unseen))}."]])
+    section.paragraphs += [[_text(text)] for text in covers]
+    bare = [_region_name(region) for region in regions if uncovered(region)]
+    if bare:
+        section.paragraphs.append(
+            [
+                Strong("Not covered"),
+                f" in {', '.join(bare)}: the account default http_tokens is not required and http_tokens_enforced "
+                "is not enabled, so any of those launches may allow IMDSv1.",
+            ]
+        )
+    return section
 
 
 def _per_region_section(regions: list) -> Section:
@@ -626,10 +694,14 @@ def _cap(rows: list) -> tuple:
 # renderer sees a tag; "://", "www." and "@" are broken up so GFM makes no link of them.
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()|#!~{}])")
 _MD_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# Characters that reorder or hide text (bidi embeddings, overrides and isolates, zero-width marks, the BOM): an
+# AWS-supplied name with them reads as another name, or hides part of itself, in either format. Each is shown as
+# U+FFFD, so the reader sees that something was there.
+_HIDDEN = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def md_escape(value: Any) -> str:
-    text = _MD_CONTROL.sub(" ", str(value))
+    text = _HIDDEN.sub("\ufffd", _MD_CONTROL.sub(" ", str(value)))
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return text.replace("://", "\\://").replace("www.", "www\\.").replace("@", "\\@")
@@ -688,7 +760,7 @@ BAR_COLOURS = {"done": "#2e7d32", "todo": "#e0e0e0", "unknown": "#b0b0b0"}
 
 
 def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(_HIDDEN.sub("\ufffd", str(value)), quote=True)
 
 
 def _html_paragraph(spans: list) -> str:

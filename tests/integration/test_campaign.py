@@ -89,7 +89,9 @@ def test_the_campaign_walks_the_phases_and_stops_where_the_fleet_is_not_ready(tm
     moto_ec2_gaps.inject_fault("CreateLaunchTemplateVersion", "UnauthorizedOperation", times=1)
     run, markdown, _html = campaign(tmp_path, moto_endpoint, "launch_paths")
     moto_ec2_gaps.clear_faults()
-    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.returncode != 0, run.stdout  # a refused item is a failed step (issue 27, second review, 5)
+    assert "Phase launch_paths did not finish" in run.stdout
+    assert "**A step failed**: Phase launch\\_paths: " in markdown
     assert "refused or failed \\(unauthorized\\)" in markdown
     assert "ec2:CreateLaunchTemplateVersion" in markdown
     fixed = [default_tokens(moto_endpoint, r, fleet[r]["web"]) for r in REGIONS]
@@ -254,4 +256,57 @@ def test_the_launch_paths_phase_keeps_a_group_on_latest_on_its_ami_and_type(tmp_
     assert run.returncode == 0, run.stdout + run.stderr
     assert (
         ec2.describe_launch_templates(LaunchTemplateIds=[template_id])["LaunchTemplates"][0]["LatestVersionNumber"] == 4
+    )
+
+
+def test_a_launch_paths_step_that_fails_midway_fails_the_play_and_the_rerun_restores_latest(tmp_path, moto_endpoint):
+    """Issue 27 (second review, 5): the second CreateLaunchTemplateVersion of a template fails (and so does the
+    attempt to restore $Latest). The loop goes on past it, but the play must fail, the report must name the step and
+    its alias rows must be true ($Default was not moved); running the phase again puts $Latest back."""
+    region = "ap-northeast-3"
+    ec2 = boto3.client("ec2", endpoint_url=moto_endpoint, region_name=region)
+    autoscaling = boto3.client("autoscaling", endpoint_url=moto_endpoint, region_name=region)
+    old = {
+        "ImageId": "ami-0000000000000a001",
+        "InstanceType": "t3.micro",
+        "MetadataOptions": {"HttpTokens": "optional"},
+    }
+    new = {
+        "ImageId": "ami-0000000000000b002",
+        "InstanceType": "m7i.large",
+        "MetadataOptions": {"HttpTokens": "optional"},
+    }
+    template_id = ec2.create_launch_template(LaunchTemplateName="midway", LaunchTemplateData=old)["LaunchTemplate"][
+        "LaunchTemplateId"
+    ]
+    ec2.create_launch_template_version(LaunchTemplateId=template_id, LaunchTemplateData=new)
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="midway-asg",
+        LaunchTemplate={"LaunchTemplateId": template_id, "Version": "$Latest"},
+        AvailabilityZones=[f"{region}a"],
+        MinSize=0,
+        MaxSize=1,
+    )
+    moto_ec2_gaps.inject_fault("CreateLaunchTemplateVersion", "InternalError", times=2, after=1)
+    try:
+        run, markdown, _html = campaign(tmp_path, moto_endpoint, "launch_paths", [region])
+    finally:
+        moto_ec2_gaps.clear_faults()
+    assert run.returncode != 0, run.stdout
+    assert f"Phase launch_paths did not finish (Phase launch_paths: {region} {template_id})" in run.stdout
+    assert f"**A step failed**: {md_escape(f'Phase launch_paths: {region} {template_id}')}" in markdown
+    assert md_escape("until this task is run again") in markdown
+    assert md_escape("done before it: $Default stays version 1") in markdown
+    assert md_escape("done before it: $Latest now version 3 (was 2)") in markdown
+    assert "now version -" not in markdown
+    assert md_escape("$Default now version") not in markdown
+
+    run, markdown, _html = campaign(tmp_path, moto_endpoint, "launch_paths", [region])
+    assert run.returncode == 0, run.stdout + run.stderr
+    latest = ec2.describe_launch_template_versions(LaunchTemplateId=template_id, Versions=["$Latest"])
+    data = latest["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    assert (data["ImageId"], data["InstanceType"], data["MetadataOptions"]["HttpTokens"]) == (
+        new["ImageId"],
+        "m7i.large",
+        "required",
     )

@@ -250,12 +250,18 @@ def lowers_tokens_under_enforcement(before: Mapping[str, Any], after: Mapping[st
 def tokens_lowered(region: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> TokensLoweredUnderEnforcement:
     shown = {name: value or NO_PREFERENCE for name, value in (("before", before.get("http_tokens")),
                                                                 ("after", after.get("http_tokens")))}  # fmt: skip
+    what = (
+        f"to turn on http_tokens_enforced in {region} while the default http_tokens is {shown['after']} (this task "
+        "does not change it)"
+        if shown["before"] == shown["after"]
+        else f"to change the default http_tokens in {region} from {shown['before']} to {shown['after']} while "
+        "http_tokens_enforced is enabled"
+    )
     return TokensLoweredUnderEnforcement(
-        f"Refusing to change the default http_tokens in {region} from {shown['before']} to {shown['after']} while "
-        "http_tokens_enforced is enabled: EC2 would then refuse every launch that relies on the default (launch "
+        f"Refusing {what}: EC2 would then refuse every launch that relies on the default (launch "
         "templates, launch configurations and Spot Fleet launch specifications that set no http_tokens, and "
-        "RunInstances calls the audit cannot see). Keep http_tokens=required, or turn http_tokens_enforced off in "
-        "the same task; to do it anyway, set allow_refused_launches=true.",
+        "RunInstances calls the audit cannot see). Set (or keep) http_tokens=required in the same task, or leave "
+        "http_tokens_enforced off; to do it anyway, set allow_refused_launches=true.",
         result={"region": region, "before": dict(before), "after": dict(after)},
     )
 
@@ -291,8 +297,10 @@ def plan_region(
     if not changes:
         return outcome
     after = {**before, **{name: _as_value(name, value) for name, value in changes.items()}}
-    lowered = lowers_tokens_under_enforcement(before, after)
     turned_on = changes.get("http_tokens_enforced") == "enabled"
+    # The end state decides, not which task reached it: enforcement over an optional default is refused alike when
+    # the default was optional before the task and the task sets only http_tokens_enforced.
+    lowered = lowers_tokens_under_enforcement(before, after) or (turned_on and after.get("http_tokens") == "optional")
     if (lowered or turned_on) and allow_refused_launches:
         what = "the default http_tokens lowered under enforcement" if lowered else "http_tokens_enforced turned on"
         outcome.warnings.append(

@@ -9,13 +9,18 @@ several things change (several AMIs), a failure midway reports what was changed 
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import dict_items
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import Unread, launch_options
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBadResponse, AwsError, aws_error
-from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
+    MAX_MESSAGE_CHARS,
+    ImdsConfigError,
+    bounded_message,
+)
 
 DESCRIBE_IMAGES = "ec2:DescribeImages"
 MODIFY_IMAGE = "ec2:ModifyImageAttribute"
@@ -145,6 +150,26 @@ LATEST_ALIAS = "$Latest"
 VERSIONS_PAGE = 200
 MAX_USERS = 10000
 
+# Every version the module creates says in its VersionDescription which version it was made from (EC2 does not copy
+# descriptions, so a version someone else made from ours does not carry the mark). A later run reads it to tell the
+# template's own versions from our successors, and so which lineage $Latest users follow even after a run that
+# failed between its creations left $Latest on the successor of another version.
+SUCCESSOR_MARK = "ec2meta.imds: successor of version"
+SUCCESSOR_PATTERN = re.compile(r"ec2meta\.imds: successor of version ([0-9]{1,9})(?![0-9])")
+MAX_DESCRIPTION = 255
+
+
+def successor_description(source: int, description: str) -> str:
+    return f"{SUCCESSOR_MARK} {source}; {description}"[:MAX_DESCRIPTION]
+
+
+def _source_named(number: int, description: Any) -> int | None:
+    """The version ``number`` was made from by this module, from its description; None for any other version."""
+    found = SUCCESSOR_PATTERN.match(description) if isinstance(description, str) else None
+    source = int(found.group(1)) if found else None
+    return source if source is not None and 0 < source < number else None
+
+
 # How a version gets its successor, in the order a reader decides it.
 SUCCESSOR_ACTIONS = {
     "kept": "already has the options: it is its own successor",
@@ -158,6 +183,14 @@ SUCCESSOR_ACTIONS = {
 
 class LaunchDataChanged(AwsError):
     reason = "launch_data_changed"
+
+
+class ConcurrentChange(AwsError):
+    reason = "concurrent_change"
+
+
+class UnknownOptionValue(AwsError):
+    reason = "unknown_option_value"
 
 
 @dataclass
@@ -185,6 +218,11 @@ class TemplatePlan:
     successors: list  # Successor, in the order they are applied: the successor of $Latest last
     data: dict  # version number -> LaunchTemplateData as read
     default_from: int | None  # the version whose successor becomes $Default (None: $Default stays)
+    latest_from: int = 0  # the version $Latest users follow, whose successor is created last (0: latest_version)
+    sources: dict = field(default_factory=dict)  # version -> the version this module made it from
+
+    def __post_init__(self) -> None:
+        self.latest_from = self.latest_from or self.latest_version
 
     @property
     def source(self) -> Successor:
@@ -209,11 +247,11 @@ class TemplatePlan:
         default_after = self.default_version
         if self.moves_default:
             default_after = self.successor_of(self.default_from).new_version
-        latest = self.successor_of(self.latest_version)
+        latest = self.successor_of(self.latest_from)
         latest_after = latest.new_version if latest is not None and self.creates else self.latest_version
         return {
-            DEFAULT_ALIAS: {"before": self.default_version, "after": default_after},
-            LATEST_ALIAS: {"before": self.latest_version, "after": latest_after},
+            DEFAULT_ALIAS: {"before": self.default_version, "after": default_after, "moved": self.moves_default},
+            LATEST_ALIAS: {"before": self.latest_version, "after": latest_after, "moved": self.creates},
         }
 
     def lineage(self) -> list:
@@ -273,7 +311,13 @@ def read_template(ec2: Any, budget: Any, template_id: str | None, template_name:
 
 def read_versions(ec2: Any, budget: Any, template_id: str, arguments: Mapping[str, Any]) -> dict:
     """Version number -> LaunchTemplateData of the versions ``arguments`` (Versions, or MinVersion/MaxVersion)."""
+    return read_versions_and_sources(ec2, budget, template_id, arguments)[0]
+
+
+def read_versions_and_sources(ec2: Any, budget: Any, template_id: str, arguments: Mapping[str, Any]) -> tuple:
+    """read_versions, and version -> source version for the versions this module made (their description)."""
     found: dict = {}
+    sources: dict = {}
     try:
         pages = budget.pages(
             ec2.describe_launch_template_versions, {"LaunchTemplateId": template_id, **arguments}, DESCRIBE_VERSIONS
@@ -285,9 +329,12 @@ def read_versions(ec2: Any, budget: Any, template_id: str, arguments: Mapping[st
                 if number is None or item.get("LaunchTemplateId") != template_id or not isinstance(data, Mapping):
                     raise AwsBadResponse(f"{DESCRIBE_VERSIONS} answered a version of another shape. Check endpoint_url")
                 found[number] = data
+                source = _source_named(number, item.get("VersionDescription"))
+                if source is not None:
+                    sources[number] = source
     except AwsError as error:
         raise _template_error(error, DESCRIBE_VERSIONS, f"{template_id} versions {dict(arguments)}") from None
-    return found
+    return found, sources
 
 
 def _without_options(data: Mapping) -> dict:
@@ -351,29 +398,56 @@ def _successor_of(number: int, data: dict, wanted: Mapping[str, Any], latest: in
     return successor
 
 
-def _source_and_its_users(source_version: Any, aliases: list, template_id: str, default: int, latest: int) -> tuple:
-    """versions=source: the source version's number, and who keeps a lineage (the aliases on it or on $Latest)."""
+def _source_and_its_users(source_version: Any, aliases: list, template_id: str, numbers: tuple) -> tuple:
+    """versions=source: the source version's number, and who keeps a lineage (the aliases on it or on $Latest).
+
+    ``numbers``: $Default's version, the latest version, and the version $Latest users follow.
+    """
+    default, latest, latest_from = numbers
     spec = _spec(source_version)
     if spec is None:
         raise ImdsConfigError(f"source_version must be $Default, $Latest or a version number, not {source_version!r}")
-    source = _resolve(spec, default, latest)
+    source = _resolve(spec, default, latest_from)
     if source > latest:
         raise LaunchTemplateNotFound(
             f"Version {source} of launch template {template_id} does not exist (its latest is {latest})"
         )
-    users = [user for user in aliases if _resolve(user["version"], default, latest) in (source, latest)]
+    users = [user for user in aliases if _resolve(user["version"], default, latest_from) in (source, latest_from)]
     return source, [*users, {"kind": "source_version", "name": spec, "version": spec}]
 
 
-def _versions_in_use(ec2: Any, budget: Any, template_id: str, oldest: int, source: int, latest: int) -> dict:
+def _versions_in_use(ec2: Any, budget: Any, template_id: str, oldest: int, latest: int) -> tuple:
     """Every version from the oldest in use up: their data, and the successors an earlier run may have made."""
     span = {"MinVersion": str(oldest), "MaxVersion": str(latest), "MaxResults": VERSIONS_PAGE}
-    data = read_versions(ec2, budget, template_id, span)
-    if source not in data:
-        raise LaunchTemplateNotFound(f"Version {source} of launch template {template_id} does not exist")
+    data, sources = read_versions_and_sources(ec2, budget, template_id, span)
     if latest not in data:
         raise AwsBadResponse(f"{DESCRIBE_VERSIONS} did not answer {template_id}'s latest version {latest}")
-    return data
+    return data, sources
+
+
+def _original(number: int, sources: Mapping) -> int:
+    """The template's own version a successor (of a successor ...) was made from; the version itself if not ours."""
+    for _step in range(len(sources) + 1):
+        if number not in sources:
+            break
+        number = sources[number]
+    return number
+
+
+def latest_lineage(data: Mapping, sources: Mapping, latest: int) -> int:
+    """The version whose launch data $Latest users follow.
+
+    Versions are never made out of order by a run that finishes: each run creates the successor of $Latest's
+    version last. So the lineage is that of the newest version the module did not make; when $Latest is on
+    another lineage (a run failed between its creations), the newest version of the right lineage is the one.
+    """
+    originals = [number for number in data if number not in sources]
+    if not originals:
+        return latest
+    newest = max(originals)
+    if _original(latest, sources) == newest:
+        return latest
+    return max(number for number in data if _original(number, sources) == newest)
 
 
 def plan_template(
@@ -407,34 +481,61 @@ def plan_template(
         {"kind": "alias", "name": DEFAULT_ALIAS, "version": DEFAULT_ALIAS},
         {"kind": "alias", "name": LATEST_ALIAS, "version": LATEST_ALIAS},
     ]
+    named = [_spec(source_version), *(user["version"] for user in users or [])]
+    oldest = min([default, latest, *(int(spec) for spec in named if spec and spec.isdigit() and int(spec) <= latest)])
+    data, sources = _versions_in_use(ec2, budget, template_id, oldest, latest)
+    latest_from = latest_lineage(data, sources, latest)
     if users is None:
-        source, everyone = _source_and_its_users(source_version, everyone, template_id, default, latest)
+        source, everyone = _source_and_its_users(source_version, everyone, template_id, (default, latest, latest_from))
         default_from = source if set_default else None
     else:
         source = default_from = default
         everyone += users
-    by_version: dict = {}
-    for user in everyone:
-        by_version.setdefault(_resolve(user["version"], default, latest), []).append(user)
-    data = _versions_in_use(ec2, budget, template_id, min(by_version), source, latest)
-    successors = [
-        _successor_of(number, data, wanted, latest, by_version[number])
-        for number in sorted(by_version)
-        if number != latest
-    ]
-    last = _successor_of(latest, data, wanted, latest, by_version[latest])
-    if last.action == "kept" and any(item.creates for item in successors):
-        last.action, last.new_version = "copy", None
-    return TemplatePlan(
-        template_id,
-        template.get("LaunchTemplateName"),
-        default,
-        latest,
-        source,
-        [*successors, last],
-        data,
-        default_from,
+    if source not in data:
+        raise LaunchTemplateNotFound(f"Version {source} of launch template {template_id} does not exist")
+    plan = TemplatePlan(
+        template_id, template.get("LaunchTemplateName"), default, latest, source, [], data, default_from
     )
+    plan.latest_from, plan.sources = latest_from, sources
+    plan.successors = _plan_successors(plan, wanted, everyone)
+    return plan
+
+
+def _plan_successors(plan: TemplatePlan, wanted: Mapping[str, Any], everyone: list) -> list:
+    """A successor per version in use, in the order they are created: the one of $Latest's version last."""
+    latest_from = plan.latest_from
+    by_version: dict = {latest_from: []}
+    for user in everyone:
+        by_version.setdefault(_resolve(user["version"], plan.default_version, latest_from), []).append(user)
+    successors = [
+        _successor_of(number, plan.data, wanted, latest_from, by_version[number])
+        for number in sorted(by_version)
+        if number != latest_from
+    ]
+    last = _successor_of(latest_from, plan.data, wanted, latest_from, by_version[latest_from])
+    # Only a version created last is $Latest: when anything is created, or $Latest is on another lineage now.
+    if last.action == "kept" and (latest_from != plan.latest_version or any(item.creates for item in successors)):
+        last.action, last.new_version = "copy", None
+    for item in (*successors, last):
+        _check_copyable(plan.template_id, item)
+    return [*successors, last]
+
+
+def _check_copyable(template_id: str, item: Successor) -> None:
+    """A successor keeps the version's own options where the task sets none: never copy a value EC2 does not
+    document (a hop limit of -7) into a new version, which would pass it on as if it were known."""
+    if not item.creates:
+        return
+    unknown = [
+        value.cause for value in launch_options(_options_block(item.desired)).values() if isinstance(value, Unread)
+    ]
+    if unknown:
+        raise UnknownOptionValue(
+            f"Version {item.old_version} of {template_id} has metadata options the API does not document "
+            f"({'; '.join(unknown)}), and its successor would copy them. Set that option in this task (for example "
+            "http_put_response_hop_limit from 1 to 64) so the successor gets a known value, or fix the version. "
+            "Nothing was created"
+        )
 
 
 def _created_number(response: Any) -> int | None:
@@ -446,28 +547,52 @@ def _options_block(desired: Mapping[str, Any]) -> dict:
     return {TEMPLATE_OPTIONS[name]: value for name, value in desired.items() if value is not None}
 
 
-def _latest_moved_text(plan: TemplatePlan, created: list) -> str:
-    """What a failure between the first and the last creation leaves, and how to put $Latest back."""
-    if not created or created[-1].old_version == plan.latest_version:
-        return ""
-    latest = plan.successor_of(plan.latest_version)
-    block = json.dumps({"MetadataOptions": _options_block(latest.desired)}, separators=(",", ":"))
+def _where_aliases_are(plan: TemplatePlan, created: list, default_set: bool) -> dict:
+    """Where $Default and $Latest point after a run that stopped, as far as this run knows."""
+    default_after = plan.successor_of(plan.default_from).new_version if default_set else plan.default_version
+    latest_after = created[-1].new_version if created else plan.latest_version
+    return {
+        DEFAULT_ALIAS: {"before": plan.default_version, "after": default_after, "moved": default_set},
+        LATEST_ALIAS: {"before": plan.latest_version, "after": latest_after, "moved": bool(created)},
+    }
+
+
+def _latest_note(plan: TemplatePlan, created: list, default_set: bool, race: bool = False) -> str:
+    """Plainly, where the aliases point after a failure, and what launches from $Latest until the task runs again."""
+    default = (
+        f"$Default is version {plan.successor_of(plan.default_from).new_version}"
+        if default_set
+        else (f"$Default was not moved (still version {plan.default_version})")
+    )
+    if race:
+        return ""  # the ConcurrentChange message says what happened to the aliases
+    if not created:
+        return f"Nothing was created: $Latest of {plan.template_id} is still version {plan.latest_version}; {default}"
+    last = created[-1]
+    if last.old_version == plan.latest_from:
+        return (
+            f"$Latest of {plan.template_id} is version {last.new_version}, the successor of version "
+            f"{plan.latest_from} (its launch data with the new options); {default}. Run the task again to finish"
+        )
     return (
-        f". $Latest of {plan.template_id} is now version {created[-1].new_version}, made from version "
-        f"{created[-1].old_version}, not from version {plan.latest_version}: what launches from $Latest gets version "
-        f"{created[-1].old_version}'s launch data until a version made from {plan.latest_version} is the latest. "
-        f"Fix the cause, then: aws ec2 create-launch-template-version --launch-template-id {plan.template_id} "
-        f"--source-version {plan.latest_version} --launch-template-data '{block}' (and run this task again: it "
-        "finds the versions made and moves $Default)"
+        f"$Latest of {plan.template_id} now points to version {last.new_version}, made from version "
+        f"{last.old_version}, not from version {plan.latest_from}: groups and fleets on $Latest launch version "
+        f"{last.old_version}'s launch data (its AMI and instance type) until this task is run again; the re-run "
+        f"creates the successor of version {plan.latest_from} last, which puts $Latest back. {default}"
     )
 
 
 def _failure_result(plan: TemplatePlan, created: list, default_set: bool) -> dict:
+    aliases = _where_aliases_are(plan, created, default_set)
     return {
         "changed": bool(created) or default_set,
         "versions_created": [item.new_version for item in created],
         "lineage": plan.lineage(),
-        "aliases": plan.aliases(),
+        "aliases": aliases,
+        "default_version": aliases[DEFAULT_ALIAS]["after"],
+        "latest_version": aliases[LATEST_ALIAS]["after"],
+        # The version whose launch data (AMI, type, ...) $Latest launches now.
+        "latest_launch_data_of": created[-1].old_version if created else plan.latest_version,
     }
 
 
@@ -495,32 +620,72 @@ def _verify(ec2: Any, budget: Any, plan: TemplatePlan, created: list) -> None:
         )
 
 
+def _create_successor(ec2: Any, budget: Any, plan: TemplatePlan, item: Successor, description: str) -> None:
+    budget.check(CREATE_VERSION)
+    try:
+        response = ec2.create_launch_template_version(
+            LaunchTemplateId=plan.template_id,
+            # Its number: an alias may point elsewhere by now. EC2 copies the source version and replaces the
+            # parameters given; the whole MetadataOptions block is sent (the version's own values with the wanted
+            # ones), so whether EC2 replaced or merged the block, the result is the same.
+            SourceVersion=str(item.old_version),
+            VersionDescription=successor_description(item.old_version, description),
+            LaunchTemplateData={"MetadataOptions": _options_block(item.desired)},
+        )
+    except Exception as error:
+        raise aws_error(error, CREATE_VERSION) from None
+    item.new_version = _created_number(response)
+    if item.new_version is None:
+        raise AwsBadResponse(f"{CREATE_VERSION} answered without the new version's number")
+
+
+def _concurrent_change(plan: TemplatePlan, expected: int, found: Any, what: str) -> ConcurrentChange:
+    return ConcurrentChange(
+        f"Someone else created a version of {plan.template_id} while this task ran: {what} is version {found}, not "
+        f"version {expected} as planned. So the successor of version {plan.latest_from} was not made the latest over "
+        f"their version, and $Default was not moved. Run the task again: it plans from the versions there are now"
+    )
+
+
+def _restore_latest(ec2: Any, budget: Any, plan: TemplatePlan, created: list, description: str) -> None:
+    """After a failed creation: once, the successor of $Latest's version, so $Latest keeps its launch data."""
+    last = plan.successor_of(plan.latest_from)
+    if not created or created[-1] is last or last is None or not last.creates:
+        return
+    try:
+        _create_successor(ec2, budget, plan, last, description)
+    except AwsError:
+        last.new_version = None
+        return
+    created.append(last)
+
+
+def _create_all(ec2: Any, budget: Any, plan: TemplatePlan, description: str, created: list) -> None:
+    """Create the successors in order, each numbered as planned: a version someone else makes between our reads
+    and creations stops the run before the last creation, so $Latest is not taken from their version."""
+    pending = [item for item in plan.successors if item.creates]
+    for index, item in enumerate(pending):
+        expected = plan.latest_version + index + 1
+        if item is pending[-1]:
+            latest_now = _number(read_template(ec2, budget, plan.template_id, None).get("LatestVersionNumber"))
+            if latest_now != expected - 1:
+                raise _concurrent_change(plan, expected - 1, latest_now, "the latest version before the last creation")
+        try:
+            _create_successor(ec2, budget, plan, item, description)
+        except AwsError:
+            _restore_latest(ec2, budget, plan, created, description)
+            raise
+        created.append(item)
+        if item.new_version != expected:
+            raise _concurrent_change(plan, expected, item.new_version, f"the successor of version {item.old_version}")
+
+
 def apply_template(ec2: Any, budget: Any, plan: TemplatePlan, description: str) -> dict:
     """Create the successors in the plan's order, check them, then move $Default; fills in the new numbers."""
     created: list = []
     default_set = False
     try:
-        for item in plan.successors:
-            if not item.creates:
-                continue
-            block = _options_block(item.desired)
-            budget.check(CREATE_VERSION)
-            try:
-                response = ec2.create_launch_template_version(
-                    LaunchTemplateId=plan.template_id,
-                    # Its number: an alias may point elsewhere by now. EC2 copies the source version and replaces
-                    # the parameters given; the whole MetadataOptions block is sent (the version's own values with
-                    # the wanted ones), so whether EC2 replaced or merged the block, the result is the same.
-                    SourceVersion=str(item.old_version),
-                    VersionDescription=description,
-                    LaunchTemplateData={"MetadataOptions": block},
-                )
-            except Exception as error:
-                raise aws_error(error, CREATE_VERSION) from None
-            item.new_version = _created_number(response)
-            if item.new_version is None:
-                raise AwsBadResponse(f"{CREATE_VERSION} answered without the new version's number")
-            created.append(item)
+        _create_all(ec2, budget, plan, description, created)
         _verify(ec2, budget, plan, created)
         if plan.moves_default:
             budget.check(MODIFY_TEMPLATE)
@@ -531,7 +696,10 @@ def apply_template(ec2: Any, budget: Any, plan: TemplatePlan, description: str) 
                 raise aws_error(error, MODIFY_TEMPLATE) from None
             default_set = True
     except AwsError as error:
-        error.args = (f"{error}{_latest_moved_text(plan, created)}", *error.args[1:])
+        note = _latest_note(plan, created, default_set, isinstance(error, ConcurrentChange))
+        if note:  # the cause is bounded first, so what is cut is never the note on the aliases
+            cause = bounded_message(str(error), MAX_MESSAGE_CHARS // 2).rstrip(". ")
+            error.args = (bounded_message(f"{cause}. {note}"), *error.args[1:])
         error.result = {**error.result, **_failure_result(plan, created, default_set)}
         raise
     return {

@@ -270,7 +270,12 @@ def _plain(value: Any) -> Any:
 VALID_VALUES = {
     "http_tokens": ("optional", "required"),
     "http_endpoint": ("enabled", "disabled"),
+    "http_protocol_ipv6": ("enabled", "disabled"),
+    "instance_metadata_tags": ("enabled", "disabled"),
 }
+# Fields that do not decide a verdict but must hold a documented value all the same: a block with garbage in it is
+# not one the audit knows (the launch may fail, or EC2 may read it otherwise), so its path is unknown.
+CHECKED_FIELDS = {"http_protocol_ipv6": "HttpProtocolIpv6", "instance_metadata_tags": "InstanceMetadataTags"}
 HOP_LIMIT_RANGE = (1, 64)  # LaunchTemplateInstanceMetadataOptions, InstanceMetadataOptionsRequest
 
 
@@ -286,12 +291,12 @@ def launch_options(block: Any) -> dict:
     stays inside this module: results carry :func:`options_as_given`."""
     block = block if isinstance(block, Mapping) else {}
     options: dict = {}
-    for name, api_name in FIELDS.items():
+    for name, api_name in {**FIELDS, **CHECKED_FIELDS}.items():
         value = block.get(api_name)
         if value is None or _valid(name, value):
             options[name] = value
         else:
-            options[name] = Unread(f"{api_name} is {str(value)[:40]!r}, not a value the API documents")
+            options[name] = Unread(f"{api_name} is {repr(value)[:40]}, not a value the API documents")
     return options
 
 
@@ -469,6 +474,11 @@ def judge(launch: Mapping[str, Any], account: Account, image: Any) -> dict:
         {"launch_parameters": launch, "account_defaults": account.layer, "image": image, "aws_default": AWS_DEFAULTS}
     )
     name, reason = path_verdict(effective, sources, account.enforced)
+    undocumented = [value.cause for value in launch.values() if isinstance(value, Unread)]
+    # Any value the audit does not know makes the path unknown, also one that does not decide http_tokens (a hop
+    # limit of -7 with tokens required is not "enforced"); a launch EC2 refuses now is still said first.
+    if undocumented and name != "launch_refused":
+        name, reason = "unknown", VERDICTS["unknown"].reason.format(cause="; ".join(undocumented))
     return {
         "effective": effective,
         "sources": sources,

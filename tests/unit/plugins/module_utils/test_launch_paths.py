@@ -101,7 +101,33 @@ def test_a_strange_hop_limit_is_unknown_and_does_not_hide_the_tokens():
     judged = judge(launch_options({"HttpPutResponseHopLimit": "2", "HttpTokens": "required"}), Account(dict(NONE)), {})
     assert judged["effective"]["http_put_response_hop_limit"] is None
     assert judged["sources"]["http_put_response_hop_limit"].startswith("unknown: HttpPutResponseHopLimit")
-    assert judged["verdict"] == "enforced"
+    assert judged["verdict"] == "unknown"  # issue 27 (second review, 8): a value the audit does not know
+    assert judged["blocks_enforcement"] is False  # the tokens alone are known to be required
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"HttpPutResponseHopLimit": -7},
+        {"HttpPutResponseHopLimit": 0},
+        {"HttpPutResponseHopLimit": 65},
+        {"HttpPutResponseHopLimit": 99999},
+        {"HttpPutResponseHopLimit": True},
+        {"HttpPutResponseHopLimit": 2.5},
+        {"HttpEndpoint": "Enabled"},
+        {"HttpProtocolIpv6": "yes"},
+        {"InstanceMetadataTags": 1},
+    ],
+)
+def test_every_field_outside_its_documented_domain_makes_the_path_unknown_naming_it(block):
+    """Issue 27 (second review, 8): with tokens required, a garbage value in any other field was "enforced"."""
+    judged = judge(launch_options({"HttpTokens": "required", **block}), Account(dict(NONE)), {})
+    assert judged["verdict"] == "unknown", judged
+    (field,) = block
+    assert f"{field} is " in judged["verdict_reason"]
+    assert "not a value the API documents" in judged["verdict_reason"]
+    fine = judge(launch_options({"HttpTokens": "required", "HttpPutResponseHopLimit": 64}), Account(dict(NONE)), {})
+    assert fine["verdict"] == "enforced"
 
 
 def test_readiness_fails_closed():

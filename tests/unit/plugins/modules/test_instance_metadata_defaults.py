@@ -340,3 +340,33 @@ def test_lowering_http_tokens_under_enforcement_is_refused_with_its_own_reason(r
         check_mode=True,
     )
     assert forced["changed"] is True, forced
+
+
+def test_enforcement_over_a_default_that_is_optional_already_is_refused_like_in_one_task(run_module, moto_endpoint):
+    """Issue 27 (second review, 12): the default is optional already and the task sets only http_tokens_enforced;
+    nothing audited inherits the default, but every launch that relies on it (RunInstances callers the audit cannot
+    see) would be refused. The end state is the one refused when reached in one task, so it is refused alike."""
+    region = "me-central-1"  # no test launches anything here
+    moto_ec2_gaps.reset_defaults()
+    client(moto_endpoint, region).modify_instance_metadata_defaults(HttpTokens="optional")
+    for check_mode in (True, False):
+        result = run_module(
+            instance_metadata_defaults,
+            args(moto_endpoint, region=region, http_tokens_enforced="enabled"),
+            check_mode=check_mode,
+        )
+        assert result.get("failed") is True, result
+        assert result["reason"] == "http_tokens_lowered_under_enforcement"
+        assert (
+            f"Refusing to turn on http_tokens_enforced in {region} while the default http_tokens is optional"
+            in (result["msg"])
+        )
+    assert "HttpTokensEnforced" not in level(moto_endpoint, region)
+    # Setting required in the same task makes the same region ready.
+    fixed = run_module(
+        instance_metadata_defaults,
+        args(moto_endpoint, region=region, http_tokens="required", http_tokens_enforced="enabled"),
+        check_mode=True,
+    )
+    assert fixed.get("failed") is not True, fixed
+    moto_ec2_gaps.reset_defaults()

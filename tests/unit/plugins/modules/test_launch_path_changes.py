@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import boto3
@@ -15,11 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_changes import (
+    ConcurrentChange,
     apply_template,
     check_users,
     plan_template,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBudget
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBudget, AwsError
 from ansible_collections.ec2meta.imds.plugins.modules import image_imds_support, launch_template_metadata_options
 
 REGION = "eu-west-2"
@@ -235,7 +235,10 @@ def test_a_group_on_latest_keeps_its_ami_and_type_when_the_default_is_fixed(run_
         (1, 3, "create"),
         (2, 4, "copy"),  # v2 has the options already, but creating v3 would have taken $Latest away from it
     ]
-    assert done["aliases"] == {"$Default": {"before": 1, "after": 3}, "$Latest": {"before": 2, "after": 4}}
+    assert done["aliases"] == {
+        "$Default": {"before": 1, "after": 3, "moved": True},
+        "$Latest": {"before": 2, "after": 4, "moved": True},
+    }
 
 
 def test_the_campaign_call_lists_each_old_version_its_successor_and_its_users(run_module, moto_endpoint, regional_ec2):
@@ -397,6 +400,50 @@ def test_property_every_user_launches_the_same_data_but_the_metadata_options(reg
     assert again == {"changed": False, "versions_created": []}
 
 
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_property_a_failure_midway_then_a_rerun_keeps_every_user_on_its_launch_data(regional_ec2, data):
+    """Issue 27 (second review, 4): the same random templates and users; a creation fails after a random number of
+    them went through (and the attempt to restore $Latest fails too, or not). After the task is run again every user
+    resolves to the launch data it resolved to before, in every field but MetadataOptions."""
+    versions = data.draw(st.lists(LAUNCH_DATA, min_size=2, max_size=6), label="versions")
+    default = data.draw(st.integers(1, len(versions)), label="default")
+    spec = st.one_of(st.sampled_from(["$Default", "$Latest"]), st.integers(1, len(versions)).map(str))
+    users = [
+        {"kind": "auto_scaling_group", "name": f"group-{index}", "version": version}
+        for index, version in enumerate(data.draw(st.lists(spec, max_size=4), label="users"))
+    ]
+    template = make_template(regional_ec2, versions, default)
+    everyone = [*users, {"kind": "alias", "name": "$Default", "version": "$Default"}]
+    everyone.append({"kind": "alias", "name": "$Latest", "version": "$Latest"})
+    before = {user["name"]: launches(regional_ec2, template, user["version"]) for user in everyone}
+    after = data.draw(st.integers(0, len(versions)), label="creations before the failure")
+    failures = data.draw(st.integers(1, 2), label="failures in a row")
+
+    moto_ec2_gaps.inject_fault("CreateLaunchTemplateVersion", "InternalError", times=failures, after=after)
+    failed: dict = {}
+    try:
+        campaign_phase(regional_ec2, template, users)
+    except AwsError as error:
+        failed = error.result
+    finally:
+        moto_ec2_gaps.clear_faults()
+    if failed:  # the failure says where $Latest is
+        assert failed["latest_version"] == numbers(regional_ec2, template)[1]
+    campaign_phase(regional_ec2, template, users)
+
+    for user in everyone:
+        old_number, old_data = before[user["name"]]
+        number, launched = launches(regional_ec2, template, user["version"])
+        assert without_options(launched) == without_options(old_data), (user, after, failures)
+        if user["version"].isdigit():
+            assert (number, launched) == (old_number, old_data), user
+        else:
+            assert launched["MetadataOptions"]["HttpTokens"] == "required", user
+    _plan, again = campaign_phase(regional_ec2, template, users)
+    assert again == {"changed": False, "versions_created": []}
+
+
 def test_a_version_that_is_not_its_source_copied_is_caught_before_the_default_moves(
     run_module, moto_endpoint, regional_ec2, monkeypatch
 ):
@@ -415,33 +462,140 @@ def test_a_version_that_is_not_its_source_copied_is_caught_before_the_default_mo
     assert numbers(regional_ec2, template) == (1, 4)
 
 
-def test_a_failure_between_the_creations_says_where_latest_went_and_how_to_put_it_back(
-    run_module, moto_endpoint, regional_ec2
-):
+def test_a_failure_between_the_creations_puts_latest_back_before_failing(run_module, moto_endpoint, regional_ec2):
+    """Issue 27 (second review, 4): the second creation fails; the run tries once more to create $Latest's own
+    successor, so $Latest keeps its AMI and type, fails naming where the aliases are, and a re-run finishes."""
     template = make_template(regional_ec2, [OLD, NEW], default=1)
     in_use = args(moto_endpoint, launch_template_id=template, http_tokens="required", versions="in_use")
-    moto_ec2_gaps.inject_fault("CreateLaunchTemplateVersion", "UnauthorizedOperation", times=1, after=1)
+    moto_ec2_gaps.inject_fault("CreateLaunchTemplateVersion", "InternalError", times=1, after=1)
     try:
         result = run_module(launch_template_metadata_options, in_use)
     finally:
         moto_ec2_gaps.clear_faults()
     assert result["failed"] is True
-    assert result["versions_created"] == [3]
-    assert "$Latest of" in result["msg"]
-    assert "is now version 3, made from version 1, not from version 2" in result["msg"]
-    assert numbers(regional_ec2, template) == (1, 3)  # $Default not moved before the last creation
+    assert result["versions_created"] == [3, 4]
+    assert "test.." not in result["msg"]
+    assert f"$Latest of {template} is version 4, the successor of version 2" in result["msg"]
+    assert "$Default was not moved (still version 1)" in result["msg"]
+    assert result["aliases"]["$Default"] == {"before": 1, "after": 1, "moved": False}
+    assert numbers(regional_ec2, template) == (1, 4)
+    assert without_options(launches(regional_ec2, template, "$Latest")[1]) == without_options(NEW)
 
-    # The way back the message names: a version from version 2 with the options, then the phase again.
-    command = result["msg"].split("aws ec2 create-launch-template-version ")[1]
-    assert f"--launch-template-id {template} --source-version 2 " in command
-    data = json.loads(command.split("--launch-template-data '")[1].split("'")[0])
-    assert data == {"MetadataOptions": {"HttpTokens": "required"}}
-    regional_ec2.create_launch_template_version(LaunchTemplateId=template, SourceVersion="2", LaunchTemplateData=data)
     again = run_module(launch_template_metadata_options, in_use)
     assert again["versions_created"] == []
+    assert numbers(regional_ec2, template) == (3, 4)
+
+
+def test_a_rerun_after_a_failure_midway_puts_latest_back_on_its_lineage(run_module, moto_endpoint, regional_ec2):
+    """Issue 27 (second review, 4): creation 2 and the attempt to restore both fail, so $Latest is version 3 (made
+    from $Default's version 1: the old AMI and type). The failure says so plainly; the re-run must not take v3 as
+    $Latest's successor ("reused"/"kept") but create version 2's successor last."""
+    template = make_template(regional_ec2, [OLD, NEW], default=1)
+    in_use = args(moto_endpoint, launch_template_id=template, http_tokens="required", versions="in_use")
+    in_use["users"] = [{"kind": "auto_scaling_group", "name": "web", "version": "$Latest"}]
+    moto_ec2_gaps.inject_fault("CreateLaunchTemplateVersion", "InternalError", times=2, after=1)
+    try:
+        result = run_module(launch_template_metadata_options, in_use)
+    finally:
+        moto_ec2_gaps.clear_faults()
+    assert result["versions_created"] == [3]
+    assert f"$Latest of {template} now points to version 3, made from version 1, not from version 2" in result["msg"]
+    assert "launch version 1's launch data (its AMI and instance type) until this task is run again" in result["msg"]
+    assert (result["latest_version"], result["latest_launch_data_of"], result["default_version"]) == (3, 1, 1)
+    assert result["aliases"]["$Latest"] == {"before": 2, "after": 3, "moved": True}
+    assert numbers(regional_ec2, template) == (1, 3)
+
+    again = run_module(launch_template_metadata_options, in_use)
+    assert again.get("failed") is not True, again
     assert [(row["old_version"], row["new_version"], row["action"]) for row in again["lineage"]] == [
         (1, 3, "reused"),
-        (4, 4, "kept"),
+        (2, 4, "copy"),  # NEW has tokens required already; only a version created last is $Latest
     ]
+    assert numbers(regional_ec2, template) == (3, 4)
+    latest = launches(regional_ec2, template, "$Latest")[1]
+    assert without_options(latest) == without_options(NEW)
+    assert latest["MetadataOptions"]["HttpTokens"] == "required"
+    assert run_module(launch_template_metadata_options, in_use)["changed"] is False
+
+
+def test_each_created_version_names_its_source_in_its_description(regional_ec2):
+    template = make_template(regional_ec2, [OLD, NEW], default=1)
+    _plan, done = campaign_phase(regional_ec2, template, [])
+    assert done["versions_created"] == [3, 4]
+    found = regional_ec2.describe_launch_template_versions(LaunchTemplateId=template, Versions=["3", "4"])
+    described = {v["VersionNumber"]: v["VersionDescription"] for v in found["LaunchTemplateVersions"]}
+    assert described == {
+        3: "ec2meta.imds: successor of version 1; ec2meta.imds: metadata options",
+        4: "ec2meta.imds: successor of version 2; ec2meta.imds: metadata options",
+    }
+
+
+def test_a_version_someone_makes_meanwhile_stays_latest(regional_ec2):
+    """Issue 27 (second review, 6): a version created between the plan and its creations is not taken off
+    $Latest by the copy of the old $Latest; the run stops before the last creation with concurrent_change."""
+    template = make_template(regional_ec2, [OLD, {**OLD, "InstanceType": "t3.small"}], default=1)
+    plan = plan_template(regional_ec2, AwsBudget(300), {"http_tokens": "required"}, template_id=template, users=[])
+    regional_ec2.create_launch_template_version(LaunchTemplateId=template, LaunchTemplateData=NEW)  # v3, CI's
+    with pytest.raises(ConcurrentChange) as raised:
+        apply_template(regional_ec2, AwsBudget(300), plan, "ec2meta.imds: metadata options")
+    assert "Someone else created a version" in str(raised.value)
+    assert raised.value.reason == "concurrent_change"
+    assert raised.value.result["versions_created"] == [4]  # v1's successor, numbered 4 not 3: stopped there
+    assert numbers(regional_ec2, template) == (1, 4)  # $Default not moved, no copy of version 2 made after theirs
+    # The re-run plans from what is there: version 4 is v1's successor, the successor of version 3 (theirs) is last.
+    plan, done = campaign_phase(regional_ec2, template, [])
+    assert plan.latest_from == 3
+    assert done["versions_created"] == [5]
     assert without_options(launches(regional_ec2, template, "$Latest")[1]) == without_options(NEW)
     assert without_options(launches(regional_ec2, template, "$Default")[1]) == without_options(OLD)
+
+
+def test_the_last_creation_is_not_made_when_the_latest_moved_meanwhile(regional_ec2):
+    template = make_template(regional_ec2, [OLD], default=1)
+    plan = plan_template(regional_ec2, AwsBudget(300), {"http_tokens": "required"}, template_id=template, users=[])
+    regional_ec2.create_launch_template_version(LaunchTemplateId=template, LaunchTemplateData=NEW)
+    with pytest.raises(ConcurrentChange) as raised:
+        apply_template(regional_ec2, AwsBudget(300), plan, "ec2meta.imds: metadata options")
+    assert raised.value.result["versions_created"] == []
+    assert "the latest version before the last creation is version 2, not version 1" in str(raised.value)
+    assert numbers(regional_ec2, template) == (1, 2)
+    assert launches(regional_ec2, template, "$Latest")[1] == NEW
+
+
+def test_a_hop_limit_the_api_does_not_document_is_not_copied_into_a_successor(run_module, moto_endpoint):
+    """Issue 27 (second review, 8): a version with HttpPutResponseHopLimit -7 got a successor with -7 in it."""
+    from botocore.config import Config
+
+    lax = boto3.client("ec2", endpoint_url=moto_endpoint, region_name=REGION, config=Config(parameter_validation=False))
+    template = make_template(
+        lax, [{**OLD, "MetadataOptions": {"HttpTokens": "optional", "HttpPutResponseHopLimit": -7}}], 1
+    )
+    options = args(moto_endpoint, launch_template_id=template, http_tokens="required", versions="in_use")
+    for check_mode in (True, False):
+        refused = run_module(launch_template_metadata_options, options, check_mode=check_mode)
+        assert refused["reason"] == "unknown_option_value", refused
+        assert "HttpPutResponseHopLimit is -7" in refused["msg"]
+        assert "http_put_response_hop_limit" in refused["msg"]
+    assert numbers(lax, template) == (1, 1)
+    fixed = run_module(launch_template_metadata_options, {**options, "http_put_response_hop_limit": 2})
+    assert fixed["versions_created"] == [2]
+    assert launches(lax, template, "$Latest")[1]["MetadataOptions"] == {
+        "HttpTokens": "required",
+        "HttpPutResponseHopLimit": 2,
+    }
+
+
+def test_the_note_on_latest_survives_a_huge_error_message_and_the_message_stays_bounded(regional_ec2):
+    """Issue 27 (second review): the $Latest note was appended after the 4,000-character bound, with ".."."""
+    template = make_template(regional_ec2, [OLD, NEW], default=1)
+    plan = plan_template(regional_ec2, AwsBudget(300), {"http_tokens": "required"}, template_id=template, users=[])
+    moto_ec2_gaps.inject_fault("CreateLaunchTemplateVersion", "InternalError", "word " * 3000 + ".", times=2, after=1)
+    try:
+        with pytest.raises(AwsError) as raised:
+            apply_template(regional_ec2, AwsBudget(300), plan, "ec2meta.imds: metadata options")
+    finally:
+        moto_ec2_gaps.clear_faults()
+    message = str(raised.value)
+    assert len(message) <= 4100
+    assert f"$Latest of {template} now points to version 3, made from version 1" in message
+    assert ".." not in message.replace("...", "")

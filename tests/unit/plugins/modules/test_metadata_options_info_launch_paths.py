@@ -109,7 +109,10 @@ def test_values_the_audit_does_not_know_make_paths_unknown_and_the_audit_goes_on
             assert templates[name]["verdict"] == "unknown", templates[name]
             assert "not a value the API documents" in templates[name]["verdict_reason"]
         assert templates["bogus-tokens"]["blocks_enforcement"] is True
-        # A hop limit it does not know leaves the tokens known: required, so the path is judged on them.
+        # A hop limit it does not know makes the path unknown; the tokens are known (required): it does not block.
+        assert templates["hop-minus-seven"]["verdict"] == "unknown"
+        assert "HttpPutResponseHopLimit is -7" in templates["hop-minus-seven"]["verdict_reason"]
+        assert templates["hop-minus-seven"]["blocks_enforcement"] is False
         hop = templates["hop-minus-seven"]["versions"][0]
         assert hop["sources"]["http_put_response_hop_limit"].startswith("unknown: HttpPutResponseHopLimit")
         assert hop["metadata_options"]["http_put_response_hop_limit"] == -7  # as the version holds it
@@ -117,7 +120,7 @@ def test_values_the_audit_does_not_know_make_paths_unknown_and_the_audit_goes_on
         assert templates["fine"]["verdict"] != "unknown"
         configurations = {item["launch_configuration_name"]: item for item in result["launch_configurations"]}
         assert configurations["lc-bogus"]["verdict"] == "unknown"
-        assert result["launch_path_summary"]["launch_templates"]["unknown"] == 3
+        assert result["launch_path_summary"]["launch_templates"]["unknown"] == 4
     finally:
         autoscaling.delete_launch_configuration(LaunchConfigurationName="lc-bogus")
         for template in made.values():

@@ -103,7 +103,7 @@ def hostile_report():
                 summary={text: 1},
                 launch_path_summary={"launch_templates": {text: 1}},
                 account_defaults={"http_tokens": text, "managed_by": text},
-                not_audited=text,
+                not_audited=text if number % 2 else {"launch_paths": [text], "covered_by": text, "coverage": text},
             )
         )
     regions.append({"failed": True, "item": HOSTILE[0], "reason": HOSTILE[1], "msg": HOSTILE[2]})
@@ -309,6 +309,110 @@ def test_not_audited_is_said_once():
     assert text.count(md(statement)) == 1
     assert "## What this audit cannot see" in text
     assert "What this audit cannot see" not in report.to_markdown({"phase": "audit", "regions": [region()]})
+
+
+NOT_AUDITED = {
+    "launch_paths": ["instances launched by direct RunInstances calls", "launch paths in other AWS accounts"],
+    "covered_by": "The account's default http_tokens=required makes those that set no options require IMDSv2.",
+    "coverage": "none",
+}
+
+
+def test_not_audited_as_metadata_options_info_returns_it_is_said_once_with_what_covers_it():
+    """Issue 27 (second review, 16): metadata_options_info returns a dict; the statement reached no real report."""
+    covered = {**NOT_AUDITED, "coverage": "enforcement"}
+    regions = [region(not_audited=NOT_AUDITED), region("us-east-1", not_audited=covered)]
+    for text in (report.to_markdown({"phase": "audit", "regions": regions}), report.to_html({"regions": regions})):
+        assert "What this audit cannot see" in text
+        assert text.count("direct RunInstances calls") == 1
+        assert text.count("makes those that set no options require IMDSv2") == 1
+    markdown = report.to_markdown({"phase": "audit", "regions": regions})
+    assert "**Not covered**" + md(" in eu-west-1: the account default http_tokens is not required") in markdown
+    covered_only = report.to_markdown({"phase": "audit", "regions": [region(not_audited=covered)]})
+    assert "Not covered" not in covered_only
+
+
+@pytest.mark.parametrize(
+    ("coverage", "bare"), [("none", False), ("account_default", True), ("enforcement", True), (None, False)]
+)
+def test_ready_to_enforce_yes_says_what_is_not_covered(coverage, bare):
+    """No blocker, but nothing covers what the audit cannot see: the top lines say so, not a bare "yes"."""
+    ready = region(
+        instances=[instance("i-done", "enforced", tokens="required")],
+        launch_templates=[template("lt-done", "enforced", False)],
+        not_audited={**NOT_AUDITED, "coverage": coverage},
+    )
+    lines = ["".join(map(str, line)) for line in (report.overall_top_line([ready]), report.region_top_line(ready))]
+    for line in lines:
+        assert "ready to enforce: yes" in line.lower()
+        assert (
+            line.endswith("nothing audited allows IMDSv1 in any region.")
+            or line.endswith("nothing audited allows IMDSv1.")
+            or not bare
+        )
+        assert ("is not covered: no account default http_tokens=required, no enforcement" in line) is not bare
+
+
+def test_alias_rows_say_only_the_moves_the_result_reports():
+    """Issue 27 (second review, 5): a launch_paths step failed after creating version 3; $Default was not moved
+    and $Latest is version 3. The rows must not say $Default moved, nor "now version -" for a version not made."""
+    lineage = [
+        {"old_version": 1, "new_version": 3, "action": "create", "users": [{"kind": "alias", "name": "$Default"}]},
+        {"old_version": 2, "new_version": None, "action": "create", "users": [{"kind": "alias", "name": "$Latest"}]},
+    ]
+    failed = {
+        "failed": True,
+        "reason": "aws_error",
+        "msg": "InternalError",
+        "launch_template_id": "lt-1",
+        "versions_created": [3],
+        "lineage": lineage,
+        "aliases": {
+            "$Default": {"before": 1, "after": 1, "moved": False},
+            "$Latest": {"before": 2, "after": 3, "moved": True},
+        },
+    }
+    changes = [row["change"] for row in report.changes_from([{"results": [failed]}])]
+    assert changes[1:] == [
+        "done before it: version 1 -> 3 (create), used by alias $Default",
+        "done before it: version 2 -> not created (create), used by alias $Latest",
+        "done before it: $Default stays version 1",
+        "done before it: $Latest now version 3 (was 2)",
+    ]
+    planned = {
+        "changed": True,
+        "launch_template_id": "lt-1",
+        "lineage": [{**row, "new_version": None} for row in lineage],
+        "aliases": {
+            "$Default": {"before": 1, "after": None, "moved": True},
+            "$Latest": {"before": 2, "after": None, "moved": True},
+        },
+    }
+    dry = [row["change"] for row in report.changes_from([{"results": [planned]}], check_mode=True)]
+    assert dry[2:] == [
+        "$Default would move to the successor of version 1 (now version 1)",
+        "$Latest would move to the successor of version 2 (now version 2)",
+    ]
+    assert dry[0] == "version 1 -> a new version (create), used by alias $Default"
+    assert "now version -" not in report.to_markdown({"phase": "launch_paths", "task_results": [{"results": [failed]}]})
+
+
+BIDI_AND_ZERO_WIDTH = "".join(
+    chr(code) for code in [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2066, 0x206A), 0xFEFF]
+)
+
+
+def test_characters_that_reorder_or_hide_text_are_replaced_in_both_formats():
+    """Issue 27 (second review): md_escape kept U+202E and friends, so "gpj.exe" could read as "exe.jpg"."""
+    name = f"web\u202egpj.exe{BIDI_AND_ZERO_WIDTH}end"
+    escaped = report.md_escape(name)
+    assert not set(escaped) & set(BIDI_AND_ZERO_WIDTH)
+    assert escaped.startswith("web\ufffdgpj.exe")
+    assert escaped.endswith("end")
+    regions = [region(instances=[instance("i-1", "uses_imdsv1", name=name)])]
+    for text in (report.to_markdown({"phase": "audit", "regions": regions}), report.to_html({"regions": regions})):
+        assert not set(text) & set(BIDI_AND_ZERO_WIDTH)
+        assert "gpj.exe" in text
 
 
 def test_new_verdicts_and_path_kinds_render_without_code_changes():
