@@ -70,7 +70,7 @@ network_guard.install()
 ANSIBLE_CORE_USES = re.compile(
     r"from ansible\.|import ansible\b|ansible-(doc|playbook)|\brun_module\b"
     r"|plugins\.(modules|action|lookup|filter|doc_fragments)\b"
-    r"|_identity_verification|module_utils(\.| import )_module\b"
+    r"|_identity_verification|_campaign_report|module_utils(\.| import )_module\b"
 )
 
 

@@ -15,7 +15,11 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = REPO_ROOT / "plugins"
 # The shared code that loads ansible-core; the test files that reach it are marked by name (the marker's rule).
-LOADS_ANSIBLE = {"module_utils/_module.py", "plugin_utils/_identity_verification.py"}
+LOADS_ANSIBLE = {
+    "module_utils/_module.py",
+    "plugin_utils/_identity_verification.py",
+    "plugin_utils/_campaign_report.py",
+}
 IMPORTS_ANSIBLE = re.compile(
     r"^\s*(from ansible\.|import ansible\b|from .*\b(_module|_identity_verification) import|import .*\b_module\b)",
     re.MULTILINE,

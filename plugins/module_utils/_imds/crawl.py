@@ -140,6 +140,11 @@ class _Crawl:
         self.rest: list = []  # the seeds after the first, submitted once the first has answered
         self.submitted = 0  # paths queued or about to be, for MAX_CRAWL_PATHS
         self.received = 0  # bytes answered so far, for MAX_CRAWL_BYTES
+        # The workers count too: once the cap is crossed they stop fetching, however far behind the walking thread
+        # (which decodes and masks each leaf) has fallen.
+        self.fetched = 0
+        self.fetched_lock = threading.Lock()
+        self.cap_error: ImdsBadResponse | None = None
 
     # ------------------------------------------------------------------ the pool's life
     def run(self, seeds: list, workers: int) -> None:
@@ -185,6 +190,8 @@ class _Crawl:
     def _fetch(self, job: tuple) -> tuple:
         """``(job, body, error)``: a listing as text, a leaf as bytes, or the error for the walking thread to raise."""
         kind, full = job[0], job[1]
+        if self.cap_error is not None:
+            return job, None, self.cap_error
         try:
             if kind == _DIR:
                 body: Any = self.client.get_text(full + "/", self.deadline)
@@ -192,6 +199,10 @@ class _Crawl:
                 body = self.client.get(full, self.deadline)
         except BaseException as error:  # handed to the walking thread, which raises it
             return job, None, error
+        with self.fetched_lock:
+            self.fetched += len(body)
+            if self.fetched > MAX_CRAWL_BYTES and self.cap_error is None:
+                self.cap_error = self._over_byte_cap(full, self.fetched)
         return job, body, None
 
     def submit(self, kind: int, full: str, key_path: str, is_seed: bool = False) -> None:
@@ -227,13 +238,16 @@ class _Crawl:
     def _count_bytes(self, full: str, body: Any) -> None:
         self.received += len(body)
         if self.received > MAX_CRAWL_BYTES:
-            endpoint = self.client.config.endpoint
-            raise ImdsBadResponse(
-                f"IMDS's answers add up to {self.received} bytes at {endpoint}/latest/{full}, over the "
-                f"cap of {MAX_CRAWL_BYTES} bytes for one crawl: no EC2 instance serves that much metadata. Check "
-                "the endpoint option; read narrower paths if this service really serves it.",
-                url=f"{endpoint}/latest/{full}",
-            )
+            raise self._over_byte_cap(full, self.received)
+
+    def _over_byte_cap(self, full: str, total: int) -> ImdsBadResponse:
+        endpoint = self.client.config.endpoint
+        return ImdsBadResponse(
+            f"IMDS's answers add up to {total} bytes at {endpoint}/latest/{full}, over the "
+            f"cap of {MAX_CRAWL_BYTES} bytes for one crawl: no EC2 instance serves that much metadata. Check "
+            "the endpoint option; read narrower paths if this service really serves it.",
+            url=f"{endpoint}/latest/{full}",
+        )
 
     def _read_listing(self, full: str, key_path: str, body: str) -> int:
         """Queue a listing's entries, except those ``skip`` refuses; return how many."""
