@@ -213,7 +213,8 @@ latest_version:
   sample: 5
 latest_launch_data_of:
   description: After a failure, the version whose launch data (AMI, instance type, ...) V($Latest) launches now;
-    when it is not RV(aliases.$Latest.before), groups on V($Latest) launch other data until the task is run again.
+    when it is not the version V($Latest) pointed to before the task (in RV(aliases)), groups on V($Latest)
+    launch other data until the task is run again.
   returned: failure
   type: int
   sample: 2
