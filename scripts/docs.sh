@@ -72,19 +72,7 @@ antsibull-docs --config-file "$antsibull_cfg" --config-file "$out/antsibull-docs
 sphinx-build -q -W --keep-going -b html -c "$out" "$out/rst" "$out/build/html"
 echo "built $out/build/html/index.html"
 
-if ! command -v chromium >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "==> installing Debian's chromium for the screenshot"
-        export DEBIAN_FRONTEND=noninteractive
-        # Another apt or dpkg (unattended upgrades, a neighbour's install) holds the lock for a while: wait for it.
-        apt_wait=(-o DPkg::Lock::Timeout=300)
-        (apt-get "${apt_wait[@]}" update -qq &&
-            apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends chromium) >"$out/apt.log" 2>&1 ||
-            echo "apt could not install chromium (see $out/apt.log): the screenshot test will be skipped"
-    else
-        echo "chromium is not installed and apt-get cannot run here: the screenshot test will be skipped"
-    fi
-fi
+bash scripts/chromium.sh
 
 echo "==> a rendered page, opened in headless Chromium"
 EC2META_DOCS_DIR="$out" python -m pytest -q -p no:cacheprovider tests/docs

@@ -25,6 +25,8 @@ case "${1:-}" in
     *) echo "unknown argument: $1 (see the top of $0)" >&2; exit 2 ;;
 esac
 bash scripts/bootstrap.sh
+# Before the tests: the campaign report's DOM test and the docs' screenshot open pages in Chromium.
+bash scripts/chromium.sh
 
 export PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$PWD/.build/collections"

@@ -10,6 +10,7 @@ module can register them for masking before anything is printed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
@@ -133,6 +134,9 @@ def arn_parts(arn: str | None) -> tuple[str, str] | None:
     return parts[1], parts[4]
 
 
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([+-]\d{2}:\d{2})?\Z", re.ASCII)
+
+
 def parse_expiration(text: Any) -> datetime:
     """``2026-11-23T15:30:18Z`` (fractions and offsets tolerated) as an aware UTC datetime; ValueError otherwise."""
     problem = f"Expiration {text!r} is not an ISO 8601 time"
@@ -141,6 +145,10 @@ def parse_expiration(text: Any) -> datetime:
     value = text.strip()
     if value.endswith(("Z", "z")):
         value = value[:-1] + "+00:00"
+    # One grammar on every Python: fromisoformat reads more forms on 3.11+ and others on older ones
+    # ("...ZZ" parsed on 3.10).
+    if not _ISO_TIME.match(value):
+        raise ValueError(problem)
     try:
         moment = datetime.fromisoformat(value)
         if moment.tzinfo is None:

@@ -111,6 +111,10 @@ def test_read_log_false_and_no_scan(run_module, host):
 def test_bad_options_fail_with_a_reason(run_module, host, args, message):
     result = run(run_module, host, **args)
     assert result["failed"] is True
+    if "reason" not in result and "NUL character" in message:
+        # ansible-core 2.21 logs the invocation to syslog first and refuses a NUL there, before the module runs.
+        assert "embedded null character" in result["msg"]
+        return
     assert result["reason"] == "invalid_option"
     assert message in result["msg"]
 
