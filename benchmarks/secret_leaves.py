@@ -43,7 +43,7 @@ def main() -> None:
         for size in sizes:
             text = make(size)
             best = float("inf")
-            for _ in range(3):
+            for _attempt in range(3):
                 began = time.perf_counter()
                 mask_leaf(text, set())
                 best = min(best, time.perf_counter() - began)

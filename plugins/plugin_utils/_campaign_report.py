@@ -718,11 +718,11 @@ def _md_paragraph(spans: list) -> str:
     )
 
 
-def _md_bar(bar: Bar, width: int = 20) -> str:
-    if bar.total is None:
-        return f"`{'?' * width}` {md_escape(bar.label)}"
-    filled = round(width * bar.done / bar.total) if bar.total else width
-    return f"`{'#' * filled}{'.' * (width - filled)}` {md_escape(bar.label)}"
+def _md_bar(progress: Bar, width: int = 20) -> str:
+    if progress.total is None:
+        return f"`{'?' * width}` {md_escape(progress.label)}"
+    filled = round(width * progress.done / progress.total) if progress.total else width
+    return f"`{'#' * filled}{'.' * (width - filled)}` {md_escape(progress.label)}"
 
 
 def to_markdown(report: Mapping) -> str:
@@ -734,7 +734,7 @@ def to_markdown(report: Mapping) -> str:
             lines += [_md_paragraph(paragraph), ""]
         for region, bars in section.bars:
             lines += [f"Progress in {md_escape(region)}:", ""]
-            lines += [f"- {md_escape(bar.phase)}: {_md_bar(bar)}" for bar in bars] + [""]
+            lines += [f"- {md_escape(progress.phase)}: {_md_bar(progress)}" for progress in bars] + [""]
         for table in section.tables:
             rows, more = _cap(table.rows)
             count = f" ({len(table.rows)})" if table.counted else ""
@@ -775,15 +775,15 @@ def svg_bars(region: str, bars: list) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{BAR_WIDTH + 560}" height="{height}" role="img" '
         f'aria-label="progress in {_esc(region)}">'
     ]
-    for index, bar in enumerate(bars):
+    for index, progress in enumerate(bars):
         y = 4 + index * row
-        share = (bar.done / bar.total if bar.total else 1.0) if bar.total is not None else 0.0
-        fill = BAR_COLOURS["unknown"] if bar.total is None else BAR_COLOURS["done"]
+        share = (progress.done / progress.total if progress.total else 1.0) if progress.total is not None else 0.0
+        fill = BAR_COLOURS["unknown"] if progress.total is None else BAR_COLOURS["done"]
         parts += [
-            f'<text x="0" y="{y + 15}" font-size="13">{_esc(bar.phase)}</text>',
+            f'<text x="0" y="{y + 15}" font-size="13">{_esc(progress.phase)}</text>',
             f'<rect x="110" y="{y}" width="{BAR_WIDTH}" height="18" fill="{BAR_COLOURS["todo"]}"/>',
             f'<rect x="110" y="{y}" width="{round(BAR_WIDTH * share)}" height="18" fill="{fill}"/>',
-            f'<text x="{120 + BAR_WIDTH}" y="{y + 15}" font-size="13">{_esc(bar.label)}</text>',
+            f'<text x="{120 + BAR_WIDTH}" y="{y + 15}" font-size="13">{_esc(progress.label)}</text>',
         ]
     parts.append("</svg>")
     return "".join(parts)

@@ -34,7 +34,8 @@ def fleet(moto_endpoint):
     return {region: story(moto_endpoint, region) for region in REGIONS}
 
 
-def campaign(tmp_path, moto_endpoint, phase, regions=REGIONS, check=False):
+def campaign(tmp_path, moto_endpoint, phase, regions=None, check=False):
+    regions = REGIONS if regions is None else regions
     playbook = tmp_path / "campaign.yml"
     playbook.write_text("- ansible.builtin.import_playbook: ec2meta.imds.imdsv2_campaign\n", encoding="utf-8")
     run = run_playbook(

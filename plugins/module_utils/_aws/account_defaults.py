@@ -248,8 +248,8 @@ def lowers_tokens_under_enforcement(before: Mapping[str, Any], after: Mapping[st
 
 
 def tokens_lowered(region: str, before: Mapping[str, Any], after: Mapping[str, Any]) -> TokensLoweredUnderEnforcement:
-    shown = {name: value or NO_PREFERENCE for name, value in (("before", before.get("http_tokens")),
-                                                                ("after", after.get("http_tokens")))}  # fmt: skip
+    pairs = (("before", before.get("http_tokens")), ("after", after.get("http_tokens")))
+    shown = {name: value or NO_PREFERENCE for name, value in pairs}
     what = (
         f"to turn on http_tokens_enforced in {region} while the default http_tokens is {shown['after']} (this task "
         "does not change it)"

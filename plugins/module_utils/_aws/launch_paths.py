@@ -24,6 +24,7 @@ is never "enforced"; the audit goes on and the path gets the verdict unknown.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
@@ -252,7 +253,7 @@ def _number(value: Any) -> int | None:
 
 
 def _capacity(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
         return None
     return float(value)
 
@@ -263,7 +264,7 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int)):
         return value
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+        return value if math.isfinite(value) else str(value)
     return str(value)[:64]
 
 

@@ -209,7 +209,7 @@ def test_a_credential_shaped_path_segment_is_masked_where_it_becomes_a_key():
 @pytest.mark.parametrize("levels", range(1, MAX_NESTED_JSON + 1))
 def test_json_written_inside_a_json_string_is_masked_at_each_level(levels):
     document: object = {"Code": "Success", "SecretAccessKey": SK}
-    for _ in range(levels):
+    for _level in range(levels):
         document = {"Inner": json.dumps(document)}
     found: set = set()
     shown = mask_leaf(json.dumps(document), found)
@@ -220,7 +220,7 @@ def test_json_written_inside_a_json_string_is_masked_at_each_level(levels):
 
 def test_json_nested_deeper_than_the_bound_is_withheld_as_text():
     document: object = {"SecretAccessKey": SK}
-    for _ in range(MAX_NESTED_JSON + 3):
+    for _level in range(MAX_NESTED_JSON + 3):
         document = {"Inner": json.dumps(document)}
     assert SK not in mask_leaf(json.dumps(document), set())
 

@@ -33,7 +33,7 @@ REGION_MODULES = [
     (launch_template_metadata_options, {"launch_template_id": "lt-0123456789abcdef0", "http_tokens": "required"}),
     (metadata_options, {"instance_id": "i-0123456789abcdef0", "http_tokens": "required"}),
 ]
-IDS = [module.__name__.rsplit(".", 1)[1] for module, _ in REGION_MODULES]
+IDS = [module.__name__.rsplit(".", 1)[1] for module, _arguments in REGION_MODULES]
 
 
 @pytest.mark.parametrize(("module", "extra"), REGION_MODULES, ids=IDS)
