@@ -28,7 +28,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 import urllib.request
@@ -88,8 +87,8 @@ class Emulator:
 
 
 def amazon_aws_copy(emulator_url: str, workdir: Path) -> Path:
-    # The amazon.aws that the ansible package installed next to ansible-core.
-    source = Path(sysconfig.get_paths()["purelib"]).joinpath(
+    # The amazon.aws that scripts/bootstrap.sh installs beside the checkout's link.
+    source = COLLECTIONS_ROOT.joinpath(
         "ansible_collections", "amazon", "aws", "plugins", "modules", "ec2_metadata_facts.py"
     )
     target = workdir / "ansible_collections" / "bench" / "aws_copy" / "plugins" / "modules" / "ec2_metadata_facts.py"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv from the pinned requirements (once; again only when requirements-dev.txt changes) and exposes the
-# checkout as .build/collections/ansible_collections/ec2meta/imds for ansible-playbook and pytest.
+# checkout as .build/collections/ansible_collections/ec2meta/imds for ansible-playbook and pytest, with the other
+# collections the tests use (amazon.aws, community.aws) beside it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,8 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
     echo "$wanted" > "$stamp"
 fi
+# amazon.aws and community.aws beside it, taken from the ansible package's wheel (the script says why).
+.venv/bin/python scripts/third_party_collections.py .build/collections
 link=".build/collections/ansible_collections/ec2meta/imds"
 if [ ! -e "$link" ]; then
     mkdir -p "$(dirname "$link")"

@@ -11,7 +11,7 @@ source scripts/ansible-test-home.sh "$root/.venv"
 
 # A clean copy outside this work tree, as for sanity (scripts/sanity.sh says why), with amazon.aws beside it:
 # ansible-test looks for collections only in the copy's ansible_collections/, and the metadata_options target
-# reads instances with amazon.aws.ec2_instance_info (the copy the pinned ansible package ships).
+# reads instances with amazon.aws.ec2_instance_info (the copy scripts/bootstrap.sh puts in .build/collections).
 copy_root="$(mktemp -d "${TMPDIR:-/tmp}/ec2meta-imds-integration.XXXXXX")"
 trap 'rm -rf "$copy_root"' EXIT
 copy="$copy_root/ansible_collections/ec2meta/imds"
@@ -19,7 +19,6 @@ mkdir -p "$copy" "$copy_root/ansible_collections/amazon"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' file; do
     [ -e "$file" ] && printf '%s\0' "$file"
 done | tar --null -T - -cf - | tar -xf - -C "$copy"
-amazon_aws="$(.venv/bin/python -c 'import ansible_collections.amazon.aws as c; print(list(c.__path__)[0])')"
-ln -s "$amazon_aws" "$copy_root/ansible_collections/amazon/aws"
+ln -s "$root/.build/collections/ansible_collections/amazon/aws" "$copy_root/ansible_collections/amazon/aws"
 cd "$copy"
 "$root/.venv/bin/ansible-test" integration --venv --python 3.11 --requirements --color no "$@"
