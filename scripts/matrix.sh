@@ -50,9 +50,10 @@ bash scripts/bootstrap.sh >/dev/null
 export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$root/.build/cache/pip}"
 out=".build/matrix"
 mkdir -p "$out"
-results="$out/results.tsv"
-: > "$results"
-: > "$out/missing-pythons.txt"
+# This run's results: scripts/test.sh runs two of these at once (the CI part, and sanity in its other lane).
+results="$(mktemp "$out/results.XXXXXX")"
+missing_pythons="$(mktemp "$out/missing-pythons.XXXXXX")"
+trap 'rm -f "$results" "$missing_pythons"' EXIT
 
 pyenv_root="${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}"
 find_python() { # find_python 3.N -> the path of a python3.N, or nothing
@@ -80,9 +81,14 @@ need_python() {
 venv() {
     local dir="$1" python="$2" file="$3"
     shift 3
-    local wanted
+    local wanted lock
     wanted="$(cat "$file" <(printf '%s\n' "$@" "$python") | sha256sum | cut -d' ' -f1)"
+    # Two runs at once (scripts/test.sh's lanes) must not build one venv twice: the second waits for the first.
+    mkdir -p "$(dirname "$dir")"
+    exec {lock}> "$dir.lock"
+    flock "$lock"
     if [ "$(cat "$dir/.requirements.sha256" 2>/dev/null || true)" = "$wanted" ]; then
+        exec {lock}>&-
         return
     fi
     echo "==> installing $dir ($("$python" --version), $*)"
@@ -96,6 +102,7 @@ venv() {
     fi
     echo "$wanted" > "$dir/.requirements.sha256"
     echo "    installed in $((SECONDS - started))s"
+    exec {lock}>&-
 }
 
 controller_venv() { # the virtual environment for ansible-core $1; 2.19 is .venv, the development one
@@ -140,7 +147,7 @@ runnable() {
         [ -n "$(find_python "$version")" ] || missing+=("$version")
     done
     [ "${#missing[@]}" -eq 0 ] && return 0
-    printf '%s\n' "${missing[@]}" >> "$out/missing-pythons.txt"
+    printf '%s\n' "${missing[@]}" >> "$missing_pythons"
     local why="Python ${missing[*]} not found under $pyenv_root/versions/ or on PATH (pyenv install ${missing[*]})"
     if [ "${CI:-}" = true ]; then
         echo "==> $part: ansible-core $core, Python $host: FAIL, $why; CI must have every Python" >&2
@@ -221,7 +228,7 @@ passed="$(awk -F'\t' '$5 == "pass"' "$results" | wc -l)"
 skipped="$(awk -F'\t' '$5 ~ /^skipped/' "$results" | wc -l)"
 echo
 echo "matrix: $passed passed, $failed failed, $skipped skipped for a missing Python"
-if [ -s "$out/missing-pythons.txt" ]; then
-    echo "to run every cell: pyenv install $(sort -uV "$out/missing-pythons.txt" | paste -sd' ' -)"
+if [ -s "$missing_pythons" ]; then
+    echo "to run every cell: pyenv install $(sort -uV "$missing_pythons" | paste -sd' ' -)"
 fi
 [ "$failed" -eq 0 ]

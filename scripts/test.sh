@@ -115,6 +115,117 @@ changed_unit_tests() {
     done | sort -u
 }
 
+# The full run's steps, each a function; run_lanes runs them in two lanes at once. Most steps keep one core busy
+# (ansible-test, molecule, the importer, ansible-lint, playbook runs wait on moto and the emulator): one after the
+# other they left the second core idle for half the run. Each step's output goes to its own log, printed whole
+# when the step ends, so lines of two steps never mix.
+step_ruff() {
+    run ruff format --check --quiet .
+    run ruff check --quiet .
+}
+step_pytest() {
+    # The fault matrix and adversarial tests run in step_under_load, under load, with the same .venv: once is enough.
+    # The playbook-driven tests first and work stealing: the long ones do not end up alone on one core at the end.
+    run python -m pytest -n 2 --dist worksteal -q tests/integration tests/unit \
+        --ignore tests/unit/fault_matrix --ignore tests/integration/test_adversarial.py
+}
+step_under_load() { run bash scripts/under_load.sh; }
+step_artifact() { run bash scripts/artifact.sh; }
+step_docs_and_demo() {
+    # tests/home/ runs scripts/docs.sh and scripts/demo.sh and fails if either wrote to HOME.
+    run python -m pytest -q -p no:cacheprovider -s tests/home
+}
+step_matrix() {
+    # Its smoke cells use the artifact of step_artifact (the other lane): wait for it rather than build it twice.
+    while [ ! -e "$steps_dir/artifact.done" ] && kill -0 "$artifact_lane" 2>/dev/null; do sleep 1; done
+    run bash scripts/matrix.sh --ci
+}
+# The newest ansible-core's sanity (2.21 rejected what 2.19 took); scripts/matrix.sh runs it on every core.
+step_sanity() { run bash scripts/matrix.sh --parts sanity --cores 2.21; }
+step_importer() { run bash scripts/importer.sh; }
+step_integration() { run bash scripts/integration.sh; }
+step_ansible_lint() { run ansible-lint --profile production --offline --nocolor; }
+step_molecule() { run env -C roles/instance_metadata molecule test --scenario-name "$1"; }
+
+steps_dir=".build/steps"
+lane_started=$SECONDS
+# run_step ID NAME FUNCTION [ARGUMENT...]: the step in a subshell, its output in $steps_dir/ID.log (printed whole
+# at its end), its wall and CPU seconds (bash's `times` in that subshell: every process the step ran, burners of
+# the under-load step included) and whether a command failed in $steps_dir/summary.tsv.
+run_step() {
+    local id="$1" name="$2" function="$3" started=$SECONDS status=0
+    shift 3
+    echo "==> $name: started at $((SECONDS - lane_started))s"
+    (
+        set +e
+        step_failed=0
+        run() { # one command of the step; its failure fails the step and the step goes on
+            if ! "$@"; then
+                echo "==> FAILED ($*)"
+                step_failed=1
+            fi
+        }
+        "$function" "$@"
+        times > "$steps_dir/$id.times"
+        exit "$step_failed"
+    ) > "$steps_dir/$id.log" 2>&1 < /dev/null || status=1
+    local user system
+    read -r user system < <(sed -n 2p "$steps_dir/$id.times" 2>/dev/null || echo "0m0.0s 0m0.0s")
+    local wall=$((SECONDS - started)) cpu=$((($(to_ms "$user") + $(to_ms "$system")) / 1000))
+    local verdict=passed
+    [ "$status" -eq 0 ] || verdict=FAILED
+    {
+        flock 9
+        printf '%s\t%s\t%s\t%s\t%s\n' "$id" "$wall" "$cpu" "$verdict" "$name" >> "$steps_dir/summary.tsv"
+        echo
+        echo "==> $name"
+        cat "$steps_dir/$id.log"
+        echo "==> $name: $verdict in ${wall}s (CPU ${cpu}s)"
+    } 9> "$steps_dir/print.lock"
+}
+
+# Two lanes of about equal CPU time. Lane 1 holds the steps that use both cores themselves (pytest -n 2); lane 2
+# the one-core steps. Steps that share state stay in one lane: ansible-test's home (sanity, integration) and
+# .build/matrix/ (both matrix.sh runs); the artifact is built before anything reads it.
+lane_1() {
+    run_step 01 "ruff" step_ruff
+    run_step 02 "pytest: unit and integration tests (ansible-core 2.19, .venv), but the fault matrix and adversarial tests" step_pytest
+    run_step 03 "fault matrix and adversarial tests under load: two CPU burners compete for the cores" step_under_load
+    run_step 05 "version matrix, CI part: ansible-core 2.17 and 2.21, oldest and newest host Python" step_matrix
+    run_step 06 "ansible-test sanity (ansible-core 2.21)" step_sanity
+}
+lane_2() {
+    run_step 04 "the artifact: build, file list, EE context, install, smoke playbook" step_artifact
+    touch "$steps_dir/artifact.done"
+    run_step 07 "docs and demo with HOME an empty directory: changelog and docs lint, Sphinx, screenshot; the demo" step_docs_and_demo
+    run_step 08 "galaxy-importer on the built tarball (Automation Hub's checks)" step_importer
+    run_step 09 "ansible-test integration (--venv, Python 3.11): every target with its own emulator and moto" step_integration
+    run_step 10 "ansible-lint (production profile, whole repository)" step_ansible_lint
+    local scenario_file id=11
+    # A scenario is a directory with a molecule.yml; molecule/shared/ only holds the playbooks they share.
+    for scenario_file in roles/instance_metadata/molecule/*/molecule.yml; do
+        run_step "$id" "molecule test: $(basename "$(dirname "$scenario_file")")" step_molecule \
+            "$(basename "$(dirname "$scenario_file")")"
+        id=$((id + 1))
+    done
+}
+run_lanes() {
+    rm -rf "$steps_dir"
+    mkdir -p "$steps_dir"
+    echo "==> two lanes of steps at once; each step's output is printed when it ends (also in $steps_dir/ID.log)"
+    lane_2 &
+    artifact_lane=$!
+    lane_1 &
+    local lane_1_pid=$!
+    wait "$lane_1_pid" || true
+    wait "$artifact_lane" || true
+    local id wall cpu verdict name
+    while IFS=$'\t' read -r id wall cpu verdict name; do
+        timings+=("$(printf '%6d %7d  %s' "$wall" "$cpu" "$name")")
+        [ "$verdict" = passed ] || failed_steps+=("$name")
+    done < <(sort -n "$steps_dir/summary.tsv")
+}
+
 if [ "$quick" = true ]; then
     step "ruff"
     run ruff format --check --quiet .
@@ -133,48 +244,7 @@ if [ "$quick" = true ]; then
     step "smoke playbook against the checkout (ansible-core 2.19, host Python 3.11)"
     run bash scripts/smoke.sh .build/collections .venv "$PWD/.venv/bin/python"
 else
-    step "ruff"
-    run ruff format --check --quiet .
-    run ruff check --quiet .
-
-    step "pytest: unit and integration tests (ansible-core 2.19, .venv), but the fault matrix and adversarial tests"
-    # Those run in the next step, under load, with the same .venv: once is enough.
-    # The playbook-driven tests first and work stealing: the long ones do not end up alone on one core at the end.
-    run python -m pytest -n 2 --dist worksteal -q tests/integration tests/unit \
-        --ignore tests/unit/fault_matrix --ignore tests/integration/test_adversarial.py
-
-    step "fault matrix and adversarial tests under load: two CPU burners compete for the cores"
-    run bash scripts/under_load.sh
-
-    step "the artifact: build, file list, EE context, install, smoke playbook"
-    run bash scripts/artifact.sh
-
-    step "docs and demo with HOME an empty directory: changelog and docs lint, Sphinx, screenshot; the demo"
-    # tests/home/ runs scripts/docs.sh and scripts/demo.sh and fails if either wrote to HOME.
-    run python -m pytest -q -p no:cacheprovider -s tests/home
-
-    step "version matrix, CI part: ansible-core 2.17 and 2.21, oldest and newest host Python"
-    run bash scripts/matrix.sh --ci
-
-    # The newest ansible-core's sanity (2.21 rejected what 2.19 took); scripts/matrix.sh runs it on every core.
-    step "ansible-test sanity (ansible-core 2.21)"
-    run bash scripts/matrix.sh --parts sanity --cores 2.21
-
-    step "galaxy-importer on the built tarball (Automation Hub's checks)"
-    run bash scripts/importer.sh
-
-    step "ansible-test integration (--venv, Python 3.11): every target with its own emulator and moto"
-    run bash scripts/integration.sh
-
-    step "ansible-lint (production profile, whole repository)"
-    run ansible-lint --profile production --offline --nocolor
-
-    # A scenario is a directory with a molecule.yml; molecule/shared/ only holds the playbooks they share.
-    for scenario_file in roles/instance_metadata/molecule/*/molecule.yml; do
-        scenario=$(basename "$(dirname "$scenario_file")")
-        step "molecule test: $scenario"
-        run env -C roles/instance_metadata molecule test --scenario-name "$scenario"
-    done
+    run_lanes
 fi
 step ""
 
