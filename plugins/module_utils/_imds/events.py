@@ -434,7 +434,8 @@ class EventWatcher:
                 [],
                 {"internal": ("internal_error", bounded_message(f"{type(error).__name__}: {error}", 300))},
             )
-        events += self._availability(failures)
+        # The change of availability first: a notice read in the poll that recovers comes after the recovery.
+        events = self._availability(failures) + events
         if failures:
             self.close()
         if self.state_file and json.dumps(self.state.to_dict(), sort_keys=True) != before:
@@ -454,9 +455,11 @@ class EventWatcher:
                 return [], {IDENTITY_DOCUMENT: (error.reason, str(error))}
             except NoticeShapeError as error:
                 return [], {IDENTITY_DOCUMENT: ("bad_response", f"IMDS answered {IDENTITY_DOCUMENT} with {error}")}
-            if self.state.instance_id != self.identity.instance_id:
-                # Another instance's state (a file baked into an image): nothing in it is about this one.
-                self.state = WatchState(instance_id=self.identity.instance_id)
+            if self.state.instance_id not in (None, self.identity.instance_id):
+                # Another instance's state (a file baked into an image): nothing in it is about this one but the
+                # outage under way.
+                self.state = WatchState(unavailable=self.state.unavailable, outages=self.state.outages)
+            self.state.instance_id = self.identity.instance_id
         reading = read_notices(self.client, self.paths, deadline)
         return self._changes(reading), reading.failures
 

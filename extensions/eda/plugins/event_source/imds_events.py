@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import sys
 from dataclasses import dataclass
@@ -107,7 +108,8 @@ EXAMPLES = r"""
 def _collections_root_on_path() -> None:
     """ansible-rulebook loads this file with runpy.run_path: the folder above ansible_collections/ is not on
     sys.path, so the collection's own module_utils could not be imported. Found from this file's place."""
-    here = Path(__file__).resolve()
+    # Not resolve(): a collection linked into a collections path must be found where it is linked.
+    here = Path(os.path.abspath(__file__))
     for parent in here.parents:
         if parent.name == "ansible_collections":
             root = str(parent.parent)
@@ -118,6 +120,7 @@ def _collections_root_on_path() -> None:
 
 _collections_root_on_path()
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import (  # noqa: E402
     client_config_from_params,
@@ -186,7 +189,10 @@ class SourceSettings:
             raise ValueError("imds_events: allow_imdsv1 must be true or false.")
         client = {name: values[name] for name in CLIENT_OPTIONS}
         # Checked here, before the first poll: a wrong endpoint or token_ttl is a mistake to report, not an outage.
-        client_config_from_params(**client)
+        try:
+            client_config_from_params(**client)
+        except ImdsError as error:
+            raise ValueError(f"imds_events: {error}") from None
         state_file = values["state_file"]
         return cls(
             interval,
