@@ -209,6 +209,25 @@ def read_notices(client: Any, paths: tuple, deadline: Any = None) -> Reading:
     return reading
 
 
+def reading_from_tree(tree: dict, paths: tuple = WATCHED_PATHS) -> Reading:
+    """The reading of a walked tree (the facts' crawl, keyed ``meta-data``/...): what ``read_notices`` would make
+    of the same answers, so the facts and the source build the same event documents."""
+    reading = Reading()
+    for watched in paths:
+        node: Any = tree
+        for part in watched.path.split("/"):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is None:
+            if watched.path in ABSENT_ON_404:
+                reading.documents[watched.path] = ABSENT
+            continue
+        try:
+            reading.documents[watched.path] = watched.parse(node.encode() if isinstance(node, str) else node)
+        except (NoticeShapeError, AttributeError, TypeError) as error:
+            reading.failures[watched.path] = ("bad_response", f"IMDS answered {watched.path} with {error}")
+    return reading
+
+
 def watched_paths(kinds: frozenset) -> tuple:
     """The paths that can make one of ``kinds``: a filter that leaves a kind out also leaves its GET out."""
     return tuple(watched for watched in WATCHED_PATHS if kinds & set(watched.kinds))

@@ -238,3 +238,65 @@ def test_event_kinds_are_the_documented_ones():
         "imds_unavailable",
         "imds_recovered",
     }
+
+
+# ------------------------------------------------------------------------------------------ the playbook side
+def test_facts_give_the_lifecycle_state_and_the_same_event_documents(quiet, make_client):
+    from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import gather
+
+    quiet.schedule_spot_notice(0, action="hibernate")
+    quiet.schedule_lifecycle_state(0, "Terminating:Wait")
+    quiet.set_metadata("events/maintenance/scheduled", {"$json": [{"EventId": "e-1", "State": "canceled"}]})
+    ec2 = gather(make_client(), frozenset({"identity", "events"}))
+    assert ec2["events"]["target_lifecycle_state"] == "Terminating:Wait"
+    facts_events = {event["kind"]: event for event in ec2["events"]["announced"]}
+    assert set(facts_events) == {"spot_interruption", "lifecycle_state"}
+    source_events = {event["kind"]: event for event in watcher_for(quiet).poll()}
+    for kind in facts_events:
+        assert facts_events[kind]["dedupe_key"].split(":")[:2] == source_events[kind]["dedupe_key"].split(":")[:2]
+        assert facts_events[kind]["document"] == source_events[kind]["document"]
+    assert facts_events["spot_interruption"]["dedupe_key"] == source_events["spot_interruption"]["dedupe_key"]
+    assert facts_events["spot_interruption"]["starts_at"] == facts_events["spot_interruption"]["time"]
+
+
+def test_facts_leave_out_a_notice_in_a_shape_ec2_never_gives(quiet, make_client):
+    from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import gather
+
+    quiet.set_metadata("spot/instance-action", {"$json": {"action": ["x"], "time": 5}})
+    quiet.set_metadata("autoscaling", None)
+    ec2 = gather(make_client(), frozenset({"identity", "events"}))
+    assert ec2["events"]["announced"] == []
+    assert ec2["events"]["target_lifecycle_state"] is None
+
+
+@pytest.mark.parametrize(
+    ("hours", "expected"),
+    [
+        (1, ["lifecycle_state", "spot_interruption"]),
+        (30, ["lifecycle_state", "maintenance_scheduled", "spot_interruption"]),
+    ],
+)
+def test_events_due_filter(quiet, make_client, hours, expected):
+    from ansible_collections.ec2meta.imds.plugins.filter.events_due import events_due
+    from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import gather
+
+    quiet.schedule_spot_notice(0)
+    quiet.schedule_maintenance(0, starts_in_hours=20)
+    quiet.schedule_lifecycle_state(0, "Terminated")
+    announced_events = gather(make_client(), frozenset({"identity", "events"}))["events"]["announced"]
+    assert sorted(event["kind"] for event in events_due(announced_events, hours)) == expected
+
+
+@pytest.mark.parametrize(("events", "hours"), [("x", 1), ([{"no": "kind"}], 1), ([], -1), ([], "6")])
+def test_events_due_refuses_what_it_cannot_read(events, hours):
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.ec2meta.imds.plugins.filter.events_due import events_due
+
+    with pytest.raises(AnsibleFilterError, match="events_due"):
+        events_due(events, hours)
+
+
+def test_an_event_without_a_readable_time_is_due():
+    event = {"kind": "maintenance_scheduled", "starts_at": None}
+    assert due_within([event], 0) == [event]
