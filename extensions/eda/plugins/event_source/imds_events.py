@@ -194,6 +194,10 @@ class SourceSettings:
         except ImdsError as error:
             raise ValueError(f"imds_events: {error}") from None
         state_file = values["state_file"]
+        if state_file and not os.path.isdir(os.path.dirname(os.path.abspath(str(state_file)))):
+            raise ValueError(
+                f"imds_events: state_file={state_file!r} is in a directory that does not exist; create it."
+            )
         return cls(
             interval,
             jitter,

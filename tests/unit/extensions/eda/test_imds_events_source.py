@@ -104,6 +104,7 @@ def test_notice_timeline_reaches_the_queue_once_each(quiet):
         ({"allow_imdsv1": "yes"}, "allow_imdsv1 must be true or false"),
         ({"token_ttl": 0}, "token_ttl"),
         ({"intervall": 2}, "unknown argument"),
+        ({"state_file": "/nonexistent-ec2meta/state.json"}, "directory that does not exist"),
     ],
 )
 def test_bad_arguments_fail_before_any_request(emulator, args, message):
