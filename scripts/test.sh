@@ -143,6 +143,10 @@ else
     run python -m pytest -n 2 --dist worksteal -q tests/integration tests/unit \
         --ignore tests/unit/fault_matrix --ignore tests/integration/test_adversarial.py
 
+    step "Event-Driven Ansible: the real ansible-rulebook runs the imds_events rulebook (emulator + moto)"
+    # About 25 s; the test creates .build/eda-venv from requirements-eda.txt first (scripts/eda_venv.sh).
+    run python -m pytest -q -p no:xdist tests/eda
+
     step "fault matrix and adversarial tests under load: two CPU burners compete for the cores"
     run bash scripts/under_load.sh
 
