@@ -21,8 +21,8 @@ _INSTALLED: dict = {}
 def install() -> None:
     if _INSTALLED:
         return
-    from moto.autoscaling.responses import AutoScalingResponse
     from moto.autoscaling.exceptions import ValidationError
+    from moto.autoscaling.responses import AutoScalingResponse
     from moto.core.responses import EmptyResult
 
     def complete_lifecycle_action(self: Any) -> Any:
