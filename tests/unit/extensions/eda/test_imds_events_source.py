@@ -181,7 +181,7 @@ class TestHostileImds:
         tracemalloc.start()
         during = []
         try:
-            for _ in range(4):
+            for _poll in range(4):
                 started = time.monotonic()
                 during += watcher.poll()
                 # Bounded time: poll_timeout plus one read (timeout) at most; generous for a busy machine.

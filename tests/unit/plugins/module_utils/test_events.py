@@ -57,7 +57,7 @@ def test_first_poll_announces_what_is_current_then_nothing_until_a_change(quiet)
     assert first[0]["state"] == "InService"
     assert first[0]["instance_id"] == INSTANCE_ID
     assert first[0]["region"] == "eu-west-1"
-    assert [watcher.poll() for _ in range(3)] == [[], [], []]
+    assert [watcher.poll() for _poll in range(3)] == [[], [], []]
     quiet.schedule_spot_notice(0, action="stop")
     events = watcher.poll()
     assert kinds_of(events) == ["spot_interruption"]
@@ -65,7 +65,7 @@ def test_first_poll_announces_what_is_current_then_nothing_until_a_change(quiet)
     assert events[0]["document"]["action"] == "stop"
     assert events[0]["path"] == "meta-data/spot/instance-action"
     assert events[0]["dedupe_key"].startswith(f"spot_interruption:{INSTANCE_ID}:stop:")
-    assert [watcher.poll() for _ in range(3)] == [[], [], []]
+    assert [watcher.poll() for _poll in range(3)] == [[], [], []]
 
 
 def test_lifecycle_transition_old_to_new(quiet):
@@ -167,7 +167,7 @@ def test_one_get_per_path_per_poll_and_one_token(quiet):
     watcher = watcher_for(quiet)
     watcher.poll()
     quiet.reset_counters()
-    for _ in range(10):
+    for _poll in range(10):
         watcher.poll()
     assert quiet.counters["token_put"] == 0
     assert quiet.counters["get_v2"] == 10 * len(WATCHED_PATHS)
