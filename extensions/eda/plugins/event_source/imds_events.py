@@ -120,6 +120,7 @@ def _collections_root_on_path() -> None:
 
 _collections_root_on_path()
 
+# pylint: disable=wrong-import-position
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import (  # noqa: E402
@@ -129,6 +130,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._imds.events import (
     EVENT_KINDS,
     EventWatcher,
 )
+
+# pylint: enable=wrong-import-position
 
 MIN_INTERVAL = 1.0
 MAX_JITTER = 0.5

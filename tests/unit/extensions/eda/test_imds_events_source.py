@@ -227,3 +227,15 @@ class TestHostileImds:
         assert "imds_recovered" in kinds, kinds
         assert kinds.index("imds_unavailable") < kinds.index("imds_recovered") < kinds.index("spot_interruption")
         assert kinds.count("imds_unavailable") == 1
+
+
+def test_documentation_and_arguments_agree():
+    import yaml
+
+    options = yaml.safe_load(SOURCE["DOCUMENTATION"])["options"]
+    assert set(options) == set(SOURCE["DEFAULTS"])
+    for name, option in options.items():
+        documented = option.get("default")
+        actual = SOURCE["DEFAULTS"][name]
+        assert documented == actual or (isinstance(actual, float) and documented == int(actual)), name
+    assert options["kinds"]["default"] == list(SOURCE["EVENT_KINDS"])
