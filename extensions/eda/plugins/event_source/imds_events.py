@@ -74,7 +74,7 @@ options:
   allow_imdsv1:
     description:
       - Whether to read without a token when IMDS refuses one with 403, 404 or 405, or never answers the token
-        request. The default is V(false) here (the modules' default follows C(AWS_EC2_METADATA_V1_DISABLED)): a
+        request. The default is V(false) here (the modules' default follows C(AWS_EC2_METADATA_V1_DISABLED)) - a
         source that runs for months should not fall back silently.
     type: bool
     default: false
