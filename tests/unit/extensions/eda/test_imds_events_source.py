@@ -133,6 +133,7 @@ def test_imdsv1_is_used_only_when_allowed(quiet):
 # imds_unavailable, then (faults cleared) one imds_recovered and the notice that was waiting.
 HOSTILE = {
     "slow_body": [("slow_body", {"path": SPOT_PATH, "interval": 0.2})],
+    "slow_trickle_under_the_cap": [("slow_body", {"path": SPOT_PATH, "length": 1000, "interval": 0.2})],
     "slow_headers": [("slow_headers", {"path": SPOT_PATH, "interval": 0.2})],
     "silent": [("blackhole", {"path": SPOT_PATH, "seconds": 5})],
     "huge_body": [("huge_body", {"path": SPOT_PATH, "length": 50 * 1024 * 1024})],
