@@ -62,6 +62,9 @@ REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 MAX_SEEN_KEYS = 512
 # Maintenance entries kept from one list; EC2 lists a handful.
 MAX_MAINTENANCE_ENTRIES = min(100, MAX_LISTING_ENTRIES)
+# With IMDSv1 allowed, a client that fell back asks for a token again after this long: one refused token PUT must
+# not keep a source that runs for months on IMDSv1.
+V1_RETRY_SECONDS = 300.0
 STATE_VERSION = 1
 
 
@@ -436,6 +439,8 @@ class EventWatcher:
         self.failed_polls = 0
         self.outage_started: float | None = None
         self.polls = 0
+        self.client_started = 0.0
+        self.v1_retry_seconds = V1_RETRY_SECONDS
 
     def close(self) -> None:
         if self.client is not None:
@@ -455,7 +460,8 @@ class EventWatcher:
             )
         # The change of availability first: a notice read in the poll that recovers comes after the recovery.
         events = self._availability(failures) + events
-        if failures:
+        on_v1 = getattr(self.client, "imds_version", None) == 1
+        if failures or (on_v1 and time.monotonic() - self.client_started >= self.v1_retry_seconds):
             self.close()
         if self.state_file and json.dumps(self.state.to_dict(), sort_keys=True) != before:
             # A full disk must not stop the source; the next change tries again.
@@ -466,6 +472,7 @@ class EventWatcher:
     def _poll_once(self) -> tuple:
         if self.client is None:
             self.client = self.client_factory()
+            self.client_started = time.monotonic()
         deadline = Deadline(self.poll_timeout)
         if self.identity is None:
             try:

@@ -75,7 +75,8 @@ options:
     description:
       - Whether to read without a token when IMDS refuses one with 403, 404 or 405, or never answers the token
         request. The default is V(false) here (the modules' default follows C(AWS_EC2_METADATA_V1_DISABLED)) - a
-        source that runs for months should not fall back silently.
+        source that runs for months should not fall back silently. After a fall back, it asks for a token again
+        every 5 minutes.
     type: bool
     default: false
   timeout:

@@ -300,3 +300,20 @@ def test_events_due_refuses_what_it_cannot_read(events, hours):
 def test_an_event_without_a_readable_time_is_due():
     event = {"kind": "maintenance_scheduled", "starts_at": None}
     assert due_within([event], 0) == [event]
+
+
+def test_an_imdsv1_fallback_asks_for_a_token_again(quiet):
+    quiet.set_options(http_tokens="optional")
+    quiet.add_fault("status", path="/latest/api/token", status=404, count=1)
+
+    def factory():
+        return ImdsClient(client_config_from_params(endpoint=quiet.url, allow_imdsv1=True, timeout=0.5, retries=0))
+
+    watcher = EventWatcher(factory, poll_timeout=2.0)
+    watcher.v1_retry_seconds = 0
+    watcher.poll()
+    assert quiet.counters["get_v1"] > 0
+    quiet.reset_counters()
+    watcher.poll()
+    assert quiet.counters["token_put"] == 1
+    assert quiet.counters["get_v1"] == 0
