@@ -66,7 +66,7 @@ def aws(moto_endpoint, ec2):
     autoscaling.delete_auto_scaling_group(AutoScalingGroupName=GROUP, ForceDelete=True)
 
 
-def test_terminated_lifecycle_state_drains_and_completes_the_lifecycle_action(
+def test_spot_notice_drains_and_terminated_completes_the_lifecycle_action(
     eda_venv, emulator, aws, moto_endpoint, tmp_path
 ):
     emulator.clear_announcements()
@@ -92,7 +92,9 @@ def test_terminated_lifecycle_state_drains_and_completes_the_lifecycle_action(
         "AWS_SECRET_ACCESS_KEY": "testing",
         "HOME": str(tmp_path),
     }
-    emulator.schedule_lifecycle_state(4, "Terminated")
+    # A Spot notice first (drain: deregister), then Auto Scaling's Terminated (drain again, complete the action).
+    emulator.schedule_spot_notice(3)
+    emulator.schedule_lifecycle_state(9, "Terminated")
     log = tmp_path / "rulebook.log"
     with open(log, "w", encoding="utf-8") as output:
         rulebook = subprocess.Popen(
@@ -136,3 +138,6 @@ def test_terminated_lifecycle_state_drains_and_completes_the_lifecycle_action(
     assert [target["Target"]["Id"] for target in health] == [], text[-4000:]
     assert "'kind': 'lifecycle_state'" in text
     assert "'state': 'Terminated'" in text
+    assert f"Draining {aws['instance_id']}: spot_interruption" in text
+    assert f"Draining {aws['instance_id']}: lifecycle_state" in text
+    assert text.index("spot_interruption") < text.index("'state': 'Terminated'")
