@@ -130,6 +130,10 @@ step_pytest() {
         --ignore tests/unit/fault_matrix --ignore tests/integration/test_adversarial.py
 }
 step_under_load() { run bash scripts/under_load.sh; }
+step_eda() {
+    # The test creates .build/eda-venv from requirements-eda.txt first (scripts/eda_venv.sh).
+    run python -m pytest -q -p no:xdist tests/eda
+}
 step_artifact() { run bash scripts/artifact.sh; }
 step_docs_and_demo() {
     # tests/home/ runs scripts/docs.sh and scripts/demo.sh and fails if either wrote to HOME.
@@ -191,17 +195,18 @@ lane_1() {
     run_step 01 "ruff" step_ruff
     run_step 02 "pytest: unit and integration tests (ansible-core 2.19, .venv), but the fault matrix and adversarial tests" step_pytest
     run_step 03 "fault matrix and adversarial tests under load: two CPU burners compete for the cores" step_under_load
-    run_step 05 "version matrix, CI part: ansible-core 2.17 and 2.21, oldest and newest host Python" step_matrix
-    run_step 06 "ansible-test sanity (ansible-core 2.21)" step_sanity
+    run_step 06 "version matrix, CI part: ansible-core 2.17 and 2.21, oldest and newest host Python" step_matrix
+    run_step 07 "ansible-test sanity (ansible-core 2.21)" step_sanity
 }
 lane_2() {
     run_step 04 "the artifact: build, file list, EE context, install, smoke playbook" step_artifact
     touch "$steps_dir/artifact.done"
-    run_step 07 "docs and demo with HOME an empty directory: changelog and docs lint, Sphinx, screenshot; the demo" step_docs_and_demo
-    run_step 08 "galaxy-importer on the built tarball (Automation Hub's checks)" step_importer
-    run_step 09 "ansible-test integration (--venv, Python 3.11): every target with its own emulator and moto" step_integration
-    run_step 10 "ansible-lint (production profile, whole repository)" step_ansible_lint
-    local scenario_file id=11
+    run_step 05 "Event-Driven Ansible: the real ansible-rulebook runs the imds_events rulebook (emulator + moto)" step_eda
+    run_step 08 "docs and demo with HOME an empty directory: changelog and docs lint, Sphinx, screenshot; the demo" step_docs_and_demo
+    run_step 09 "galaxy-importer on the built tarball (Automation Hub's checks)" step_importer
+    run_step 10 "ansible-test integration (--venv, Python 3.11): every target with its own emulator and moto" step_integration
+    run_step 11 "ansible-lint (production profile, whole repository)" step_ansible_lint
+    local scenario_file id=12
     # A scenario is a directory with a molecule.yml; molecule/shared/ only holds the playbooks they share.
     for scenario_file in roles/instance_metadata/molecule/*/molecule.yml; do
         run_step "$id" "molecule test: $(basename "$(dirname "$scenario_file")")" step_molecule \

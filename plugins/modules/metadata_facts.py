@@ -365,6 +365,31 @@ ansible_facts:
               type: list
               elements: dict
               sample: []
+            target_lifecycle_state:
+              description:
+                - The Auto Scaling target lifecycle state (C(autoscaling/target-lifecycle-state)), for example
+                  V(InService), V(Terminated) or V(Warmed:Pending); V(null) outside an Auto Scaling group.
+              type: str
+              sample: InService
+              version_added: 1.1.0
+            announced:
+              description:
+                - What EC2 announces now, as the events of the C(ec2meta.imds.imds_events) Event-Driven Ansible
+                  source (same keys - C(kind), C(instance_id), C(region), C(path), C(document), C(dedupe_key) and
+                  the kind's own fields), each with C(starts_at) (when it takes effect, or V(null)).
+                - Kinds are V(spot_interruption), V(rebalance_recommendation), V(maintenance_scheduled) (active
+                  entries only) and V(lifecycle_state). A notice in a shape EC2 never gives is left out.
+                - Ask "is anything due on this host in the next N hours?" with the C(ec2meta.imds.events_due)
+                  filter.
+              type: list
+              elements: dict
+              sample: [{"kind": "spot_interruption", "action": "stop", "time": "2026-11-23T09:30:00Z",
+                        "starts_at": "2026-11-23T09:30:00Z", "instance_id": "i-0a1b2c3d4e5f60718",
+                        "region": "eu-west-1", "path": "meta-data/spot/instance-action",
+                        "document": {"action": "stop", "time": "2026-11-23T09:30:00Z"},
+                        "dedupe_key": "spot_interruption:i-0a1b2c3d4e5f60718:stop:2026-11-23T09:30:00Z",
+                        "detected_at": "2026-11-23T09:28:01Z"}]
+              version_added: 1.1.0
         user_data:
           description: The user-data, or V(null) when none was set. gzip is unpacked; binary is returned as base64.
           type: dict

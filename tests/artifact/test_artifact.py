@@ -30,6 +30,7 @@ SHIPPED_TOP_LEVEL = {
     "README.md",
     "changelogs",
     "docs",
+    "extensions",
     "meta",
     "playbooks",
     "plugins",
@@ -67,6 +68,15 @@ def test_artifact_ships_only_user_content(artifact):
 def test_artifact_ships_the_campaign_playbook(artifact):
     # ansible-playbook ec2meta.imds.imdsv2_campaign finds it in playbooks/ of the installed collection.
     assert "playbooks/imdsv2_campaign.yml" in artifact.getnames()
+
+
+def test_artifact_ships_the_event_source_rulebook_and_drain(artifact):
+    # ansible-rulebook finds ec2meta.imds.imds_events (source and rulebook) in extensions/eda/ of the installed
+    # collection, and run_playbook ec2meta.imds.drain in playbooks/.
+    names = set(artifact.getnames())
+    assert "extensions/eda/plugins/event_source/imds_events.py" in names
+    assert "extensions/eda/rulebooks/imds_events.yml" in names
+    assert "playbooks/drain.yml" in names
 
 
 def test_artifact_has_no_dev_pins(artifact):

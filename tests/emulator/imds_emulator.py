@@ -184,6 +184,8 @@ class ImdsEmulator:
         self.counters: Counter = Counter()
         self.path_counts: Counter = Counter()
         self.credentials: dict | None = None
+        # Timed changes of meta-data/ (schedule_metadata): (due, monotonic, path, value), the earliest first.
+        self._scheduled: list = []
         # Every secret ever served, so tests can prove none of them leaks into output.
         self.issued_secrets: list[str] = []
         self.set_options(**options)
@@ -292,6 +294,70 @@ class ImdsEmulator:
                 node.pop(parts[-1], None)
             else:
                 node[parts[-1]] = value
+
+    def schedule_metadata(self, after: float, path: str, value: Any) -> float:
+        """Set (None deletes) meta-data/``path`` ``after`` seconds from now; returns the monotonic time it is due.
+
+        The change is made by the first request at or after that time, so to a client it appears exactly when due,
+        with no timer thread. Announcements are built from these: :meth:`schedule_spot_notice`,
+        :meth:`schedule_maintenance`, :meth:`schedule_lifecycle_state`.
+        """
+        due = time.monotonic() + float(after)
+        with self._lock:
+            self._scheduled.append((due, path, value))
+            self._scheduled.sort(key=lambda change: change[0])
+        return due
+
+    def _apply_due_changes(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            while self._scheduled and self._scheduled[0][0] <= now:
+                _due, path, value = self._scheduled.pop(0)
+                self.set_metadata(path, value)
+
+    def schedule_spot_notice(self, after: float, action: str = "terminate", lead: float = 120.0) -> float:
+        """A Spot interruption notice at t+``after`` s, for ``lead`` seconds after it (EC2 gives two minutes)."""
+        at = datetime.now(timezone.utc) + timedelta(seconds=after + lead)
+        return self.schedule_metadata(after, "spot/instance-action", {"$json": {"action": action, "time": _iso(at)}})
+
+    def schedule_maintenance(
+        self,
+        after: float,
+        event_id: str = "instance-event-0123456789abcdef0",
+        code: str = "system-reboot",
+        cancel_after: float | None = None,
+        starts_in_hours: float = 24.0,
+    ) -> dict:
+        """A scheduled maintenance event at t+``after`` s; with ``cancel_after``, cancelled that much later (it
+        leaves the scheduled list and enters the history, as EC2 shows it). Returns the entry."""
+        start = datetime.now(timezone.utc) + timedelta(hours=starts_in_hours)
+        entry = {
+            "NotBefore": start.strftime("%d %b %Y %H:%M:%S GMT"),
+            "Code": code,
+            "Description": f"scheduled {code}",
+            "EventId": event_id,
+            "NotAfter": (start + timedelta(hours=2)).strftime("%d %b %Y %H:%M:%S GMT"),
+            "State": "active",
+        }
+        self.schedule_metadata(after, "events/maintenance/scheduled", {"$json": [entry]})
+        if cancel_after is not None:
+            cancelled = {**entry, "State": "canceled"}
+            self.schedule_metadata(after + cancel_after, "events/maintenance/scheduled", {"$json": []})
+            self.schedule_metadata(after + cancel_after, "events/maintenance/history", {"$json": [cancelled]})
+        return entry
+
+    def schedule_lifecycle_state(self, after: float, state: str) -> float:
+        """The Auto Scaling target lifecycle state becomes ``state`` (e.g. Terminated) at t+``after`` s."""
+        return self.schedule_metadata(after, "autoscaling/target-lifecycle-state", state)
+
+    def clear_announcements(self) -> None:
+        """No Spot notice, rebalance recommendation or maintenance; lifecycle InService (the data file has some)."""
+        with self._lock:
+            self.set_metadata("spot", None)
+            self.set_metadata("events/recommendations/rebalance", None)
+            self.set_metadata("events/maintenance/scheduled", {"$json": []})
+            self.set_metadata("events/maintenance/history", {"$json": []})
+            self.set_metadata("autoscaling/target-lifecycle-state", "InService")
 
     def update_identity_document(self, **fields: Any) -> dict:
         """Merge ``fields`` (instanceId=..., region=...) into dynamic/instance-identity/document; returns it."""
@@ -414,6 +480,7 @@ class ImdsEmulator:
 
     def tree(self) -> dict:
         """The whole /latest/ tree as it stands now, iam/ and tags/ included when they apply."""
+        self._apply_due_changes()
         with self._lock:
             metadata = copy.deepcopy(self.metadata)
             if self.iam:
@@ -806,6 +873,11 @@ CONTROL_ROUTES: dict[tuple[str, str], Callable[[ImdsEmulator, bytes], Any]] = {
     ("DELETE", "user-data"): lambda emulator, body: emulator.set_user_data(None),
     ("POST", "tags"): lambda emulator, body: emulator.set_tags(_json(body)),
     ("POST", "metadata"): lambda emulator, body: emulator.set_metadata(**_json(body)),
+    # {"after": seconds, "path": "spot/instance-action", "value": {"$json": {...}}}: a change at t+after.
+    ("POST", "schedule"): lambda emulator, body: {
+        "due_in": emulator.schedule_metadata(**_json(body)) - time.monotonic()
+    },
+    ("POST", "clear-announcements"): lambda emulator, body: emulator.clear_announcements(),
     ("POST", "role"): lambda emulator, body: emulator.set_role(**_json(body)),
     ("POST", "credentials"): lambda emulator, body: _public_credentials(emulator.rotate_credentials(**_json(body))),
     ("GET", "credentials"): lambda emulator, body: emulator.credentials,

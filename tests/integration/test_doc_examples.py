@@ -64,6 +64,13 @@ NOT_RUN = {
         "Instances launched from the web template require IMDSv2 ($Default and $Latest keep their AMI and type)",
     ): ("a launch template named web and the AMI ami-0123456789abcdef0 exist only in the reader's account"),
     ("docs/docsite/rst/guide_user.rst", "# inventory/aws_ec2.yml"): "an inventory source, not tasks",
+    ("docs/docsite/rst/guide_imds_events.rst", "React to what EC2 announces to this instance"): (
+        "a rulebook, run by ansible-rulebook: tests/eda/test_rulebook_e2e.py runs the shipped one"
+    ),
+    ("docs/docsite/rst/guide_imds_events.rst", "Read what EC2 announces"): (
+        "the emulator's instance has a Spot notice, so the guard refuses the deploy, as it should; "
+        "tests/unit/plugins/module_utils/test_events.py runs the filter on the facts"
+    ),
     ("roles/instance_metadata/README.md", "# inventory/aws_ec2.yml"): "an inventory source, not tasks",
     ("roles/instance_metadata/README.md", "vars:"): (
         "the variables to add to the role call above it; a certificate file of AWS's, as for instance_identity"

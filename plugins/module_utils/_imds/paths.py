@@ -18,3 +18,9 @@ TAGS_PATH = "meta-data/tags/instance"
 INFO_PATH = "meta-data/iam/info"
 # The listing of the instance role; the role's credential document is this plus the role name.
 ROLES_PATH = "meta-data/iam/security-credentials/"
+# What EC2 announces to the instance (events.py watches these; 404 on the first three means "nothing announced").
+SPOT_ACTION_PATH = "meta-data/spot/instance-action"
+REBALANCE_PATH = "meta-data/events/recommendations/rebalance"
+LIFECYCLE_STATE_PATH = "meta-data/autoscaling/target-lifecycle-state"
+MAINTENANCE_SCHEDULED_PATH = "meta-data/events/maintenance/scheduled"
+MAINTENANCE_HISTORY_PATH = "meta-data/events/maintenance/history"

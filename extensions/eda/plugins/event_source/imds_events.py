@@ -1,0 +1,259 @@
+# Copyright: ec2meta.imds contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ec2meta.imds.imds_events: an Event-Driven Ansible source for what EC2 announces to an instance through IMDS."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DOCUMENTATION = r"""
+---
+short_description: Events from what EC2 announces through IMDS (Spot, rebalance, maintenance, Auto Scaling)
+description:
+  - Polls the instance metadata service of the instance it runs on, over IMDSv2 (one token, renewed before it
+    expires and when IMDS answers 401), and puts one event on the queue per change, never one per poll.
+  - Kinds (O(kinds)) - V(spot_interruption) (C(action), C(time)), V(rebalance_recommendation) (C(notice_time)),
+    V(maintenance_scheduled), V(maintenance_cancelled), V(maintenance_completed) (C(code), C(event_id),
+    C(not_before), C(not_after), C(state); an end is read from the maintenance history, or from the event leaving
+    the scheduled list), V(lifecycle_state) (C(previous), C(state); the first state seen has C(previous=null)),
+    V(imds_unavailable) and V(imds_recovered).
+  - Every event has C(kind), C(instance_id), C(region), C(path), C(document) (the answer as IMDS gave it, parsed),
+    C(dedupe_key) (the same for the same announcement, across restarts) and C(detected_at).
+  - An answer that is slow, too large, not in the shape EC2 gives that path, or a refused token never ends the
+    source. After O(unavailable_after) failed polls in a row it sends one V(imds_unavailable) event (C(reasons),
+    C(failures)), and one V(imds_recovered) event at the next good poll. Each poll takes at most O(poll_timeout)
+    seconds, and each answer is capped at 64 KiB.
+  - A 404 on the Spot, rebalance or lifecycle path means nothing is announced; a 404 on the maintenance lists
+    (which EC2 always serves) leaves them as they were, so a flapping answer never reads as a cancellation.
+options:
+  interval:
+    description: Seconds between polls; at least V(1). aws-node-termination-handler polls every 2 seconds too.
+    type: float
+    default: 2
+  jitter:
+    description: Each pause is O(interval) times a random factor between 1 - O(jitter) and 1 + O(jitter), so a
+      fleet started together does not poll together. Between V(0) and V(0.5).
+    type: float
+    default: 0.1
+  kinds:
+    description: The kinds of events to send; a kind left out also leaves out the requests only it needs.
+    type: list
+    elements: str
+    default: [spot_interruption, rebalance_recommendation, maintenance_scheduled, maintenance_cancelled,
+              maintenance_completed, lifecycle_state, imds_unavailable, imds_recovered]
+  state_file:
+    description:
+      - A file where the source keeps what it has announced (written atomically after each change), so a restart
+        does not announce it again. Without it, a restart announces what is current once more.
+      - A file written on another instance is ignored.
+    type: path
+  unavailable_after:
+    description: Failed polls in a row before V(imds_unavailable) is sent.
+    type: int
+    default: 3
+  poll_timeout:
+    description: Seconds one poll (every request in it, retries included) may take at most.
+    type: float
+    default: 5
+  endpoint:
+    description: The IMDS endpoint, as for the modules (C(AWS_EC2_METADATA_SERVICE_ENDPOINT) when unset).
+    type: str
+  endpoint_mode:
+    description: V(IPv4) or V(IPv6), as for the modules.
+    type: str
+  token_ttl:
+    description: Lifetime of the IMDSv2 token in seconds (1 to 21600); the source asks for a new one shortly before.
+    type: int
+    default: 21600
+  allow_imdsv1:
+    description:
+      - Whether to read without a token when IMDS refuses one with 403, 404 or 405, or never answers the token
+        request. The default is V(false) here (the modules' default follows C(AWS_EC2_METADATA_V1_DISABLED)) - a
+        source that runs for months should not fall back silently. After a fall back, it asks for a token again
+        every 5 minutes.
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for one answer.
+    type: float
+    default: 1
+  retries:
+    description: Retries of one request on a 429, a 5xx or a dropped connection, within O(poll_timeout).
+    type: int
+    default: 1
+"""
+
+EXAMPLES = r"""
+- name: React to what EC2 announces to this instance
+  hosts: localhost
+  sources:
+    - ec2meta.imds.imds_events:
+        interval: 2
+        state_file: /var/lib/ec2meta/imds_events.json
+        kinds: [spot_interruption, lifecycle_state, maintenance_scheduled, imds_unavailable, imds_recovered]
+  rules:
+    - name: Drain on a Spot interruption notice
+      condition: event.kind == "spot_interruption"
+      action:
+        run_playbook:
+          name: ec2meta.imds.drain
+"""
+
+
+def _collections_root_on_path() -> None:
+    """ansible-rulebook loads this file with runpy.run_path: the folder above ansible_collections/ is not on
+    sys.path, so the collection's own module_utils could not be imported. Found from this file's place."""
+    # Not resolve(): a collection linked into a collections path must be found where it is linked.
+    here = Path(os.path.abspath(__file__))
+    for parent in here.parents:
+        if parent.name == "ansible_collections":
+            root = str(parent.parent)
+            if root not in sys.path:
+                sys.path.insert(0, root)
+            return
+
+
+_collections_root_on_path()
+
+# pylint: disable=wrong-import-position
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import (  # noqa: E402
+    client_config_from_params,
+)
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.events import (  # noqa: E402
+    EVENT_KINDS,
+    EventWatcher,
+)
+
+# pylint: enable=wrong-import-position
+
+MIN_INTERVAL = 1.0
+MAX_JITTER = 0.5
+CLIENT_OPTIONS = ("endpoint", "endpoint_mode", "token_ttl", "allow_imdsv1", "timeout", "retries")
+DEFAULTS: dict = {
+    "interval": 2.0,
+    "jitter": 0.1,
+    "kinds": list(EVENT_KINDS),
+    "state_file": None,
+    "unavailable_after": 3,
+    "poll_timeout": 5.0,
+    "endpoint": None,
+    "endpoint_mode": None,
+    "token_ttl": 21600,
+    "allow_imdsv1": False,
+    "timeout": 1.0,
+    "retries": 1,
+}
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    interval: float
+    jitter: float
+    kinds: frozenset
+    state_file: str | None
+    unavailable_after: int
+    poll_timeout: float
+    client: dict
+
+    @classmethod
+    def from_args(cls, args: dict | None) -> SourceSettings:
+        """The source's settings; ValueError naming the argument and the fix for anything it cannot use."""
+        given = dict(args or {})
+        unknown = sorted(set(given) - set(DEFAULTS))
+        if unknown:
+            raise ValueError(f"imds_events: unknown argument(s) {', '.join(unknown)}; use {', '.join(DEFAULTS)}.")
+        values = {**DEFAULTS, **{name: value for name, value in given.items() if value is not None}}
+        interval = _number(values, "interval")
+        if interval < MIN_INTERVAL:
+            raise ValueError(f"imds_events: interval={interval:g} is below the minimum of {MIN_INTERVAL:g} second.")
+        jitter = _number(values, "jitter")
+        if not 0 <= jitter <= MAX_JITTER:
+            raise ValueError(f"imds_events: jitter={jitter:g} must be between 0 and {MAX_JITTER:g}.")
+        kinds = values["kinds"]
+        if isinstance(kinds, str) or not isinstance(kinds, list) or not kinds:
+            raise ValueError(f"imds_events: kinds must be a non-empty list of {', '.join(EVENT_KINDS)}.")
+        wrong = [kind for kind in kinds if kind not in EVENT_KINDS]
+        if wrong:
+            raise ValueError(f"imds_events: kinds has {wrong!r}; choose from {', '.join(EVENT_KINDS)}.")
+        unavailable_after = values["unavailable_after"]
+        if isinstance(unavailable_after, bool) or not isinstance(unavailable_after, int) or unavailable_after < 1:
+            raise ValueError("imds_events: unavailable_after must be a whole number of polls, 1 or more.")
+        poll_timeout = _number(values, "poll_timeout")
+        if poll_timeout <= 0:
+            raise ValueError("imds_events: poll_timeout must be more than 0 seconds.")
+        if not isinstance(values["allow_imdsv1"], bool):
+            raise ValueError("imds_events: allow_imdsv1 must be true or false.")
+        client = {name: values[name] for name in CLIENT_OPTIONS}
+        # Checked here, before the first poll: a wrong endpoint or token_ttl is a mistake to report, not an outage.
+        try:
+            client_config_from_params(**client)
+        except ImdsError as error:
+            raise ValueError(f"imds_events: {error}") from None
+        state_file = values["state_file"]
+        if state_file and not os.path.isdir(os.path.dirname(os.path.abspath(str(state_file)))):
+            raise ValueError(
+                f"imds_events: state_file={state_file!r} is in a directory that does not exist; create it."
+            )
+        return cls(
+            interval,
+            jitter,
+            frozenset(kinds),
+            str(state_file) if state_file else None,
+            unavailable_after,
+            poll_timeout,
+            client,
+        )
+
+    def pause(self) -> float:
+        return self.interval * random.uniform(1 - self.jitter, 1 + self.jitter)  # noqa: S311 - jitter
+
+
+def _number(values: dict, name: str) -> float:
+    value = values[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise ValueError(f"imds_events: {name} must be a number, not {value!r}.")
+    return float(value)
+
+
+def new_watcher(settings: SourceSettings) -> EventWatcher:
+    return EventWatcher(
+        lambda: ImdsClient(client_config_from_params(**settings.client)),
+        kinds=settings.kinds,
+        state_file=settings.state_file,
+        unavailable_after=settings.unavailable_after,
+        poll_timeout=settings.poll_timeout,
+    )
+
+
+async def main(queue: asyncio.Queue, args: dict[str, Any]) -> None:
+    """Poll until cancelled. Only bad arguments raise (before the first poll); a poll never does."""
+    settings = SourceSettings.from_args(args)
+    watcher = new_watcher(settings)
+    loop = asyncio.get_running_loop()
+    try:
+        while True:
+            # The client blocks (requests): in a worker thread, so the rulebook's loop keeps running.
+            events = await loop.run_in_executor(None, watcher.poll)
+            for event in events:
+                await queue.put(event)
+            await asyncio.sleep(settings.pause())
+    finally:
+        watcher.close()
+
+
+if __name__ == "__main__":
+    # Try it on an instance (or against the emulator with endpoint=...): prints each event.
+
+    class _PrintQueue:
+        async def put(self, event: dict) -> None:
+            print(event, flush=True)
+
+    asyncio.run(main(_PrintQueue(), {"endpoint": sys.argv[1]} if len(sys.argv) > 1 else {}))
