@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,10 +19,8 @@ import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EDA_VENV = REPO_ROOT / ".build" / "eda-venv"
-# amazon.aws and community.aws for the drain playbook: the ones the ansible package in .venv ships.
-BUNDLED_COLLECTIONS = (
-    Path(sys.prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "site-packages"
-)
+# The checkout's link and, beside it, amazon.aws and community.aws for the drain playbook (scripts/bootstrap.sh).
+COLLECTIONS_ROOT = REPO_ROOT / ".build" / "collections"
 GROUP, HOOK = "web", "drain-before-terminate"
 RUN_SECONDS = 120
 
@@ -83,9 +80,7 @@ def test_spot_notice_drains_and_terminated_completes_the_lifecycle_action(
     environment = {
         **os.environ,
         "PATH": f"{eda_venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
-        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(
-            [str(REPO_ROOT / ".build" / "collections"), str(BUNDLED_COLLECTIONS)]
-        ),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_ROOT),
         "ANSIBLE_PYTHON_INTERPRETER": str(eda_venv / "bin" / "python"),
         "AWS_EC2_METADATA_SERVICE_ENDPOINT": emulator.url,
         "AWS_ACCESS_KEY_ID": "testing",
