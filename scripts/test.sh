@@ -4,16 +4,17 @@
 #   scripts/test.sh           every test (what CI runs, .ci/run): style, unit and integration tests (emulator + moto
 #                             on 127.0.0.1), the built artifact and its execution environment context, the docs site
 #                             and the demo with HOME an empty directory, the CI part of the version matrix,
-#                             ansible-test sanity and integration, galaxy-importer, ansible-lint and the role's
-#                             molecule scenarios
+#                             ansible-test sanity and integration, galaxy-importer, ansible-lint, the Event-Driven
+#                             Ansible end-to-end run and the role's molecule scenarios
 #   scripts/test.sh --quick   the loop while you work, a few minutes at most: ruff, the unit tests of what changed
 #                             (every file that differs from main, committed or not, mapped to the unit test files
 #                             named after it or importing it; a small core set when nothing maps) and the smoke
 #                             playbook against the checkout
 #
-# A failing step does not stop the run: every step runs. The end is a table of the steps with their wall and CPU
-# seconds (user + system of every process the step ran, burners of the under-load step included), then what failed
-# and what was skipped (a matrix cell without its Python, a skipped pytest test). "all tests passed" only when
+# The full run takes its steps two at a time from one queue, longest first (run_lanes below): most steps keep one core
+# busy at most. A failing step does not stop the run: every step runs. The end is a table of the steps with their
+# wall and CPU seconds (user + system of every process the step ran, burners of the under-load step included), then
+# what failed and what was skipped (a matrix cell without its Python, a skipped pytest test). "all tests passed" only when
 # nothing failed and nothing was skipped; the exit status is 1 when anything failed, and under CI=true (where
 # everything must run) also when anything was skipped.
 set -euo pipefail
@@ -115,13 +116,17 @@ changed_unit_tests() {
     done | sort -u
 }
 
-# The full run's steps, each a function; run_lanes runs them in two lanes at once. Most steps keep one core busy
-# (ansible-test, molecule, the importer, ansible-lint, playbook runs wait on moto and the emulator): one after the
-# other they left the second core idle for half the run. Each step's output goes to its own log, printed whole
-# when the step ends, so lines of two steps never mix.
+# The full run's steps, each a function; run_lanes runs them two at a time. Most steps keep one core busy at most
+# (ansible-test, molecule, the importer, ansible-lint; playbook runs and the hostile-server tests wait on moto, the
+# emulator and timeouts): one after the other they left the second core idle for half the run. Each step's output
+# goes to its own log, printed whole when the step ends, so the lines of two steps never mix.
 step_ruff() {
     run ruff format --check --quiet .
     run ruff check --quiet .
+}
+step_artifact() {
+    run bash scripts/artifact.sh
+    touch "$steps_dir/artifact.done"
 }
 step_pytest() {
     # The fault matrix and adversarial tests run in step_under_load, under load, with the same .venv: once is enough.
@@ -129,37 +134,61 @@ step_pytest() {
     run python -m pytest -n 2 --dist worksteal -q tests/integration tests/unit \
         --ignore tests/unit/fault_matrix --ignore tests/integration/test_adversarial.py
 }
-step_under_load() { run bash scripts/under_load.sh; }
-step_eda() {
-    # The test creates .build/eda-venv from requirements-eda.txt first (scripts/eda_venv.sh).
-    run python -m pytest -q -p no:xdist tests/eda
+step_matrix() { # step_matrix PART: one part of the CI matrix (scripts/matrix.sh --ci)
+    if [ "$1" = smoke ]; then # the smoke cells use step_artifact's build: wait for it rather than build it twice
+        while [ ! -e "$steps_dir/artifact.done" ]; do sleep 1; done
+    fi
+    run bash scripts/matrix.sh --ci --parts "$1"
 }
-step_artifact() { run bash scripts/artifact.sh; }
+step_under_load() { run bash scripts/under_load.sh; }
+# The newest ansible-core's sanity (2.21 rejected what 2.19 took); scripts/matrix.sh runs it on every core.
+step_sanity() { run bash scripts/matrix.sh --parts sanity --cores 2.21; }
+step_integration() { run bash scripts/integration.sh; }
 step_docs_and_demo() {
     # tests/home/ runs scripts/docs.sh and scripts/demo.sh and fails if either wrote to HOME.
     run python -m pytest -q -p no:cacheprovider -s tests/home
 }
-step_matrix() {
-    # Its smoke cells use the artifact of step_artifact (the other lane): wait for it rather than build it twice.
-    while [ ! -e "$steps_dir/artifact.done" ] && kill -0 "$artifact_lane" 2>/dev/null; do sleep 1; done
-    run bash scripts/matrix.sh --ci
-}
-# The newest ansible-core's sanity (2.21 rejected what 2.19 took); scripts/matrix.sh runs it on every core.
-step_sanity() { run bash scripts/matrix.sh --parts sanity --cores 2.21; }
-step_importer() { run bash scripts/importer.sh; }
-step_integration() { run bash scripts/integration.sh; }
-step_ansible_lint() { run ansible-lint --profile production --offline --nocolor; }
 step_molecule() { run env -C roles/instance_metadata molecule test --scenario-name "$1"; }
+step_importer() { run bash scripts/importer.sh; }
+step_eda() {
+    # The test creates .build/eda-venv from requirements-eda.txt first (scripts/eda_venv.sh).
+    run python -m pytest -q -p no:xdist tests/eda
+}
+step_ansible_lint() { run ansible-lint --profile production --offline --nocolor; }
+
+# The queue, longest first (so that no long step starts last, alone), but the artifact early: the smoke cells need
+# it. One line per step: its function, its argument and its name. Each lane takes the next line when it is free.
+full_steps() {
+    local scenario_file scenario
+    printf '%s\n' \
+        "step_ruff||ruff" \
+        "step_artifact||the artifact: build, file list, EE context, install, smoke playbook" \
+        "step_pytest||pytest: unit and integration tests (ansible-core 2.19, .venv), but the fault matrix and adversarial tests" \
+        "step_matrix|unit|version matrix, CI part, unit: the ansible_core tests on ansible-core 2.17 and 2.21" \
+        "step_integration||ansible-test integration (--venv, Python 3.11): every target with its own emulator and moto" \
+        "step_under_load||fault matrix and adversarial tests under load: two CPU burners compete for the cores" \
+        "step_sanity||ansible-test sanity (ansible-core 2.21)" \
+        "step_matrix|smoke|version matrix, CI part, smoke: ansible-core 2.17 and 2.21, oldest and newest host Python" \
+        "step_docs_and_demo||docs and demo with HOME an empty directory: changelog and docs lint, Sphinx, screenshot; the demo"
+    # A scenario is a directory with a molecule.yml; molecule/shared/ only holds the playbooks they share.
+    for scenario_file in roles/instance_metadata/molecule/*/molecule.yml; do
+        scenario="$(basename "$(dirname "$scenario_file")")"
+        echo "step_molecule|$scenario|molecule test: $scenario"
+    done
+    printf '%s\n' \
+        "step_importer||galaxy-importer on the built tarball (Automation Hub's checks)" \
+        "step_eda||Event-Driven Ansible: the real ansible-rulebook runs the imds_events rulebook (emulator + moto)" \
+        "step_ansible_lint||ansible-lint (production profile, whole repository)"
+}
 
 steps_dir=".build/steps"
-lane_started=$SECONDS
-# run_step ID NAME FUNCTION [ARGUMENT...]: the step in a subshell, its output in $steps_dir/ID.log (printed whole
-# at its end), its wall and CPU seconds (bash's `times` in that subshell: every process the step ran, burners of
-# the under-load step included) and whether a command failed in $steps_dir/summary.tsv.
+lanes_started=$SECONDS
+# run_step ID NAME FUNCTION [ARGUMENT]: the step in a subshell, its output in $steps_dir/ID.log (printed whole at its
+# end), its wall and CPU seconds (bash's `times` in that subshell: every process the step ran, the burners of the
+# under-load step included) and whether a command of it failed, in $steps_dir/summary.tsv.
 run_step() {
-    local id="$1" name="$2" function="$3" started=$SECONDS status=0
-    shift 3
-    echo "==> $name: started at $((SECONDS - lane_started))s"
+    local id="$1" name="$2" function="$3" argument="${4:-}" started=$SECONDS status=0
+    echo "==> $name: started at $((SECONDS - lanes_started))s"
     (
         set +e
         step_failed=0
@@ -169,7 +198,7 @@ run_step() {
                 step_failed=1
             fi
         }
-        "$function" "$@"
+        if [ -n "$argument" ]; then "$function" "$argument"; else "$function"; fi
         times > "$steps_dir/$id.times"
         exit "$step_failed"
     ) > "$steps_dir/$id.log" 2>&1 < /dev/null || status=1
@@ -187,48 +216,34 @@ run_step() {
         echo "==> $name: $verdict in ${wall}s (CPU ${cpu}s)"
     } 9> "$steps_dir/print.lock"
 }
-
-# Two lanes of about equal CPU time. Lane 1 holds the steps that use both cores themselves (pytest -n 2); lane 2
-# the one-core steps. Steps that share state stay in one lane: ansible-test's home (sanity, integration) and
-# .build/matrix/ (both matrix.sh runs); the artifact is built before anything reads it.
-lane_1() {
-    run_step 01 "ruff" step_ruff
-    run_step 02 "pytest: unit and integration tests (ansible-core 2.19, .venv), but the fault matrix and adversarial tests" step_pytest
-    run_step 03 "fault matrix and adversarial tests under load: two CPU burners compete for the cores" step_under_load
-    run_step 06 "version matrix, CI part: ansible-core 2.17 and 2.21, oldest and newest host Python" step_matrix
-    run_step 07 "ansible-test sanity (ansible-core 2.21)" step_sanity
-}
-lane_2() {
-    run_step 04 "the artifact: build, file list, EE context, install, smoke playbook" step_artifact
-    touch "$steps_dir/artifact.done"
-    run_step 05 "Event-Driven Ansible: the real ansible-rulebook runs the imds_events rulebook (emulator + moto)" step_eda
-    run_step 08 "docs and demo with HOME an empty directory: changelog and docs lint, Sphinx, screenshot; the demo" step_docs_and_demo
-    run_step 09 "galaxy-importer on the built tarball (Automation Hub's checks)" step_importer
-    run_step 10 "ansible-test integration (--venv, Python 3.11): every target with its own emulator and moto" step_integration
-    run_step 11 "ansible-lint (production profile, whole repository)" step_ansible_lint
-    local scenario_file id=12
-    # A scenario is a directory with a molecule.yml; molecule/shared/ only holds the playbooks they share.
-    for scenario_file in roles/instance_metadata/molecule/*/molecule.yml; do
-        run_step "$id" "molecule test: $(basename "$(dirname "$scenario_file")")" step_molecule \
-            "$(basename "$(dirname "$scenario_file")")"
-        id=$((id + 1))
+lane() { # takes the next step of the queue until none is left
+    local line id function argument name
+    while :; do
+        line="$(flock "$steps_dir/queue.lock" sh -c 'head -n 1 "$1"; sed -i 1d "$1"' - "$steps_dir/queue")"
+        [ -n "$line" ] || return 0
+        IFS='|' read -r id function argument name <<< "$line"
+        run_step "$id" "$name" "$function" "$argument"
     done
 }
 run_lanes() {
     rm -rf "$steps_dir"
     mkdir -p "$steps_dir"
-    echo "==> two lanes of steps at once; each step's output is printed when it ends (also in $steps_dir/ID.log)"
-    lane_2 &
-    artifact_lane=$!
-    lane_1 &
-    local lane_1_pid=$!
-    wait "$lane_1_pid" || true
-    wait "$artifact_lane" || true
+    full_steps | awk '{ printf "%02d|%s\n", NR, $0 }' > "$steps_dir/queue"
+    echo "==> $(wc -l < "$steps_dir/queue") steps, two at a time; each step's output is printed when it ends"
+    lane &
+    local first=$!
+    lane &
+    local second=$!
+    wait "$first" || true
+    wait "$second" || true
     local id wall cpu verdict name
     while IFS=$'\t' read -r id wall cpu verdict name; do
         timings+=("$(printf '%6d %7d  %s' "$wall" "$cpu" "$name")")
         [ "$verdict" = passed ] || failed_steps+=("$name")
     done < <(sort -n "$steps_dir/summary.tsv")
+    if [ "$(wc -l < "$steps_dir/summary.tsv")" -ne "$(full_steps | wc -l)" ]; then
+        failed_steps+=("the lanes: a step did not report (see $steps_dir/)")
+    fi
 }
 
 if [ "$quick" = true ]; then
@@ -255,6 +270,7 @@ step ""
 
 echo
 echo "==> time per step (seconds; CPU is user + system of every process the step ran)"
+[ "$quick" = true ] || echo "    two steps run at a time: their wall times add up to more than the total"
 echo "  wall     CPU  step"
 printf '%s\n' "${timings[@]}"
 read_cpu
