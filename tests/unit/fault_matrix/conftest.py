@@ -12,6 +12,7 @@ their budgets to .build/fault_matrix.json for the record (tests/output/ belongs 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -53,6 +54,14 @@ def _wall_time_budget(request):
 def pytest_sessionfinish(session):
     if _TIMES:
         REPORT.parent.mkdir(parents=True, exist_ok=True)
-        existing = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+        # Several pytest runs can finish at once (scripts/test.sh runs two steps at a time, xdist workers): each
+        # writes a whole file and renames it, so a reader never sees half of one; a record lost to a race is a
+        # record, not a result.
+        try:
+            existing = json.loads(REPORT.read_text())
+        except (OSError, ValueError):
+            existing = {}
         existing.update(_TIMES)
-        REPORT.write_text(json.dumps(existing, indent=2, sort_keys=True))
+        partial = REPORT.with_name(f"{REPORT.name}.{os.getpid()}")
+        partial.write_text(json.dumps(existing, indent=2, sort_keys=True))
+        os.replace(partial, REPORT)
