@@ -16,7 +16,10 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._imds import transpor
 REPO = Path(__file__).resolve().parents[2]
 GALAXY = yaml.safe_load((REPO / "galaxy.yml").read_text(encoding="utf-8"))
 PLUGINS = sorted(
-    path for folder in ("modules", "lookup") for path in (REPO / "plugins" / folder).glob("*.py") if path.stem[0] != "_"
+    path
+    for folder in ("modules", "lookup", "filter")
+    for path in (REPO / "plugins" / folder).glob("*.py")
+    if path.stem[0] != "_"
 )
 # ansible-core versions scripts/matrix.sh tests (the oldest is what requires_ansible must name)
 TESTED_CORE = ("2.17", "2.18", "2.19", "2.20", "2.21")

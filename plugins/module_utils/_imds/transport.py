@@ -47,7 +47,7 @@ except ImportError:  # create_client / the lookup report the missing library fir
     requests = None  # type: ignore[assignment]
     urllib3 = None  # type: ignore[assignment]
 
-USER_AGENT = "ec2meta.imds/1.0.0"
+USER_AGENT = "ec2meta.imds/1.1.0"
 RETRYABLE_STATUSES = (429, 500, 502, 503, 504)
 BACKOFF_BASE = 0.1
 # IMDS throttles by rate over about a second: after a 429 the pauses must add up to more than that window
