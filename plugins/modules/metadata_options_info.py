@@ -402,7 +402,7 @@ launch_configurations:
     - The region's launch configurations, each with C(launch_configuration_name), C(image_id), C(metadata_options),
       C(effective), C(sources), C(verdict), C(verdict_reason), C(blocks_enforcement), C(used_by) (the Auto Scaling
       groups that launch from it) and C(launches_new_instances).
-    - A launch configuration that no group uses launches nothing: its verdict is V(not_launching), it does not block
+    - A launch configuration that no group uses launches nothing - its verdict is V(not_launching), it does not block
       enforcement, and C(verdict_if_used) says what a group launched from it would get.
   returned: when O(include) has V(launch_configurations)
   type: list

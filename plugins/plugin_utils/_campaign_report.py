@@ -57,13 +57,15 @@ PATH_KIND_ROWS: tuple = (
         "launch_templates",
         "Launch templates",
         "launch_template_id",
-        "the launch_paths phase; a group pinned to a version number keeps it until the group is updated",
+        "the launch_paths phase; a group pinned to a version number keeps it until the group is moved "
+        "(campaign_move_pinned_groups=true)",
     ),
     (
         "auto_scaling_groups",
         "Auto Scaling groups",
         "auto_scaling_group_name",
-        "follows its template (the launch_paths phase), unless pinned to a version number: then update the group",
+        "follows its template (the launch_paths phase); pinned to a version number, it moves to that version's "
+        "successor with campaign_move_pinned_groups=true",
     ),
     (
         "launch_configurations",
@@ -139,6 +141,10 @@ def filter_input(report: Any) -> Mapping:
 
 def _list(value: Any) -> list:
     return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _texts(value: Any) -> list:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _map(value: Any) -> Mapping:
@@ -375,6 +381,10 @@ def _change_texts(result: Mapping, check_mode: bool = False) -> list:
         return [f"refused or failed{reason}: {_text(result.get('msg'))}", *(f"done before it: {t}" for t in done)]
     if _list(result.get("lineage")):
         return _lineage_texts(result, check_mode)
+    if "pinned" in result:  # auto_scaling_group_launch_template: old -> new per pinned specification, then the left
+        verb = "would move" if check_mode else "moved"
+        moved = [f"{verb} {_text(text)}" for text in _texts(result.get("moves"))]
+        return moved + [f"left: {_text(text)}" for text in _texts(result.get("left"))]
     if result.get("version_created"):
         return [f"version {result['version_created']} created, default version {_text(result.get('default_version'))}"]
     if "launch_template_id" in result:
@@ -397,6 +407,7 @@ def _thing_of(result: Mapping) -> tuple:
     for kind, key, name_key in (
         ("instance", "instance_id", "name"),
         ("launch_template", "launch_template_id", "launch_template_name"),
+        ("auto_scaling_group", "auto_scaling_group_name", "auto_scaling_group_name"),
     ):
         value = result.get(key) or target.get(key)
         if value:
@@ -410,7 +421,10 @@ def changes_from(task_results: Any, check_mode: bool = False) -> list:
     for task in _list(task_results):
         results = _list(task.get("results")) if "results" in task else [task]
         for result in results:
-            if result.get("skipped") or not (result.get("changed") or result.get("failed")):
+            # A pinned group left alone is not a change, but the report says what was left and why.
+            if result.get("skipped") or not (
+                result.get("changed") or result.get("failed") or _texts(result.get("left"))
+            ):
                 continue
             if isinstance(result.get("regions"), list) and not result.get("failed"):
                 for outcome in _list(result["regions"]):

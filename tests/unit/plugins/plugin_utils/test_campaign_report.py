@@ -622,3 +622,35 @@ def test_a_template_change_lists_each_old_version_its_successor_and_its_users():
         changes[1] == "done before it: version 1 -> 3 (create), used by alias $Default, auto_scaling_group "
         "legacy-asg (pinned to v1, not moved)"
     )
+
+
+@pytest.mark.parametrize(("check_mode", "verb"), [(False, "moved"), (True, "would move")])
+def test_a_pinned_group_row_says_old_to_new_and_what_was_left(check_mode, verb):
+    """Issue 30, item 1: auto_scaling_group_launch_template's result, one row per move and per specification left
+    (a group left alone, unchanged, is still reported)."""
+    moved = {
+        "changed": True,
+        "auto_scaling_group_name": "legacy-asg",
+        "pinned": [{"path": "launch_template"}],
+        "moves": ["launch_template: lt-1 version 2 -> 5"],
+        "left": [],
+        "item": [{"region": "eu-west-1"}, {"auto_scaling_group_name": "legacy-asg"}],
+    }
+    left = {
+        **moved,
+        "changed": False,
+        "auto_scaling_group_name": "other-asg",
+        "moves": [],
+        "left": ["launch_template: lt-2 version 1: no later version is its launch data"],
+        "item": [{"region": "eu-west-1"}, {"auto_scaling_group_name": "other-asg"}],
+    }
+    untouched = {**moved, "changed": False, "moves": [], "left": []}
+    rows = report.changes_from([{"results": [moved, left, untouched]}], check_mode)
+    assert [(row["kind"], row["name"], row["change"]) for row in rows] == [
+        ("auto_scaling_group", "legacy-asg", f"{verb} launch_template: lt-1 version 2 -> 5"),
+        (
+            "auto_scaling_group",
+            "other-asg",
+            "left: launch_template: lt-2 version 1: no later version is its launch data",
+        ),
+    ]
