@@ -381,7 +381,8 @@ def _change_texts(result: Mapping, check_mode: bool = False) -> list:
         return [f"refused or failed{reason}: {_text(result.get('msg'))}", *(f"done before it: {t}" for t in done)]
     if _list(result.get("lineage")):
         return _lineage_texts(result, check_mode)
-    if "pinned" in result:  # auto_scaling_group_launch_template: old -> new per pinned specification, then the left
+    # auto_scaling_group_launch_template, fleet_launch_template: old -> new per pinned specification, then the left.
+    if "pinned" in result:
         verb = "would move" if check_mode else "moved"
         moved = [f"{verb} {_text(text)}" for text in _texts(result.get("moves"))]
         return moved + [f"left: {_text(text)}" for text in _texts(result.get("left"))]
@@ -408,6 +409,8 @@ def _thing_of(result: Mapping) -> tuple:
         ("instance", "instance_id", "name"),
         ("launch_template", "launch_template_id", "launch_template_name"),
         ("auto_scaling_group", "auto_scaling_group_name", "auto_scaling_group_name"),
+        ("ec2_fleet", "fleet_id", "name"),
+        ("spot_fleet_request", "spot_fleet_request_id", "name"),
     ):
         value = result.get(key) or target.get(key)
         if value:

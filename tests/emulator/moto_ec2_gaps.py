@@ -284,7 +284,60 @@ def _spot_fleet_methods(original: dict) -> dict:
         result.result["SpotFleetRequestConfigs"] = answered
         return result
 
-    return {"request_spot_fleet": request_spot_fleet, "describe_spot_fleet_requests": describe_spot_fleet_requests}
+    def modify_spot_fleet_request(self: Any) -> Any:
+        configs = self._get_param("LaunchTemplateConfigs")
+        if not configs:
+            return original["modify_spot_fleet_request"](self)
+        request_id = self._get_param("SpotFleetRequestId")
+        request = self.ec2_backend.spot_fleet_requests.get(request_id)
+        if request is None:
+            raise _ec2_error()(
+                "InvalidSpotFleetRequestId.NotFound", f"The spot fleet request ID '{request_id}' does not exist"
+            )
+        with _LOCK:
+            asked = given.setdefault(
+                request, {"Type": "maintain", "LaunchSpecifications": 0, "LaunchTemplateConfigs": []}
+            )
+            if asked["Type"] != "maintain":
+                raise _ec2_error()("InvalidParameterValue", "Only a request of type maintain can be modified")
+            asked["LaunchTemplateConfigs"] = configs
+        self.error_on_dryrun()
+        return _action_result()({"Return": True})
+
+    def modify_fleet(self: Any) -> Any:
+        fleet_id = self._get_param("FleetId")
+        fleet = self.ec2_backend.fleets.get(fleet_id)
+        if fleet is None:
+            raise _ec2_error()("InvalidFleetId.NotFound", f"The fleet ID '{fleet_id}' does not exist")
+        if fleet.fleet_type != "maintain":
+            raise _ec2_error()("InvalidParameterValue", f"Fleet {fleet_id} is of type {fleet.fleet_type}, not maintain")
+        self.error_on_dryrun()
+        configs = self._get_param("LaunchTemplateConfigs")
+        if configs:
+            fleet.launch_template_configs = configs
+        capacity = self._get_param("TargetCapacitySpecification")
+        if capacity:
+            fleet.target_capacity_specification = {**fleet.target_capacity_specification, **capacity}
+        return _action_result()({"Return": True})
+
+    return {
+        "request_spot_fleet": request_spot_fleet,
+        "describe_spot_fleet_requests": describe_spot_fleet_requests,
+        "modify_spot_fleet_request": modify_spot_fleet_request,
+        "modify_fleet": modify_fleet,
+    }
+
+
+def _ec2_error() -> type:
+    from moto.ec2.exceptions import EC2ClientError
+
+    return EC2ClientError
+
+
+def _action_result() -> type:
+    from moto.core.responses import ActionResult
+
+    return ActionResult
 
 
 # ----------------------------------------------------------------------------- faults
@@ -335,7 +388,7 @@ def install() -> None:
     from moto.ec2.responses import EC2Response
 
     names = ("register_image", "modify_image_attribute", "describe_image_attribute", "copy_image")
-    spot = ("request_spot_fleet", "describe_spot_fleet_requests")
+    spot = ("request_spot_fleet", "describe_spot_fleet_requests", "modify_spot_fleet_request")
     original = {name: getattr(EC2Response, name) for name in (*names, *spot, "create_launch_template_version")}
     methods = {
         **_defaults_methods(EC2ClientError, ActionResult),

@@ -199,19 +199,9 @@ def desired_text(wanted: Mapping[str, Any]) -> str:
     return ", ".join(f"{name}={value}" for name, value in wanted.items() if value is not None)
 
 
-def plan_group(autoscaling: Any, ec2: Any, budget: Any, name: str, wanted: Mapping[str, Any]) -> GroupPlan:
-    """Read the group and, per template it pins, the versions from the oldest pinned one to the latest."""
-    group = read_group(autoscaling, budget, name)
-    plan = GroupPlan(name, group)
-    pinned = [(path, spec, _pinned_number(spec)) for path, spec in pinned_specifications(group)]
-    pinned = [(path, spec, number) for path, spec, number in pinned if number is not None]
-    if not pinned:
-        plan.note = (
-            "the group launches from a launch configuration, not a template"
-            if group.get("LaunchConfigurationName")
-            else "no template specification of the group names a version number: it follows $Default or $Latest"
-        )
-        return plan
+def resolve_successors(ec2: Any, budget: Any, pinned: list, wanted: Mapping[str, Any]) -> list:
+    """PinnedSpec per (path, specification, version number), each with its action and successor: per template, one
+    read of the versions from the oldest pinned one to the latest. Groups and fleets pin versions alike."""
     by_template: dict = {}
     for path, spec, number in pinned:
         template_id, template_name = spec.get("LaunchTemplateId"), spec.get("LaunchTemplateName")
@@ -225,12 +215,13 @@ def plan_group(autoscaling: Any, ec2: Any, budget: Any, name: str, wanted: Mappi
                 template = None
             by_template[key] = {"template": template, "specs": []}
         by_template[key]["specs"].append(PinnedSpec(path, template_id or template_name, number))
+    specs: list = []
     for entry in by_template.values():
         template = entry["template"]
         if template is None:
             for spec in entry["specs"]:
                 spec.why = f"launch template {spec.template_id} does not exist"
-            plan.specs += entry["specs"]
+            specs += entry["specs"]
             continue
         template_id = template["LaunchTemplateId"]
         latest = template.get("LatestVersionNumber")
@@ -242,8 +233,24 @@ def plan_group(autoscaling: Any, ec2: Any, budget: Any, name: str, wanted: Mappi
         for spec in entry["specs"]:
             spec.template_id = template_id
             spec.action, spec.new_version, spec.why = successor_of(data, sources, spec.old_version, wanted)
-        plan.specs += entry["specs"]
-    plan.specs.sort(key=lambda spec: spec.path)
+        specs += entry["specs"]
+    return sorted(specs, key=lambda spec: spec.path)
+
+
+def plan_group(autoscaling: Any, ec2: Any, budget: Any, name: str, wanted: Mapping[str, Any]) -> GroupPlan:
+    """Read the group and, per template it pins, the versions from the oldest pinned one to the latest."""
+    group = read_group(autoscaling, budget, name)
+    plan = GroupPlan(name, group)
+    pinned = [(path, spec, _pinned_number(spec)) for path, spec in pinned_specifications(group)]
+    pinned = [(path, spec, number) for path, spec, number in pinned if number is not None]
+    if not pinned:
+        plan.note = (
+            "the group launches from a launch configuration, not a template"
+            if group.get("LaunchConfigurationName")
+            else "no template specification of the group names a version number: it follows $Default or $Latest"
+        )
+        return plan
+    plan.specs = resolve_successors(ec2, budget, pinned, wanted)
     return plan
 
 

@@ -12,21 +12,15 @@ import moto_ec2_gaps
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from launch_lineage import LAUNCH_DATA, NEW, OLD, make_template, template_step, without_options
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.group_moves import apply_group, plan_group
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_changes import (
-    apply_template,
-    check_users,
-    plan_template,
-)
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import template_specifications
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBudget
 from ansible_collections.ec2meta.imds.plugins.modules import auto_scaling_group_launch_template
 
 REGION = "eu-west-3"
 ZONES = {"AvailabilityZones": [f"{REGION}a"], "MinSize": 0, "MaxSize": 2}
-OLD = {"ImageId": "ami-0000000000000a001", "InstanceType": "t3.micro", "MetadataOptions": {"HttpTokens": "optional"}}
-NEW = {"ImageId": "ami-0000000000000b002", "InstanceType": "m7i.large", "MetadataOptions": {"HttpTokens": "required"}}
 
 
 @pytest.fixture
@@ -39,17 +33,6 @@ def args(moto_endpoint, **options):
     return {"endpoint_url": moto_endpoint, "region": REGION, **options}
 
 
-def make_template(ec2, versions: list, default: int = 1) -> str:
-    name = f"groups-{uuid.uuid4().hex[:12]}"
-    made = ec2.create_launch_template(LaunchTemplateName=name, LaunchTemplateData=versions[0])
-    template_id = made["LaunchTemplate"]["LaunchTemplateId"]
-    for data in versions[1:]:
-        ec2.create_launch_template_version(LaunchTemplateId=template_id, LaunchTemplateData=data)
-    if default != 1:
-        ec2.modify_launch_template(LaunchTemplateId=template_id, DefaultVersion=str(default))
-    return template_id
-
-
 def make_group(autoscaling, **launch) -> str:
     name = f"asg-{uuid.uuid4().hex[:12]}"
     autoscaling.create_auto_scaling_group(AutoScalingGroupName=name, **launch, **ZONES)
@@ -60,13 +43,6 @@ def described(autoscaling, name: str) -> dict:
     return autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
 
 
-def template_step(ec2, template_id: str, users: list) -> None:
-    """The launch_paths phase's template step (versions=in_use)."""
-    wanted = {"http_tokens": "required"}
-    plan = plan_template(ec2, AwsBudget(300), wanted, template_id=template_id, users=check_users(users))
-    apply_template(ec2, AwsBudget(300), plan, "ec2meta.imds: metadata options")
-
-
 def resolved(ec2, group: dict) -> list:
     """Per template specification of the group (as the audit reads them): the launch data it launches now."""
     found = []
@@ -75,10 +51,6 @@ def resolved(ec2, group: dict) -> list:
         answer = ec2.describe_launch_template_versions(LaunchTemplateId=spec["LaunchTemplateId"], Versions=[version])
         found.append((kind, answer["LaunchTemplateVersions"][0]["LaunchTemplateData"]))
     return found
-
-
-def without_options(data: dict) -> dict:
-    return {key: value for key, value in data.items() if key != "MetadataOptions"}
 
 
 def without_versions(group: dict) -> dict:
@@ -186,24 +158,6 @@ def test_a_refused_update_names_the_iam_action(run_module, moto_endpoint, client
     assert done["failed"] is True
     assert "autoscaling:UpdateAutoScalingGroup" in done["msg"]
     assert described(autoscaling, pinned)["LaunchTemplate"]["Version"] == "1"
-
-
-LAUNCH_DATA = st.fixed_dictionaries(
-    {
-        "ImageId": st.sampled_from(["ami-0000000000000a001", "ami-0000000000000b002"]),
-        "InstanceType": st.sampled_from(["t3.micro", "m7i.large", "c7g.xlarge"]),
-    },
-    optional={
-        "KeyName": st.sampled_from(["ops", "batch"]),
-        "MetadataOptions": st.fixed_dictionaries(
-            {},
-            optional={
-                "HttpTokens": st.sampled_from(["optional", "required"]),
-                "HttpPutResponseHopLimit": st.integers(1, 3),
-            },
-        ),
-    },
-)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

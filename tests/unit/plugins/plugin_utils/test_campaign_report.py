@@ -654,3 +654,15 @@ def test_a_pinned_group_row_says_old_to_new_and_what_was_left(check_mode, verb):
             "left: launch_template: lt-2 version 1: no later version is its launch data",
         ),
     ]
+
+
+def test_a_fleet_row_names_its_kind_and_its_move():
+    """Issue 30, item 3: fleet_launch_template's result for each kind."""
+    base = {"changed": True, "pinned": [{}], "left": [], "item": [{"region": "eu-west-1"}, {}]}
+    ec2_fleet = {**base, "fleet_id": "fleet-1", "moves": ["launch_template_configs[0]: lt-1 version 1 -> 3"]}
+    spot = {**base, "spot_fleet_request_id": "sfr-1", "moves": ["launch_template_configs[0]: lt-1 version 2 -> 4"]}
+    rows = report.changes_from([{"results": [ec2_fleet, spot]}])
+    assert [(row["kind"], row["id"], row["change"]) for row in rows] == [
+        ("ec2_fleet", "fleet-1", "moved launch_template_configs[0]: lt-1 version 1 -> 3"),
+        ("spot_fleet_request", "sfr-1", "moved launch_template_configs[0]: lt-1 version 2 -> 4"),
+    ]
