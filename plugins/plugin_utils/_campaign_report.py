@@ -381,8 +381,9 @@ def _change_texts(result: Mapping, check_mode: bool = False) -> list:
         return [f"refused or failed{reason}: {_text(result.get('msg'))}", *(f"done before it: {t}" for t in done)]
     if _list(result.get("lineage")):
         return _lineage_texts(result, check_mode)
-    # auto_scaling_group_launch_template, fleet_launch_template: old -> new per pinned specification, then the left.
-    if "pinned" in result:
+    # auto_scaling_group_launch_template, fleet_launch_template, launch_configuration_template: old -> new per move,
+    # then what was left and why.
+    if "moves" in result:
         verb = "would move" if check_mode else "moved"
         moved = [f"{verb} {_text(text)}" for text in _texts(result.get("moves"))]
         return moved + [f"left: {_text(text)}" for text in _texts(result.get("left"))]

@@ -328,6 +328,21 @@ def _spot_fleet_methods(original: dict) -> dict:
     }
 
 
+def _template_replaces_configuration(original: Any) -> Any:
+    """UpdateAutoScalingGroup with a launch template (or a mixed-instances policy) and no launch configuration:
+    the group leaves its launch configuration, as Auto Scaling does (moto keeps both)."""
+
+    def update_auto_scaling_group(self: Any) -> Any:
+        result = original(self)
+        moved = self._get_param("LaunchTemplate") or self._get_param("MixedInstancesPolicy")
+        if moved and not self._get_param("LaunchConfigurationName"):
+            group = self.autoscaling_backend.autoscaling_groups[self._get_param("AutoScalingGroupName")]
+            group.launch_configuration_name, group.launch_config = None, None
+        return result
+
+    return update_auto_scaling_group
+
+
 def _ec2_error() -> type:
     from moto.ec2.exceptions import EC2ClientError
 
@@ -398,6 +413,9 @@ def install() -> None:
     }
     for name, method in methods.items():
         setattr(EC2Response, name, method)
+    AutoScalingResponse.update_auto_scaling_group = _template_replaces_configuration(
+        AutoScalingResponse.update_auto_scaling_group
+    )
     EC2Response.call_action = _with_faults(EC2Response.call_action, EC2ClientError, ActionResult)
     AutoScalingResponse.call_action = _with_faults(
         AutoScalingResponse.call_action, AutoscalingClientError, ActionResult
