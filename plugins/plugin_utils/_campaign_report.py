@@ -613,6 +613,9 @@ def _per_region_section(regions: list) -> Section:
                 counted=False,
             )
         )
+    hop_table = _hop_limit_table(regions)
+    if hop_table:
+        overview.tables.append(hop_table)
     defaults = ("http_tokens", "http_put_response_hop_limit", "http_endpoint", "http_tokens_enforced", "managed_by")
     overview.tables.append(
         Table(
@@ -626,6 +629,31 @@ def _per_region_section(regions: list) -> Section:
         )
     )
     return overview
+
+
+def _hop_limit_table(regions: list) -> Table | None:
+    """With a hop-limit policy (metadata_options_info hop_limit_policy): a row per region and kind, a column per
+    hop-limit verdict, beside the tokens verdicts above."""
+    rows = []
+    names: list = []
+    for region in regions:
+        for kind, counts in _map(region.get("hop_limit_summary")).items():
+            counts = _map(counts)
+            names = list(dict.fromkeys([*names, *counts]))
+            rows.append((region, kind, counts))
+    if not rows:
+        return None
+    policy = ", ".join(
+        dict.fromkeys(
+            f"{bound} {_text(value)}" for r, _k, _c in rows for bound, value in _map(r.get("hop_limit_policy")).items()
+        )
+    )
+    return Table(
+        f"Hop limit per verdict (policy: {policy or 'unknown'})",
+        ("Region", "Kind", *names),
+        [(_region_name(r), _text(kind), *(_text(c.get(name, 0)) for name in names)) for r, kind, c in rows],
+        counted=False,
+    )
 
 
 def _name_of(item: Mapping) -> str:

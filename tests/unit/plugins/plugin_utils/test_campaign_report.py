@@ -666,3 +666,17 @@ def test_a_fleet_row_names_its_kind_and_its_move():
         ("ec2_fleet", "fleet-1", "moved launch_template_configs[0]: lt-1 version 1 -> 3"),
         ("spot_fleet_request", "sfr-1", "moved launch_template_configs[0]: lt-1 version 2 -> 4"),
     ]
+
+
+def test_a_hop_limit_policy_shows_its_verdicts_beside_the_tokens_ones():
+    """Issue 30, item 4: the per-region section has a hop-limit table only when the audit had a policy."""
+    region = {
+        "region": "eu-west-1",
+        "hop_limit_policy": {"max": 1},
+        "hop_limit_summary": {"launch_templates": {"unknown": 0, "above_max": 2, "below_min": 0, "within_policy": 5}},
+    }
+    text = imdsv2_campaign_markdown({"phase": "audit", "generated": "now", "regions": [region]})
+    assert "Hop limit per verdict \\(policy: max 1\\)" in text  # Markdown-escaped
+    assert "| eu-west-1 | launch\\_templates | 0 | 2 | 0 | 5 |" in text
+    plain = imdsv2_campaign_markdown({"phase": "audit", "generated": "now", "regions": [{"region": "eu-west-1"}]})
+    assert "Hop limit" not in plain
