@@ -408,8 +408,9 @@ def _thing_of(result: Mapping) -> tuple:
     target = item[1] if isinstance(item, list) and len(item) > 1 and isinstance(item[1], Mapping) else {}
     for kind, key, name_key in (
         ("instance", "instance_id", "name"),
-        ("launch_template", "launch_template_id", "launch_template_name"),
+        # A group's first: a group moved to a template made from its launch configuration names both.
         ("auto_scaling_group", "auto_scaling_group_name", "auto_scaling_group_name"),
+        ("launch_template", "launch_template_id", "launch_template_name"),
         ("ec2_fleet", "fleet_id", "name"),
         ("spot_fleet_request", "spot_fleet_request_id", "name"),
     ):

@@ -311,3 +311,83 @@ def test_a_launch_paths_step_that_fails_midway_fails_the_play_and_the_rerun_rest
         "m7i.large",
         "required",
     )
+
+
+def test_the_launch_paths_phase_moves_every_launch_path_then_enforcement_is_accepted(tmp_path, moto_endpoint):
+    """Issue 30: a mixed region - a template on $Default, a group pinned to a version and one whose mixed-instances
+    override is pinned, a group on a launch configuration, a configuration no group uses, a maintain EC2 Fleet
+    pinned to a version and a request fleet. With every opt-in, one launch_paths run leaves no launch path allowing
+    IMDSv1, and the account phase's enforcement is accepted."""
+    region = "ap-south-1"
+    ec2 = boto3.client("ec2", endpoint_url=moto_endpoint, region_name=region)
+    autoscaling = boto3.client("autoscaling", endpoint_url=moto_endpoint, region_name=region)
+    image = ec2.register_image(Name="mixed-fixture")["ImageId"]
+    data = {"ImageId": image, "InstanceType": "t3.micro", "MetadataOptions": {"HttpTokens": "optional"}}
+    web = ec2.create_launch_template(LaunchTemplateName="mixed-web", LaunchTemplateData=data)["LaunchTemplate"]
+    batch = ec2.create_launch_template(LaunchTemplateName="mixed-batch", LaunchTemplateData=data)["LaunchTemplate"]
+    zones = {"AvailabilityZones": [f"{region}a"], "MinSize": 0, "MaxSize": 1}
+    pinned = {"LaunchTemplateId": web["LaunchTemplateId"], "Version": "1"}
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName="pinned-asg", LaunchTemplate=pinned, **zones)
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="mixed-asg",
+        MixedInstancesPolicy={
+            "LaunchTemplate": {
+                "LaunchTemplateSpecification": {"LaunchTemplateId": web["LaunchTemplateId"], "Version": "$Default"},
+                "Overrides": [
+                    {"InstanceType": "t3.small",
+                     "LaunchTemplateSpecification": {"LaunchTemplateId": batch["LaunchTemplateId"], "Version": "1"}}
+                ],
+            }
+        },
+        **zones,
+    )  # fmt: skip
+    for name in ("lc-used", "lc-orphan"):
+        autoscaling.create_launch_configuration(
+            LaunchConfigurationName=name, ImageId=image, InstanceType="t3.micro", AssociatePublicIpAddress=False
+        )
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName="lc-asg", LaunchConfigurationName="lc-used", **zones)
+    capacity = {"TotalTargetCapacity": 0, "DefaultTargetCapacityType": "on-demand"}
+    for fleet_type in ("maintain", "request"):
+        ec2.create_fleet(
+            Type=fleet_type,
+            TargetCapacitySpecification=capacity,
+            LaunchTemplateConfigs=[
+                {"LaunchTemplateSpecification": pinned, "Overrides": [{"InstanceType": "t3.small"}]}
+            ],
+        )
+    playbook = tmp_path / "campaign.yml"
+    playbook.write_text("- ansible.builtin.import_playbook: ec2meta.imds.imdsv2_campaign\n", encoding="utf-8")
+    variables = {
+        "campaign_phase": "launch_paths",
+        "campaign_regions": [region],
+        "campaign_endpoint_url": moto_endpoint,
+        "campaign_report_dir": str(tmp_path / "report"),
+        "campaign_move_pinned_groups": True,
+        "campaign_move_pinned_fleets": True,
+        "campaign_move_launch_configurations": True,
+        "campaign_hop_limit_policy": {"max": 1},
+    }
+    run = run_playbook(playbook, variables, verbosity="")
+    assert run.returncode == 0, run.stdout + run.stderr
+    markdown = (tmp_path / "report" / "imdsv2-campaign-launch_paths.md").read_text(encoding="utf-8")
+    for line in (
+        f"moved launch_template: {web['LaunchTemplateId']} version 1 -> 2",
+        f"moved mixed_instances_override[0]: {batch['LaunchTemplateId']} version 1 -> 2",
+        "moved launch configuration lc-used -> launch template lc-used-imdsv2",
+        "moved launch_template_configs[0]:",
+        "Hop limit per verdict (policy: max 1)",
+    ):
+        assert md_escape(line) in markdown, markdown
+    assert "Ready to enforce: yes" in markdown, markdown
+    groups = {
+        group["AutoScalingGroupName"]: group
+        for group in autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["pinned-asg", "lc-asg"])[
+            "AutoScalingGroups"
+        ]
+    }
+    assert groups["pinned-asg"]["LaunchTemplate"]["Version"] == "2"
+    assert groups["lc-asg"]["LaunchTemplate"]["LaunchTemplateName"] == "lc-used-imdsv2"
+
+    run = run_playbook(playbook, {**variables, "campaign_phase": "account"}, verbosity="")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert ec2.get_instance_metadata_defaults()["AccountLevel"].get("HttpTokensEnforced") == "enabled"
