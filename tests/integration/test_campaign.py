@@ -34,7 +34,7 @@ def fleet(moto_endpoint):
     return {region: story(moto_endpoint, region) for region in REGIONS}
 
 
-def campaign(tmp_path, moto_endpoint, phase, regions=None, check=False):
+def campaign(tmp_path, moto_endpoint, phase, regions=None, check=False, **extra):
     regions = REGIONS if regions is None else regions
     playbook = tmp_path / "campaign.yml"
     playbook.write_text("- ansible.builtin.import_playbook: ec2meta.imds.imdsv2_campaign\n", encoding="utf-8")
@@ -45,6 +45,7 @@ def campaign(tmp_path, moto_endpoint, phase, regions=None, check=False):
             "campaign_regions": regions,
             "campaign_endpoint_url": moto_endpoint,
             "campaign_report_dir": str(tmp_path / "report"),
+            **extra,
         },
         verbosity="--check" if check else "",
     )
@@ -166,12 +167,19 @@ def test_check_mode_sends_no_change_in_any_phase_and_writes_a_dry_run_report(tmp
     regions = ["eu-west-3"]
     made = story(moto_endpoint, regions[0])
     actions_seen.clear()
+    # Every opt-in of the launch_paths phase on (issue 30): the moves send no write under --check either.
+    opt_ins = dict.fromkeys(
+        ("campaign_move_pinned_groups", "campaign_move_pinned_fleets", "campaign_move_launch_configurations"), True
+    )
     for phase in ("audit", "instances", "launch_paths", "account"):
-        run, markdown, html = campaign(tmp_path, moto_endpoint, phase, regions, check=True)
+        run, markdown, html = campaign(tmp_path, moto_endpoint, phase, regions, check=True, **opt_ins)
         assert "**DRY RUN \\(check mode\\)**" in markdown, run.stdout + run.stderr
         assert '<p class="dry">' in html
         assert f"imdsv2-campaign-{phase}-check.md (and .html)" in run.stdout
         assert not (tmp_path / "report" / f"imdsv2-campaign-{phase}.md").exists()
+        if phase == "launch_paths":  # the opt-ins ran and said what they would do
+            assert md_escape("would move launch configuration old-lc -> launch template old-lc-imdsv2") in markdown
+            assert md_escape("left: launch_template:") in markdown  # legacy-asg: no successor under --check
     assert "**Dry run**: nothing was changed" in markdown
     writes = sorted({action for action in actions_seen if action.startswith(WRITE_VERBS)})
     assert writes == []
