@@ -95,6 +95,15 @@ options:
       - Read from this time (ISO 8601, for example V(2026-11-20T15:00:00Z); UTC when no zone is given) instead
         of O(imdsv1_usage_window) days back, for example from the moment tokens were required.
     type: str
+  hop_limit_policy:
+    description:
+      - A bound on C(http_put_response_hop_limit) - a dict with one key, C(max) or C(min), and a number from 1 to 64.
+        Each instance and launch path then gets C(hop_limit_verdict) (V(within_policy), V(above_max), V(below_min),
+        V(unknown)) and C(hop_limit_reason) beside its tokens verdict, and the result RV(hop_limit_summary).
+      - C(max) 1 is what AWS Config (autoscaling-launch-config-hop-limit), Control Tower (CT.EC2.PR.2) and Security
+        Hub (AutoScaling.4) check; containers that read IMDS need C(min) 2 (3 for some eBPF CNIs).
+      - The hop-limit verdict does not decide enforcement readiness, which is about tokens.
+    type: dict
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ec2meta.imds.aws
@@ -400,7 +409,10 @@ auto_scaling_groups:
 launch_configurations:
   description:
     - The region's launch configurations, each with C(launch_configuration_name), C(image_id), C(metadata_options),
-      C(effective), C(sources), C(verdict), C(verdict_reason) and C(blocks_enforcement).
+      C(effective), C(sources), C(verdict), C(verdict_reason), C(blocks_enforcement), C(used_by) (the Auto Scaling
+      groups that launch from it) and C(launches_new_instances).
+    - A launch configuration that no group uses launches nothing - its verdict is V(not_launching), it does not block
+      enforcement, and C(verdict_if_used) says what a group launched from it would get.
   returned: when O(include) has V(launch_configurations)
   type: list
   elements: dict
@@ -451,6 +463,17 @@ launch_path_summary:
   type: dict
   sample: {"launch_templates": {"unknown": 0, "launch_refused": 0, "allows_imdsv1": 3, "endpoint_disabled": 0,
                                 "enforced": 12, "not_launching": 0}}
+hop_limit_policy:
+  description: The policy the hop-limit verdicts were given under.
+  returned: when O(hop_limit_policy) is set
+  type: dict
+  sample: {"max": 1}
+hop_limit_summary:
+  description: How many instances and launch paths of each kind got each hop-limit verdict.
+  returned: when O(hop_limit_policy) is set
+  type: dict
+  sample: {"instances": {"unknown": 0, "above_max": 4, "below_min": 0, "within_policy": 20},
+           "launch_templates": {"unknown": 0, "above_max": 1, "below_min": 0, "within_policy": 9}}
 not_audited:
   description: What the launch-path audit cannot see, once per result.
   returned: when O(include) has a launch path
@@ -478,6 +501,7 @@ not_audited:
 """
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import check_regions  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.hop_limit_policy import apply_policy, check_policy  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage import (  # noqa: E402
     DEFAULT_WINDOW_DAYS,
     audit,
@@ -500,6 +524,7 @@ def argument_spec() -> dict:
         "imdsv1_usage_window": {"type": "int", "default": DEFAULT_WINDOW_DAYS},
         "imdsv1_usage_since": {"type": "str"},
         "include": {"type": "list", "elements": "str", "choices": list(INCLUDE_CHOICES), "default": ["instances"]},
+        "hop_limit_policy": {"type": "dict"},
     }
 
 
@@ -508,6 +533,7 @@ def main() -> None:
     params = module.params
     with module.failures_reported():
         check_window(params["imdsv1_usage_window"])
+        hop_limit_policy = check_policy(params["hop_limit_policy"])
         since = parse_since(params["imdsv1_usage_since"]) if params["imdsv1_usage_since"] else None
         region = check_regions(
             [
@@ -539,6 +565,7 @@ def main() -> None:
         if paths:
             found = audit_launch_paths(ec2, module.aws_client("autoscaling", region), budget, region, paths)
             result = {**result, **found, "api_calls": {**result["api_calls"], **found["api_calls"]}}
+        apply_policy(result, hop_limit_policy)
     module.exit(changed=False, region=region, **result)
 
 

@@ -57,13 +57,15 @@ PATH_KIND_ROWS: tuple = (
         "launch_templates",
         "Launch templates",
         "launch_template_id",
-        "the launch_paths phase; a group pinned to a version number keeps it until the group is updated",
+        "the launch_paths phase; a group pinned to a version number keeps it until the group is moved "
+        "(campaign_move_pinned_groups=true)",
     ),
     (
         "auto_scaling_groups",
         "Auto Scaling groups",
         "auto_scaling_group_name",
-        "follows its template (the launch_paths phase), unless pinned to a version number: then update the group",
+        "follows its template (the launch_paths phase); pinned to a version number, it moves to that version's "
+        "successor with campaign_move_pinned_groups=true",
     ),
     (
         "launch_configurations",
@@ -139,6 +141,10 @@ def filter_input(report: Any) -> Mapping:
 
 def _list(value: Any) -> list:
     return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _texts(value: Any) -> list:
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
 def _map(value: Any) -> Mapping:
@@ -375,6 +381,12 @@ def _change_texts(result: Mapping, check_mode: bool = False) -> list:
         return [f"refused or failed{reason}: {_text(result.get('msg'))}", *(f"done before it: {t}" for t in done)]
     if _list(result.get("lineage")):
         return _lineage_texts(result, check_mode)
+    # auto_scaling_group_launch_template, fleet_launch_template, launch_configuration_template: old -> new per move,
+    # then what was left and why.
+    if "moves" in result:
+        verb = "would move" if check_mode else "moved"
+        moved = [f"{verb} {_text(text)}" for text in _texts(result.get("moves"))]
+        return moved + [f"left: {_text(text)}" for text in _texts(result.get("left"))]
     if result.get("version_created"):
         return [f"version {result['version_created']} created, default version {_text(result.get('default_version'))}"]
     if "launch_template_id" in result:
@@ -396,7 +408,11 @@ def _thing_of(result: Mapping) -> tuple:
     target = item[1] if isinstance(item, list) and len(item) > 1 and isinstance(item[1], Mapping) else {}
     for kind, key, name_key in (
         ("instance", "instance_id", "name"),
+        # A group's first: a group moved to a template made from its launch configuration names both.
+        ("auto_scaling_group", "auto_scaling_group_name", "auto_scaling_group_name"),
         ("launch_template", "launch_template_id", "launch_template_name"),
+        ("ec2_fleet", "fleet_id", "name"),
+        ("spot_fleet_request", "spot_fleet_request_id", "name"),
     ):
         value = result.get(key) or target.get(key)
         if value:
@@ -410,7 +426,10 @@ def changes_from(task_results: Any, check_mode: bool = False) -> list:
     for task in _list(task_results):
         results = _list(task.get("results")) if "results" in task else [task]
         for result in results:
-            if result.get("skipped") or not (result.get("changed") or result.get("failed")):
+            # A pinned group left alone is not a change, but the report says what was left and why.
+            if result.get("skipped") or not (
+                result.get("changed") or result.get("failed") or _texts(result.get("left"))
+            ):
                 continue
             if isinstance(result.get("regions"), list) and not result.get("failed"):
                 for outcome in _list(result["regions"]):
@@ -595,6 +614,9 @@ def _per_region_section(regions: list) -> Section:
                 counted=False,
             )
         )
+    hop_table = _hop_limit_table(regions)
+    if hop_table:
+        overview.tables.append(hop_table)
     defaults = ("http_tokens", "http_put_response_hop_limit", "http_endpoint", "http_tokens_enforced", "managed_by")
     overview.tables.append(
         Table(
@@ -608,6 +630,31 @@ def _per_region_section(regions: list) -> Section:
         )
     )
     return overview
+
+
+def _hop_limit_table(regions: list) -> Table | None:
+    """With a hop-limit policy (metadata_options_info hop_limit_policy): a row per region and kind, a column per
+    hop-limit verdict, beside the tokens verdicts above."""
+    rows = []
+    names: list = []
+    for region in regions:
+        for kind, counts in _map(region.get("hop_limit_summary")).items():
+            counts = _map(counts)
+            names = list(dict.fromkeys([*names, *counts]))
+            rows.append((region, kind, counts))
+    if not rows:
+        return None
+    policy = ", ".join(
+        dict.fromkeys(
+            f"{bound} {_text(value)}" for r, _k, _c in rows for bound, value in _map(r.get("hop_limit_policy")).items()
+        )
+    )
+    return Table(
+        f"Hop limit per verdict (policy: {policy or 'unknown'})",
+        ("Region", "Kind", *names),
+        [(_region_name(r), _text(kind), *(_text(c.get(name, 0)) for name in names)) for r, kind, c in rows],
+        counted=False,
+    )
 
 
 def _name_of(item: Mapping) -> str:

@@ -284,7 +284,75 @@ def _spot_fleet_methods(original: dict) -> dict:
         result.result["SpotFleetRequestConfigs"] = answered
         return result
 
-    return {"request_spot_fleet": request_spot_fleet, "describe_spot_fleet_requests": describe_spot_fleet_requests}
+    def modify_spot_fleet_request(self: Any) -> Any:
+        configs = self._get_param("LaunchTemplateConfigs")
+        if not configs:
+            return original["modify_spot_fleet_request"](self)
+        request_id = self._get_param("SpotFleetRequestId")
+        request = self.ec2_backend.spot_fleet_requests.get(request_id)
+        if request is None:
+            raise _ec2_error()(
+                "InvalidSpotFleetRequestId.NotFound", f"The spot fleet request ID '{request_id}' does not exist"
+            )
+        with _LOCK:
+            asked = given.setdefault(
+                request, {"Type": "maintain", "LaunchSpecifications": 0, "LaunchTemplateConfigs": []}
+            )
+            if asked["Type"] != "maintain":
+                raise _ec2_error()("InvalidParameterValue", "Only a request of type maintain can be modified")
+            asked["LaunchTemplateConfigs"] = configs
+        self.error_on_dryrun()
+        return _action_result()({"Return": True})
+
+    def modify_fleet(self: Any) -> Any:
+        fleet_id = self._get_param("FleetId")
+        fleet = self.ec2_backend.fleets.get(fleet_id)
+        if fleet is None:
+            raise _ec2_error()("InvalidFleetId.NotFound", f"The fleet ID '{fleet_id}' does not exist")
+        if fleet.fleet_type != "maintain":
+            raise _ec2_error()("InvalidParameterValue", f"Fleet {fleet_id} is of type {fleet.fleet_type}, not maintain")
+        self.error_on_dryrun()
+        configs = self._get_param("LaunchTemplateConfigs")
+        if configs:
+            fleet.launch_template_configs = configs
+        capacity = self._get_param("TargetCapacitySpecification")
+        if capacity:
+            fleet.target_capacity_specification = {**fleet.target_capacity_specification, **capacity}
+        return _action_result()({"Return": True})
+
+    return {
+        "request_spot_fleet": request_spot_fleet,
+        "describe_spot_fleet_requests": describe_spot_fleet_requests,
+        "modify_spot_fleet_request": modify_spot_fleet_request,
+        "modify_fleet": modify_fleet,
+    }
+
+
+def _template_replaces_configuration(original: Any) -> Any:
+    """UpdateAutoScalingGroup with a launch template (or a mixed-instances policy) and no launch configuration:
+    the group leaves its launch configuration, as Auto Scaling does (moto keeps both)."""
+
+    def update_auto_scaling_group(self: Any) -> Any:
+        result = original(self)
+        moved = self._get_param("LaunchTemplate") or self._get_param("MixedInstancesPolicy")
+        if moved and not self._get_param("LaunchConfigurationName"):
+            group = self.autoscaling_backend.autoscaling_groups[self._get_param("AutoScalingGroupName")]
+            group.launch_configuration_name, group.launch_config = None, None
+        return result
+
+    return update_auto_scaling_group
+
+
+def _ec2_error() -> type:
+    from moto.ec2.exceptions import EC2ClientError
+
+    return EC2ClientError
+
+
+def _action_result() -> type:
+    from moto.core.responses import ActionResult
+
+    return ActionResult
 
 
 # ----------------------------------------------------------------------------- faults
@@ -335,7 +403,7 @@ def install() -> None:
     from moto.ec2.responses import EC2Response
 
     names = ("register_image", "modify_image_attribute", "describe_image_attribute", "copy_image")
-    spot = ("request_spot_fleet", "describe_spot_fleet_requests")
+    spot = ("request_spot_fleet", "describe_spot_fleet_requests", "modify_spot_fleet_request")
     original = {name: getattr(EC2Response, name) for name in (*names, *spot, "create_launch_template_version")}
     methods = {
         **_defaults_methods(EC2ClientError, ActionResult),
@@ -345,6 +413,9 @@ def install() -> None:
     }
     for name, method in methods.items():
         setattr(EC2Response, name, method)
+    AutoScalingResponse.update_auto_scaling_group = _template_replaces_configuration(
+        AutoScalingResponse.update_auto_scaling_group
+    )
     EC2Response.call_action = _with_faults(EC2Response.call_action, EC2ClientError, ActionResult)
     AutoScalingResponse.call_action = _with_faults(
         AutoScalingResponse.call_action, AutoscalingClientError, ActionResult

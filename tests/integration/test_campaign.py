@@ -34,7 +34,7 @@ def fleet(moto_endpoint):
     return {region: story(moto_endpoint, region) for region in REGIONS}
 
 
-def campaign(tmp_path, moto_endpoint, phase, regions=None, check=False):
+def campaign(tmp_path, moto_endpoint, phase, regions=None, check=False, **extra):
     regions = REGIONS if regions is None else regions
     playbook = tmp_path / "campaign.yml"
     playbook.write_text("- ansible.builtin.import_playbook: ec2meta.imds.imdsv2_campaign\n", encoding="utf-8")
@@ -45,6 +45,7 @@ def campaign(tmp_path, moto_endpoint, phase, regions=None, check=False):
             "campaign_regions": regions,
             "campaign_endpoint_url": moto_endpoint,
             "campaign_report_dir": str(tmp_path / "report"),
+            **extra,
         },
         verbosity="--check" if check else "",
     )
@@ -166,12 +167,19 @@ def test_check_mode_sends_no_change_in_any_phase_and_writes_a_dry_run_report(tmp
     regions = ["eu-west-3"]
     made = story(moto_endpoint, regions[0])
     actions_seen.clear()
+    # Every opt-in of the launch_paths phase on (issue 30): the moves send no write under --check either.
+    opt_ins = dict.fromkeys(
+        ("campaign_move_pinned_groups", "campaign_move_pinned_fleets", "campaign_move_launch_configurations"), True
+    )
     for phase in ("audit", "instances", "launch_paths", "account"):
-        run, markdown, html = campaign(tmp_path, moto_endpoint, phase, regions, check=True)
+        run, markdown, html = campaign(tmp_path, moto_endpoint, phase, regions, check=True, **opt_ins)
         assert "**DRY RUN \\(check mode\\)**" in markdown, run.stdout + run.stderr
         assert '<p class="dry">' in html
         assert f"imdsv2-campaign-{phase}-check.md (and .html)" in run.stdout
         assert not (tmp_path / "report" / f"imdsv2-campaign-{phase}.md").exists()
+        if phase == "launch_paths":  # the opt-ins ran and said what they would do
+            assert md_escape("would move launch configuration old-lc -> launch template old-lc-imdsv2") in markdown
+            assert md_escape("left: launch_template:") in markdown  # legacy-asg: no successor under --check
     assert "**Dry run**: nothing was changed" in markdown
     writes = sorted({action for action in actions_seen if action.startswith(WRITE_VERBS)})
     assert writes == []
@@ -311,3 +319,83 @@ def test_a_launch_paths_step_that_fails_midway_fails_the_play_and_the_rerun_rest
         "m7i.large",
         "required",
     )
+
+
+def test_the_launch_paths_phase_moves_every_launch_path_then_enforcement_is_accepted(tmp_path, moto_endpoint):
+    """Issue 30: a mixed region - a template on $Default, a group pinned to a version and one whose mixed-instances
+    override is pinned, a group on a launch configuration, a configuration no group uses, a maintain EC2 Fleet
+    pinned to a version and a request fleet. With every opt-in, one launch_paths run leaves no launch path allowing
+    IMDSv1, and the account phase's enforcement is accepted."""
+    region = "ap-south-1"
+    ec2 = boto3.client("ec2", endpoint_url=moto_endpoint, region_name=region)
+    autoscaling = boto3.client("autoscaling", endpoint_url=moto_endpoint, region_name=region)
+    image = ec2.register_image(Name="mixed-fixture")["ImageId"]
+    data = {"ImageId": image, "InstanceType": "t3.micro", "MetadataOptions": {"HttpTokens": "optional"}}
+    web = ec2.create_launch_template(LaunchTemplateName="mixed-web", LaunchTemplateData=data)["LaunchTemplate"]
+    batch = ec2.create_launch_template(LaunchTemplateName="mixed-batch", LaunchTemplateData=data)["LaunchTemplate"]
+    zones = {"AvailabilityZones": [f"{region}a"], "MinSize": 0, "MaxSize": 1}
+    pinned = {"LaunchTemplateId": web["LaunchTemplateId"], "Version": "1"}
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName="pinned-asg", LaunchTemplate=pinned, **zones)
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="mixed-asg",
+        MixedInstancesPolicy={
+            "LaunchTemplate": {
+                "LaunchTemplateSpecification": {"LaunchTemplateId": web["LaunchTemplateId"], "Version": "$Default"},
+                "Overrides": [
+                    {"InstanceType": "t3.small",
+                     "LaunchTemplateSpecification": {"LaunchTemplateId": batch["LaunchTemplateId"], "Version": "1"}}
+                ],
+            }
+        },
+        **zones,
+    )  # fmt: skip
+    for name in ("lc-used", "lc-orphan"):
+        autoscaling.create_launch_configuration(
+            LaunchConfigurationName=name, ImageId=image, InstanceType="t3.micro", AssociatePublicIpAddress=False
+        )
+    autoscaling.create_auto_scaling_group(AutoScalingGroupName="lc-asg", LaunchConfigurationName="lc-used", **zones)
+    capacity = {"TotalTargetCapacity": 0, "DefaultTargetCapacityType": "on-demand"}
+    for fleet_type in ("maintain", "request"):
+        ec2.create_fleet(
+            Type=fleet_type,
+            TargetCapacitySpecification=capacity,
+            LaunchTemplateConfigs=[
+                {"LaunchTemplateSpecification": pinned, "Overrides": [{"InstanceType": "t3.small"}]}
+            ],
+        )
+    playbook = tmp_path / "campaign.yml"
+    playbook.write_text("- ansible.builtin.import_playbook: ec2meta.imds.imdsv2_campaign\n", encoding="utf-8")
+    variables = {
+        "campaign_phase": "launch_paths",
+        "campaign_regions": [region],
+        "campaign_endpoint_url": moto_endpoint,
+        "campaign_report_dir": str(tmp_path / "report"),
+        "campaign_move_pinned_groups": True,
+        "campaign_move_pinned_fleets": True,
+        "campaign_move_launch_configurations": True,
+        "campaign_hop_limit_policy": {"max": 1},
+    }
+    run = run_playbook(playbook, variables, verbosity="")
+    assert run.returncode == 0, run.stdout + run.stderr
+    markdown = (tmp_path / "report" / "imdsv2-campaign-launch_paths.md").read_text(encoding="utf-8")
+    for line in (
+        f"moved launch_template: {web['LaunchTemplateId']} version 1 -> 2",
+        f"moved mixed_instances_override[0]: {batch['LaunchTemplateId']} version 1 -> 2",
+        "moved launch configuration lc-used -> launch template lc-used-imdsv2",
+        "moved launch_template_configs[0]:",
+        "Hop limit per verdict (policy: max 1)",
+    ):
+        assert md_escape(line) in markdown, markdown
+    assert "Ready to enforce: yes" in markdown, markdown
+    groups = {
+        group["AutoScalingGroupName"]: group
+        for group in autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["pinned-asg", "lc-asg"])[
+            "AutoScalingGroups"
+        ]
+    }
+    assert groups["pinned-asg"]["LaunchTemplate"]["Version"] == "2"
+    assert groups["lc-asg"]["LaunchTemplate"]["LaunchTemplateName"] == "lc-used-imdsv2"
+
+    run = run_playbook(playbook, {**variables, "campaign_phase": "account"}, verbosity="")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert ec2.get_instance_metadata_defaults()["AccountLevel"].get("HttpTokensEnforced") == "enabled"

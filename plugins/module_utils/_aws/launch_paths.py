@@ -199,8 +199,9 @@ PATH_VERDICTS: tuple = (
     ),
     PathVerdict(
         "not_launching",
-        "a fleet that launches no new instances: type instant, a request fleet whose one-time request is fulfilled, "
-        "or a fleet that is deleted, cancelled or failed; its launch paths are listed for the record",
+        "a fleet that launches no new instances (type instant, a request fleet whose one-time request is fulfilled, "
+        "or a fleet that is deleted, cancelled or failed), or a launch configuration no Auto Scaling group uses; "
+        "its launch paths are listed for the record",
         False,
         "nothing to do for enforcement",
         "{cause}",
@@ -690,7 +691,8 @@ class Region:
 def read_region(ec2: Any, autoscaling: Any, reader: Reader, want: set) -> Region:
     """Every listing ``want`` needs, then the template versions and AMIs the launch paths use."""
     need_templates = bool(want & {"launch_templates", "auto_scaling_groups", "ec2_fleets", "spot_fleet_requests"})
-    need_groups = bool(want & {"auto_scaling_groups", "launch_templates"})
+    # A launch configuration is judged by whether a group uses it: one that none uses launches nothing.
+    need_groups = bool(want & {"auto_scaling_groups", "launch_templates", "launch_configurations"})
     need_configurations = bool(want & {"launch_configurations", "auto_scaling_groups"})
     region = Region(
         read_templates(ec2, reader) if need_templates else {},
@@ -752,7 +754,10 @@ def audit_launch_paths(
         by_name = {_text(item.get("LaunchConfigurationName")): item for item in found.configurations}
         result["auto_scaling_groups"] = [group_result(g, templates, by_name, account, images) for g in found.groups]
     if "launch_configurations" in want:
-        result["launch_configurations"] = [configuration_result(c, account, images) for c in found.configurations]
+        users = configuration_users(found.groups)
+        result["launch_configurations"] = [
+            standalone_configuration(c, users, account, images) for c in found.configurations
+        ]
     for kind, items in found.fleets.items():
         if kind in want:
             result[kind] = [fleet_result(kind, fleet, templates, account, images) for fleet in items]
@@ -931,6 +936,34 @@ def configuration_result(configuration: Mapping, account: Account, images: Mappi
         "metadata_options": options_as_given(block),
         **judge(launch_options(block), account, image_layer(image_id, images)),
     }
+
+
+def configuration_users(groups: list) -> dict:
+    """launch configuration name -> the names of the groups that launch from it."""
+    users: dict = {}
+    for group in groups:
+        name = _text(group.get("LaunchConfigurationName"))
+        if name:
+            users.setdefault(name, []).append(_text(group.get("AutoScalingGroupName")))
+    return users
+
+
+def standalone_configuration(configuration: Mapping, users: Mapping, account: Account, images: Mapping) -> dict:
+    """A launch configuration in the region's list: judged as launched, but one that no group uses launches nothing
+    (a configuration launches only through a group), so it does not stand in the way of enforcement."""
+    judged = configuration_result(configuration, account, images)
+    used_by = users.get(judged["launch_configuration_name"], [])
+    judged["used_by"] = used_by
+    judged["launches_new_instances"] = bool(used_by)
+    if not used_by:
+        judged["verdict_if_used"] = judged["verdict"]
+        cause = f"no Auto Scaling group uses it: it launches nothing (launched, it would be {judged['verdict']})"
+        judged.update(
+            verdict="not_launching",
+            verdict_reason=VERDICTS["not_launching"].reason.format(cause=cause),
+            blocks_enforcement=False,
+        )
+    return judged
 
 
 def image_result(image_id: str, image: Mapping) -> dict:

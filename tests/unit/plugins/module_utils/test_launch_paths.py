@@ -278,7 +278,7 @@ def test_templates_groups_and_configurations_get_what_the_next_launch_would_get(
     assert groups["on-lc"]["verdict"] == "allows_imdsv1"
 
     configurations = by(found["launch_configurations"], "launch_configuration_name")
-    assert configurations["lc-required"]["verdict"] == "enforced"
+    assert configurations["lc-required"]["verdict_if_used"] == "enforced"  # no group uses it
     assert configurations["lc-plain"]["verdict"] == "allows_imdsv1"
     images = by(found["images"], "image_id")
     assert images[region_fleet["ami_v2"]]["imds_support"] == "v2.0"
@@ -342,3 +342,28 @@ def test_account_defaults_object_round_trip():
     defaults = AccountDefaults("eu-west-1", {"http_tokens": "required"}, "declarative-policy", "policy says")
     assert defaults.managed_by_policy is True
     assert defaults.as_dict()["managed_exception_message"] == "policy says"
+
+
+def test_a_launch_configuration_no_group_uses_launches_nothing_and_does_not_block_enforcement(
+    moto_endpoint, region_fleet
+):
+    """Issue 30, item 5: lc-required has no group, lc-plain has on-lc. Old code: every configuration that allowed
+    IMDSv1 blocked enforcement, also after its last group had moved."""
+    autoscaling = boto3.client("autoscaling", endpoint_url=moto_endpoint, region_name=REGION)
+    autoscaling.create_launch_configuration(
+        LaunchConfigurationName="lc-orphan", ImageId=region_fleet["ami_plain"], InstanceType="t3.micro"
+    )
+    try:
+        found = run_audit(moto_endpoint, include=("launch_configurations",))
+    finally:
+        autoscaling.delete_launch_configuration(LaunchConfigurationName="lc-orphan")
+    configurations = by(found["launch_configurations"], "launch_configuration_name")
+    orphan = configurations["lc-orphan"]
+    assert (orphan["verdict"], orphan["blocks_enforcement"], orphan["used_by"]) == ("not_launching", False, [])
+    assert orphan["verdict_if_used"] == "allows_imdsv1"
+    assert "no Auto Scaling group uses it" in orphan["verdict_reason"]
+    used = configurations["lc-plain"]
+    assert (used["verdict"], used["blocks_enforcement"], used["used_by"]) == ("allows_imdsv1", True, ["on-lc"])
+    assert found["api_calls"]["autoscaling:DescribeAutoScalingGroups"] == 1
+    ready = readiness_from([], {"launch_configurations": found["launch_configurations"]})
+    assert [blocker["id"] for blocker in ready["blockers"]] == ["lc-plain"]

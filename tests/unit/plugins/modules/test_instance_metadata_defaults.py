@@ -269,15 +269,21 @@ def test_an_ec2_fleet_and_a_spot_fleet_block_enforcement(run_module, moto_endpoi
 
 @pytest.fixture
 def inherits_the_default(moto_endpoint):
-    """ap-southeast-2: a launch configuration that sets no metadata options, on an AMI without ImdsSupport, and
-    nothing else: it launches with whatever the account default says."""
+    """ap-southeast-2: a launch configuration that sets no metadata options, on an AMI without ImdsSupport, and a
+    group on it (one that no group uses launches nothing, issue 30): it launches with whatever the account default
+    says."""
     region = "ap-southeast-2"
     ec2, autoscaling = client(moto_endpoint, region), client(moto_endpoint, region, "autoscaling")
     image = ec2.register_image(Name="inherits-default")["ImageId"]
     autoscaling.create_launch_configuration(
         LaunchConfigurationName="lc-inherits", ImageId=image, InstanceType="t3.micro"
     )
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="asg-inherits", LaunchConfigurationName="lc-inherits",
+        AvailabilityZones=[f"{region}a"], MinSize=0, MaxSize=1,
+    )  # fmt: skip
     yield region
+    autoscaling.delete_auto_scaling_group(AutoScalingGroupName="asg-inherits", ForceDelete=True)
     autoscaling.delete_launch_configuration(LaunchConfigurationName="lc-inherits")
 
 

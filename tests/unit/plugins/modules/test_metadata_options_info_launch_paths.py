@@ -119,7 +119,9 @@ def test_values_the_audit_does_not_know_make_paths_unknown_and_the_audit_goes_on
         assert templates["all-three"]["versions"][0]["metadata_options"]["http_tokens"] == "bogus"
         assert templates["fine"]["verdict"] != "unknown"
         configurations = {item["launch_configuration_name"]: item for item in result["launch_configurations"]}
-        assert configurations["lc-bogus"]["verdict"] == "unknown"
+        # No group uses it, so it launches nothing; launched, it would be unknown.
+        assert configurations["lc-bogus"]["verdict"] == "not_launching"
+        assert configurations["lc-bogus"]["verdict_if_used"] == "unknown"
         assert result["launch_path_summary"]["launch_templates"]["unknown"] == 4
     finally:
         autoscaling.delete_launch_configuration(LaunchConfigurationName="lc-bogus")

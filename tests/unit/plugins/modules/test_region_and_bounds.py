@@ -20,7 +20,10 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import (
     bounded_message,
 )
 from ansible_collections.ec2meta.imds.plugins.modules import (
+    auto_scaling_group_launch_template,
+    fleet_launch_template,
     instance_metadata_defaults,
+    launch_configuration_template,
     launch_template_metadata_options,
     metadata_options,
     metadata_options_info,
@@ -32,6 +35,9 @@ REGION_MODULES = [
     (instance_metadata_defaults, {}),
     (launch_template_metadata_options, {"launch_template_id": "lt-0123456789abcdef0", "http_tokens": "required"}),
     (metadata_options, {"instance_id": "i-0123456789abcdef0", "http_tokens": "required"}),
+    (auto_scaling_group_launch_template, {"auto_scaling_group_name": "web-asg"}),
+    (fleet_launch_template, {"fleet_id": "fleet-01234567-89ab-cdef-0123-456789abcdef"}),
+    (launch_configuration_template, {"auto_scaling_group_name": "web-asg"}),
 ]
 IDS = [module.__name__.rsplit(".", 1)[1] for module, _arguments in REGION_MODULES]
 
@@ -68,6 +74,20 @@ def test_the_audit_refuses_a_region_botocore_does_not_know(run_module, moto_endp
     result = run_module(metadata_options_info, {"endpoint_url": moto_endpoint, "region": "eu-nowhere-1"})
     assert (result.get("failed"), result.get("reason")) == (True, "invalid_option")
     assert "Unknown AWS region 'eu-nowhere-1'" in result["msg"]
+
+
+@pytest.mark.parametrize(
+    ("module", "option"),
+    [
+        (auto_scaling_group_launch_template, "auto_scaling_group_name"),
+        (launch_configuration_template, "auto_scaling_group_name"),
+        (fleet_launch_template, "fleet_id"),
+    ],
+)
+def test_an_empty_group_or_fleet_is_an_invalid_option(run_module, moto_endpoint, module, option):
+    result = run_module(module, {"endpoint_url": moto_endpoint, "region": "eu-west-1", option: "  "})
+    assert (result.get("failed"), result.get("reason")) == (True, "invalid_option")
+    assert f"{option} is empty" in result["msg"]
 
 
 @pytest.mark.parametrize("selector", ["launch_template_name", "launch_template_id"])

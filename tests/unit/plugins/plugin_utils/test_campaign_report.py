@@ -622,3 +622,61 @@ def test_a_template_change_lists_each_old_version_its_successor_and_its_users():
         changes[1] == "done before it: version 1 -> 3 (create), used by alias $Default, auto_scaling_group "
         "legacy-asg (pinned to v1, not moved)"
     )
+
+
+@pytest.mark.parametrize(("check_mode", "verb"), [(False, "moved"), (True, "would move")])
+def test_a_pinned_group_row_says_old_to_new_and_what_was_left(check_mode, verb):
+    """Issue 30, item 1: auto_scaling_group_launch_template's result, one row per move and per specification left
+    (a group left alone, unchanged, is still reported)."""
+    moved = {
+        "changed": True,
+        "auto_scaling_group_name": "legacy-asg",
+        "pinned": [{"path": "launch_template"}],
+        "moves": ["launch_template: lt-1 version 2 -> 5"],
+        "left": [],
+        "item": [{"region": "eu-west-1"}, {"auto_scaling_group_name": "legacy-asg"}],
+    }
+    left = {
+        **moved,
+        "changed": False,
+        "auto_scaling_group_name": "other-asg",
+        "moves": [],
+        "left": ["launch_template: lt-2 version 1: no later version is its launch data"],
+        "item": [{"region": "eu-west-1"}, {"auto_scaling_group_name": "other-asg"}],
+    }
+    untouched = {**moved, "changed": False, "moves": [], "left": []}
+    rows = report.changes_from([{"results": [moved, left, untouched]}], check_mode)
+    assert [(row["kind"], row["name"], row["change"]) for row in rows] == [
+        ("auto_scaling_group", "legacy-asg", f"{verb} launch_template: lt-1 version 2 -> 5"),
+        (
+            "auto_scaling_group",
+            "other-asg",
+            "left: launch_template: lt-2 version 1: no later version is its launch data",
+        ),
+    ]
+
+
+def test_a_fleet_row_names_its_kind_and_its_move():
+    """Issue 30, item 3: fleet_launch_template's result for each kind."""
+    base = {"changed": True, "pinned": [{}], "left": [], "item": [{"region": "eu-west-1"}, {}]}
+    ec2_fleet = {**base, "fleet_id": "fleet-1", "moves": ["launch_template_configs[0]: lt-1 version 1 -> 3"]}
+    spot = {**base, "spot_fleet_request_id": "sfr-1", "moves": ["launch_template_configs[0]: lt-1 version 2 -> 4"]}
+    rows = report.changes_from([{"results": [ec2_fleet, spot]}])
+    assert [(row["kind"], row["id"], row["change"]) for row in rows] == [
+        ("ec2_fleet", "fleet-1", "moved launch_template_configs[0]: lt-1 version 1 -> 3"),
+        ("spot_fleet_request", "sfr-1", "moved launch_template_configs[0]: lt-1 version 2 -> 4"),
+    ]
+
+
+def test_a_hop_limit_policy_shows_its_verdicts_beside_the_tokens_ones():
+    """Issue 30, item 4: the per-region section has a hop-limit table only when the audit had a policy."""
+    region = {
+        "region": "eu-west-1",
+        "hop_limit_policy": {"max": 1},
+        "hop_limit_summary": {"launch_templates": {"unknown": 0, "above_max": 2, "below_min": 0, "within_policy": 5}},
+    }
+    text = imdsv2_campaign_markdown({"phase": "audit", "generated": "now", "regions": [region]})
+    assert "Hop limit per verdict \\(policy: max 1\\)" in text  # Markdown-escaped
+    assert "| eu-west-1 | launch\\_templates | 0 | 2 | 0 | 5 |" in text
+    plain = imdsv2_campaign_markdown({"phase": "audit", "generated": "now", "regions": [{"region": "eu-west-1"}]})
+    assert "Hop limit" not in plain
