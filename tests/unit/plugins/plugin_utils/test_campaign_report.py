@@ -622,3 +622,22 @@ def test_a_template_change_lists_each_old_version_its_successor_and_its_users():
         changes[1] == "done before it: version 1 -> 3 (create), used by alias $Default, auto_scaling_group "
         "legacy-asg (pinned to v1, not moved)"
     )
+
+
+def test_a_many_instance_result_gives_the_rows_one_result_per_instance_gave():
+    one_per_instance = [
+        {"changed": True, "instance_id": "i-1", "item": [{"region": "eu-west-1"}, {"instance_id": "i-1", "name": "a"}]},
+        {"changed": False, "instance_id": "i-2", "item": [{"region": "eu-west-1"}, {"instance_id": "i-2", "name": "b"}]},
+        {"failed": True, "reason": "imdsv1_in_use", "msg": "in use",
+         "item": [{"region": "eu-west-1"}, {"instance_id": "i-3", "name": "c"}]},
+    ]  # fmt: skip
+    entries = [
+        {"instance_id": "i-1", "name": "a", "region": "eu-west-1", "changed": True, "failed": False},
+        {"instance_id": "i-2", "name": "b", "region": "eu-west-1", "changed": False, "failed": False},
+        {"instance_id": "i-3", "name": "c", "region": "eu-west-1", "changed": False, "failed": True,
+         "reason": "imdsv1_in_use", "msg": "in use"},
+    ]  # fmt: skip
+    many = {"failed": True, "changed": True, "instances": entries, "summary": {}, "item": ["eu-west-1", ["i-1"]]}
+    rows = report.changes_from([{"results": [many]}])
+    assert rows == report.changes_from([{"results": one_per_instance}])
+    assert [row["id"] for row in rows] == ["i-1", "i-3"]
