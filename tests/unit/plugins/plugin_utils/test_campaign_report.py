@@ -626,8 +626,10 @@ def test_a_template_change_lists_each_old_version_its_successor_and_its_users():
 
 def test_a_many_instance_result_gives_the_rows_one_result_per_instance_gave():
     one_per_instance = [
-        {"changed": True, "instance_id": "i-1", "item": [{"region": "eu-west-1"}, {"instance_id": "i-1", "name": "a"}]},
-        {"changed": False, "instance_id": "i-2", "item": [{"region": "eu-west-1"}, {"instance_id": "i-2", "name": "b"}]},
+        {"changed": True, "instance_id": "i-1",
+         "item": [{"region": "eu-west-1"}, {"instance_id": "i-1", "name": "a"}]},
+        {"changed": False, "instance_id": "i-2",
+         "item": [{"region": "eu-west-1"}, {"instance_id": "i-2", "name": "b"}]},
         {"failed": True, "reason": "imdsv1_in_use", "msg": "in use",
          "item": [{"region": "eu-west-1"}, {"instance_id": "i-3", "name": "c"}]},
     ]  # fmt: skip
