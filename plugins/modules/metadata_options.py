@@ -82,7 +82,7 @@ options:
   max_concurrency:
     description:
       - With O(instance_ids) or O(filters), how many ModifyInstanceMetadataOptions requests may be under way at
-        once, from 1 to 64. The rate limiter, not this, sets the pace.
+        once, from 1 to 10. The rate limiter, not this, sets the pace.
     type: int
     default: 8
     version_added: 1.1.0

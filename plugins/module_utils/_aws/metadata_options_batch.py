@@ -45,7 +45,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsCo
 DEFAULT_MODIFY_BURST = 50
 DEFAULT_MODIFY_RATE = 5.0
 DEFAULT_CONCURRENCY = 8
-MAX_CONCURRENCY = 64
+# botocore keeps 10 connections a client: more threads would open and discard connections, not go faster.
+MAX_CONCURRENCY = 10
 # Instance ids per DescribeInstances call (as values of the instance-id filter, which, unlike InstanceIds, leaves
 # out an id it does not know instead of failing the whole call).
 IDS_PER_DESCRIBE = 200
