@@ -38,7 +38,8 @@ sys.path.insert(0, str(HERE.parent / "tests" / "emulator"))
 
 from audit import GUARD_LOG, collection_on_path, counted  # noqa: E402 - the guard is installed on import
 
-REGIONS = ["eu-west-1", "us-east-1", "eu-central-1", "ap-southeast-2", "us-west-2", "eu-north-1", "sa-east-1"]
+REGIONS = ["eu-west-1", "us-east-1", "eu-central-1", "ap-southeast-2", "us-west-2", "eu-north-1", "sa-east-1",
+           "ap-northeast-1", "ca-central-1", "eu-west-2", "us-east-2"]  # fmt: skip
 WANTED = {"http_tokens": "required"}
 
 
@@ -72,6 +73,13 @@ def main() -> int:
     parser.add_argument("--before-limit", type=int, default=300, help="largest size the one-at-a-time path runs")
     parser.add_argument("--bucket-scale", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--playbook",
+        type=int,
+        nargs="*",
+        default=[],
+        help="sizes for the campaign's instances phase (ansible-playbook)",
+    )
     args = parser.parse_args()
     collection_on_path()
 
@@ -172,7 +180,34 @@ def main() -> int:
         )
         print(rows[-1], flush=True)
 
+    def playbook(size: int) -> None:
+        """The whole phase as a user runs it: audit before, one task per region, audit after, the report."""
+        sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
+        from playbook_runner import run_playbook
+
+        region, _ids = fleet(size)
+        play = workdir / "campaign.yml"
+        play.write_text("- ansible.builtin.import_playbook: ec2meta.imds.imdsv2_campaign\n", encoding="utf-8")
+        variables = {
+            "campaign_phase": "instances",
+            "campaign_regions": [region],
+            "campaign_endpoint_url": endpoint,
+            "campaign_report_dir": str(workdir / "report"),
+        }
+        started = time.perf_counter()
+        run = run_playbook(play, variables, verbosity="")
+        seconds = time.perf_counter() - started
+        ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name=region)
+        required = sum(
+            1 for p in ec2.get_paginator("describe_instances").paginate() for r in p["Reservations"]
+            for i in r["Instances"] if i["MetadataOptions"]["HttpTokens"] == "required"
+        )  # fmt: skip
+        print(f"| campaign instances phase (ansible-playbook) | {size} | {seconds:.1f} s | rc {run.returncode} | "
+              f"{required} required |", flush=True)  # fmt: skip
+
     try:
+        for size in args.playbook:
+            playbook(size)
         for size in args.moto:
             if size <= args.before_limit:
                 region, ids = fleet(size)
