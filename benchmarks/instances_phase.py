@@ -16,7 +16,8 @@ the guard refuses a tenth and the rest are changed.
 - throttled: after, behind the stand-in with EC2's documented buckets (ModifyInstanceMetadataOptions 50 and 5/s,
   DescribeInstances 100 and 20/s), times ``--bucket-scale`` (the bucket and the limiter alike; 1 is the documented
   pace, where 10,000 changes take half an hour). "bucket s" is the least time the bucket allows for the changes
-  (burst, then refill rate); "x bucket" is the wall time over it; "throttled" the RequestLimitExceeded answers the
+  (burst, then refill rate); "Modify s" the time from the first Modify to the last, "x bucket" that over the
+  bucket's time (the reads before, moto's, are in "wall s" only); "throttled" the RequestLimitExceeded answers the
   stand-in gave, "to user" those that reached a result.
 Prints a Markdown table; fails if the network guard logged anything.
 """
@@ -166,7 +167,10 @@ def main() -> int:
                 "instances": size,
                 "wall s": round(found["seconds"], 1),
                 "bucket s": "-" if bucket_seconds is None else round(bucket_seconds, 1),
-                "x bucket": "-" if not bucket_seconds else round(found["seconds"] / bucket_seconds, 2),
+                "Modify s": found["result"].rate_limiter["seconds"] if "result" in found else "-",
+                "x bucket": "-"
+                if not bucket_seconds
+                else round(found["result"].rate_limiter["seconds"] / bucket_seconds, 2),
                 "Describe": calls["DescribeInstances"],
                 "GetMetricData": calls["GetMetricData"],
                 "Modify": calls["ModifyInstanceMetadataOptions"],

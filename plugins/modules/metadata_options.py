@@ -407,6 +407,11 @@ rate_limiter:
       type: float
       returned: always
       sample: 4.99
+    seconds:
+      description: From its first request to its last, the time the changes took at its pace.
+      type: float
+      returned: always
+      sample: 170.2
 metadata_options:
   description:
     - The instance's metadata options after the task; in check mode, the options it would set.

@@ -129,6 +129,10 @@ class RateLimiter:
         with self._lock:
             self.rate = min(self.max_rate, self.rate + self.max_rate / 20)
 
+    def seconds(self) -> float:
+        """From the first token handed out to the last: the time the changes took at the limiter's pace."""
+        return round(max(self.acquired) - min(self.acquired), 3) if self.acquired else 0.0
+
     def measured_rate(self) -> float | None:
         """Tokens a second handed out after the first ``burst`` (the refill phase); None with too few."""
         ordered, first = sorted(self.acquired), self.burst
@@ -405,6 +409,7 @@ def enforce_many(
         "final_rate": round(limiter.rate, 3),
         "throttled": limiter.throttles,
         "measured_rate": limiter.measured_rate(),
+        "seconds": limiter.seconds(),
     }
     return BatchResult(ordered, summary, api_calls, rate_limiter, warnings)
 
