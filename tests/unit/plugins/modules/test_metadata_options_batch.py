@@ -181,3 +181,14 @@ def test_throttled_by_ec2s_bucket_the_limiter_slows_down_and_every_change_goes_t
         == 12 + proxy.throttled["ModifyInstanceMetadataOptions"]
     )
     assert set(tokens_of(ec2, ids).values()) == {"required"}
+
+
+def test_return_documents_every_key_of_the_many_instance_result(run_module, moto_endpoint, fleet):
+    import yaml
+
+    returned = yaml.safe_load(metadata_options.RETURN)
+    result = run_module(metadata_options, base_args(moto_endpoint, instance_ids=fleet["ready"]), diff=True)
+    assert set(result) - {"invocation", "warnings", "changed"} <= set(returned)
+    for key in ("instances", "summary", "rate_limiter"):
+        item = result[key][0] if key == "instances" else result[key]
+        assert set(item) == set(returned[key]["contains"]), key
