@@ -74,6 +74,9 @@ def main() -> int:
     parser.add_argument("--before-limit", type=int, default=300, help="largest size the one-at-a-time path runs")
     parser.add_argument("--bucket-scale", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=8)
+    # moto answers GetMetricData by scanning every datapoint for every query: at 10,000 instances its reads take
+    # hours, so a run that large skips the guard (its calls are counted in the unit tests: one per 166 instances).
+    parser.add_argument("--guard", choices=["fail", "skip"], default="fail")
     parser.add_argument(
         "--playbook",
         type=int,
@@ -110,8 +113,8 @@ def main() -> int:
         region = next(regions)
         scale(endpoint, region, count, 0, 0)
         ec2 = boto3.client("ec2", endpoint_url=endpoint, region_name=region)
-        ids = [i["InstanceId"] for p in ec2.get_paginator("describe_instances").paginate() for r in p["Reservations"]
-               for i in r["Instances"]]  # fmt: skip
+        pages = ec2.get_paginator("describe_instances").paginate(PaginationConfig={"PageSize": 500})
+        ids = [i["InstanceId"] for p in pages for r in p["Reservations"] for i in r["Instances"]]
         return region, ids
 
     def clients(url: str, region: str, budget: AwsBudget, totals: dict) -> tuple:
@@ -145,12 +148,12 @@ def main() -> int:
         from collections import Counter
 
         totals: Counter = Counter()
-        budget = AwsBudget(600)
+        budget = AwsBudget(3600)
         ec2, modify, cloudwatch = clients(url, region, budget, totals)
         started = time.perf_counter()
         result = enforce_many(
             ec2, modify, cloudwatch, budget, WANTED, instance_ids=ids, region=region, rate=rate, burst=burst,
-            concurrency=args.concurrency,
+            concurrency=args.concurrency, check=args.guard,
         )  # fmt: skip
         seconds = time.perf_counter() - started
         reasons = Counter(entry["reason"] or entry["status"] for entry in result.instances)
