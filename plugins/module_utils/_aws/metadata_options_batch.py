@@ -129,6 +129,17 @@ class RateLimiter:
         with self._lock:
             self.rate = min(self.max_rate, self.rate + self.max_rate / 20)
 
+    def report(self) -> dict:
+        """What the limiter did, for the result's ``rate_limiter``."""
+        return {
+            "rate": self.max_rate,
+            "burst": self.burst,
+            "final_rate": round(self.rate, 3),
+            "throttled": self.throttles,
+            "measured_rate": self.measured_rate(),
+            "seconds": self.seconds(),
+        }
+
     def seconds(self) -> float:
         """From the first token handed out to the last: the time the changes took at the limiter's pace."""
         return round(max(self.acquired) - min(self.acquired), 3) if self.acquired else 0.0
@@ -325,153 +336,143 @@ def enforce_many(
     retries (the rate limiter retries RequestLimitExceeded itself). Per-instance failures are entries, not raises."""
     ids = unique_ids(instance_ids)
     api_calls = {DESCRIBE_ACTION: 0, GET_METRIC_DATA_ACTION: 0, MODIFY_ACTION: 0}
-    selected, pages = describe_selected(ec2, budget, ids, filters, region)
-    api_calls[DESCRIBE_ACTION] += pages
+    selected, api_calls[DESCRIBE_ACTION] = describe_selected(ec2, budget, ids, filters, region)
     found = {instance["InstanceId"] for instance in selected}
-    entries: dict = {
-        instance_id: _missing_entry(instance_id, region) for instance_id in ids if instance_id not in found
-    }
-
-    plans = []
-    for instance in selected:
-        current = options_from_api(instance.get("MetadataOptions"))
-        desired, changes = plan_change(current, wanted)
-        plans.append(InstancePlan(instance, current, desired, changes))
+    entries = {instance_id: _missing_entry(instance_id, region) for instance_id in ids if instance_id not in found}
+    plans = [_plan(instance, wanted) for instance in selected]
 
     requiring = [plan.instance for plan in plans if plan.changes.get("http_tokens") == "required"]
     pages_before = budget.pages_read
     decisions = guard_decisions(cloudwatch, budget, requiring, check, window_days, now) if requiring else {}
     api_calls[GET_METRIC_DATA_ACTION] = budget.pages_read - pages_before
-
-    warnings, to_change = [], []
-    for plan in plans:
-        decision = decisions.get(plan.instance_id)
-        usage = decision.usage if decision else None
-        if decision and decision.action == REFUSE:
-            entries[plan.instance_id] = _entry(
-                plan,
-                region,
-                REFUSED,
-                reason=refusal_reason(usage["calls_state"]),
-                msg=decision.message,
-                imdsv1_usage=usage,
-            )
-        elif plan.changes:
-            if decision and decision.message:
-                warnings.append(decision.message)
-            to_change.append(plan)
-            entries[plan.instance_id] = _entry(
-                plan, region, CHANGED, changed=True, imdsv1_usage=usage, warning=decision.message if decision else None
-            )
-        else:
-            entries[plan.instance_id] = _entry(plan, region, UNCHANGED)
+    to_change, warnings = _decide_all(plans, decisions, region, entries)
 
     limiter = RateLimiter(rate, burst, clock, sleep)
     if check_mode:
         for plan in to_change:
             entries[plan.instance_id]["metadata_options"] = {**plan.desired, "state": None}
-    elif to_change:
-        # aws_timeout bounds the calls; the pace EC2's bucket sets for N changes comes on top, as wait_timeout does.
-        budget.extend(max(0.0, (len(to_change) - burst) / rate))
-        applier = _Applier(modify_ec2, budget, limiter, region)
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            errors = list(pool.map(applier.modify, to_change))
-        api_calls[MODIFY_ACTION] = applier.sent
-        for plan, error in zip(to_change, errors):
-            if error is not None:
-                entries[plan.instance_id].update(
-                    status=FAILED, changed=False, failed=True, reason=error.reason, msg=str(error)
-                )
-        watch = [plan for plan, error in zip(to_change, errors) if error is None]
+    else:
+        watch, api_calls[MODIFY_ACTION] = _apply_all(
+            modify_ec2, budget, limiter, to_change, entries, concurrency, region
+        )
         if wait:
             watch += [plan for plan in plans if not plan.changes and plan.current.get("state") != "applied"]
-        api_calls[DESCRIBE_ACTION] += _verify(
-            ec2, budget, watch, entries, wait, wait_timeout, wait_interval, region, clock, sleep
-        )
-    elif wait:
-        pending = [plan for plan in plans if not plan.changes and plan.current.get("state") != "applied"]
-        api_calls[DESCRIBE_ACTION] += _verify(
-            ec2, budget, pending, entries, wait, wait_timeout, wait_interval, region, clock, sleep
-        )
+        if watch:
+            timing = (wait_timeout, wait_interval, clock, sleep)
+            api_calls[DESCRIBE_ACTION] += _verify(ec2, budget, watch, entries, wait, timing, region)
 
     given = set(ids)
     ordered = [entries[instance_id] for instance_id in ids if instance_id in entries]
     ordered += [entries[plan.instance_id] for plan in plans if plan.instance_id not in given]
+    return BatchResult(ordered, _summary(ordered, len(to_change), rate, burst), api_calls, limiter.report(), warnings)
+
+
+def _plan(instance: dict, wanted: Mapping[str, Any]) -> InstancePlan:
+    current = options_from_api(instance.get("MetadataOptions"))
+    desired, changes = plan_change(current, wanted)
+    return InstancePlan(instance, current, desired, changes)
+
+
+def _decide_all(plans: list, decisions: dict, region: str | None, entries: dict) -> tuple[list, list]:
+    """(plans to change, warnings): each plan's entry as the guard decided, refused ones not to be changed."""
+    to_change, warnings = [], []
+    for plan in plans:
+        decision = decisions.get(plan.instance_id)
+        usage = decision.usage if decision else None
+        message = decision.message if decision else None
+        if decision and decision.action == REFUSE:
+            reason = refusal_reason(usage["calls_state"])
+            entries[plan.instance_id] = _entry(plan, region, REFUSED, reason=reason, msg=message, imdsv1_usage=usage)
+        elif plan.changes:
+            if message:
+                warnings.append(message)
+            to_change.append(plan)
+            entries[plan.instance_id] = _entry(plan, region, CHANGED, changed=True, imdsv1_usage=usage, warning=message)
+        else:
+            entries[plan.instance_id] = _entry(plan, region, UNCHANGED)
+    return to_change, warnings
+
+
+def _apply_all(
+    modify_ec2: Any, budget: Any, limiter: RateLimiter, to_change: list, entries: dict, concurrency: int, region: Any
+) -> tuple[list, int]:
+    """(the plans whose Modify went through, Modify requests sent); a failed one's entry says why."""
+    if not to_change:
+        return [], 0
+    # aws_timeout bounds the calls; the pace EC2's bucket sets for N changes comes on top, as wait_timeout does.
+    budget.extend(max(0.0, (len(to_change) - limiter.burst) / limiter.max_rate))
+    applier = _Applier(modify_ec2, budget, limiter, region)
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        errors = list(pool.map(applier.modify, to_change))
+    for plan, error in zip(to_change, errors):
+        if error is not None:
+            entries[plan.instance_id].update(
+                status=FAILED, changed=False, failed=True, reason=error.reason, msg=str(error)
+            )
+    return [plan for plan, error in zip(to_change, errors) if error is None], applier.sent
+
+
+def _summary(ordered: list, changes: int, rate: float, burst: int) -> dict:
     summary = dict.fromkeys(STATUSES, 0)
     for entry in ordered:
         summary[entry["status"]] += 1
     summary["selected"] = len(ordered)
-    summary["modify_calls_needed"] = len(to_change)
-    summary["seconds_the_bucket_needs"] = round(max(0.0, (len(to_change) - burst) / rate), 1)
-    rate_limiter = {
-        "rate": float(rate),
-        "burst": burst,
-        "final_rate": round(limiter.rate, 3),
-        "throttled": limiter.throttles,
-        "measured_rate": limiter.measured_rate(),
-        "seconds": limiter.seconds(),
-    }
-    return BatchResult(ordered, summary, api_calls, rate_limiter, warnings)
+    summary["modify_calls_needed"] = changes
+    summary["seconds_the_bucket_needs"] = round(max(0.0, (changes - burst) / rate), 1)
+    return summary
 
 
-def _verify(
-    ec2: Any,
-    budget: Any,
-    watch: list,
-    entries: dict,
-    wait: bool,
-    wait_timeout: float,
-    interval: float,
-    region: str | None,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-) -> int:
+def _settle(entry: dict, wanted: Mapping[str, Any], options: dict | None, wait: bool) -> bool:
+    """Record what one poll saw of the instance of ``entry``; True once there is nothing more to wait for."""
+    if options is None:
+        entry.update(status=FAILED, failed=True, reason="instance_not_found", msg="gone after the change")
+        return True
+    entry["metadata_options"] = options
+    lost = overwritten(wanted, options)
+    if lost:
+        found = "; ".join(f"{name}: wanted {want!r}, found {got!r}" for name, (want, got) in lost.items())
+        entry.update(
+            status=FAILED,
+            failed=True,
+            reason="options_overwritten",
+            msg=(
+                f"Instance {entry['instance_id']} no longer has the metadata options this task set ({found}): "
+                "another change made at the same time overwrote them. Run this task again once the other is done"
+            ),
+        )
+        return True
+    return not wait or options.get("state") == "applied"
+
+
+def _verify(ec2: Any, budget: Any, watch: list, entries: dict, wait: bool, timing: tuple, region: Any) -> int:
     """After the changes: each watched instance must still hold what it asked for (one DescribeInstances round per
-    poll), and with ``wait`` reach ``applied`` within ``wait_timeout``. Returns the DescribeInstances pages read."""
+    poll), and with ``wait`` reach ``applied`` within the wait timeout. Returns the DescribeInstances pages read.
+
+    ``timing`` is (wait_timeout, poll interval, clock, sleep)."""
+    wait_timeout, interval, clock, sleep = timing
     wanted = {plan.instance_id: {name: plan.desired[name] for name in plan.changes} for plan in watch}
-    waiting = {plan.instance_id: plan for plan in watch}
+    waiting = [plan.instance_id for plan in watch]
     deadline = clock() + wait_timeout
     pages_before = budget.pages_read
     while waiting:
         try:
-            observed = _observe(ec2, budget, list(waiting), region)
+            observed = _observe(ec2, budget, waiting, region)
         except AwsError as error:
             for instance_id in waiting:
                 entries[instance_id].update(status=FAILED, failed=True, reason=error.reason, msg=str(error))
             break
-        for instance_id in list(waiting):
-            options = observed.get(instance_id)
-            entry = entries[instance_id]
-            if options is None:
-                entry.update(status=FAILED, failed=True, reason="instance_not_found", msg="gone after the change")
-                del waiting[instance_id]
-                continue
-            entry["metadata_options"] = options
-            lost = overwritten(wanted[instance_id], options)
-            if lost:
-                found = "; ".join(f"{name}: wanted {want!r}, found {got!r}" for name, (want, got) in lost.items())
-                entry.update(
-                    status=FAILED,
-                    failed=True,
-                    reason="options_overwritten",
-                    msg=(
-                        f"Instance {instance_id} no longer has the metadata options this task set ({found}): another "
-                        "change made at the same time overwrote them. Run this task again once the other is done"
-                    ),
-                )
-                del waiting[instance_id]
-            elif not wait or options.get("state") == "applied":
-                del waiting[instance_id]
+        waiting = [i for i in waiting if not _settle(entries[i], wanted[i], observed.get(i), wait)]
         remaining = deadline - clock()
         if waiting and remaining <= 0:
             for instance_id in waiting:
+                state = entries[instance_id]["metadata_options"].get("state")
                 entries[instance_id].update(
                     status=FAILED,
                     failed=True,
                     reason="wait_timeout",
                     msg=(
-                        f"The metadata options were still {entries[instance_id]['metadata_options'].get('state')} "
-                        f"after {wait_timeout:g} seconds: raise wait_timeout, or check later that they are applied"
+                        f"The metadata options were still {state} after {wait_timeout:g} seconds: raise "
+                        "wait_timeout, or check later that they are applied"
                     ),
                 )
             break

@@ -214,3 +214,43 @@ def test_a_failure_midway_reports_what_changed_and_a_rerun_picks_up_the_rest(ec2
     again = enforce_many(ec2, ec2, None, AwsBudget(60), wanted, instance_ids=ids, region="eu-west-1")
     assert [entry["status"] for entry in again.instances] == ["unchanged"] * 2 + ["changed"] * 4
     assert again.api_calls["ec2:ModifyInstanceMetadataOptions"] == 4
+
+
+class Reporting:
+    """EC2 whose DescribeInstances, once a Modify went through, reports the options with ``changed`` applied."""
+
+    def __init__(self, ec2, **changed):
+        self.ec2, self.changed, self.modified = ec2, changed, False
+
+    def describe_instances(self, **arguments):
+        response = self.ec2.describe_instances(**arguments)
+        for reservation in response["Reservations"] if self.modified else []:
+            for instance in reservation["Instances"]:
+                instance["MetadataOptions"].update(self.changed)
+        return response
+
+    def modify_instance_metadata_options(self, **arguments):
+        self.modified = True
+        return self.ec2.modify_instance_metadata_options(**arguments)
+
+
+@pytest.mark.parametrize(
+    ("reported", "wait", "reason"),
+    [
+        ({"State": "pending"}, True, "wait_timeout"),
+        ({"InstanceMetadataTags": "disabled"}, False, "options_overwritten"),
+    ],
+)
+def test_after_the_change_each_instance_is_checked_and_a_failure_still_says_changed(ec2, reported, wait, reason):
+    reservation = ec2.run_instances(ImageId="ami-12c6146b", MinCount=3, MaxCount=3, InstanceType="t3.micro")
+    ids = [instance["InstanceId"] for instance in reservation["Instances"]]
+    reporting, clock = Reporting(ec2, **reported), Clock()
+    result = enforce_many(
+        reporting, reporting, None, AwsBudget(60), {"instance_metadata_tags": "enabled"}, instance_ids=ids,
+        region="eu-west-1", wait=wait, wait_timeout=10, wait_interval=2, clock=clock, sleep=clock.sleep,
+    )  # fmt: skip
+    assert [(entry["status"], entry["reason"], entry["changed"]) for entry in result.instances] == [
+        ("failed", reason, True)
+    ] * 3
+    # One DescribeInstances before, then one round per poll (every 2 s for 10 s when waiting), not one per instance.
+    assert result.api_calls["ec2:DescribeInstances"] == (1 + 6 if wait else 2)
