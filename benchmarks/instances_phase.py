@@ -44,6 +44,59 @@ REGIONS = ["eu-west-1", "us-east-1", "eu-central-1", "ap-southeast-2", "us-west-
 WANTED = {"http_tokens": "required"}
 
 
+class FastEc2:
+    """A minimal EC2 for fleets moto cannot list in time (10,000 instances): DescribeInstances answers the ids of
+    its instance-id filter, ModifyInstanceMetadataOptions requires tokens. Only for the pace of the changes."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+
+        tokens: dict = {}
+
+        def instance(instance_id: str) -> str:
+            return (
+                f"<item><instanceId>{instance_id}</instanceId><instanceState><code>16</code><name>running</name>"
+                "</instanceState><launchTime>2026-01-05T10:00:00.000Z</launchTime><metadataOptions><state>applied"
+                f"</state><httpTokens>{tokens.get(instance_id, 'optional')}</httpTokens><httpPutResponseHopLimit>1"
+                "</httpPutResponseHopLimit><httpEndpoint>enabled</httpEndpoint></metadataOptions></item>"
+            )
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args):
+                pass
+
+            def do_POST(self):
+                form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode())
+                if form["Action"][0] == "ModifyInstanceMetadataOptions":
+                    tokens[form["InstanceId"][0]] = form.get("HttpTokens", ["optional"])[0]
+                    body = "<ModifyInstanceMetadataOptionsResponse><requestId>r</requestId>"
+                    body += "<instanceMetadataOptions><state>pending</state></instanceMetadataOptions>"
+                    body += "</ModifyInstanceMetadataOptionsResponse>"
+                else:
+                    ids = [v[0] for k, v in form.items() if k.startswith("Filter.") and ".Value." in k]
+                    items = "".join(instance(instance_id) for instance_id in ids)
+                    body = "<DescribeInstancesResponse><requestId>r</requestId><reservationSet><item><reservationId>"
+                    body += f"r-1</reservationId><instancesSet>{items}</instancesSet></item></reservationSet>"
+                    body += "</DescribeInstancesResponse>"
+                payload = body.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.tokens = tokens
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -77,6 +130,7 @@ def main() -> int:
     # moto answers GetMetricData by scanning every datapoint for every query: at 10,000 instances its reads take
     # hours, so a run that large skips the guard (its calls are counted in the unit tests: one per 166 instances).
     parser.add_argument("--guard", choices=["fail", "skip"], default="fail")
+    parser.add_argument("--fast-ec2", type=int, nargs="*", default=[], help="sizes behind the stand-in, FastEc2 behind")
     parser.add_argument(
         "--playbook",
         type=int,
@@ -212,7 +266,25 @@ def main() -> int:
         print(f"| campaign instances phase (ansible-playbook) | {size} | {seconds:.1f} s | rc {run.returncode} | "
               f"{required} required |", flush=True)  # fmt: skip
 
+    def fast(size: int) -> None:
+        upstream = FastEc2()
+        ids = [f"i-{number:017x}" for number in range(size)]
+        buckets = {"ModifyInstanceMetadataOptions": (int(size_burst), size_rate)}
+        stand_in = ThrottlingEc2(upstream.url, buckets)
+        try:
+            found = after(stand_in.url, "eu-west-1", ids, size_rate, int(size_burst))
+        finally:
+            stand_in.stop()
+            upstream.server.shutdown()
+        assert set(upstream.tokens.values()) == {"required"}
+        assert len(upstream.tokens) == size
+        bucket_seconds = max(0.0, (size - size_burst) / size_rate)
+        row(f"after, stand-in x{args.bucket_scale:g} over FastEc2", size, found, bucket_seconds, stand_in)
+
+    size_burst, size_rate = MUTATING_BUCKET[0] * args.bucket_scale, MUTATING_BUCKET[1] * args.bucket_scale
     try:
+        for size in args.fast_ec2:
+            fast(size)
         for size in args.playbook:
             playbook(size)
         for size in args.moto:
@@ -221,7 +293,6 @@ def main() -> int:
                 row("before, moto", size, before(endpoint, region, ids))
             region, ids = fleet(size)
             row("after, moto", size, after(endpoint, region, ids, 1000.0, 1000))
-        size_burst, size_rate = MUTATING_BUCKET[0] * args.bucket_scale, MUTATING_BUCKET[1] * args.bucket_scale
         for size in args.throttled:
             region, ids = fleet(size)
             buckets = {
