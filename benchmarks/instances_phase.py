@@ -4,7 +4,8 @@
 batch (after), against moto alone and against EC2's request throttling (tests/emulator/throttling_ec2.py).
 
     .venv/bin/python benchmarks/instances_phase.py [--moto 100 300] [--throttled 1000] [--before-limit 300]
-                                                  [--bucket-scale 1]
+                                                  [--bucket-scale 1] [--playbook 100 300]
+    .venv/bin/python benchmarks/instances_phase.py --moto --throttled --fast-ec2 10000 --bucket-scale 4 --guard skip
 
 moto runs in a process of its own, so the RSS printed is this process's: the controller's side (plus the
 stand-in's threads). Each size gets a fresh region: N instances, a tenth calling IMDSv1 (fleet_builder.scale), so
@@ -19,6 +20,10 @@ the guard refuses a tenth and the rest are changed.
   (burst, then refill rate); "Modify s" the time from the first Modify to the last, "x bucket" that over the
   bucket's time (the reads before, moto's, are in "wall s" only); "throttled" the RequestLimitExceeded answers the
   stand-in gave, "to user" those that reached a result.
+- playbook: the campaign's instances phase itself (ansible-playbook: the audit before, the task, the audit after,
+  the report), against moto alone.
+- fast-ec2: the throttled run over a minimal EC2 (FastEc2) instead of moto, for 10,000 instances: moto's
+  DescribeInstances over 10,000 instances takes longer than a read timeout.
 Prints a Markdown table; fails if the network guard logged anything.
 """
 
