@@ -185,17 +185,19 @@ class ImdsModule:
             self._budget = AwsBudget(self.params["aws_timeout"])
         return self._budget
 
-    def aws_client(self, service: str, region: str) -> Any:
+    def aws_client(self, service: str, region: str, max_attempts: int | None = None) -> Any:
         """The boto3 client for ``service`` in ``region`` with the module's AWS options, bounded by :attr:`budget`;
-        one per service and region for the task, all from one boto3 session."""
+        one per service, region and ``max_attempts`` (None: botocore's retries) for the task, from one session."""
         from ansible_collections.ec2meta.imds.plugins.module_utils._aws import session
 
-        key = (service, region)
+        key = (service, region, max_attempts)
         if key not in self._aws_clients:
             options = session.aws_params(self.params)
             if self._aws_session is None:
                 self._aws_session = session.aws_session(**options)
             self._aws_clients[key] = session.aws_client(
-                service, **{**options, "region": region, "budget": self.budget, "session": self._aws_session}
+                service,
+                **{**options, "region": region, "budget": self.budget, "session": self._aws_session},
+                **({} if max_attempts is None else {"max_attempts": max_attempts}),
             )
         return self._aws_clients[key]

@@ -22,6 +22,14 @@ description:
     O(wait), the task checks that every option it asked for still holds. When another change made at the same
     time overwrote one, it fails with C(reason=options_overwritten), naming the option, the value wanted and
     the value found.
+  - With O(instance_ids) or O(filters), one task enforces the options of many instances of a region;
+    one paged DescribeInstances reads them, the IMDSv1 guard reads CloudWatch for all of them in batched
+    GetMetricData calls (500 queries a call) and decides for each exactly as for one, and the changes are sent
+    concurrently (O(max_concurrency)) under a client-side rate limiter that keeps to EC2's request bucket for
+    ModifyInstanceMetadataOptions (O(modify_burst), O(modify_rate)), slowing down and retrying on
+    C(RequestLimitExceeded). The result lists every instance (RV(instances)) with its status, and a RV(summary). The
+    task fails with C(reason=instances_not_changed) when any instance was refused or failed, after changing all
+    the others; run it again to pick up the rest.
   - Before a change from O(http_tokens=optional) to O(http_tokens=required), it reads the instance's IMDSv1
     use from CloudWatch (the C(MetadataNoToken) metric) over O(imdsv1_usage_window) days and, by default,
     refuses the change while anything still calls IMDS without a token; see O(imdsv1_usage_check). This also
@@ -36,6 +44,48 @@ options:
       - When not set, it is read from IMDS (C(dynamic/instance-identity/document)) with the IMDS client
         options O(endpoint), O(timeout) and so on, and O(region) defaults to the instance's region too.
     type: str
+  instance_ids:
+    description:
+      - The IDs of many instances of one region, changed in one task (see the description). Cannot be combined with
+        O(instance_id). IDs EC2 does not know in O(region), and terminated instances, are reported as failed with
+        C(reason=instance_not_found).
+      - With O(filters) too, only the instances that also match the filters.
+    type: list
+    elements: str
+    version_added: 1.1.0
+  filters:
+    description:
+      - Select the instances by EC2 filters (DescribeInstances' filter names, like C(tag:Env) or
+        C(instance-state-name)), a value or a list of values each. Cannot be combined with O(instance_id).
+      - Terminated instances are never selected.
+    type: dict
+    version_added: 1.1.0
+  modify_rate:
+    description:
+      - With O(instance_ids) or O(filters), how many ModifyInstanceMetadataOptions requests a second to send once
+        the first O(modify_burst) are sent. EC2 refills its bucket for this (mutating) action at 5 requests a second
+        per account and region (AWS, I(Request throttling for the Amazon EC2 API)). Set it to the account's raised
+        limit, or lower when other tools change instances at the same time.
+      - On C(RequestLimitExceeded) the task halves its rate, retries the instance, and speeds up again as requests
+        go through.
+      - The time the rate needs for the changes comes on top of O(aws_timeout).
+    type: float
+    default: 5
+    version_added: 1.1.0
+  modify_burst:
+    description:
+      - With O(instance_ids) or O(filters), how many ModifyInstanceMetadataOptions requests may go at once before
+        O(modify_rate) sets the pace; the size of EC2's bucket for the action, 50, unless the account's was raised.
+    type: int
+    default: 50
+    version_added: 1.1.0
+  max_concurrency:
+    description:
+      - With O(instance_ids) or O(filters), how many ModifyInstanceMetadataOptions requests may be under way at
+        once, from 1 to 10. The rate limiter, not this, sets the pace.
+    type: int
+    default: 8
+    version_added: 1.1.0
   region:
     description:
       - The AWS region of the instance.
@@ -121,6 +171,8 @@ notes:
   - The credentials need the IAM permissions C(ec2:DescribeInstances) and C(ec2:ModifyInstanceMetadataOptions),
     and C(cloudwatch:GetMetricData) for O(imdsv1_usage_check) (not with V(skip)).
   - O(endpoint_url) applies to the EC2 and the CloudWatch calls.
+  - The many-instance form (O(instance_ids), O(filters)) needs a region (O(region) or the environment's); with
+    O(wait) it polls all the changed instances with one DescribeInstances round (200 IDs a call) per poll.
   - The IMDS client options are used only to discover O(instance_id) and O(region) on the instance itself.
 seealso:
   - module: ec2meta.imds.metadata_facts
@@ -155,6 +207,25 @@ EXAMPLES = r"""
     http_put_response_hop_limit: 2
   delegate_to: localhost
 
+- name: Require IMDSv2 on every instance tagged Env=staging, at EC2's documented pace for the change
+  ec2meta.imds.metadata_options:
+    region: eu-west-1
+    filters:
+      "tag:Env": staging
+      instance-state-name: [running, stopped]
+    http_tokens: required
+  delegate_to: localhost
+  register: staging
+
+- name: Require IMDSv2 on a list of instances, with an account limit raised to 20 changes a second
+  ec2meta.imds.metadata_options:
+    region: eu-west-1
+    instance_ids: [i-0123456789abcdef0, i-0fedcba9876543210]
+    http_tokens: required
+    modify_rate: 20
+    modify_burst: 100
+  delegate_to: localhost
+
 - name: Show what would change without changing it
   ec2meta.imds.metadata_options:
     instance_id: i-0123456789abcdef0
@@ -169,7 +240,7 @@ EXAMPLES = r"""
 RETURN = r"""
 instance_id:
   description: The instance whose options were enforced.
-  returned: success
+  returned: success, without O(instance_ids) and O(filters)
   type: str
   sample: i-0123456789abcdef0
 region:
@@ -177,11 +248,175 @@ region:
   returned: success
   type: str
   sample: eu-west-1
+instances:
+  description:
+    - With O(instance_ids) or O(filters), one entry per instance, also in the failure result.
+  returned: with O(instance_ids) or O(filters)
+  type: list
+  elements: dict
+  contains:
+    instance_id:
+      description: The instance.
+      type: str
+      returned: always
+      sample: i-0123456789abcdef0
+    name:
+      description: Its C(Name) tag, null when it has none.
+      type: str
+      returned: always
+      sample: web-1
+    region:
+      description: Its region.
+      type: str
+      returned: always
+      sample: eu-west-1
+    status:
+      description:
+        - V(changed) (in check mode, would be), V(unchanged) (already had the options), V(refused) (the IMDSv1
+          guard, see C(reason)), or V(failed) (see C(reason) and C(msg); C(changed) tells whether the change was
+          sent before it failed).
+      type: str
+      returned: always
+      sample: changed
+    changed:
+      description: Whether the task changed (in check mode, would change) the instance's options.
+      type: bool
+      returned: always
+      sample: true
+    failed:
+      description: Whether the instance was refused or failed.
+      type: bool
+      returned: always
+      sample: false
+    reason:
+      description: Why it was refused or failed, as the single-instance task's C(reason) (C(imdsv1_in_use),
+        C(imdsv1_usage_unknown), C(throttled), C(options_overwritten), C(wait_timeout), C(instance_not_found), ...).
+      type: str
+      returned: always
+      sample: null
+    msg:
+      description: The refusal or failure in words, with what to do; null otherwise.
+      type: str
+      returned: always
+      sample: null
+    warning:
+      description: What the guard warned about when it switched anyway (O(imdsv1_usage_check=warn), too recent).
+      type: str
+      returned: always
+      sample: null
+    changes:
+      description: The options that differ from the requested ones.
+      type: dict
+      returned: always
+      sample: {"http_tokens": "required"}
+    before:
+      description: The options before the task.
+      type: dict
+      returned: always
+      sample: {"http_tokens": "optional", "http_put_response_hop_limit": 1, "http_endpoint": "enabled",
+               "http_protocol_ipv6": "disabled", "instance_metadata_tags": "disabled"}
+    after:
+      description: The options the task set (or would set).
+      type: dict
+      returned: always
+      sample: {"http_tokens": "required", "http_put_response_hop_limit": 1, "http_endpoint": "enabled",
+               "http_protocol_ipv6": "disabled", "instance_metadata_tags": "disabled"}
+    metadata_options:
+      description: The options as last read (after the change and O(wait), with C(state)); in check mode the ones
+        it would set, with a null C(state).
+      type: dict
+      returned: always
+      sample: {"http_tokens": "required", "state": "applied"}
+    imdsv1_usage:
+      description: What the guard read, as RV(imdsv1_usage) for one instance; null when it did not read.
+      type: dict
+      returned: always
+      sample: null
+summary:
+  description: With O(instance_ids) or O(filters), the count of instances per status, and the pace of the change.
+  returned: with O(instance_ids) or O(filters)
+  type: dict
+  contains:
+    selected:
+      description: How many instances were selected (and IDs not found).
+      type: int
+      returned: always
+      sample: 1000
+    changed:
+      description: How many were changed (in check mode, would be).
+      type: int
+      returned: always
+      sample: 990
+    unchanged:
+      description: How many already had the options.
+      type: int
+      returned: always
+      sample: 0
+    refused:
+      description: How many the IMDSv1 guard refused.
+      type: int
+      returned: always
+      sample: 10
+    failed:
+      description: How many failed.
+      type: int
+      returned: always
+      sample: 0
+    modify_calls_needed:
+      description: How many ModifyInstanceMetadataOptions calls the change needs (in check mode, would need).
+      type: int
+      returned: always
+      sample: 990
+    seconds_the_bucket_needs:
+      description: The least time those calls take at O(modify_rate) after O(modify_burst).
+      type: float
+      returned: always
+      sample: 188.0
+api_calls:
+  description: With O(instance_ids) or O(filters), the requests sent per API action (Modify retries included).
+  returned: with O(instance_ids) or O(filters)
+  type: dict
+  sample: {"ec2:DescribeInstances": 10, "cloudwatch:GetMetricData": 6, "ec2:ModifyInstanceMetadataOptions": 990}
+rate_limiter:
+  description: With O(instance_ids) or O(filters), what the rate limiter did.
+  returned: with O(instance_ids) or O(filters)
+  type: dict
+  contains:
+    rate:
+      description: O(modify_rate).
+      type: float
+      returned: always
+      sample: 5.0
+    burst:
+      description: O(modify_burst).
+      type: int
+      returned: always
+      sample: 50
+    final_rate:
+      description: Its rate at the end (lower after C(RequestLimitExceeded)).
+      type: float
+      returned: always
+      sample: 5.0
+    throttled:
+      description: How many requests EC2 answered with C(RequestLimitExceeded) (each was retried).
+      type: int
+      returned: always
+      sample: 0
+    measured_rate:
+      description: The requests a second it let through after the burst; null with too few.
+      type: float
+      returned: always
+      sample: 4.99
+    seconds:
+      description: From its first request to its last, the time the changes took at its pace.
+      type: float
+      returned: always
+      sample: 170.2
 metadata_options:
   description:
     - The instance's metadata options after the task; in check mode, the options it would set.
     - A member the API did not report is null.
-  returned: success
+  returned: success, without O(instance_ids) and O(filters)
   type: dict
   contains:
     http_tokens:
@@ -222,7 +457,7 @@ imdsv1_usage:
     - What O(imdsv1_usage_check) read from CloudWatch before requiring tokens; null when it did not read
       (no change of O(http_tokens) to V(required), or V(skip)).
     - Also in the failure result when the change was refused.
-  returned: always
+  returned: always, without O(instance_ids) and O(filters)
   type: dict
   contains:
     calls:
@@ -292,7 +527,9 @@ imdsv1_usage:
       returned: success
       sample: null
 diff:
-  description: The options before and after the task (with C(--diff)).
+  description:
+    - The options before and after the task (with C(--diff)).
+    - With O(instance_ids) or O(filters), keyed by instance ID, for the instances changed.
   returned: when diff mode is on
   type: dict
   contains:
@@ -324,6 +561,14 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options
     plan_metadata_options,
     validate_requested,
 )
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options_batch import (  # noqa: E402
+    DEFAULT_CONCURRENCY,
+    DEFAULT_MODIFY_BURST,
+    DEFAULT_MODIFY_RATE,
+    check_batch_options,
+    enforce_many,
+    not_changed_error,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import check_region_option  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.instance_discovery import discover_instance  # noqa: E402
@@ -342,7 +587,55 @@ def argument_spec() -> dict:
         "wait_timeout": {"type": "int", "default": 300},
         "imdsv1_usage_check": {"type": "str", "choices": list(USAGE_CHECKS), "default": "fail"},
         "imdsv1_usage_window": {"type": "int", "default": DEFAULT_WINDOW_DAYS},
+        "instance_ids": {"type": "list", "elements": "str", "no_log": False},
+        "filters": {"type": "dict"},
+        "modify_rate": {"type": "float", "default": DEFAULT_MODIFY_RATE},
+        "modify_burst": {"type": "int", "default": DEFAULT_MODIFY_BURST},
+        "max_concurrency": {"type": "int", "default": DEFAULT_CONCURRENCY},
     }
+
+
+def enforce_fleet(module: ImdsModule, wanted: dict) -> None:
+    """The many-instance form: one region, every selected instance; fails after the others when any could not be
+    changed."""
+    params = module.params
+    if not params["instance_ids"] and not params["filters"]:
+        raise ImdsConfigError(
+            "instance_ids is empty and filters is not set: give the instances to change (a list of IDs, or EC2 "
+            "filters); an empty list usually comes from a selection that matched nothing, so there is nothing to do"
+        )
+    check_batch_options(params["modify_rate"], params["modify_burst"], params["max_concurrency"])
+    region = module.region("No AWS region for instance_ids or filters: set the region option (or AWS_REGION)")
+    budget = module.budget
+    if params["wait"]:
+        budget.extend(params["wait_timeout"])
+    result = enforce_many(
+        module.aws_client("ec2", region),
+        module.aws_client("ec2", region, max_attempts=1),
+        module.aws_client("cloudwatch", region),
+        budget,
+        wanted,
+        instance_ids=params["instance_ids"],
+        filters=params["filters"],
+        check=params["imdsv1_usage_check"],
+        window_days=params["imdsv1_usage_window"],
+        check_mode=module.check_mode,
+        wait=params["wait"],
+        wait_timeout=params["wait_timeout"],
+        region=region,
+        rate=params["modify_rate"],
+        burst=params["modify_burst"],
+        concurrency=params["max_concurrency"],
+    )
+    shown = result.warnings[:10]
+    for warning in shown:
+        module.warn(warning)
+    if len(result.warnings) > len(shown):
+        module.warn(f"{len(result.warnings) - len(shown)} more instance(s) switched with a warning: see instances[]")
+    if result.failures:
+        raise not_changed_error(result)
+    before, after = result.diff()
+    module.exit_with_diff(before, after, region=region, **result.as_dict())
 
 
 def target_instance(module: ImdsModule) -> tuple:
@@ -360,7 +653,13 @@ def target_instance(module: ImdsModule) -> tuple:
 
 
 def main() -> None:
-    module = ImdsModule(argument_spec(), imds=True, aws=True, requires=["boto3"])
+    module = ImdsModule(
+        argument_spec(),
+        imds=True,
+        aws=True,
+        requires=["boto3"],
+        mutually_exclusive=[("instance_id", "instance_ids"), ("instance_id", "filters")],
+    )
     params = module.params
     with module.failures_reported():
         wanted = validate_requested(params)
@@ -368,6 +667,8 @@ def main() -> None:
         check_window(params["imdsv1_usage_window"])
         if params["wait_timeout"] < 1:
             raise ImdsConfigError(f"wait_timeout must be at least 1 second, not {params['wait_timeout']}")
+        if params["instance_ids"] is not None or params["filters"] is not None:
+            enforce_fleet(module, wanted)
         instance_id, region = target_instance(module)
         budget = module.budget
         if params["wait"]:

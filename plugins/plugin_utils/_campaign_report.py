@@ -420,12 +420,22 @@ def _thing_of(result: Mapping) -> tuple:
     return "account_defaults", "-", _region_of(result)
 
 
+def _per_instance(results: list) -> list:
+    """A metadata_options result over many instances stands for its ``instances`` entries (each with its region,
+    changed, failed, reason and msg), as a loop of one result per instance did before."""
+    expanded = []
+    for result in results:
+        entries = _list(result.get("instances")) if "summary" in result else []
+        expanded += entries or [result]
+    return expanded
+
+
 def changes_from(task_results: Any, check_mode: bool = False) -> list:
     """The rows of "What this phase changed" from the phase's registered task results (loops or single)."""
     rows = []
     for task in _list(task_results):
         results = _list(task.get("results")) if "results" in task else [task]
-        for result in results:
+        for result in _per_instance(results):
             # A pinned group left alone is not a change, but the report says what was left and why.
             if result.get("skipped") or not (
                 result.get("changed") or result.get("failed") or _texts(result.get("left"))

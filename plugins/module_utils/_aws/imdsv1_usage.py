@@ -655,3 +655,44 @@ def guard_tokens_required(
     if decision.message:
         warn(decision.message)
     return decision.usage
+
+
+def refusal_reason(calls_state: str) -> str:
+    """The ``reason`` of a refusal, by the usage's ``calls_state`` (the error guard_tokens_required raises)."""
+    return Imdsv1InUse.reason if calls_state == IN_USE else Imdsv1UsageUnknown.reason
+
+
+def guard_decisions(
+    cloudwatch: Any,
+    budget: Any,
+    instances: list,
+    check: str,
+    window_days: int,
+    now: datetime | None = None,
+) -> dict:
+    """{instance_id: GuardDecision} for many instances (DescribeInstances entries) in batched GetMetricData calls.
+
+    The same rules as guard_tokens_required, one instance at a time: GUARD_DECISIONS over each instance's usage. A
+    batch whose read fails makes every instance in it ``unknown`` with the failure as cause (fail closed), and only
+    those: the others were read completely. Under skip, nothing is read and every instance switches.
+    """
+    if check == "skip":
+        return {instance["InstanceId"]: GuardDecision(SWITCH, None, None) for instance in instances}
+    now = now or datetime.now(timezone.utc)
+    per_call = MAX_QUERIES // len(METRICS)
+    decisions: dict = {}
+    for first in range(0, len(instances), per_call):
+        last = first + per_call
+        batch = instances[first:last]
+        launched = {instance["InstanceId"]: launch_time(instance) for instance in batch}
+        try:
+            usages = read_usage(cloudwatch, launched, budget, window_days, now=now).usage
+        except AwsError as error:
+            usages = {}
+            for instance_id in launched:
+                usage = Imdsv1Usage(window_days=window_days, since=iso(now - timedelta(days=window_days)))
+                usage.unreadable(f"{error} (reason {error.reason})")
+                usages[instance_id] = usage
+        for instance_id, usage in usages.items():
+            decisions[instance_id] = decide(instance_id, usage, check)
+    return decisions

@@ -364,12 +364,14 @@ def aws_client(
     aws_timeout: float | None = None,
     budget: AwsBudget | None = None,
     session: Any = None,
+    max_attempts: int | None = None,
 ) -> Any:
     """A boto3 client bounded by ``budget`` (else a budget of its own of ``aws_timeout`` seconds); credentials not
     given come from the standard chain (environment, profile, instance role).
 
     ``session`` (from :func:`aws_session` with the same credential options) is reused instead of a new one: a new
     session loads the service model again, which costs more than the client (a search of every region makes dozens).
+    ``max_attempts=1`` (None: MAX_ATTEMPTS) leaves retries to the caller (a rate limiter that must see each throttle).
     Raises ImdsConfigError for bad option combinations and AwsRegionMissing when no region can be found.
     Callers check HAS_BOTO3 first (modules fail with ``missing_required_lib('boto3')``).
     """
@@ -379,7 +381,7 @@ def aws_client(
     config = BotocoreConfig(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
-        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        retries={"total_max_attempts": max_attempts or MAX_ATTEMPTS, "mode": "standard"},
         user_agent_extra="ec2meta.imds",
     )
     try:

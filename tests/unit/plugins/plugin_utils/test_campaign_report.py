@@ -680,3 +680,24 @@ def test_a_hop_limit_policy_shows_its_verdicts_beside_the_tokens_ones():
     assert "| eu-west-1 | launch\\_templates | 0 | 2 | 0 | 5 |" in text
     plain = imdsv2_campaign_markdown({"phase": "audit", "generated": "now", "regions": [{"region": "eu-west-1"}]})
     assert "Hop limit" not in plain
+
+
+def test_a_many_instance_result_gives_the_rows_one_result_per_instance_gave():
+    one_per_instance = [
+        {"changed": True, "instance_id": "i-1",
+         "item": [{"region": "eu-west-1"}, {"instance_id": "i-1", "name": "a"}]},
+        {"changed": False, "instance_id": "i-2",
+         "item": [{"region": "eu-west-1"}, {"instance_id": "i-2", "name": "b"}]},
+        {"failed": True, "reason": "imdsv1_in_use", "msg": "in use",
+         "item": [{"region": "eu-west-1"}, {"instance_id": "i-3", "name": "c"}]},
+    ]  # fmt: skip
+    entries = [
+        {"instance_id": "i-1", "name": "a", "region": "eu-west-1", "changed": True, "failed": False},
+        {"instance_id": "i-2", "name": "b", "region": "eu-west-1", "changed": False, "failed": False},
+        {"instance_id": "i-3", "name": "c", "region": "eu-west-1", "changed": False, "failed": True,
+         "reason": "imdsv1_in_use", "msg": "in use"},
+    ]  # fmt: skip
+    many = {"failed": True, "changed": True, "instances": entries, "summary": {}, "item": ["eu-west-1", ["i-1"]]}
+    rows = report.changes_from([{"results": [many]}])
+    assert rows == report.changes_from([{"results": one_per_instance}])
+    assert [row["id"] for row in rows] == ["i-1", "i-3"]
