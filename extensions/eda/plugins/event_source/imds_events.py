@@ -227,12 +227,13 @@ class SourceSettings:
                 f"imds_events: poll_timeout={poll_timeout:g} must be more than 0 and at most "
                 f"{MAX_POLL_TIMEOUT:g} seconds."
             )
-        for name in ("timeout", "token_ttl", "retries"):
+        for name in ("timeout", "token_ttl"):
             value = values[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(f"imds_events: {name} must be a finite number, not {value!r}.")
-        if not isinstance(values["retries"], int):
-            raise ValueError(f"imds_events: retries must be a whole number from 0 to 10, not {values['retries']!r}.")
+        retries = values["retries"]
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            raise ValueError(f"imds_events: retries must be a whole number from 0 to 10, not {retries!r}.")
         if not isinstance(values["allow_imdsv1"], bool):
             raise ValueError("imds_events: allow_imdsv1 must be true or false.")
         client = {name: values[name] for name in CLIENT_OPTIONS}

@@ -115,9 +115,9 @@ def test_notice_timeline_reaches_the_queue_once_each(quiet):
         ({"timeout": float("inf")}, "timeout must be a finite number"),
         ({"timeout": 1e9}, "timeout"),
         # retries named (#13)
-        ({"retries": "x"}, "retries must be a finite number"),
+        ({"retries": "x"}, "retries must be a whole number"),
         ({"retries": 1.5}, "retries must be a whole number"),
-        ({"retries": True}, "retries must be a finite number"),
+        ({"retries": True}, "retries must be a whole number"),
         # only availability kinds would never report anything (#14)
         ({"kinds": ["imds_unavailable"]}, "kinds must include at least one of"),
         ({"kinds": ["imds_unavailable", "imds_recovered"]}, "kinds must include at least one of"),
