@@ -378,7 +378,10 @@ ansible_facts:
                   source (same keys - C(kind), C(instance_id), C(region), C(path), C(document), C(dedupe_key) and
                   the kind's own fields), each with C(starts_at) (when it takes effect, or V(null)).
                 - Kinds are V(spot_interruption), V(rebalance_recommendation), V(maintenance_scheduled) (active
-                  entries only) and V(lifecycle_state). A notice in a shape EC2 never gives is left out.
+                  entries only) and V(lifecycle_state). A notice path whose answer is in a shape EC2 never gives
+                  is an event of kind V(unknown) (with C(path), C(reason) and C(message)), which
+                  C(ec2meta.imds.events_due) counts as due. Without the identity, C(instance_id) and C(region) are
+                  V(unknown) and C(identity_known) is V(false).
                 - Ask "is anything due on this host in the next N hours?" with the C(ec2meta.imds.events_due)
                   filter.
               type: list

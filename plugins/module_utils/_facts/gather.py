@@ -30,7 +30,13 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._facts.newline_lists 
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import ImdsClient
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.crawl import walk
-from ansible_collections.ec2meta.imds.plugins.module_utils._imds.events import Identity, announced, reading_from_tree
+from ansible_collections.ec2meta.imds.plugins.module_utils._imds.events import (
+    INSTANCE_ID,
+    UNKNOWN_IDENTITY,
+    Identity,
+    announced,
+    reading_from_tree,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.paths import (
     IDENTITY_DOCUMENT,
     ROLES_PATH,
@@ -294,12 +300,14 @@ def build_facts(tree: dict, subsets: frozenset, imds_version: int | None) -> dic
 
 
 def _announced(tree: dict, ec2: dict) -> list:
-    """What EC2 announces now, as the imds_events source's event documents (each with ``starts_at``); a notice in a
-    shape EC2 never gives is left out, as the source refuses it. Empty without the identity to name the instance."""
+    """What EC2 announces now, as the imds_events source's event documents (each with ``starts_at``). A notice in a
+    shape EC2 never gives is an ``unknown`` event (events_due counts it as due), and without the identity the
+    events say ``unknown`` for the instance and region: what cannot be read is never "nothing announced"."""
     instance_id, region = ec2.get("instance_id"), ec2.get("region")
-    if not (isinstance(instance_id, str) and isinstance(region, str)):
-        return []
-    return announced(Identity(instance_id, region), reading_from_tree(tree))
+    identity = UNKNOWN_IDENTITY
+    if isinstance(instance_id, str) and INSTANCE_ID.match(instance_id) and isinstance(region, str):
+        identity = Identity(instance_id, region)
+    return announced(identity, reading_from_tree(tree))
 
 
 def _iam(node: Any) -> dict | None:

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import re
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -57,7 +58,11 @@ ENDED_STATES = {
 # Lifecycle states are words joined by ':' (InService, Warmed:Pending:Wait); anything else is not one.
 LIFECYCLE_WORDS = re.compile(r"^[A-Za-z]{1,40}(:[A-Za-z]{1,40}){0,3}$")
 INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,32}$")
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+# Every partition's names: eu-west-1, us-gov-west-1, cn-north-1, us-isob-east-1, eusc-de-east-1.
+REGION = re.compile(r"^[a-z]{2,5}(-[a-z]+)+-\d{1,2}$")
+# What an event says when the identity document could not be read: never another instance's id (a state file
+# can come from the image's build instance), so a drain cannot act on the wrong instance.
+UNKNOWN = "unknown"
 # Dedupe keys remembered: the newest win. Enough for months of notices, so memory and the state file stay small.
 MAX_SEEN_KEYS = 512
 # Maintenance entries kept from one list; EC2 lists a handful.
@@ -66,6 +71,14 @@ MAX_MAINTENANCE_ENTRIES = min(100, MAX_LISTING_ENTRIES)
 # not keep a source that runs for months on IMDSv1.
 V1_RETRY_SECONDS = 300.0
 STATE_VERSION = 1
+# Successful polls a scheduled maintenance event must be missing from the list (without a history entry) before
+# it is announced as ended: a list that is briefly empty is not a cancellation.
+MAINTENANCE_GONE_AFTER = 3
+# The failures after which the client (and its token) is replaced: a path that answers 404 or nonsense is no
+# reason to ask for a new token every poll.
+REBUILD_CLIENT_ON = frozenset(
+    {"token_required", "token_unavailable", "unreachable", "timeout", "endpoint_disabled", "internal_error"}
+)
 
 
 class NoticeShapeError(ValueError):
@@ -165,6 +178,10 @@ def iso(moment: datetime) -> str:
 class Identity:
     instance_id: str
     region: str
+    known: bool = True
+
+
+UNKNOWN_IDENTITY = Identity(UNKNOWN, UNKNOWN, known=False)
 
 
 def read_identity(client: Any, deadline: Any = None) -> Identity:
@@ -238,15 +255,17 @@ def watched_paths(kinds: frozenset) -> tuple:
 
 # ------------------------------------------------------------------------------------------ event documents
 def make_event(kind: str, identity: Identity | None, path: str | None, document: Any, key: str, **fields: Any) -> dict:
-    """One event document: the same keys for every kind, then the kind's own fields."""
-    instance_id = identity.instance_id if identity else None
+    """One event document: the same keys for every kind, then the kind's own fields. Without the identity
+    document, ``instance_id`` and ``region`` are ``unknown`` and ``identity_known`` is false."""
+    identity = identity or UNKNOWN_IDENTITY
     return {
         "kind": kind,
-        "instance_id": instance_id,
-        "region": identity.region if identity else None,
+        "instance_id": identity.instance_id,
+        "region": identity.region,
+        "identity_known": identity.known,
         "path": path,
         "document": document,
-        "dedupe_key": f"{kind}:{instance_id or 'unknown'}:{key}",
+        "dedupe_key": f"{kind}:{identity.instance_id}:{key}",
         "detected_at": iso(datetime.now(timezone.utc)),
         **fields,
     }
@@ -300,15 +319,31 @@ def lifecycle_event(identity: Identity, previous: str | None, state: str, transi
     )
 
 
-def _dedupe_base(event: dict) -> str:
-    # maintenance_cancelled and maintenance_completed of one event share a key (one end per event).
-    return event["dedupe_key"].replace(MAINTENANCE_COMPLETED, MAINTENANCE_CANCELLED, 1)
+def seen_key(dedupe_key: str) -> str:
+    """What the watcher remembers of a dedupe key: without the instance id (a notice sent while the identity was
+    unknown is not news once it is read; the state of another instance is dropped whole), and one end per
+    maintenance event (cancelled and completed share it)."""
+    parts = dedupe_key.split(":", 2)
+    if len(parts) < 3:
+        return dedupe_key
+    kind = MAINTENANCE_CANCELLED if parts[0] == MAINTENANCE_COMPLETED else parts[0]
+    return f"{kind}:*:{parts[2]}"
+
+
+def unreadable_event(identity: Identity, path: str, reason: str, message: str) -> dict:
+    """The playbook side's answer for a notice path it could not read: ``unknown``, which events_due counts as due."""
+    return make_event(UNKNOWN, identity, path, None, path, reason=reason, message=message)
 
 
 def announced(identity: Identity, reading: Reading, now: datetime | None = None) -> list:
-    """The events of what one reading announces now (no history): the playbook-side answer."""
+    """The events of what one reading announces now (no history): the playbook-side answer. A path that could not
+    be read is an ``unknown`` event (fail closed), never left out."""
     now = now or datetime.now(timezone.utc)
-    events = []
+    events = [
+        unreadable_event(identity, path, reason, message)
+        for path, (reason, message) in reading.failures.items()
+        if path != MAINTENANCE_HISTORY_PATH
+    ]
     spot = reading.documents.get(SPOT_ACTION_PATH, ABSENT)
     if spot is not ABSENT:
         events.append(spot_event(identity, spot))
@@ -339,15 +374,16 @@ def event_start(event: dict, now: datetime) -> str | None:
 
 def due_within(events: list, hours: float, now: datetime | None = None) -> list:
     """The events that take effect before ``now + hours`` (or already have), and every lifecycle state but
-    InService; an event whose time cannot be read counts as due (fail closed)."""
+    InService; an event whose time cannot be read, and an ``unknown`` one, counts as due (fail closed)."""
     now = now or datetime.now(timezone.utc)
     horizon = now + timedelta(hours=hours)
     due = []
     for event in events:
-        if event["kind"] == LIFECYCLE_STATE:
-            if event["state"] != "InService":
+        if event.get("kind") == LIFECYCLE_STATE:
+            if event.get("state") != "InService":
                 due.append(event)
             continue
+        # An ``unknown`` event (a path that could not be read) has no time, so it is due.
         start = parse_time(event.get("starts_at"))
         if start is None or start <= horizon:
             due.append(event)
@@ -364,27 +400,40 @@ class WatchState:
     lifecycle: str | None = None
     lifecycle_transitions: int = 0
     scheduled: dict = field(default_factory=dict)  # EventId -> entry, from the last good read
+    missing: dict = field(default_factory=dict)  # EventId -> successful polls in a row it was not listed
     history_read: bool = False
     unavailable: bool = False
     outages: int = 0
 
     @classmethod
     def from_dict(cls, data: Any) -> WatchState:
-        """A state from its JSON; anything not in the shape this code writes is a fresh state."""
+        """A state from its JSON; anything not in the shape this code writes is a fresh state, and a damaged
+        maintenance entry is dropped (its end may go unannounced; a wrong end would be worse)."""
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             return cls()
         try:
+            instance_id, lifecycle = data.get("instance_id"), data.get("lifecycle")
+            scheduled = {
+                key: entry
+                for key, entry in dict(data.get("scheduled", {})).items()
+                if isinstance(entry, dict) and isinstance(key, str) and entry.get("EventId") == key
+            }
             state = cls(
-                instance_id=data.get("instance_id"),
-                seen=[key for key in data.get("seen", []) if isinstance(key, str)][-MAX_SEEN_KEYS:],
-                lifecycle=data.get("lifecycle"),
+                instance_id=instance_id if isinstance(instance_id, str) and INSTANCE_ID.match(instance_id) else None,
+                seen=[seen_key(key) for key in data.get("seen", []) if isinstance(key, str)][-MAX_SEEN_KEYS:],
+                lifecycle=lifecycle if isinstance(lifecycle, str) and LIFECYCLE_WORDS.match(lifecycle) else None,
                 lifecycle_transitions=int(data.get("lifecycle_transitions", 0)),
-                scheduled={str(key): value for key, value in dict(data.get("scheduled", {})).items()},
+                scheduled=scheduled,
+                missing={
+                    key: count
+                    for key, count in dict(data.get("missing", {})).items()
+                    if key in scheduled and isinstance(count, int) and not isinstance(count, bool)
+                },
                 history_read=bool(data.get("history_read")),
                 unavailable=bool(data.get("unavailable")),
                 outages=int(data.get("outages", 0)),
             )
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return cls()
         return state
 
@@ -405,18 +454,34 @@ def load_state(path: str | None) -> WatchState:
 
 
 def save_state(path: str, state: WatchState) -> None:
-    """Write the state atomically: a crash mid-write leaves the old file, never half a file."""
-    temporary = f"{path}.tmp{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(state.to_dict(), handle, sort_keys=True)
-    os.replace(temporary, path)
+    """Write the state atomically: a crash mid-write leaves the old file, never half a file. The temporary file is
+    new and unpredictable (mkstemp, O_EXCL) in the same directory, so a planted link is never written through."""
+    directory, name = os.path.split(os.path.abspath(path))
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(state.to_dict(), handle, sort_keys=True)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _window(entry: dict) -> tuple:
+    return (entry.get("NotBefore"), entry.get("NotAfter"))
+
+
+def _ended(entry: dict) -> bool:
+    return str(entry.get("State") or "").lower() in ENDED_STATES
 
 
 class EventWatcher:
     """Polls the notice paths and turns each change into one event. ``poll()`` never raises.
 
-    ``client_factory`` builds an ImdsClient; after a poll with a failure the client is rebuilt, so a token the
-    service refused or an IMDSv1 fallback is asked about again rather than kept for the life of the source.
+    ``client_factory`` builds an ImdsClient; after a poll with a token or transport failure (REBUILD_CLIENT_ON) the
+    client is rebuilt, so a token the service refused or an IMDSv1 fallback is asked about again rather than kept
+    for the life of the source; a path answering 404 or nonsense keeps the client and its token.
     """
 
     def __init__(
@@ -461,7 +526,8 @@ class EventWatcher:
         # The change of availability first: a notice read in the poll that recovers comes after the recovery.
         events = self._availability(failures) + events
         on_v1 = getattr(self.client, "imds_version", None) == 1
-        if failures or (on_v1 and time.monotonic() - self.client_started >= self.v1_retry_seconds):
+        rebuild = any(reason in REBUILD_CLIENT_ON for reason, _message in failures.values())
+        if rebuild or (on_v1 and time.monotonic() - self.client_started >= self.v1_retry_seconds):
             self.close()
         if self.state_file and json.dumps(self.state.to_dict(), sort_keys=True) != before:
             # A full disk must not stop the source; the next change tries again.
@@ -474,32 +540,44 @@ class EventWatcher:
             self.client = self.client_factory()
             self.client_started = time.monotonic()
         deadline = Deadline(self.poll_timeout)
+        # The notices first: an identity document that is slow or unreadable must not delay or hide a notice.
+        reading = read_notices(self.client, self.paths, deadline)
+        failures = dict(reading.failures)
         if self.identity is None:
             try:
                 self.identity = read_identity(self.client, deadline)
             except ImdsError as error:
-                return [], {IDENTITY_DOCUMENT: (error.reason, str(error))}
+                failures[IDENTITY_DOCUMENT] = (error.reason, str(error))
             except NoticeShapeError as error:
-                return [], {IDENTITY_DOCUMENT: ("bad_response", f"IMDS answered {IDENTITY_DOCUMENT} with {error}")}
-            if self.state.instance_id not in (None, self.identity.instance_id):
+                failures[IDENTITY_DOCUMENT] = ("bad_response", f"IMDS answered {IDENTITY_DOCUMENT} with {error}")
+            if self.identity is not None and self.state.instance_id not in (None, self.identity.instance_id):
                 # Another instance's state (a file baked into an image): nothing in it is about this one but the
                 # outage under way.
                 self.state = WatchState(unavailable=self.state.unavailable, outages=self.state.outages)
-            self.state.instance_id = self.identity.instance_id
-        reading = read_notices(self.client, self.paths, deadline)
-        return self._changes(reading), reading.failures
+            elif self.identity is None and self.state.instance_id is not None:
+                # A state file that cannot be checked against this instance is not trusted: announcing again is
+                # safer than staying silent about a notice another instance saw.
+                self.state = WatchState(unavailable=self.state.unavailable, outages=self.state.outages)
+            if self.identity is not None:
+                self.state.instance_id = self.identity.instance_id
+        return self._changes(reading), failures
 
     def _remember(self, event: dict) -> bool:
         """True when the event is news (its dedupe key was not seen); remembers it."""
-        key = _dedupe_base(event)
+        key = seen_key(event["dedupe_key"])
         if key in self.state.seen:
             return False
         self.state.seen.append(key)
         del self.state.seen[:-MAX_SEEN_KEYS]
         return True
 
+    def _forget(self, event: dict) -> None:
+        key = seen_key(event["dedupe_key"])
+        if key in self.state.seen:
+            self.state.seen.remove(key)
+
     def _changes(self, reading: Reading) -> list:
-        identity = self.identity
+        identity = self.identity or UNKNOWN_IDENTITY
         candidates = []
         spot = reading.documents.get(SPOT_ACTION_PATH, ABSENT)
         if spot is not ABSENT:
@@ -507,43 +585,70 @@ class EventWatcher:
         rebalance = reading.documents.get(REBALANCE_PATH, ABSENT)
         if rebalance is not ABSENT:
             candidates.append(rebalance_event(identity, rebalance))
-        candidates += self._maintenance(reading)
-        candidates += self._lifecycle(reading)
-        return [event for event in candidates if self._remember(event)]
-
-    def _maintenance(self, reading: Reading) -> list:
-        if not reading.has(MAINTENANCE_SCHEDULED_PATH):
-            return []
-        wants_ends = bool(self.kinds & {MAINTENANCE_CANCELLED, MAINTENANCE_COMPLETED})
-        if wants_ends and not reading.has(MAINTENANCE_HISTORY_PATH):
-            # Without the history this poll, a disappearance cannot be told apart; decide on the next poll.
-            return []
-        scheduled = reading.documents[MAINTENANCE_SCHEDULED_PATH]
-        history = reading.documents.get(MAINTENANCE_HISTORY_PATH) or []
-        events = [maintenance_event(self.identity, entry, MAINTENANCE_SCHEDULED_PATH) for entry in scheduled]
-        history_events = [maintenance_event(self.identity, entry, MAINTENANCE_HISTORY_PATH) for entry in history]
-        if wants_ends and not self.state.history_read:
-            # The first history read is the past: remembered, not announced.
-            for event in history_events:
-                self._remember(event)
-            self.state.history_read = True
-        events += history_events
-        current_ids = {entry["EventId"] for entry in scheduled}
-        history_ids = {entry["EventId"] for entry in history}
-        now = datetime.now(timezone.utc)
-        for event_id, entry in self.state.scheduled.items():
-            if event_id in current_ids or event_id in history_ids or not isinstance(entry, dict):
-                continue
-            # Gone from the list and not in the history: over if its window has ended, else cancelled.
-            ends = parse_time(entry.get("NotAfter"))
-            kind = MAINTENANCE_COMPLETED if ends is not None and ends <= now else MAINTENANCE_CANCELLED
-            events.append(maintenance_event(self.identity, entry, MAINTENANCE_SCHEDULED_PATH, kind))
-        self.state.scheduled = {
-            entry["EventId"]: entry for entry in scheduled if str(entry.get("State") or "").lower() not in ENDED_STATES
-        }
+        events = [event for event in candidates if self._remember(event)]
+        events += self._maintenance(reading, identity)
+        events += [event for event in self._lifecycle(reading, identity) if self._remember(event)]
         return events
 
-    def _lifecycle(self, reading: Reading) -> list:
+    def _maintenance(self, reading: Reading, identity: Identity) -> list:
+        """News from the maintenance lists. A scheduled entry is news when it is not in the remembered list or its
+        window changed (so an event that ends and comes back, or a reschedule back to an earlier window, is
+        announced again); an end comes from the history, or from the event missing MAINTENANCE_GONE_AFTER
+        successful polls in a row. Without the history this poll, new entries are still announced; ends wait."""
+        if not reading.has(MAINTENANCE_SCHEDULED_PATH):
+            return []
+        state = self.state
+        wants_ends = bool(self.kinds & {MAINTENANCE_CANCELLED, MAINTENANCE_COMPLETED})
+        history_known = reading.has(MAINTENANCE_HISTORY_PATH)
+        events, ends = [], []
+        current = {}
+        for entry in reading.documents[MAINTENANCE_SCHEDULED_PATH]:
+            if _ended(entry):
+                ends.append(maintenance_event(identity, entry, MAINTENANCE_SCHEDULED_PATH))
+                continue
+            current[entry["EventId"]] = entry
+            known = state.scheduled.get(entry["EventId"])
+            if known is None or _window(known) != _window(entry):
+                event = maintenance_event(identity, entry, MAINTENANCE_SCHEDULED_PATH)
+                # Back after an end: its next end is news again.
+                self._forget(maintenance_event(identity, entry, MAINTENANCE_SCHEDULED_PATH, MAINTENANCE_CANCELLED))
+                events.append(event)
+        # A history entry is an end (never a schedule), and the live list wins over it.
+        history = [
+            entry
+            for entry in reading.documents.get(MAINTENANCE_HISTORY_PATH) or []
+            if _ended(entry) and entry["EventId"] not in current
+        ]
+        history_ends = [maintenance_event(identity, entry, MAINTENANCE_HISTORY_PATH) for entry in history]
+        if history_known and wants_ends and not state.history_read:
+            # The first history read is the past: remembered, not announced.
+            for event in history_ends:
+                self._remember(event)
+            state.history_read = True
+        ends += history_ends
+        history_ids = {entry["EventId"] for entry in history}
+        can_decide = history_known or not wants_ends
+        now = datetime.now(timezone.utc)
+        kept, missing = dict(current), {}
+        for event_id, entry in state.scheduled.items():
+            if event_id in current or event_id in history_ids:
+                continue
+            if not can_decide:
+                kept[event_id] = entry
+                missing[event_id] = state.missing.get(event_id, 0)
+                continue
+            count = state.missing.get(event_id, 0) + 1
+            if count < MAINTENANCE_GONE_AFTER:
+                kept[event_id], missing[event_id] = entry, count
+                continue
+            # Gone from the list for good and not in the history: over if its window has ended, else cancelled.
+            ends_at = parse_time(entry.get("NotAfter"))
+            kind = MAINTENANCE_COMPLETED if ends_at is not None and ends_at <= now else MAINTENANCE_CANCELLED
+            ends.append(maintenance_event(identity, entry, MAINTENANCE_SCHEDULED_PATH, kind))
+        state.scheduled, state.missing = kept, missing
+        return events + [event for event in ends if self._remember(event)]
+
+    def _lifecycle(self, reading: Reading, identity: Identity) -> list:
         state = reading.documents.get(LIFECYCLE_STATE_PATH, ABSENT)
         # A 404 (no Auto Scaling group, or a flapping answer) changes nothing: only a new state is news.
         if state is ABSENT or state == self.state.lifecycle:
@@ -551,7 +656,7 @@ class EventWatcher:
         previous = self.state.lifecycle
         self.state.lifecycle = state
         self.state.lifecycle_transitions += 1
-        return [lifecycle_event(self.identity, previous, state, self.state.lifecycle_transitions)]
+        return [lifecycle_event(identity, previous, state, self.state.lifecycle_transitions)]
 
     def _availability(self, failures: dict) -> list:
         """imds_unavailable after ``unavailable_after`` failed polls in a row, imds_recovered on the next good one:

@@ -96,7 +96,7 @@ def test_notice_timeline_reaches_the_queue_once_each(quiet):
     ("args", "message"),
     [
         ({"interval": 0.5}, "interval=0.5 is below the minimum"),
-        ({"interval": "2"}, "interval must be a number"),
+        ({"interval": "2"}, "interval must be a finite number"),
         ({"jitter": 0.9}, "jitter=0.9 must be between"),
         ({"kinds": ["spot"]}, "kinds has"),
         ({"kinds": "spot_interruption"}, "kinds must be a non-empty list"),
@@ -105,12 +105,48 @@ def test_notice_timeline_reaches_the_queue_once_each(quiet):
         ({"token_ttl": 0}, "token_ttl"),
         ({"intervall": 2}, "unknown argument"),
         ({"state_file": "/nonexistent-ec2meta/state.json"}, "directory that does not exist"),
+        # Finite and bounded (#5 of the adversarial test): a sleep of inf never ends.
+        ({"interval": float("inf")}, "interval must be a finite number"),
+        ({"interval": 1e300}, "interval=1e[+]300 is above the maximum"),
+        ({"interval": 3601}, "interval=3601 is above the maximum"),
+        ({"jitter": float("nan")}, "jitter must be a finite number"),
+        ({"poll_timeout": float("inf")}, "poll_timeout must be a finite number"),
+        ({"poll_timeout": 1e9}, "poll_timeout=1e[+]09 must be more than 0 and at most"),
+        ({"timeout": float("inf")}, "timeout must be a finite number"),
+        ({"timeout": 1e9}, "timeout"),
+        # retries named (#13)
+        ({"retries": "x"}, "retries must be a whole number"),
+        ({"retries": 1.5}, "retries must be a whole number"),
+        ({"retries": True}, "retries must be a whole number"),
+        # only availability kinds would never report anything (#14)
+        ({"kinds": ["imds_unavailable"]}, "kinds must include at least one of"),
+        ({"kinds": ["imds_unavailable", "imds_recovered"]}, "kinds must include at least one of"),
+        ({"kinds": [["spot_interruption"]]}, "kinds has"),
+        # a state file the source could never save (#10)
+        ({"state_file": "/"}, "exists and is not a regular file"),
+        ({"state_file": "/proc/version"}, "cannot create files in /proc"),
+        ({"state_file": ["a"]}, "state_file must be a file path"),
+        ({"state_file": 123}, "state_file must be a file path"),
     ],
 )
 def test_bad_arguments_fail_before_any_request(emulator, args, message):
     with pytest.raises(ValueError, match=message):
         asyncio.run(_collect({"endpoint": emulator.url, **args}, lambda events: False, timeout=1))
     assert emulator.counters["total"] == 0
+
+
+def test_a_state_file_that_is_a_directory_or_in_one_without_write_access_is_refused(emulator, tmp_path):
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(ValueError, match="is not a regular file"):
+        SOURCE["SourceSettings"].from_args({"state_file": str(tmp_path / "dir")})
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.geteuid() != 0:
+        with pytest.raises(ValueError, match="cannot create files in"):
+            SOURCE["SourceSettings"].from_args({"state_file": str(locked / "state.json")})
+    settings = SOURCE["SourceSettings"].from_args({"state_file": str(tmp_path / "state.json")})
+    assert settings.state_file == str(tmp_path / "state.json")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dir", "locked"]
 
 
 def test_imdsv1_is_used_only_when_allowed(quiet):
@@ -153,8 +189,9 @@ HOSTILE = {
     "token_refused_404": [("status", {"path": TOKEN_PATH, "status": 404})],
     "token_garbage": [("body", {"path": TOKEN_PATH, "body": "tok\r\nen"})],
     "token_always_401": [("status", {"path": SPOT_PATH, "status": 401})],
-    "identity_unreadable": [("body", {"path": "/latest/dynamic/instance-identity/document", "body": "{}"})],
 }
+# An unreadable identity document is an outage too, but the notices still flow (with instance "unknown"):
+# test_an_unreadable_identity_document_does_not_hide_the_notices in tests/unit/plugins/module_utils/test_events.py.
 
 
 def hostile_watcher(emulator, state_file=None):
@@ -169,9 +206,8 @@ class TestHostileImds:
     def test_attack_is_one_outage_then_recovery_and_the_notice(self, quiet, attack):
         quiet.schedule_spot_notice(0)
         watcher = hostile_watcher(quiet)
-        if attack != "identity_unreadable":
-            assert "spot_interruption" in kinds_of(watcher.poll())
-            quiet.set_metadata("spot", None)
+        assert "spot_interruption" in kinds_of(watcher.poll())
+        quiet.set_metadata("spot", None)
         for kind, spec in HOSTILE[attack]:
             quiet.add_fault(kind, **spec)
         # The token the first poll got must go, or the token attacks would never be asked for one.

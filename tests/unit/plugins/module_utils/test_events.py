@@ -13,6 +13,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client import I
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.client_options import client_config_from_params
 from ansible_collections.ec2meta.imds.plugins.module_utils._imds.events import (
     EVENT_KINDS,
+    MAINTENANCE_GONE_AFTER,
+    REGION,
     WATCHED_PATHS,
     EventWatcher,
     NoticeShapeError,
@@ -47,6 +49,14 @@ def watcher_for(emulator, **options):
 
 def kinds_of(events):
     return [event["kind"] for event in events]
+
+
+def set_identity_document(emulator, value):
+    with emulator._lock:
+        emulator.dynamic.setdefault("instance-identity", {})["document"] = value
+
+
+SPOT_NOTICE = {"action": "terminate", "time": "2030-01-01T00:00:00Z"}
 
 
 def test_first_poll_announces_what_is_current_then_nothing_until_a_change(quiet):
@@ -111,6 +121,8 @@ def test_maintenance_that_disappears_without_history(quiet, not_after, kind):
     quiet.set_metadata("events/maintenance/scheduled", {"$json": [entry]})
     assert "maintenance_scheduled" in kinds_of(watcher.poll())
     quiet.set_metadata("events/maintenance/scheduled", {"$json": []})
+    # Missing from the list is an end only after MAINTENANCE_GONE_AFTER successful polls in a row.
+    assert [watcher.poll() for _poll in range(MAINTENANCE_GONE_AFTER - 1)] == [[]] * (MAINTENANCE_GONE_AFTER - 1)
     assert kinds_of(watcher.poll()) == [kind]
     assert watcher.poll() == []
 
@@ -259,14 +271,51 @@ def test_facts_give_the_lifecycle_state_and_the_same_event_documents(quiet, make
     assert facts_events["spot_interruption"]["starts_at"] == facts_events["spot_interruption"]["time"]
 
 
-def test_facts_leave_out_a_notice_in_a_shape_ec2_never_gives(quiet, make_client):
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("spot/instance-action", {"$json": {"action": ["x"], "time": 5}}),
+        ("spot/instance-action", {"$json": {"action": "terminate", "time": 5}}),
+        ("spot/instance-action", {"$json": {"action": "terminate"}}),
+        ("events/recommendations/rebalance", {"$json": ["2026-01-01T00:00:00Z"]}),
+        ("events/maintenance/scheduled", {"$json": [{"Code": "system-reboot", "State": "active"}]}),
+        ("events/maintenance/scheduled", {"$json": {"EventId": "instance-event-1"}}),
+        ("autoscaling/target-lifecycle-state", "Terminated; rm"),
+    ],
+)
+def test_facts_report_a_notice_they_cannot_read_as_unknown_and_it_is_due(quiet, make_client, path, value):
+    """Fail closed (#4 of the adversarial test): an unreadable announcement is never "nothing announced"."""
+    from ansible_collections.ec2meta.imds.plugins.filter.events_due import events_due
     from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import gather
 
-    quiet.set_metadata("spot/instance-action", {"$json": {"action": ["x"], "time": 5}})
-    quiet.set_metadata("autoscaling", None)
-    ec2 = gather(make_client(), frozenset({"identity", "events"}))
-    assert ec2["events"]["announced"] == []
-    assert ec2["events"]["target_lifecycle_state"] is None
+    quiet.set_metadata(path, value)
+    announced_events = gather(make_client(), frozenset({"identity", "events"}))["events"]["announced"]
+    unknown = [event for event in announced_events if event["kind"] == "unknown"]
+    assert [event["path"] for event in unknown] == [f"meta-data/{path}"]
+    assert unknown[0]["reason"] == "bad_response"
+    assert unknown[0] in events_due(announced_events, 0)
+
+
+@pytest.mark.parametrize(
+    ("identity", "subsets"),
+    [
+        ({"$json": {}}, {"identity", "events"}),
+        ({"$json": {"instanceId": "x", "region": "eu-west-1"}}, {"identity", "events"}),
+        ({"$json": {"instanceId": "i-0a1b2c3d4e5f60718"}}, {"identity", "events"}),
+        (None, {"events"}),
+    ],
+)
+def test_facts_without_an_identity_still_announce_with_unknown_instance(quiet, make_client, identity, subsets):
+    from ansible_collections.ec2meta.imds.plugins.module_utils._facts.gather import gather
+
+    quiet.schedule_spot_notice(0)
+    if identity is not None:
+        set_identity_document(quiet, identity)
+    announced_events = gather(make_client(), frozenset(subsets))["events"]["announced"]
+    spot = [event for event in announced_events if event["kind"] == "spot_interruption"]
+    assert [(event["instance_id"], event["region"], event["identity_known"]) for event in spot] == [
+        ("unknown", "unknown", False)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -317,3 +366,203 @@ def test_an_imdsv1_fallback_asks_for_a_token_again(quiet):
     watcher.poll()
     assert quiet.counters["token_put"] == 1
     assert quiet.counters["get_v1"] == 0
+
+
+# ------------------------------------------------------------------------------------------ adversarial test fixes
+@pytest.mark.parametrize(
+    "damaged",
+    [
+        {"instance-event-1": {"Code": "system-reboot"}},
+        {"instance-event-1": {"EventId": 5}},
+        {"5": {"EventId": 5}},
+        {"instance-event-1": {"EventId": "instance-event-2"}},
+        {"instance-event-1": ["EventId"]},
+        {"instance-event-1": "instance-event-1"},
+        {"instance-event-1": None},
+    ],
+)
+def test_a_damaged_scheduled_entry_in_the_state_file_is_dropped(quiet, tmp_path, damaged):
+    """#1: a damaged entry neither raises every poll (hiding the Spot notice) nor makes a false end."""
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps({"version": 1, "instance_id": INSTANCE_ID, "scheduled": damaged}))
+    quiet.set_metadata("spot/instance-action", {"$json": SPOT_NOTICE})
+    watcher = watcher_for(quiet, state_file=str(state_file), unavailable_after=1)
+    events = [event for _poll in range(MAINTENANCE_GONE_AFTER + 1) for event in watcher.poll()]
+    assert sorted(kinds_of(events)) == ["lifecycle_state", "spot_interruption"]
+
+
+@pytest.mark.parametrize(
+    "region",
+    ["eu-west-1", "us-gov-west-1", "cn-north-1", "us-isob-east-1", "us-iso-east-1", "eusc-de-east-1", "ap-southeast-5"],
+)
+def test_every_partitions_region_names_are_read(quiet, region):
+    """#2: the identity check accepts every AWS partition's region names."""
+    assert REGION.match(region)
+    quiet.update_identity_document(region=region)
+    quiet.set_metadata("spot/instance-action", {"$json": SPOT_NOTICE})
+    events = watcher_for(quiet, unavailable_after=1).poll()
+    assert sorted(kinds_of(events)) == ["lifecycle_state", "spot_interruption"]
+    assert {event["region"] for event in events} == {region}
+
+
+@pytest.mark.parametrize("region", ["", "eu", "EU-WEST-1", "eu-west-1; rm", "eu-west-", "toolongname-west-1"])
+def test_region_names_of_no_partition_are_refused(region):
+    assert not REGION.match(region)
+
+
+def test_drain_playbook_checks_the_region_with_the_same_pattern():
+    import pathlib
+
+    import yaml
+
+    playbook = pathlib.Path(__file__).resolve().parents[4] / "playbooks" / "drain.yml"
+    conditions = yaml.safe_load(playbook.read_text())[0]["tasks"][0]["ansible.builtin.assert"]["that"]
+    assert f"drain_region is match('{REGION.pattern.replace(chr(92) + 'd', '[0-9]')}')" in conditions
+
+
+@pytest.mark.parametrize(
+    "identity",
+    [{"$json": {}}, {"$json": []}, "not json", {"$json": {"instanceId": "i-0a1b2c3d4e5f60718", "region": 5}}, None],
+)
+def test_an_unreadable_identity_document_does_not_hide_the_notices(quiet, identity):
+    """#3: the notices are read and sent with instance and region "unknown" (and identity_known false)."""
+    if identity is None:
+        quiet.add_fault("status", path="/latest/dynamic/instance-identity/document", status=404)
+    else:
+        set_identity_document(quiet, identity)
+    quiet.set_metadata("spot/instance-action", {"$json": SPOT_NOTICE})
+    watcher = watcher_for(quiet, unavailable_after=1)
+    events = watcher.poll()
+    assert sorted(kinds_of(events)) == ["imds_unavailable", "lifecycle_state", "spot_interruption"]
+    spot = events[kinds_of(events).index("spot_interruption")]
+    assert (spot["instance_id"], spot["region"], spot["identity_known"]) == ("unknown", "unknown", False)
+    # Once the document reads, the same notice is not news again; a new one carries the real instance.
+    quiet.clear_faults()
+    set_identity_document(quiet, {"$json": {"instanceId": INSTANCE_ID, "region": "eu-west-1"}})
+    assert kinds_of(watcher.poll()) == ["imds_recovered"]
+    quiet.schedule_lifecycle_state(0, "Terminated")
+    (lifecycle,) = watcher.poll()
+    assert (lifecycle["instance_id"], lifecycle["identity_known"]) == (INSTANCE_ID, True)
+
+
+def test_an_unreadable_identity_never_takes_the_instance_from_a_state_file(quiet, tmp_path):
+    """A state file can come from another instance (baked into the image): its id is never used unchecked."""
+    state_file = tmp_path / "state.json"
+    state_file.write_text(json.dumps({"version": 1, "instance_id": "i-0ffffffffffffffff", "seen": []}))
+    set_identity_document(quiet, "not json")
+    quiet.set_metadata("spot/instance-action", {"$json": SPOT_NOTICE})
+    events = watcher_for(quiet, state_file=str(state_file)).poll()
+    assert {event["instance_id"] for event in events} == {"unknown"}
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "status", "status": 404},
+        {"kind": "body", "body": "{}"},
+        {"kind": "body", "body": "[" * 5000 + "]" * 5000},
+        {"kind": "body", "body": json.dumps([{"EventId": str(n), "State": "completed"} for n in range(101)])},
+    ],
+)
+def test_a_failing_history_does_not_hide_the_scheduled_list_or_cost_a_token_per_poll(quiet, fault):
+    """#6 and #7: scheduled maintenance is still announced; the token is kept while only one path fails."""
+    kind = fault.pop("kind")
+    quiet.add_fault(kind, path="/latest/meta-data/events/maintenance/history", **fault)
+    watcher = watcher_for(quiet, unavailable_after=1)
+    assert sorted(kinds_of(watcher.poll())) == ["imds_unavailable", "lifecycle_state"]
+    quiet.schedule_maintenance(0, event_id="instance-event-0aaaaaaaaaaaaaaaa")
+    quiet.reset_counters()
+    events = [event for _poll in range(5) for event in watcher.poll()]
+    assert kinds_of(events) == ["maintenance_scheduled"]
+    assert quiet.counters["token_put"] == 0
+    # Without the history, a disappearance is not decided: no end while the history cannot be read.
+    quiet.set_metadata("events/maintenance/scheduled", {"$json": []})
+    assert [event for _poll in range(MAINTENANCE_GONE_AFTER + 1) for event in watcher.poll()] == []
+
+
+def entry_at(event_id, hours):
+    start = datetime.now(timezone.utc) + timedelta(hours=hours)
+    text = start.strftime("%d %b %Y %H:%M:%S GMT")
+    return {"EventId": event_id, "Code": "system-reboot", "NotBefore": text, "NotAfter": text, "State": "active"}
+
+
+@pytest.mark.parametrize("gap", range(1, MAINTENANCE_GONE_AFTER))
+def test_a_maintenance_list_briefly_empty_is_not_a_cancellation(quiet, gap):
+    """#8: an event missing for fewer than MAINTENANCE_GONE_AFTER successful polls has not ended."""
+    entry = entry_at("instance-event-0c", 5)
+    quiet.set_metadata("events/maintenance/scheduled", {"$json": [entry]})
+    watcher = watcher_for(quiet)
+    assert "maintenance_scheduled" in kinds_of(watcher.poll())
+    quiet.set_metadata("events/maintenance/scheduled", {"$json": []})
+    assert [event for _poll in range(gap) for event in watcher.poll()] == []
+    quiet.set_metadata("events/maintenance/scheduled", {"$json": [entry]})
+    assert [event for _poll in range(MAINTENANCE_GONE_AFTER + 1) for event in watcher.poll()] == []
+
+
+def test_a_maintenance_event_that_returns_or_is_moved_back_is_announced_again(quiet):
+    """#8: after its end an event that comes back is news, and so is its next end; A -> B -> A is announced."""
+    first, moved = entry_at("instance-event-0d", 5), entry_at("instance-event-0d", 9)
+    quiet.set_metadata("events/maintenance/scheduled", {"$json": [first]})
+    watcher = watcher_for(quiet)
+    watcher.poll()
+    windows = []
+    for entry in (moved, first):
+        quiet.set_metadata("events/maintenance/scheduled", {"$json": [entry]})
+        (event,) = watcher.poll()
+        windows.append((event["kind"], event["not_before"]))
+    assert windows == [("maintenance_scheduled", moved["NotBefore"]), ("maintenance_scheduled", first["NotBefore"])]
+    for _round in range(2):
+        quiet.set_metadata("events/maintenance/scheduled", {"$json": []})
+        ended = [event for _poll in range(MAINTENANCE_GONE_AFTER) for event in watcher.poll()]
+        assert kinds_of(ended) == ["maintenance_cancelled"]
+        quiet.set_metadata("events/maintenance/scheduled", {"$json": [first]})
+        assert kinds_of(watcher.poll()) == ["maintenance_scheduled"]
+
+
+def test_a_history_entry_that_has_not_ended_is_not_a_schedule(quiet):
+    watcher = watcher_for(quiet)
+    watcher.poll()
+    quiet.set_metadata("events/maintenance/history", {"$json": [entry_at("instance-event-0e", 5)]})
+    assert watcher.poll() == []
+
+
+@pytest.mark.parametrize("planted", ["symlink", "file"])
+def test_the_state_file_is_written_through_a_new_unpredictable_temporary_file(quiet, tmp_path, planted):
+    """#9: the old temporary name <state_file>.tmp<pid>, planted beforehand, is never written through."""
+    import os
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    state_file = tmp_path / "state.json"
+    old_name = tmp_path / f"state.json.tmp{os.getpid()}"
+    if planted == "symlink":
+        old_name.symlink_to(victim)
+    else:
+        old_name.write_text("planted")
+    watcher_for(quiet, state_file=str(state_file)).poll()
+    assert victim.read_text() == "precious"
+    assert not state_file.is_symlink()
+    assert json.loads(state_file.read_text())["version"] == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(["victim", "state.json", old_name.name])
+    assert (state_file.stat().st_mode & 0o077) == 0
+
+
+@pytest.mark.parametrize("hours", [float("nan"), float("inf"), -1, 1e9, 87601])
+def test_events_due_refuses_hours_it_cannot_use_naming_them(hours):
+    """#12: an AnsibleFilterError naming the argument, never a raw ValueError or OverflowError."""
+    from ansible.errors import AnsibleFilterError
+
+    from ansible_collections.ec2meta.imds.plugins.filter.events_due import events_due
+
+    with pytest.raises(AnsibleFilterError, match="hours must be"):
+        events_due([], hours)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [{"kind": "lifecycle_state"}, {"kind": "spot_interruption", "starts_at": ["x"]}, {"kind": "unknown"}],
+)
+def test_events_due_counts_an_event_it_cannot_read_as_due(event):
+    from ansible_collections.ec2meta.imds.plugins.filter.events_due import events_due
+
+    assert events_due([event], 0) == [event]
