@@ -128,10 +128,11 @@ step_artifact() {
     run bash scripts/artifact.sh
     touch "$steps_dir/artifact.done"
 }
-step_pytest() {
-    # The fault matrix and adversarial tests run in step_under_load, under load, with the same .venv: once is enough.
-    # The playbook-driven tests first and work stealing: the long ones do not end up alone on one core at the end.
-    run python -m pytest -n 2 --dist worksteal -q tests/integration tests/unit \
+# The fault matrix and adversarial tests run in step_under_load, under load, with the same .venv: once is enough.
+# Two steps, not one: the playbook-driven tests alone take longer than any other step, and a step is what a lane
+# takes. Work stealing: the long tests do not end up alone on one core at the end.
+step_pytest() { # step_pytest integration|unit
+    run python -m pytest -n 2 --dist worksteal -q "tests/$1" \
         --ignore tests/unit/fault_matrix --ignore tests/integration/test_adversarial.py
 }
 step_matrix() { # step_matrix PART: one part of the CI matrix (scripts/matrix.sh --ci)
@@ -163,10 +164,11 @@ full_steps() {
     printf '%s\n' \
         "step_ruff||ruff" \
         "step_artifact||the artifact: build, file list, EE context, install, smoke playbook" \
-        "step_pytest||pytest: unit and integration tests (ansible-core 2.19, .venv), but the fault matrix and adversarial tests" \
+        "step_pytest|integration|pytest: the playbook-driven tests (tests/integration, but the adversarial ones)" \
         "step_matrix|unit|version matrix, CI part, unit: the ansible_core tests on ansible-core 2.17 and 2.21" \
         "step_integration||ansible-test integration (--venv, Python 3.11): every target with its own emulator and moto" \
         "step_under_load||fault matrix and adversarial tests under load: two CPU burners compete for the cores" \
+        "step_pytest|unit|pytest: the unit tests (tests/unit, but the fault matrix), ansible-core 2.19 in .venv" \
         "step_sanity||ansible-test sanity (ansible-core 2.21)" \
         "step_matrix|smoke|version matrix, CI part, smoke: ansible-core 2.17 and 2.21, oldest and newest host Python" \
         "step_docs_and_demo||docs and demo with HOME an empty directory: changelog and docs lint, Sphinx, screenshot; the demo"
