@@ -23,6 +23,7 @@ RUNTIME = {"requests", "boto3", "botocore"}
 # What a user gets: the plugins, the role, the campaign playbook, meta/, the docs, the changelog, the licence,
 # Galaxy's manifests.
 SHIPPED_TOP_LEVEL = {
+    ".ansible-lint",  # galaxy-importer lints the artifact with it (mock_modules of the drain playbook)
     "CHANGELOG.md",
     "FILES.json",
     "LICENSE",
