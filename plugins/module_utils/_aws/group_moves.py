@@ -63,8 +63,8 @@ VERSION_NUMBER = re.compile(r"[0-9]{1,9}")
 MOVE_ACTIONS = {
     "move": "the group is pointed at the successor of the version it pinned (same launch data, the options set)",
     "kept": "the pinned version has the options already: nothing to do",
-    "no_successor": "the pinned version has no successor yet: the group is left alone (run the template step first)",
-    "missing": "the pinned version or its template does not exist: the group is left alone",
+    "no_successor": "the pinned version has no successor yet: it is left on it (run the template step first)",
+    "missing": "the pinned version or its template does not exist: it is left on it",
 }
 
 
@@ -239,7 +239,7 @@ def successor_of(data: Mapping, sources: Mapping, number: int, wanted: Mapping[s
             None,
             (
                 f"no later version is its launch data with {desired_text(wanted)}: run the template step "
-                "(launch_template_metadata_options, versions: in_use) first; the group was left alone"
+                "(launch_template_metadata_options, versions: in_use) first; it was left on this version"
             ),
         )
     ours = [candidate for candidate in candidates if sources.get(candidate) == number]

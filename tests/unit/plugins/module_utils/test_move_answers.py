@@ -252,3 +252,19 @@ def test_a_fleet_move_that_changes_only_the_version_passes():
     ec2 = Ec2([fleet(copy.deepcopy(PINNED_CONFIG))])
     assert move_fleet(ec2) == {"changed": True}
     assert ec2.modified[0]["LaunchTemplateConfigs"][0]["Overrides"] == PINNED_CONFIG["Overrides"]
+
+
+class Ec2WithoutSuccessor(Ec2):
+    def describe_launch_template_versions(self, **kwargs):
+        answer = super().describe_launch_template_versions(**kwargs)
+        answer["LaunchTemplateVersions"][1]["LaunchTemplateData"] = {**V2, "ImageId": "ami-2"}
+        return answer
+
+
+def test_a_fleet_left_on_its_version_is_not_called_a_group():
+    """adv30 #29: the rows of a fleet say what was left without naming a group."""
+    ec2 = Ec2WithoutSuccessor([fleet(copy.deepcopy(PINNED_CONFIG))])
+    plan = fleet_moves.plan_fleet(ec2, AwsBudget(30), "ec2_fleets", "fleet-1", WANTED)
+    assert [spec.action for spec in plan.specs] == ["no_successor"]
+    assert "group" not in " ".join(plan.as_dict()["left"])
+    assert "left on this version" in plan.as_dict()["left"][0]
