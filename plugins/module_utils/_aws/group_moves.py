@@ -55,7 +55,8 @@ class UnexpectedChange(AwsError):
 
 # What a group launches from: compared whole before and after a move, only the versions may differ.
 LAUNCH_MEMBERS = ("LaunchConfigurationName", "LaunchTemplate", "MixedInstancesPolicy")
-SENT_MEMBERS = re.compile(r"\.(LaunchTemplate|MixedInstancesPolicy)(\.|\[|$)")
+# The members UpdateAutoScalingGroup is sent (an instance's LaunchTemplate is not).
+SENT_MEMBERS = re.compile(r"^AutoScalingGroups\[[0-9]+\]\.(LaunchTemplate|MixedInstancesPolicy)(\.|\[|$)")
 VERSION_NUMBER = re.compile(r"[0-9]{1,9}")
 
 

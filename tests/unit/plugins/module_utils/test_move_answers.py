@@ -12,6 +12,7 @@ import copy
 import pytest
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws import fleet_moves, group_moves
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.answer_shapes import unparsed_members
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBudget
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsError
 
@@ -268,3 +269,52 @@ def test_a_fleet_left_on_its_version_is_not_called_a_group():
     assert [spec.action for spec in plan.specs] == ["no_successor"]
     assert "group" not in " ".join(plan.as_dict()["left"])
     assert "left on this version" in plan.as_dict()["left"][0]
+
+
+AUTOSCALING_ANSWER = """<DescribeAutoScalingGroupsResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/">
+<DescribeAutoScalingGroupsResult><AutoScalingGroups><member><AutoScalingGroupName>g</AutoScalingGroupName>
+<MixedInstancesPolicy><LaunchTemplate><Overrides><member><InstanceType>m6g.large</InstanceType>{override}</member>
+</Overrides></LaunchTemplate></MixedInstancesPolicy>
+<Instances><member><LaunchTemplate><Elsewhere>x</Elsewhere></LaunchTemplate></member></Instances>
+</member></AutoScalingGroups></DescribeAutoScalingGroupsResult>
+<ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeAutoScalingGroupsResponse>"""
+FLEETS_ANSWER = """<DescribeFleetsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>1</requestId>
+<fleetSet><item><fleetId>fleet-1</fleetId><launchTemplateConfigs><item><overrides><item>
+<instanceType>t3.small</instanceType>{override}</item></overrides></item></launchTemplateConfigs></item></fleetSet>
+</DescribeFleetsResponse>"""
+
+
+def _operation(service: str, operation: str):
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service).operation_model(operation)
+
+
+# What botocore would leave out of the parsed answer: every element of the raw XML its model has no member for.
+@pytest.mark.parametrize(
+    ("answer", "service", "operation", "override", "found"),
+    [
+        (AUTOSCALING_ANSWER, "autoscaling", "DescribeAutoScalingGroups", "", []),
+        (AUTOSCALING_ANSWER, "autoscaling", "DescribeAutoScalingGroups", "<WeightedCapacity>2</WeightedCapacity>", []),
+        (
+            AUTOSCALING_ANSWER,
+            "autoscaling",
+            "DescribeAutoScalingGroups",
+            "<FutureImage>ami-1</FutureImage>",
+            ["AutoScalingGroups[0].MixedInstancesPolicy.LaunchTemplate.Overrides[0].FutureImage"],
+        ),
+        (FLEETS_ANSWER, "ec2", "DescribeFleets", "<priority>1.0</priority>", []),
+        (
+            FLEETS_ANSWER,
+            "ec2",
+            "DescribeFleets",
+            "<futureZone>x</futureZone>",
+            ["fleetSet[0].launchTemplateConfigs[0].overrides[0].futureZone"],
+        ),
+    ],
+)
+def test_the_raw_answer_names_what_the_installed_model_would_leave_out(answer, service, operation, override, found):
+    paths = unparsed_members(answer.format(override=override).encode(), _operation(service, operation))
+    assert [path for path in paths if "Instances[" not in path] == found
+    if service == "autoscaling":
+        assert not [path for path in paths if group_moves.SENT_MEMBERS.search(path) and "Instances[" in path]
