@@ -318,3 +318,45 @@ def test_the_raw_answer_names_what_the_installed_model_would_leave_out(answer, s
     assert [path for path in paths if "Instances[" not in path] == found
     if service == "autoscaling":
         assert not [path for path in paths if group_moves.SENT_MEMBERS.search(path) and "Instances[" in path]
+
+
+def _members_not_taken(answered, taken, path: str) -> list:
+    if answered.type_name == "structure":
+        return [
+            found
+            for name, member in answered.members.items()
+            for found in (
+                _members_not_taken(member, taken.members[name], f"{path}.{name}")
+                if name in taken.members
+                else [f"{path}.{name}"]
+            )
+        ]
+    if answered.type_name == "list":
+        return _members_not_taken(answered.member, taken.member, f"{path}[]")
+    return [] if answered.type_name == taken.type_name else [f"{path} ({answered.type_name})"]
+
+
+# Every member the describe answers is one the write takes in this botocore: an answer of the model's own shape is
+# never refused as unsendable, so the refusal is only for what a newer API added.
+@pytest.mark.parametrize(
+    ("service", "describe", "answered", "write", "member"),
+    [
+        ("autoscaling", "DescribeAutoScalingGroups", ["AutoScalingGroups", "MixedInstancesPolicy"],
+         "UpdateAutoScalingGroup", "MixedInstancesPolicy"),
+        ("autoscaling", "DescribeAutoScalingGroups", ["AutoScalingGroups", "LaunchTemplate"],
+         "UpdateAutoScalingGroup", "LaunchTemplate"),
+        ("ec2", "DescribeFleets", ["Fleets", "LaunchTemplateConfigs"], "ModifyFleet", "LaunchTemplateConfigs"),
+        ("ec2", "DescribeSpotFleetRequests",
+         ["SpotFleetRequestConfigs", "SpotFleetRequestConfig", "LaunchTemplateConfigs"],
+         "ModifySpotFleetRequest", "LaunchTemplateConfigs"),
+    ],
+)  # fmt: skip
+def test_what_the_installed_model_answers_the_write_takes(service, describe, answered, write, member):
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model(service)
+    shape = model.operation_model(describe).output_shape
+    for name in answered:
+        shape = shape.members[name]
+        shape = shape.member if shape.type_name == "list" and name != answered[-1] else shape
+    assert _members_not_taken(shape, model.operation_model(write).input_shape.members[member], member) == []
