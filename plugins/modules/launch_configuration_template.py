@@ -86,8 +86,9 @@ attributes:
     platforms: posix
 notes:
   - The credentials need C(autoscaling:DescribeAutoScalingGroups), C(autoscaling:DescribeLaunchConfigurations),
-    C(autoscaling:UpdateAutoScalingGroup), C(ec2:CreateLaunchTemplate), C(ec2:DescribeLaunchTemplates) and
-    C(ec2:DescribeLaunchTemplateVersions), and C(iam:PassRole) where the configuration names an instance profile.
+    C(autoscaling:UpdateAutoScalingGroup), C(ec2:CreateLaunchTemplate), C(ec2:CreateTags) (the template is tagged
+    as it is created), C(ec2:DescribeLaunchTemplates) and C(ec2:DescribeLaunchTemplateVersions), and
+    C(iam:PassRole) where the configuration names an instance profile.
   - The launch configuration itself is not deleted; once no group uses it the audit reports it as not launching.
 seealso:
   - module: ec2meta.imds.auto_scaling_group_launch_template
