@@ -26,6 +26,9 @@ description:
     against that model and the parsed policy against the input of C(UpdateAutoScalingGroup); a member either does
     not know, or a value of another shape, fails the task before any write (C(unmodelled_member), naming the member;
     upgrade boto3/botocore, or move the group by hand).
+  - The group is read again just before the update; one whose launch members changed since the plan fails the task
+    with nothing sent (C(concurrent_change)) - run it again. Auto Scaling has no conditional update, so this narrows
+    the window but cannot close it.
   - The group is read back after the update. A moved specification that does not name its successor fails the task
     (C(group_not_as_planned)); any other difference in what the group launches from (launch configuration, template
     specifications, the whole mixed-instances policy) but the version numbers fails it too (C(unexpected_change),

@@ -24,6 +24,8 @@ description:
     fleet's), so a config that is not an object, or holds a member the installed botocore does not model or the
     Modify call's input does not take, fails the task before any write (C(unmodelled_member), naming it) - it is
     never dropped.
+  - The fleet is read again just before the Modify call; one whose configs changed since the plan fails the task
+    with nothing sent (C(concurrent_change)).
   - The fleet is read back afterwards; one whose configs do not name the planned versions fails the task
     (C(group_not_as_planned)), and one whose configs differ anywhere else (overrides, specifications) fails it with
     C(unexpected_change), naming each member, with the configs as read in C(launch_after).

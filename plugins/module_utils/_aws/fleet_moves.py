@@ -27,6 +27,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.answer_shapes im
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import dict_items
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.group_moves import (
+    ConcurrentChange,
     GroupNotAsPlanned,
     UnexpectedChange,
     _moved_spec,
@@ -221,6 +222,14 @@ def apply_fleet(ec2: Any, budget: Any, plan: FleetPlan) -> dict:
     if not plan.moves:
         return {"changed": False}
     shape = FLEET_KINDS[plan.kind]
+    # As for groups: read again just before the write, so a change made since the plan is not overwritten.
+    now = read_fleet(ec2, budget, plan.kind, plan.fleet_id)
+    changed = changed_paths(shape.configs_as_read(plan.fleet), shape.configs_as_read(now), "LaunchTemplateConfigs")
+    if changed:
+        raise ConcurrentChange(
+            f"{shape.id_key} {plan.fleet_id} changed while the move was planned ({', '.join(changed)}): nothing was "
+            "sent, so that change is kept. Run the task again to plan from the fleet as it is now"
+        )
     budget.check(shape.modify_action)
     try:
         getattr(ec2, shape.modify)(**plan.update_arguments())

@@ -29,6 +29,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.answer_shapes im
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import dict_items
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_changes import (
+    ConcurrentChange,
     _without_options,
     read_template,
     read_versions_and_sources,
@@ -331,6 +332,15 @@ def apply_group(autoscaling: Any, budget: Any, plan: GroupPlan) -> dict:
     successor and every other one is as it was, or the task fails (group_not_as_planned)."""
     if not plan.moves:
         return {"changed": False}
+    # Auto Scaling has no conditional update: the group is read again just before it, so a change made since the
+    # plan (another template, other overrides) is not overwritten by what was read (it narrows the window only).
+    now = read_group(autoscaling, budget, plan.name)
+    changed = changed_paths({m: plan.group.get(m) for m in LAUNCH_MEMBERS}, {m: now.get(m) for m in LAUNCH_MEMBERS}, "")
+    if changed:
+        raise ConcurrentChange(
+            f"Auto Scaling group {plan.name} changed while the move was planned ({', '.join(changed)}): nothing was "
+            "sent, so that change is kept. Run the task again to plan from the group as it is now"
+        )
     budget.check(UPDATE_GROUP)
     try:
         autoscaling.update_auto_scaling_group(**plan.update_arguments())

@@ -360,3 +360,55 @@ def test_what_the_installed_model_answers_the_write_takes(service, describe, ans
         shape = shape.members[name]
         shape = shape.member if shape.type_name == "list" and name != answered[-1] else shape
     assert _members_not_taken(shape, model.operation_model(write).input_shape.members[member], member) == []
+
+
+class ChangingAutoScaling(AutoScaling):
+    """The group changes after the plan read it (adv30 #4): the second describe answers the change."""
+
+    def __init__(self, groups: list, change):
+        super().__init__(groups)
+        self.change, self.reads = change, 0
+
+    def describe_auto_scaling_groups(self, **kwargs):
+        self.reads += 1
+        if self.reads == 2:
+            self.change(self.groups[0])
+        return super().describe_auto_scaling_groups(**kwargs)
+
+
+def _switched_template(group):
+    group["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["LaunchTemplateId"] = "lt-9"
+
+
+def _override_added(group):
+    group["MixedInstancesPolicy"]["LaunchTemplate"]["Overrides"].append({"InstanceType": "c7g.large"})
+
+
+def _moved_already(group):
+    group["MixedInstancesPolicy"]["LaunchTemplate"]["LaunchTemplateSpecification"]["Version"] = "2"
+
+
+@pytest.mark.parametrize("change", [_switched_template, _override_added, _moved_already])
+def test_a_group_changed_after_the_plan_is_not_overwritten(change):
+    autoscaling = ChangingAutoScaling([mixed([{"InstanceType": "t3.small"}])], change)
+    with pytest.raises(ImdsError) as caught:
+        move_group(autoscaling)
+    assert caught.value.reason == "concurrent_change"
+    assert autoscaling.updated == []
+
+
+def test_a_fleet_changed_after_the_plan_is_not_overwritten():
+    class ChangingEc2(Ec2):
+        reads = 0
+
+        def describe_fleets(self, **kwargs):
+            self.reads += 1
+            if self.reads == 2:
+                self.fleets[0]["LaunchTemplateConfigs"][0]["Overrides"].append({"InstanceType": "c7g.large"})
+            return super().describe_fleets(**kwargs)
+
+    ec2 = ChangingEc2([fleet(copy.deepcopy(PINNED_CONFIG))])
+    with pytest.raises(ImdsError) as caught:
+        move_fleet(ec2)
+    assert caught.value.reason == "concurrent_change"
+    assert ec2.modified == []
