@@ -21,8 +21,20 @@ description:
     alone and named in RV(left) with the reason; the group is never moved to a version with other launch data.
     Specifications on V($Default) or V($Latest) follow their template and are not touched.
   - A mixed-instances policy is sent whole as read (overrides and instances distribution), with only the moved
-    versions replaced, because its overrides list replaces the group's. The group is read back after the update;
-    one that does not read back as planned fails the task (C(group_not_as_planned)).
+    versions replaced, because its overrides list replaces the group's. botocore leaves out of what it parses any
+    member its installed model does not know (one AWS added later), so before the update the raw answer is checked
+    against that model and the parsed policy against the input of C(UpdateAutoScalingGroup); a member either does
+    not know, or a value of another shape, fails the task before any write (C(unmodelled_member), naming the member;
+    upgrade boto3/botocore, or move the group by hand).
+  - The group is read again just before the update; one whose launch members changed since the plan fails the task
+    with nothing sent (C(concurrent_change)) - run it again. Auto Scaling has no conditional update, so this narrows
+    the window but cannot close it.
+  - The group is read back after the update. A moved specification that does not name its successor fails the task
+    (C(group_not_as_planned)); any other difference in what the group launches from (launch configuration, template
+    specifications, the whole mixed-instances policy) but the version numbers fails it too (C(unexpected_change),
+    naming each member, with the group's launch members as read in C(launch_after)) - put them back by hand.
+  - A C(Version) that is neither a version number of ASCII digits nor V($Default)/V($Latest), or a group answered
+    twice, is a C(bad_response); nothing is sent.
   - Idempotent - a group already on the successor pins a version that has the options.
 author:
   - ec2meta.imds maintainers (@ec2meta)

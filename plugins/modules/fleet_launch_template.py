@@ -21,7 +21,14 @@ description:
     (RV(note)) - they launch nothing new, and the API modifies only V(maintain) fleets. Spot Fleet launch
     specifications (no template) set no metadata options and are not touched.
   - The template configs are sent back whole as read, with only the moved versions replaced (the list replaces the
-    fleet's), and the fleet is read back afterwards; one that does not read back as planned fails the task.
+    fleet's), so a config that is not an object, or holds a member the installed botocore does not model or the
+    Modify call's input does not take, fails the task before any write (C(unmodelled_member), naming it) - it is
+    never dropped.
+  - The fleet is read again just before the Modify call; one whose configs changed since the plan fails the task
+    with nothing sent (C(concurrent_change)).
+  - The fleet is read back afterwards; one whose configs do not name the planned versions fails the task
+    (C(group_not_as_planned)), and one whose configs differ anywhere else (overrides, specifications) fails it with
+    C(unexpected_change), naming each member, with the configs as read in C(launch_after).
 author:
   - ec2meta.imds maintainers (@ec2meta)
 options:

@@ -15,9 +15,17 @@ description:
     of this task (tokens required) - then switches the group to the template's V($Default) version.
   - A configuration with a field that cannot be carried exactly (ClassicLink, a spot price, a member this collection
     does not know) is refused - the group stays on it, and RV(refused) names each field and why. Nothing is created.
-  - The template is read back before the group is switched, and the group after. Idempotent - a group on a launch
-    template has nothing to move; a template of the planned name that an earlier run made (exactly the planned data)
-    is reused, one with other data fails the task (C(launch_template_name_taken)).
+  - Security groups given by ID go to C(SecurityGroupIds) and those given by name to C(SecurityGroups); a name in
+    the configuration of a group that launches into subnets (C(VPCZoneIdentifier)) is refused, since a template
+    there takes only IDs.
+  - The template is tagged C(ec2meta.imds:made-from-launch-configuration) with the configuration's name. It is read
+    back before the group is switched, and the group after; a template that does not read back as planned fails the
+    task (C(template_not_as_planned), naming each member that differs, C(changed) true) and the group stays on its
+    configuration.
+  - Idempotent and resumable - a group on a launch template has nothing to move; a template of the planned name that
+    carries the tag with this configuration's name (an earlier run made it) is reused when its version 1 and
+    V($Default) are exactly the planned data, otherwise the task fails with C(template_not_as_planned) saying what
+    differs. A template of that name without the tag is never adopted (C(launch_template_name_taken)).
   - Check mode shows the template it would create (RV(launch_template_data)).
 author:
   - ec2meta.imds maintainers (@ec2meta)
@@ -30,6 +38,10 @@ options:
   launch_template_name:
     description:
       - The name of the template to make; unset means the configuration's name with V(-imdsv2) appended.
+      - When that is not a launch template name (3 to 128 letters, digits, parentheses, dots, hyphens, slashes and
+        underscores), every run of other characters is replaced by V(-), the name is cut to fit, and the first 8 hex
+        digits of the SHA-256 of the configuration's name are added before V(-imdsv2) (C(web server:1) gives
+        C(web-server-1-<hash>-imdsv2)), so every run derives the same name and two configurations never share one.
     type: str
   version_description:
     description:
@@ -74,8 +86,9 @@ attributes:
     platforms: posix
 notes:
   - The credentials need C(autoscaling:DescribeAutoScalingGroups), C(autoscaling:DescribeLaunchConfigurations),
-    C(autoscaling:UpdateAutoScalingGroup), C(ec2:CreateLaunchTemplate), C(ec2:DescribeLaunchTemplates) and
-    C(ec2:DescribeLaunchTemplateVersions), and C(iam:PassRole) where the configuration names an instance profile.
+    C(autoscaling:UpdateAutoScalingGroup), C(ec2:CreateLaunchTemplate), C(ec2:CreateTags) (the template is tagged
+    as it is created), C(ec2:DescribeLaunchTemplates) and C(ec2:DescribeLaunchTemplateVersions), and
+    C(iam:PassRole) where the configuration names an instance profile.
   - The launch configuration itself is not deleted; once no group uses it the audit reports it as not launching.
 seealso:
   - module: ec2meta.imds.auto_scaling_group_launch_template

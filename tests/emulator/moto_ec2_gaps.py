@@ -241,6 +241,19 @@ def _merge_source_version(original: dict) -> dict:
     return {"create_launch_template_version": create_launch_template_version}
 
 
+def _template_tags_not_in_data(original: dict) -> dict:
+    def create_launch_template(self: Any) -> Any:
+        own = (self._get_param("LaunchTemplateData", {}) or {}).get("TagSpecifications")
+        result = original["create_launch_template"](self)
+        version = self.ec2_backend.get_launch_template_by_name(self._get_param("LaunchTemplateName")).versions[0]
+        # EC2: the request's TagSpecifications tag the template; only the data's own tag what it launches.
+        data = {key: value for key, value in (version.data or {}).items() if key != "TagSpecifications"}
+        version.data = {**data, "TagSpecifications": own} if own else data
+        return result
+
+    return {"create_launch_template": create_launch_template}
+
+
 # ----------------------------------------------------------------------------- Spot Fleet requests as given
 
 
@@ -404,11 +417,15 @@ def install() -> None:
 
     names = ("register_image", "modify_image_attribute", "describe_image_attribute", "copy_image")
     spot = ("request_spot_fleet", "describe_spot_fleet_requests", "modify_spot_fleet_request")
-    original = {name: getattr(EC2Response, name) for name in (*names, *spot, "create_launch_template_version")}
+    original = {
+        name: getattr(EC2Response, name)
+        for name in (*names, *spot, "create_launch_template_version", "create_launch_template")
+    }
     methods = {
         **_defaults_methods(EC2ClientError, ActionResult),
         **_image_methods(EC2ClientError, ActionResult, original),
         **_merge_source_version(original),
+        **_template_tags_not_in_data(original),
         **_spot_fleet_methods(original),
     }
     for name, method in methods.items():

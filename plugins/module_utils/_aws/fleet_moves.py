@@ -13,18 +13,32 @@ read, with only the moved versions replaced, and the fleet is read back afterwar
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.answer_shapes import (
+    changed_paths,
+    input_member,
+    raw_answers,
+    refuse_unknown,
+    unknown_members,
+    unparsed_members,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import dict_items
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.group_moves import (
+    ConcurrentChange,
     GroupNotAsPlanned,
+    UnexpectedChange,
     _moved_spec,
+    _odd_versions,
     _pinned_number,
     resolve_successors,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths import MAINTAIN, PATH_IDS, FleetFacts
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsError, aws_error
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsBadResponse, AwsError, aws_error
+
+SENT_MEMBERS = re.compile(r"launchTemplateConfigs", re.IGNORECASE)
 
 
 class FleetNotFound(AwsError):
@@ -45,8 +59,15 @@ class FleetKind:
     modify_id: str
 
     def configs(self, fleet: Mapping) -> list:
+        return dict_items({"LaunchTemplateConfigs": self.configs_as_read(fleet)}, "LaunchTemplateConfigs")
+
+    def configs_as_read(self, fleet: Mapping) -> Any:
+        """The LaunchTemplateConfigs value as answered, whatever it holds (checked before it is sent back)."""
         holder = fleet.get("SpotFleetRequestConfig") if self.id_key == "SpotFleetRequestId" else fleet
-        return dict_items(holder if isinstance(holder, Mapping) else {}, "LaunchTemplateConfigs")
+        return holder.get("LaunchTemplateConfigs") if isinstance(holder, Mapping) else None
+
+    def operation(self, action: str) -> str:
+        return action.split(":")[1]
 
 
 FLEET_KINDS = {
@@ -105,6 +126,19 @@ class FleetPlan:
 
 
 def read_fleet(ec2: Any, budget: Any, kind: str, fleet_id: str) -> dict:
+    return read_fleet_whole(ec2, budget, kind, fleet_id)[0]
+
+
+def read_fleet_whole(ec2: Any, budget: Any, kind: str, fleet_id: str) -> tuple:
+    """(fleet, paths of its template configs the installed botocore left out of the parsed answer)."""
+    shape = FLEET_KINDS[kind]
+    with raw_answers(ec2, shape.operation(shape.describe_action)) as answers:
+        fleet = _read_fleet(ec2, budget, kind, fleet_id)
+    unparsed = [path for model, body in answers for path in unparsed_members(body, model)]
+    return fleet, [path for path in unparsed if SENT_MEMBERS.search(path)]
+
+
+def _read_fleet(ec2: Any, budget: Any, kind: str, fleet_id: str) -> dict:
     shape = FLEET_KINDS[kind]
     arguments = {shape.ids_argument: [fleet_id]}
     try:
@@ -118,6 +152,10 @@ def read_fleet(ec2: Any, budget: Any, kind: str, fleet_id: str) -> dict:
         if not (error.code or "").startswith(("InvalidFleetId", "InvalidSpotFleetRequestId")):
             raise
         found = []
+    if len(found) > 1:
+        raise AwsBadResponse(
+            f"{shape.describe_action} answered {len(found)} fleets {fleet_id[:64]}: check endpoint_url"
+        )
     if len(found) != 1:
         raise FleetNotFound(f"{shape.id_key} {fleet_id[:64]} does not exist in this region: check it and the region")
     return found[0]
@@ -132,8 +170,27 @@ def fleet_specifications(kind: str, fleet: Mapping) -> list:
     ]
 
 
+def launch_structure(kind: str, fleet: Mapping) -> Any:
+    """The fleet's template configs as read, every Version left out: what a move must keep."""
+    configs = copy.deepcopy(FLEET_KINDS[kind].configs_as_read(fleet))
+    for config in configs if isinstance(configs, list) else []:
+        spec = config.get("LaunchTemplateSpecification") if isinstance(config, Mapping) else None
+        if isinstance(spec, dict):
+            spec.pop("Version", None)
+    return configs
+
+
+def refuse_unsendable(ec2: Any, plan: FleetPlan, unparsed: list) -> None:
+    """UnmodelledMember when sending the configs back as read could drop something (see answer_shapes)."""
+    shape = FLEET_KINDS[plan.kind]
+    configs = shape.configs_as_read(plan.fleet)
+    member = input_member(ec2, "ec2", shape.operation(shape.modify_action), "LaunchTemplateConfigs")
+    found = list(unparsed) + unknown_members(configs, member, "LaunchTemplateConfigs")
+    refuse_unknown(found, f"{shape.id_key} {plan.fleet_id}", shape.modify_action)
+
+
 def plan_fleet(ec2: Any, budget: Any, kind: str, fleet_id: str, wanted: Mapping[str, Any]) -> FleetPlan:
-    fleet = read_fleet(ec2, budget, kind, fleet_id)
+    fleet, unparsed = read_fleet_whole(ec2, budget, kind, fleet_id)
     plan = FleetPlan(kind, fleet_id, fleet)
     facts = FleetFacts.of(kind, fleet)
     launches, why = facts.launches()
@@ -142,12 +199,20 @@ def plan_fleet(ec2: Any, budget: Any, kind: str, fleet_id: str, wanted: Mapping[
         # launch from what they were given once.
         plan.note = f"reported only: {why}"
         return plan
+    odd = _odd_versions(fleet_specifications(kind, fleet))
+    if odd:
+        raise AwsBadResponse(
+            f"{FLEET_KINDS[kind].describe_action} answered {fleet_id[:64]} with a Version that is neither a version "
+            f"number nor $Default/$Latest ({', '.join(odd)}): nothing was changed. Check endpoint_url"
+        )
     pinned = [(path, spec, _pinned_number(spec)) for path, spec in fleet_specifications(kind, fleet)]
     pinned = [(path, spec, number) for path, spec, number in pinned if number is not None]
     if not pinned:
         plan.note = "no template config names a version number: it follows $Default or $Latest"
         return plan
     plan.specs = resolve_successors(ec2, budget, pinned, wanted)
+    if plan.moves:
+        refuse_unsendable(ec2, plan, unparsed)
     return plan
 
 
@@ -157,6 +222,14 @@ def apply_fleet(ec2: Any, budget: Any, plan: FleetPlan) -> dict:
     if not plan.moves:
         return {"changed": False}
     shape = FLEET_KINDS[plan.kind]
+    # As for groups: read again just before the write, so a change made since the plan is not overwritten.
+    now = read_fleet(ec2, budget, plan.kind, plan.fleet_id)
+    changed = changed_paths(shape.configs_as_read(plan.fleet), shape.configs_as_read(now), "LaunchTemplateConfigs")
+    if changed:
+        raise ConcurrentChange(
+            f"{shape.id_key} {plan.fleet_id} changed while the move was planned ({', '.join(changed)}): nothing was "
+            "sent, so that change is kept. Run the task again to plan from the fleet as it is now"
+        )
     budget.check(shape.modify_action)
     try:
         getattr(ec2, shape.modify)(**plan.update_arguments())
@@ -172,5 +245,15 @@ def apply_fleet(ec2: Any, budget: Any, plan: FleetPlan) -> dict:
             f"configs name versions {found}, not {expected}"
         )
         error.result = {**error.result, "changed": True}
+        raise error
+    changed = changed_paths(launch_structure(plan.kind, plan.fleet), launch_structure(plan.kind, after), "")
+    if changed:
+        error = UnexpectedChange(
+            f"{shape.id_key} {plan.fleet_id} reads back after {shape.modify_action} with more changed than the "
+            f"versions: {', '.join(changed)}. The fleet may now launch something else: compare launch_after in the "
+            "result with the plan, put the changed members back by hand, and check whether something else changed "
+            "the fleet meanwhile"
+        )
+        error.result = {**error.result, "changed": True, "launch_after": launch_structure(plan.kind, after)}
         raise error
     return {"changed": True}

@@ -15,11 +15,21 @@ version that is not its own launch data.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.answer_shapes import (
+    changed_paths,
+    input_member,
+    raw_answers,
+    refuse_unknown,
+    unknown_members,
+    unparsed_members,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.ec2 import dict_items
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_changes import (
+    ConcurrentChange,
     _without_options,
     read_template,
     read_versions_and_sources,
@@ -40,12 +50,23 @@ class GroupNotAsPlanned(AwsError):
     reason = "group_not_as_planned"
 
 
+class UnexpectedChange(AwsError):
+    reason = "unexpected_change"
+
+
+# What a group launches from: compared whole before and after a move, only the versions may differ.
+LAUNCH_MEMBERS = ("LaunchConfigurationName", "LaunchTemplate", "MixedInstancesPolicy")
+# The members UpdateAutoScalingGroup is sent (an instance's LaunchTemplate is not).
+SENT_MEMBERS = re.compile(r"^AutoScalingGroups\[[0-9]+\]\.(LaunchTemplate|MixedInstancesPolicy)(\.|\[|$)")
+VERSION_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
 # What happens to one pinned specification, in the order a reader decides it. The report and the docs read this.
 MOVE_ACTIONS = {
     "move": "the group is pointed at the successor of the version it pinned (same launch data, the options set)",
     "kept": "the pinned version has the options already: nothing to do",
-    "no_successor": "the pinned version has no successor yet: the group is left alone (run the template step first)",
-    "missing": "the pinned version or its template does not exist: the group is left alone",
+    "no_successor": "the pinned version has no successor yet: it is left on it (run the template step first)",
+    "missing": "the pinned version or its template does not exist: it is left on it",
 }
 
 
@@ -145,10 +166,25 @@ def pinned_specifications(group: Mapping[str, Any]) -> list:
 
 
 def _pinned_number(spec: Mapping) -> int | None:
+    """The version number a specification names; None for an alias or no version. ASCII digits only (``"²"`` is
+    a digit to str.isdigit()), and a number answered as a JSON number is taken by its value."""
     version = spec.get("Version")
-    if isinstance(version, str) and version.isdigit() and int(version) > 0:
+    if isinstance(version, int) and not isinstance(version, bool):
+        version = str(version)
+    if isinstance(version, str) and VERSION_NUMBER.fullmatch(version) and int(version) > 0:
         return int(version)
     return None
+
+
+def _odd_versions(specs: list) -> list:
+    """Paths whose Version is neither a number, an alias nor absent: what the group launches is unknown."""
+    return [
+        path
+        for path, spec in specs
+        if spec.get("Version") is not None
+        and _pinned_number(spec) is None
+        and spec.get("Version") not in ("$Default", "$Latest")
+    ]
 
 
 def read_group(autoscaling: Any, budget: Any, name: str) -> dict:
@@ -159,9 +195,27 @@ def read_group(autoscaling: Any, budget: Any, name: str) -> dict:
         for group in dict_items(page, "AutoScalingGroups")
         if group.get("AutoScalingGroupName") == name
     ]
-    if len(found) != 1:
+    if len(found) > 1:
+        raise AwsBadResponse(f"{DESCRIBE_GROUPS} answered {len(found)} groups named {name[:255]}: check endpoint_url")
+    if not found:
         raise GroupNotFound(f"Auto Scaling group {name[:255]} does not exist in this region: check the name and region")
     return found[0]
+
+
+def read_group_whole(autoscaling: Any, budget: Any, name: str) -> tuple:
+    """(group, paths of its launch members the installed botocore left out of the parsed answer)."""
+    with raw_answers(autoscaling, DESCRIBE_GROUPS.split(":")[1]) as answers:
+        group = read_group(autoscaling, budget, name)
+    unparsed = [path for model, body in answers for path in unparsed_members(body, model)]
+    return group, [path for path in unparsed if SENT_MEMBERS.search(path)]
+
+
+def launch_structure(group: Mapping) -> dict:
+    """What the group launches from, every template specification's Version left out: what a move must keep."""
+    kept = copy.deepcopy({member: group.get(member) for member in LAUNCH_MEMBERS})
+    for _path, spec in pinned_specifications(kept):
+        spec.pop("Version", None)
+    return kept
 
 
 def successor_of(data: Mapping, sources: Mapping, number: int, wanted: Mapping[str, Any]) -> tuple:
@@ -187,7 +241,7 @@ def successor_of(data: Mapping, sources: Mapping, number: int, wanted: Mapping[s
             None,
             (
                 f"no later version is its launch data with {desired_text(wanted)}: run the template step "
-                "(launch_template_metadata_options, versions: in_use) first; the group was left alone"
+                "(launch_template_metadata_options, versions: in_use) first; it was left on this version"
             ),
         )
     ours = [candidate for candidate in candidates if sources.get(candidate) == number]
@@ -237,10 +291,27 @@ def resolve_successors(ec2: Any, budget: Any, pinned: list, wanted: Mapping[str,
     return sorted(specs, key=lambda spec: spec.path)
 
 
+def refuse_unsendable(autoscaling: Any, group: Mapping, unparsed: list) -> None:
+    """UnmodelledMember when sending the group's template members back as read could drop something: a member the
+    installed model left out of the answer, or one UpdateAutoScalingGroup's input does not take."""
+    found = list(unparsed)
+    for member in ("LaunchTemplate", "MixedInstancesPolicy"):
+        if group.get(member) is not None:
+            shape = input_member(autoscaling, "autoscaling", "UpdateAutoScalingGroup", member)
+            found += unknown_members(group[member], shape, member)
+    refuse_unknown(found, f"Auto Scaling group {group.get('AutoScalingGroupName')}", UPDATE_GROUP)
+
+
 def plan_group(autoscaling: Any, ec2: Any, budget: Any, name: str, wanted: Mapping[str, Any]) -> GroupPlan:
     """Read the group and, per template it pins, the versions from the oldest pinned one to the latest."""
-    group = read_group(autoscaling, budget, name)
+    group, unparsed = read_group_whole(autoscaling, budget, name)
     plan = GroupPlan(name, group)
+    odd = _odd_versions(pinned_specifications(group))
+    if odd:
+        raise AwsBadResponse(
+            f"{DESCRIBE_GROUPS} answered group {name[:255]} with a Version that is neither a version number nor "
+            f"$Default/$Latest ({', '.join(odd)}): what it launches is unknown, nothing was changed. Check endpoint_url"
+        )
     pinned = [(path, spec, _pinned_number(spec)) for path, spec in pinned_specifications(group)]
     pinned = [(path, spec, number) for path, spec, number in pinned if number is not None]
     if not pinned:
@@ -251,6 +322,8 @@ def plan_group(autoscaling: Any, ec2: Any, budget: Any, name: str, wanted: Mappi
         )
         return plan
     plan.specs = resolve_successors(ec2, budget, pinned, wanted)
+    if plan.moves:
+        refuse_unsendable(autoscaling, group, unparsed)
     return plan
 
 
@@ -259,6 +332,15 @@ def apply_group(autoscaling: Any, budget: Any, plan: GroupPlan) -> dict:
     successor and every other one is as it was, or the task fails (group_not_as_planned)."""
     if not plan.moves:
         return {"changed": False}
+    # Auto Scaling has no conditional update: the group is read again just before it, so a change made since the
+    # plan (another template, other overrides) is not overwritten by what was read (it narrows the window only).
+    now = read_group(autoscaling, budget, plan.name)
+    changed = changed_paths({m: plan.group.get(m) for m in LAUNCH_MEMBERS}, {m: now.get(m) for m in LAUNCH_MEMBERS}, "")
+    if changed:
+        raise ConcurrentChange(
+            f"Auto Scaling group {plan.name} changed while the move was planned ({', '.join(changed)}): nothing was "
+            "sent, so that change is kept. Run the task again to plan from the group as it is now"
+        )
     budget.check(UPDATE_GROUP)
     try:
         autoscaling.update_auto_scaling_group(**plan.update_arguments())
@@ -280,5 +362,15 @@ def apply_group(autoscaling: Any, budget: Any, plan: GroupPlan) -> dict:
             f"({', '.join(wrong) or 'its template specifications changed'}): compare it with the plan in the result"
         )
         error.result = {**error.result, "changed": True}
+        raise error
+    changed = changed_paths(launch_structure(plan.group), launch_structure(after), "")
+    if changed:
+        error = UnexpectedChange(
+            f"Auto Scaling group {plan.name} reads back after UpdateAutoScalingGroup with more changed than the "
+            f"versions: {', '.join(changed)}. The group may now launch something else: compare it with "
+            "launch_after in the result, put the changed members back by hand (UpdateAutoScalingGroup), and "
+            "check whether something else changed the group meanwhile"
+        )
+        error.result = {**error.result, "changed": True, "launch_after": launch_structure(after)}
         raise error
     return {"changed": True}

@@ -12,6 +12,7 @@ decide enforcement readiness, which is about tokens.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -19,6 +20,8 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_paths imp
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 FIELD = "http_put_response_hop_limit"
+# ASCII digits only: str.isdigit() also takes "²" and "٣", which int() refuses or reads as another number.
+DECIMAL = re.compile(r"[0-9]{1,3}")
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ def check_policy(policy: Any) -> dict | None:
     low, high = HOP_LIMIT_RANGE
     if isinstance(policy, Mapping) and len(policy) == 1:
         ((bound, value),) = policy.items()
-        number = int(value) if isinstance(value, str) and value.isdigit() else value
+        number = int(value) if isinstance(value, str) and DECIMAL.fullmatch(value) else value
         if (
             bound in ("max", "min")
             and isinstance(number, int)

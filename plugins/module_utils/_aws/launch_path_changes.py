@@ -347,7 +347,9 @@ def _spec(value: Any) -> str | None:
         return DEFAULT_ALIAS  # EC2 and Auto Scaling: no version means the default version
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return str(value)
-    if isinstance(value, str) and (value in (DEFAULT_ALIAS, LATEST_ALIAS) or (value.isdigit() and int(value) > 0)):
+    if isinstance(value, str) and (
+        value in (DEFAULT_ALIAS, LATEST_ALIAS) or (value.isascii() and value.isdigit() and int(value) > 0)
+    ):
         return value
     return None
 
@@ -482,7 +484,13 @@ def plan_template(
         {"kind": "alias", "name": LATEST_ALIAS, "version": LATEST_ALIAS},
     ]
     named = [_spec(source_version), *(user["version"] for user in users or [])]
-    oldest = min([default, latest, *(int(spec) for spec in named if spec and spec.isdigit() and int(spec) <= latest)])
+    oldest = min(
+        [
+            default,
+            latest,
+            *(int(spec) for spec in named if spec and spec.isascii() and spec.isdigit() and int(spec) <= latest),
+        ]
+    )
     data, sources = _versions_in_use(ec2, budget, template_id, oldest, latest)
     latest_from = latest_lineage(data, sources, latest)
     if users is None:

@@ -516,7 +516,7 @@ def version_number(template: Template | None, requested: Any) -> int | None:
         return template.default_version
     if requested == LATEST_VERSION:
         return template.latest_version
-    if isinstance(requested, str) and requested.isdigit():
+    if isinstance(requested, str) and requested.isascii() and requested.isdigit():  # "²" is a digit to isdigit()
         return int(requested)
     return None
 

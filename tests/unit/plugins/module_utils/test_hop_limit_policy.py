@@ -35,7 +35,23 @@ def test_each_hop_limit_gets_its_verdict(policy, hop, verdict):
     assert hop_verdict(hop, policy)[0] == verdict
 
 
-@pytest.mark.parametrize("policy", [{"max": 0}, {"min": 65}, {"max": 1, "min": 2}, {"most": 1}, {"max": "one"}, [1]])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"max": 0},
+        {"min": 65},
+        {"max": 1, "min": 2},
+        {"most": 1},
+        {"max": "one"},
+        [1],
+        # digits to str.isdigit() or isdecimal() that int() refuses or reads as another script's number (adv30 #22)
+        {"max": "²"},
+        {"min": "٣"},
+        {"max": "\uff11"},
+        {"max": " 1"},
+        {"max": "+1"},
+    ],
+)
 def test_a_policy_outside_the_grammar_is_refused_naming_the_option(policy):
     with pytest.raises(ImdsConfigError, match="hop_limit_policy must be"):
         check_policy(policy)

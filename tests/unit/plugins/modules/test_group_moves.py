@@ -5,6 +5,7 @@ against moto."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 
 import boto3
@@ -213,3 +214,56 @@ def test_property_every_group_launches_the_same_data_but_the_metadata_options(cl
         plan = plan_group(autoscaling, ec2, AwsBudget(300), name, {"http_tokens": "required"})
         assert plan.moves == [], plan.as_dict()
         assert plan.left == [], plan.as_dict()
+
+
+def _older_botocore(monkeypatch, shape: str, member: str) -> None:
+    """The module's clients load a model without ``shape.member``: a botocore released before AWS added it."""
+    import botocore.loaders
+
+    original = botocore.loaders.Loader.load_service_model
+
+    def without_member(self, service_name, type_name, api_version=None):
+        model = original(self, service_name, type_name, api_version)
+        if service_name == "autoscaling" and type_name == "service-2":
+            model = copy.deepcopy(model)
+            model["shapes"][shape]["members"].pop(member)
+        return model
+
+    monkeypatch.setattr(botocore.loaders.Loader, "load_service_model", without_member)
+
+
+# adv30 #3: botocore leaves out of the parsed answer what its model lacks; sending that back would drop it (an
+# override's AMI, a distribution's strategy). Each member of the policy, left out of the model in turn.
+ARM_OVERRIDE = {"Overrides": [{"InstanceType": "m6g.large", "ImageId": "ami-arm6400"}]}
+WEIGHTED_OVERRIDE = {"Overrides": [{"InstanceType": "t3.small", "WeightedCapacity": "2"}]}
+SPOT_STRATEGY = {"InstancesDistribution": {"SpotAllocationStrategy": "capacity-optimized"}}
+
+
+@pytest.mark.parametrize(
+    ("shape", "member", "policy"),
+    [
+        ("LaunchTemplateOverrides", "ImageId", ARM_OVERRIDE),
+        ("LaunchTemplateOverrides", "WeightedCapacity", WEIGHTED_OVERRIDE),
+        ("InstancesDistribution", "SpotAllocationStrategy", SPOT_STRATEGY),
+    ],
+)
+def test_a_member_the_installed_botocore_does_not_model_refuses_the_move(
+    run_module, moto_endpoint, clients, monkeypatch, shape, member, policy
+):
+    ec2, autoscaling = clients
+    web = make_template(ec2, [OLD])
+    template_step(ec2, web, [{"kind": "auto_scaling_group", "name": "any", "version": "1"}])
+    launch = {"LaunchTemplateSpecification": {"LaunchTemplateId": web, "Version": "1"}}
+    distribution = (
+        {"InstancesDistribution": policy["InstancesDistribution"]} if "InstancesDistribution" in policy else {}
+    )
+    overrides = {"Overrides": policy["Overrides"]} if "Overrides" in policy else {}
+    name = make_group(autoscaling, MixedInstancesPolicy={"LaunchTemplate": {**launch, **overrides}, **distribution})
+    before = described(autoscaling, name)
+    _older_botocore(monkeypatch, shape, member)
+    done = run_module(auto_scaling_group_launch_template, args(moto_endpoint, auto_scaling_group_name=name))
+    assert done["failed"] is True
+    assert done["reason"] == "unmodelled_member"
+    assert member in done["msg"]
+    assert "Nothing was changed" in done["msg"]
+    assert described(autoscaling, name) == before
