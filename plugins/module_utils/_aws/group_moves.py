@@ -178,13 +178,12 @@ def _pinned_number(spec: Mapping) -> int | None:
 
 def _odd_versions(specs: list) -> list:
     """Paths whose Version is neither a number, an alias nor absent: what the group launches is unknown."""
-    return [
-        path
-        for path, spec in specs
-        if spec.get("Version") is not None
-        and _pinned_number(spec) is None
-        and spec.get("Version") not in ("$Default", "$Latest")
-    ]
+    return [path for path, spec in specs if _odd_version(spec)]
+
+
+def _odd_version(spec: Mapping) -> bool:
+    version = spec.get("Version")
+    return version is not None and version not in ("$Default", "$Latest") and _pinned_number(spec) is None
 
 
 def read_group(autoscaling: Any, budget: Any, name: str) -> dict:
@@ -228,13 +227,12 @@ def successor_of(data: Mapping, sources: Mapping, number: int, wanted: Mapping[s
     if desired == current:
         return "kept", number, "it has the options already"
     launch = _without_options(data[number])
-    candidates = [
-        candidate
-        for candidate in sorted(data)
-        if candidate > number
-        and _without_options(data[candidate]) == launch
-        and template_options(data[candidate].get("MetadataOptions")) == desired
-    ]
+
+    def is_successor(candidate: int) -> bool:
+        same_launch = _without_options(data[candidate]) == launch
+        return same_launch and template_options(data[candidate].get("MetadataOptions")) == desired
+
+    candidates = [candidate for candidate in sorted(data) if candidate > number and is_successor(candidate)]
     if not candidates:
         return (
             "no_successor",

@@ -48,12 +48,8 @@ def check_policy(policy: Any) -> dict | None:
     if isinstance(policy, Mapping) and len(policy) == 1:
         ((bound, value),) = policy.items()
         number = int(value) if isinstance(value, str) and DECIMAL.fullmatch(value) else value
-        if (
-            bound in ("max", "min")
-            and isinstance(number, int)
-            and not isinstance(number, bool)
-            and low <= number <= high
-        ):
+        whole = isinstance(number, int) and not isinstance(number, bool)
+        if bound in ("max", "min") and whole and low <= number <= high:
             return {bound: number}
     raise ImdsConfigError(
         f"hop_limit_policy must be {{max: N}} or {{min: N}} with N from {low} to {high}, like {{max: 1}} (AWS Config, "
