@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: ec2meta.imds contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Installs the other collections the tests and playbooks use (amazon.aws, community.aws) into a collections root.

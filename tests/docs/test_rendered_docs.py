@@ -88,6 +88,7 @@ def test_index_lists_every_guide_with_its_title_as_written():
             assert entry.get("title", heading) in text
     # a title is plain text in a toctree: reStructuredText escapes would show as backslashes
     assert "\\_" not in text
+    assert "\\-" not in text
 
 
 @pytest.mark.parametrize("name", sorted(SCREENSHOTS))
