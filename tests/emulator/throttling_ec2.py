@@ -63,8 +63,8 @@ class TokenBucket:
 
 def parse_bucket(text: str) -> tuple[str, int, float]:
     """``Action=size:refill`` -> (action, size, refill)."""
-    action, _, numbers = text.partition("=")
-    size, _, refill = numbers.partition(":")
+    action, _equals, numbers = text.partition("=")
+    size, _colon, refill = numbers.partition(":")
     try:
         return action.strip(), int(size), float(refill)
     except ValueError:

@@ -18,7 +18,7 @@ Either is a typed refusal naming the member; nothing is dropped.
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
 

@@ -21,11 +21,11 @@ class FakeClock:
 def test_bucket_gives_its_size_then_its_refill_rate():
     clock = FakeClock()
     bucket = TokenBucket(3, 2.0, clock)
-    assert [bucket.take() for _ in range(4)] == [True, True, True, False]
+    assert [bucket.take() for _take in range(4)] == [True, True, True, False]
     clock.now = 0.5  # one token back
-    assert [bucket.take() for _ in range(2)] == [True, False]
+    assert [bucket.take() for _take in range(2)] == [True, False]
     clock.now = 100.0  # never more than its size
-    assert sum(bucket.take() for _ in range(10)) == 3
+    assert sum(bucket.take() for _take in range(10)) == 3
 
 
 @pytest.mark.parametrize(("size", "refill"), [(0, 1.0), (5, 0.0), (5, -1.0)])
@@ -54,14 +54,14 @@ def client(url):
 
 def test_the_empty_bucket_answers_request_limit_exceeded_as_ec2_does(proxy, instance_id):
     ec2 = client(proxy.url)
-    for _ in range(2):
+    for _attempt in range(2):
         ec2.modify_instance_metadata_options(InstanceId=instance_id, HttpTokens="required")
     with pytest.raises(ClientError) as raised:
         ec2.modify_instance_metadata_options(InstanceId=instance_id, HttpTokens="required")
     assert raised.value.response["Error"]["Code"] == "RequestLimitExceeded"
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
     # Other actions have no bucket here: forwarded to moto.
-    for _ in range(5):
+    for _attempt in range(5):
         assert ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
     assert proxy.passed["ModifyInstanceMetadataOptions"] == 2
     assert proxy.throttled == {"ModifyInstanceMetadataOptions": 1}
