@@ -18,9 +18,9 @@ Either is a typed refusal naming the member; nothing is dropped.
 
 from __future__ import annotations
 
-from xml.etree import ElementTree
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
+from xml.etree import ElementTree
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsError
 
