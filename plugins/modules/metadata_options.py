@@ -49,7 +49,8 @@ options:
       - The IDs of many instances of one region, changed in one task (see the description). Cannot be combined with
         O(instance_id). IDs EC2 does not know in O(region), and terminated instances, are reported as failed with
         C(reason=instance_not_found).
-      - With O(filters) too, only the instances that also match the filters.
+      - With O(filters) too, only the instances that also match the filters; O(filters) may not hold C(instance-id)
+        then (list the IDs here). Instances the DescribeInstances answer adds to the IDs asked for are never changed.
     type: list
     elements: str
     version_added: 1.1.0

@@ -218,14 +218,31 @@ def describe_selected(
     instances and ids EC2 does not know are left out."""
     if not instance_ids:
         fleet = describe_fleet(ec2, budget, None, filters, False, region)
-        return fleet.instances, fleet.pages
+        return _unique_instances(fleet.instances, None), fleet.pages
+    if "instance-id" in (filters or {}):
+        # The ids go to EC2 as the instance-id filter: a user's instance-id filter would be replaced, not combined.
+        raise ImdsConfigError(
+            "filters holds instance-id and instance_ids is set too: list the instances in instance_ids only (or "
+            "select by the instance-id filter without instance_ids)"
+        )
     instances, pages = [], 0
     for first in range(0, len(instance_ids), IDS_PER_DESCRIBE):
         last = first + IDS_PER_DESCRIBE
         fleet = describe_fleet(ec2, budget, None, {**(filters or {}), "instance-id": instance_ids[first:last]})
         instances += fleet.instances
         pages += fleet.pages
-    return instances, pages
+    return _unique_instances(instances, set(instance_ids)), pages
+
+
+def _unique_instances(instances: list, wanted: set | None) -> list:
+    """Each instance once (an answer may repeat one across pages), and only the ids asked for: DescribeInstances is
+    an untrusted answer, and an instance it adds on its own must never be changed."""
+    unique: dict = {}
+    for instance in instances:
+        instance_id = instance["InstanceId"]
+        if wanted is None or instance_id in wanted:
+            unique.setdefault(instance_id, instance)
+    return list(unique.values())
 
 
 def _entry(plan: InstancePlan, region: str | None, status: str, **found: Any) -> dict:

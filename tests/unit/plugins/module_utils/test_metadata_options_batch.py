@@ -28,6 +28,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options
     enforce_many,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsAccessDenied, AwsBudget, AwsError
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
@@ -254,3 +255,54 @@ def test_after_the_change_each_instance_is_checked_and_a_failure_still_says_chan
     ] * 3
     # One DescribeInstances before, then one round per poll (every 2 s for 10 s when waiting), not one per instance.
     assert result.api_calls["ec2:DescribeInstances"] == (1 + 6 if wait else 2)
+
+
+# ----------------------------------------------------------------------------- select: only what the user asked for
+
+
+class Padding:
+    """EC2 whose DescribeInstances repeats what it found and adds instances nobody asked for."""
+
+    def __init__(self, ec2, extra: list):
+        self.ec2, self.extra, self.modified = ec2, extra, []
+
+    def describe_instances(self, **arguments):
+        response = self.ec2.describe_instances(**arguments)
+        added = self.ec2.describe_instances(InstanceIds=self.extra)["Reservations"] if self.extra else []
+        response["Reservations"] = response["Reservations"] * 2 + added
+        return response
+
+    def modify_instance_metadata_options(self, **arguments):
+        self.modified.append(arguments["InstanceId"])
+        return self.ec2.modify_instance_metadata_options(**arguments)
+
+
+@pytest.mark.parametrize("by_ids", [True, False])
+def test_an_answer_that_repeats_or_adds_instances_changes_each_asked_for_once(ec2, by_ids):
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": "Padding", "Value": str(by_ids)}]}]
+    reservation = ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=5, MaxCount=5, InstanceType="t3.micro", TagSpecifications=tags
+    )
+    ids = [instance["InstanceId"] for instance in reservation["Instances"]]
+    asked, extra = ids[:3], ids[3:] if by_ids else []
+    padding = Padding(ec2, extra)
+    selection = {"instance_ids": asked} if by_ids else {"filters": {"tag:Padding": str(by_ids)}}
+    result = enforce_many(
+        padding, padding, None, AwsBudget(60), {"instance_metadata_tags": "enabled"}, region="eu-west-1", **selection
+    )
+    expected = asked if by_ids else ids
+    assert sorted(padding.modified) == sorted(expected)
+    assert sorted(entry["instance_id"] for entry in result.instances) == sorted(expected)
+    assert result.summary["selected"] == result.summary["changed"] == len(expected)
+
+
+def test_an_instance_id_filter_with_instance_ids_is_refused_before_any_call(ec2):
+    reservation = ec2.run_instances(ImageId="ami-12c6146b", MinCount=3, MaxCount=3, InstanceType="t3.micro")
+    ids = [instance["InstanceId"] for instance in reservation["Instances"]]
+    padding = Padding(ec2, [])
+    with pytest.raises(ImdsConfigError, match="filters holds instance-id and instance_ids"):
+        enforce_many(
+            padding, padding, None, AwsBudget(60), {"instance_metadata_tags": "enabled"}, region="eu-west-1",
+            instance_ids=ids, filters={"instance-id": ids[0]},
+        )  # fmt: skip
+    assert padding.modified == []
