@@ -67,9 +67,12 @@ options:
         the first O(modify_burst) are sent. EC2 refills its bucket for this (mutating) action at 5 requests a second
         per account and region (AWS, I(Request throttling for the Amazon EC2 API)). Set it to the account's raised
         limit, or lower when other tools change instances at the same time.
-      - On C(RequestLimitExceeded) the task halves its rate, retries the instance, and speeds up again as requests
-        go through.
-      - The time the rate needs for the changes comes on top of O(aws_timeout).
+      - On C(RequestLimitExceeded) the task halves its rate (once for the requests already under way), retries the
+        instance, and speeds up again as requests go through.
+      - The time the rate needs for the changes comes on top of O(aws_timeout); when that time runs out (for
+        instance because other tools keep the account's bucket empty), the instances not yet changed fail with
+        C(reason=throttled) (C(aws_timeout) without throttling) and the message says they were not attempted.
+      - At least 0.1.
     type: float
     default: 5
     version_added: 1.1.0

@@ -38,7 +38,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options
     overwritten,
     plan_change,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsError, AwsThrottled
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsError, AwsThrottled, AwsTimeout
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 # EC2's bucket for mutating actions such as ModifyInstanceMetadataOptions: its size and refill rate per second.
@@ -54,6 +54,10 @@ IDS_PER_DESCRIBE = 200
 THROTTLE_RETRIES = 8
 # After these, every further Modify would fail the same way: stop sending and report the rest as not attempted.
 STOPPING_REASONS = ("unauthorized", "no_credentials", "aws_timeout", "aws_unreachable")
+# The lowest modify_rate: below it one change would wait longer than a task should (10 s between two calls).
+MIN_MODIFY_RATE = 0.1
+# The longest a caller waiting for a token sleeps before it looks again: the rate may have recovered meanwhile.
+WAIT_STEP = 1.0
 
 CHANGED, UNCHANGED, REFUSED, FAILED = "changed", "unchanged", "refused", "failed"
 STATUSES = (CHANGED, UNCHANGED, REFUSED, FAILED)
@@ -71,6 +75,11 @@ def check_batch_options(rate: Any, burst: Any, concurrency: Any) -> None:
             f"modify_rate must be a number of requests a second above 0 (at most 10000), not {rate!r}: EC2's refill "
             f"rate for ModifyInstanceMetadataOptions is {DEFAULT_MODIFY_RATE:g} unless the account's limit was raised"
         )
+    if rate < MIN_MODIFY_RATE:
+        raise ImdsConfigError(
+            f"modify_rate must be at least {MIN_MODIFY_RATE:g} requests a second, not {rate!r}: a slower pace would "
+            "keep the task waiting for hours; to change fewer instances at a time, select fewer (instance_ids, filters)"
+        )
     if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= 100000:
         raise ImdsConfigError(
             f"modify_burst must be a whole number of requests from 1 to 100000, not {burst!r}: EC2's bucket for "
@@ -86,9 +95,11 @@ def check_batch_options(rate: Any, burst: Any, concurrency: Any) -> None:
 class RateLimiter:
     """A client-side token bucket (``burst`` tokens, ``rate`` more a second), adaptive and thread-safe.
 
-    ``acquire`` reserves the next token and sleeps until it is due (tokens may go negative: each caller waits its
-    turn). A RequestLimitExceeded (``throttled``) halves the rate and empties the bucket: someone else uses the
-    account's bucket too. Each success wins back a twentieth of the configured rate.
+    ``acquire`` takes the next token, sleeping until one is due at the rate of the moment (looking again at least
+    every WAIT_STEP seconds, so a wait shortens as the rate recovers), and gives up at the deadline (``stop_after``).
+    A RequestLimitExceeded (``throttled``) halves the rate and empties the bucket, once for a burst of them: the
+    requests sent before the last slowdown were sent too fast already and say nothing new. Each success wins back a
+    twentieth of the configured rate.
     """
 
     def __init__(
@@ -105,23 +116,41 @@ class RateLimiter:
         self._clock, self._sleep = clock, sleep
         self._last = clock()
         self._lock = threading.Lock()
+        self._slowed_at = float("-inf")
+        self.deadline: float | None = None  # on ``clock``
         self.acquired: list = []  # when each token was handed out
         self.throttles = 0
 
-    def acquire(self) -> None:
-        with self._lock:
-            now = self._clock()
-            self.tokens = min(self.burst, self.tokens + (now - self._last) * self.rate)
-            self._last = now
-            self.tokens -= 1
-            wait = 0.0 if self.tokens >= 0 else -self.tokens / self.rate
-            self.acquired.append(now + wait)
-        if wait > 0:
+    def stop_after(self, seconds: float) -> None:
+        """No token is handed out more than ``seconds`` from now (the task's time budget)."""
+        self.deadline = self._clock() + seconds
+
+    def acquire(self) -> float | None:
+        """When the token was handed out, or None once the deadline came first."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                self.tokens = min(self.burst, self.tokens + (now - self._last) * self.rate)
+                self._last = now
+                # A hair below one: a sleep of exactly the time a token needs may land a rounding error short.
+                if self.tokens >= 1 - 1e-9:
+                    self.tokens -= 1
+                    self.acquired.append(now)
+                    return now
+                wait = min((1 - self.tokens) / self.rate, WAIT_STEP)
+                if self.deadline is not None:
+                    if now >= self.deadline:
+                        return None
+                    wait = min(wait, self.deadline - now)
             self._sleep(wait)
 
-    def throttled(self) -> None:
+    def throttled(self, sent_at: float | None = None) -> None:
+        """RequestLimitExceeded for a request whose token was handed out at ``sent_at`` (None: slow down anyway)."""
         with self._lock:
             self.throttles += 1
+            if sent_at is not None and sent_at < self._slowed_at:
+                return
+            self._slowed_at = self._clock()
             self.rate = max(self.min_rate, self.rate / 2)
             self.tokens = min(self.tokens, 0.0)
 
@@ -294,16 +323,17 @@ class _Applier:
         for _attempt in range(THROTTLE_RETRIES + 1):
             if self.stop.is_set():
                 return AwsError("not attempted: an earlier call failed in a way every call would (see the others)")
-            self.limiter.acquire()
+            sent_at = self.limiter.acquire()
+            if sent_at is None or self.budget.deadline.remaining() <= 0:
+                return self._out_of_time()
             with self._lock:
                 self.sent += 1
             try:
-                self.budget.check(MODIFY_ACTION)
                 modify_metadata_options(self.ec2, plan.instance_id, plan.desired, self.region)
             except AwsThrottled:
                 with self._lock:
                     self.throttled += 1
-                self.limiter.throttled()
+                self.limiter.throttled(sent_at)
                 continue
             except AwsError as error:
                 if error.reason in STOPPING_REASONS:
@@ -317,6 +347,21 @@ class _Applier:
             f"{self.limiter.rate:.2f}/s: other tools use the account's bucket too. Lower modify_rate, or run the task "
             "again later (it picks up the instances not changed)",
             code="RequestLimitExceeded",
+        )
+
+    def _out_of_time(self) -> AwsError:
+        """The error of a Modify not sent because the task's time ran out waiting for the rate limiter."""
+        if self.limiter.throttles:
+            return AwsThrottled(
+                f"not attempted: aws_timeout ({self.budget.seconds:g}s with the time modify_rate needs) ran out while "
+                f"AWS throttled {MODIFY_ACTION} (RequestLimitExceeded {self.limiter.throttles} times; the rate "
+                f"limiter slowed down to {self.limiter.rate:.2f}/s): other tools use the account's bucket too. Run "
+                "the task again later (it changes only what is left), or lower modify_rate",
+                code="RequestLimitExceeded",
+            )
+        return AwsTimeout(
+            f"not attempted: aws_timeout ({self.budget.seconds:g}s with the time modify_rate needs) ran out before "
+            f"this {MODIFY_ACTION} was due: raise aws_timeout, or run the task again (it changes only what is left)"
         )
 
 
@@ -418,6 +463,7 @@ def _apply_all(
         return [], 0
     # aws_timeout bounds the calls; the pace EC2's bucket sets for N changes comes on top, as wait_timeout does.
     budget.extend(max(0.0, (len(to_change) - limiter.burst) / limiter.max_rate))
+    limiter.stop_after(budget.deadline.remaining())
     applier = _Applier(modify_ec2, budget, limiter, region)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         errors = list(pool.map(applier.modify, to_change))

@@ -306,3 +306,80 @@ def test_an_instance_id_filter_with_instance_ids_is_refused_before_any_call(ec2)
             instance_ids=ids, filters={"instance-id": ids[0]},
         )  # fmt: skip
     assert padding.modified == []
+
+
+# ----------------------------------------------------------------------------- the limiter under throttling
+
+
+@pytest.mark.parametrize("concurrent", [1, 2, 8, 50])
+def test_a_burst_of_throttles_slows_down_once(concurrent):
+    clock = Clock()
+    limiter = RateLimiter(5.0, 50, clock, clock.sleep)
+    sent = [limiter.acquire() for _ in range(concurrent)]
+    for sent_at in sent:
+        clock.now += 0.01  # the answers come back one after the other
+        limiter.throttled(sent_at)
+    assert limiter.rate == 2.5
+    # A request sent after the slowdown and throttled again: that is news, slow down once more.
+    limiter.throttled(limiter.acquire())
+    assert limiter.rate == 1.25
+
+
+def test_a_wait_shortens_when_the_rate_recovers_meanwhile():
+    clock = Clock()
+    limiter = RateLimiter(8.0, 1, clock, clock.sleep)
+    limiter.acquire()
+    for _ in range(10):
+        limiter.throttled()
+    assert limiter.rate == 8.0 / 64  # the next token is due in 8 s at this rate
+
+    def sleep(seconds):
+        clock.sleep(seconds)
+        for _ in range(20):  # meanwhile the other workers' requests went through
+            limiter.succeeded()
+
+    limiter._sleep = sleep
+    limiter.acquire()
+    assert clock.now <= 1.0 + 1e-9
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(5.0, 1), (0.1, 1), (10000.0, 5)])
+def test_no_token_is_handed_out_after_the_deadline(rate, burst):
+    clock = Clock()
+    limiter = RateLimiter(rate, burst, clock, clock.sleep)
+    limiter.stop_after(20)
+    got = []
+    while (sent_at := limiter.acquire()) is not None:
+        got.append(sent_at)
+        limiter.throttled(sent_at)
+    assert max(got) <= 20
+    assert clock.now <= 20 + 1e-9
+
+
+class Throttling:
+    """EC2 that answers every Modify with RequestLimitExceeded."""
+
+    def __init__(self, ec2):
+        self.ec2, self.calls = ec2, 0
+
+    def describe_instances(self, **arguments):
+        return self.ec2.describe_instances(**arguments)
+
+    def modify_instance_metadata_options(self, **_arguments):
+        self.calls += 1
+        raise ClientError({"Error": {"Code": "RequestLimitExceeded", "Message": "slow down"}}, "Modify")
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(5.0, 1), (0.1, 1), (5.0, 50)])
+def test_persistent_throttling_ends_by_the_budget_with_reason_throttled(ec2, rate, burst):
+    reservation = ec2.run_instances(ImageId="ami-12c6146b", MinCount=20, MaxCount=20, InstanceType="t3.micro")
+    ids = [instance["InstanceId"] for instance in reservation["Instances"]]
+    throttling, clock, budget = Throttling(ec2), Clock(), AwsBudget(20)
+    result = enforce_many(
+        throttling, throttling, None, budget, {"instance_metadata_tags": "enabled"}, instance_ids=ids,
+        region="eu-west-1", concurrency=1, rate=rate, burst=burst, clock=clock, sleep=clock.sleep,
+    )  # fmt: skip
+    assert clock.now <= budget.seconds + 1e-6  # aws_timeout with the time the rate needs, no later
+    assert {entry["reason"] for entry in result.instances} == {"throttled"}
+    assert any("not attempted" in entry["msg"] for entry in result.instances)
+    assert result.summary["failed"] == 20

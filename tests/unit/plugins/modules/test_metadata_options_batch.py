@@ -147,7 +147,13 @@ def test_wait_polls_all_in_one_round(run_module, moto_endpoint, fleet):
         ({"instance_ids": []}, "instance_ids is empty and filters is not set"),
         ({"instance_ids": ["i-1", ""]}, "every item must be an instance ID"),
         ({"instance_ids": ["i-1"], "modify_rate": 0}, "modify_rate must be a number of requests a second above 0"),
+        ({"instance_ids": ["i-1"], "modify_rate": 1e-6}, "modify_rate must be at least 0.1 requests a second"),
+        ({"instance_ids": ["i-1"], "modify_rate": 0.09}, "modify_rate must be at least 0.1 requests a second"),
         ({"instance_ids": ["i-1"], "modify_burst": 0}, "modify_burst must be a whole number"),
+        (
+            {"instance_ids": ["i-1"], "filters": {"instance-id": "i-2"}},
+            "filters holds instance-id and instance_ids is set too",
+        ),
         ({"instance_ids": ["i-1"], "max_concurrency": 11}, "max_concurrency must be a whole number from 1 to 10"),
         ({"instance_ids": ["i-1"], "instance_id": "i-1"}, "mutually exclusive"),
     ],
