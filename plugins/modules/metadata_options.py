@@ -347,7 +347,11 @@ summary:
       returned: always
       sample: 1000
     changed:
-      description: How many were changed (in check mode, would be).
+      description:
+        - How many were changed (in check mode, would be), also those that failed after the change (for instance
+          C(wait_timeout)); the entries of RV(instances) with C(changed=true).
+        - A ModifyInstanceMetadataOptions call that failed after it was sent (a 5xx answer, a lost connection, a
+          timeout) is read back with DescribeInstances, and counts as changed when the change was made.
       type: int
       returned: always
       sample: 990

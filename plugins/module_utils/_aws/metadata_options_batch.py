@@ -54,6 +54,9 @@ IDS_PER_DESCRIBE = 200
 THROTTLE_RETRIES = 8
 # After these, every further Modify would fail the same way: stop sending and report the rest as not attempted.
 STOPPING_REASONS = ("unauthorized", "no_credentials", "aws_timeout", "aws_unreachable")
+# A Modify that failed with these was refused before it could change anything; any other failure after sending (a
+# 5xx, a reset connection, a timeout) leaves the outcome unclear, so the instance is read back.
+REFUSED_BEFORE_CHANGE = ("unauthorized", "no_credentials", "throttled")
 # The lowest modify_rate: below it one change would wait longer than a task should (10 s between two calls).
 MIN_MODIFY_RATE = 0.1
 # The longest a caller waiting for a token sleeps before it looks again: the rate may have recovered meanwhile.
@@ -316,6 +319,7 @@ class _Applier:
         self.stop = threading.Event()
         self.sent = 0
         self.throttled = 0
+        self.unclear: set = set()  # instance ids whose Modify failed after it was sent, outcome unknown
         self._lock = threading.Lock()
 
     def modify(self, plan: InstancePlan) -> AwsError | None:
@@ -338,6 +342,9 @@ class _Applier:
             except AwsError as error:
                 if error.reason in STOPPING_REASONS:
                     self.stop.set()
+                if error.reason not in REFUSED_BEFORE_CHANGE:
+                    with self._lock:
+                        self.unclear.add(plan.instance_id)
                 return error
             self.limiter.succeeded()
             return None
@@ -414,9 +421,13 @@ def enforce_many(
         for plan in to_change:
             entries[plan.instance_id]["metadata_options"] = {**plan.desired, "state": None}
     else:
-        watch, api_calls[MODIFY_ACTION] = _apply_all(
+        watch, unclear, api_calls[MODIFY_ACTION] = _apply_all(
             modify_ec2, budget, limiter, to_change, entries, concurrency, region
         )
+        if unclear:
+            pages_before = budget.pages_read
+            watch += _read_back(ec2, budget, unclear, entries, region, warnings)
+            api_calls[DESCRIBE_ACTION] += budget.pages_read - pages_before
         if wait:
             watch += [plan for plan in plans if not plan.changes and plan.current.get("state") != "applied"]
         if watch:
@@ -457,10 +468,11 @@ def _decide_all(plans: list, decisions: dict, region: str | None, entries: dict)
 
 def _apply_all(
     modify_ec2: Any, budget: Any, limiter: RateLimiter, to_change: list, entries: dict, concurrency: int, region: Any
-) -> tuple[list, int]:
-    """(the plans whose Modify went through, Modify requests sent); a failed one's entry says why."""
+) -> tuple[list, list, int]:
+    """(the plans whose Modify went through, those whose Modify failed after it was sent, Modify requests sent); a
+    failed one's entry says why."""
     if not to_change:
-        return [], 0
+        return [], [], 0
     # aws_timeout bounds the calls; the pace EC2's bucket sets for N changes comes on top, as wait_timeout does.
     budget.extend(max(0.0, (len(to_change) - limiter.burst) / limiter.max_rate))
     limiter.stop_after(budget.deadline.remaining())
@@ -472,13 +484,41 @@ def _apply_all(
             entries[plan.instance_id].update(
                 status=FAILED, changed=False, failed=True, reason=error.reason, msg=str(error)
             )
-    return [plan for plan, error in zip(to_change, errors) if error is None], applier.sent
+    applied = [plan for plan, error in zip(to_change, errors) if error is None]
+    return applied, [plan for plan in to_change if plan.instance_id in applier.unclear], applier.sent
+
+
+def _read_back(ec2: Any, budget: Any, plans: list, entries: dict, region: Any, warnings: list) -> list:
+    """The plans of ``plans`` (a Modify failed after it was sent) whose change DescribeInstances shows made after
+    all: their entries say changed. The others stay failed, saying whether the change was made or is unknown."""
+    try:
+        observed = _observe(ec2, budget, [plan.instance_id for plan in plans], region)
+    except AwsError as error:
+        for plan in plans:
+            entries[plan.instance_id]["msg"] += (
+                f" Whether the change was made is unknown: reading it back failed ({error})"
+            )
+        return []
+    made = []
+    for plan in plans:
+        entry, options = entries[plan.instance_id], observed.get(plan.instance_id)
+        if options is None or overwritten({name: plan.desired[name] for name in plan.changes}, options):
+            entry["msg"] += " DescribeInstances shows the change was not made."
+            continue
+        warning = f"{plan.instance_id}: {MODIFY_ACTION} failed ({entry['msg']}), but DescribeInstances shows it made"
+        entry.update(status=CHANGED, changed=True, failed=False, reason=None, msg=None, warning=warning)
+        entry["metadata_options"] = options
+        warnings.append(warning)
+        made.append(plan)
+    return made
 
 
 def _summary(ordered: list, changes: int, rate: float, burst: int) -> dict:
     summary = dict.fromkeys(STATUSES, 0)
     for entry in ordered:
         summary[entry["status"]] += 1
+    # Changed counts what was changed, also an instance that failed afterwards (wait_timeout, options_overwritten).
+    summary[CHANGED] = sum(1 for entry in ordered if entry["changed"])
     summary["selected"] = len(ordered)
     summary["modify_calls_needed"] = changes
     summary["seconds_the_bucket_needs"] = round(max(0.0, (changes - burst) / rate), 1)
@@ -556,8 +596,9 @@ def not_changed_error(result: BatchResult) -> InstancesNotChanged:
     )
     changed = result.summary[CHANGED]
     return InstancesNotChanged(
-        f"{len(failures)} of {result.summary['selected']} instance(s) were not changed ({reasons}); {changed} were "
-        "changed and the others already had the options. instances[] holds each one's reason and message. Fix what "
-        "they name (for imdsv1_in_use, the IMDSv1 caller), then run the task again: it changes only what is left",
+        f"{len(failures)} of {result.summary['selected']} instance(s) were refused or failed ({reasons}); {changed} "
+        "were changed (some perhaps before they failed: see instances[].changed) and the others already had the "
+        "options. instances[] holds each one's reason and message. Fix what they name (for imdsv1_in_use, the IMDSv1 "
+        "caller), then run the task again: it changes only what is left",
         result=result.as_dict(),
     )

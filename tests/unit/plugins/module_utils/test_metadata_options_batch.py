@@ -9,7 +9,7 @@ import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +26,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage imp
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options_batch import (
     RateLimiter,
     enforce_many,
+    not_changed_error,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsAccessDenied, AwsBudget, AwsError
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
@@ -253,6 +254,10 @@ def test_after_the_change_each_instance_is_checked_and_a_failure_still_says_chan
     assert [(entry["status"], entry["reason"], entry["changed"]) for entry in result.instances] == [
         ("failed", reason, True)
     ] * 3
+    # Counted as changed, in the summary and in the failure message too.
+    assert result.changed is True
+    assert result.summary["changed"] == 3
+    assert "3 were changed" in str(not_changed_error(result))
     # One DescribeInstances before, then one round per poll (every 2 s for 10 s when waiting), not one per instance.
     assert result.api_calls["ec2:DescribeInstances"] == (1 + 6 if wait else 2)
 
@@ -383,3 +388,48 @@ def test_persistent_throttling_ends_by_the_budget_with_reason_throttled(ec2, rat
     assert {entry["reason"] for entry in result.instances} == {"throttled"}
     assert any("not attempted" in entry["msg"] for entry in result.instances)
     assert result.summary["failed"] == 20
+
+
+# ----------------------------------------------------------------------------- an unclear Modify is read back
+
+
+class Unclear:
+    """EC2 whose Modify (after applying it, or not) fails as if the answer were lost."""
+
+    def __init__(self, ec2, error: Exception, applies: bool):
+        self.ec2, self.error, self.applies = ec2, error, applies
+
+    def describe_instances(self, **arguments):
+        return self.ec2.describe_instances(**arguments)
+
+    def modify_instance_metadata_options(self, **arguments):
+        if self.applies:
+            self.ec2.modify_instance_metadata_options(**arguments)
+        raise self.error
+
+
+LOST_ANSWERS = [
+    ClientError({"Error": {"Code": "InternalError", "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "M"),
+    ClientError({"Error": {"Code": "Unavailable", "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "M"),
+    ConnectionClosedError(endpoint_url="http://127.0.0.1:9"),
+    ReadTimeoutError(endpoint_url="http://127.0.0.1:9"),
+]
+
+
+@pytest.mark.parametrize("applies", [True, False])
+@pytest.mark.parametrize("error", LOST_ANSWERS, ids=lambda error: type(error).__name__)
+def test_a_modify_whose_answer_was_lost_is_read_back_before_it_is_reported(ec2, error, applies):
+    reservation = ec2.run_instances(ImageId="ami-12c6146b", MinCount=3, MaxCount=3, InstanceType="t3.micro")
+    ids = [instance["InstanceId"] for instance in reservation["Instances"]]
+    unclear = Unclear(ec2, error, applies)
+    result = enforce_many(
+        unclear, unclear, None, AwsBudget(60), {"instance_metadata_tags": "enabled"}, instance_ids=ids,
+        region="eu-west-1", concurrency=1,
+    )  # fmt: skip
+    first = result.instances[0]  # sent for sure (after a connection error the others are not attempted)
+    assert first["changed"] is applies
+    assert first["status"] == ("changed" if applies else "failed")
+    assert result.changed is applies
+    assert result.summary["changed"] == sum(entry["changed"] for entry in result.instances)
+    if not applies:
+        assert "DescribeInstances shows the change was not made" in first["msg"]

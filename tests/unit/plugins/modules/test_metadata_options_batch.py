@@ -80,7 +80,7 @@ def test_many_instances_in_one_task_each_decided_as_alone(run_module, ec2, moto_
     result = run_module(metadata_options, base_args(moto_endpoint, instance_ids=ids))
     assert result["failed"] is True
     assert result["reason"] == "instances_not_changed"
-    assert "2 of 6 instance(s) were not changed (imdsv1_in_use:" in result["msg"]
+    assert "2 of 6 instance(s) were refused or failed (imdsv1_in_use:" in result["msg"]
     assert result["changed"] is True
     entries = by_id(result)
     assert [entries[i]["status"] for i in ids] == ["changed"] * 3 + ["refused"] * 2 + ["unchanged"]
