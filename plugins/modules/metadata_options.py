@@ -49,7 +49,8 @@ options:
       - The IDs of many instances of one region, changed in one task (see the description). Cannot be combined with
         O(instance_id). IDs EC2 does not know in O(region), and terminated instances, are reported as failed with
         C(reason=instance_not_found).
-      - With O(filters) too, only the instances that also match the filters.
+      - With O(filters) too, only the instances that also match the filters; O(filters) may not hold C(instance-id)
+        then (list the IDs here). Instances the DescribeInstances answer adds to the IDs asked for are never changed.
     type: list
     elements: str
     version_added: 1.1.0
@@ -66,9 +67,12 @@ options:
         the first O(modify_burst) are sent. EC2 refills its bucket for this (mutating) action at 5 requests a second
         per account and region (AWS, I(Request throttling for the Amazon EC2 API)). Set it to the account's raised
         limit, or lower when other tools change instances at the same time.
-      - On C(RequestLimitExceeded) the task halves its rate, retries the instance, and speeds up again as requests
-        go through.
-      - The time the rate needs for the changes comes on top of O(aws_timeout).
+      - On C(RequestLimitExceeded) the task halves its rate (once for the requests already under way), retries the
+        instance, and speeds up again as requests go through.
+      - The time the rate needs for the changes comes on top of O(aws_timeout); when that time runs out (for
+        instance because other tools keep the account's bucket empty), the instances not yet changed fail with
+        C(reason=throttled) (C(aws_timeout) without throttling) and the message says they were not attempted.
+      - At least 0.1.
     type: float
     default: 5
     version_added: 1.1.0
@@ -343,7 +347,11 @@ summary:
       returned: always
       sample: 1000
     changed:
-      description: How many were changed (in check mode, would be).
+      description:
+        - How many were changed (in check mode, would be), also those that failed after the change (for instance
+          C(wait_timeout)); the entries of RV(instances) with C(changed=true).
+        - A ModifyInstanceMetadataOptions call that failed after it was sent (a 5xx answer, a lost connection, a
+          timeout) is read back with DescribeInstances, and counts as changed when the change was made.
       type: int
       returned: always
       sample: 990

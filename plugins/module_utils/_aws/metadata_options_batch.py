@@ -38,7 +38,7 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options
     overwritten,
     plan_change,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsError, AwsThrottled
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsError, AwsThrottled, AwsTimeout
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 # EC2's bucket for mutating actions such as ModifyInstanceMetadataOptions: its size and refill rate per second.
@@ -54,6 +54,13 @@ IDS_PER_DESCRIBE = 200
 THROTTLE_RETRIES = 8
 # After these, every further Modify would fail the same way: stop sending and report the rest as not attempted.
 STOPPING_REASONS = ("unauthorized", "no_credentials", "aws_timeout", "aws_unreachable")
+# A Modify that failed with these was refused before it could change anything; any other failure after sending (a
+# 5xx, a reset connection, a timeout) leaves the outcome unclear, so the instance is read back.
+REFUSED_BEFORE_CHANGE = ("unauthorized", "no_credentials", "throttled")
+# The lowest modify_rate: below it one change would wait longer than a task should (10 s between two calls).
+MIN_MODIFY_RATE = 0.1
+# The longest a caller waiting for a token sleeps before it looks again: the rate may have recovered meanwhile.
+WAIT_STEP = 1.0
 
 CHANGED, UNCHANGED, REFUSED, FAILED = "changed", "unchanged", "refused", "failed"
 STATUSES = (CHANGED, UNCHANGED, REFUSED, FAILED)
@@ -71,6 +78,11 @@ def check_batch_options(rate: Any, burst: Any, concurrency: Any) -> None:
             f"modify_rate must be a number of requests a second above 0 (at most 10000), not {rate!r}: EC2's refill "
             f"rate for ModifyInstanceMetadataOptions is {DEFAULT_MODIFY_RATE:g} unless the account's limit was raised"
         )
+    if rate < MIN_MODIFY_RATE:
+        raise ImdsConfigError(
+            f"modify_rate must be at least {MIN_MODIFY_RATE:g} requests a second, not {rate!r}: a slower pace would "
+            "keep the task waiting for hours; to change fewer instances at a time, select fewer (instance_ids, filters)"
+        )
     if isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= 100000:
         raise ImdsConfigError(
             f"modify_burst must be a whole number of requests from 1 to 100000, not {burst!r}: EC2's bucket for "
@@ -86,9 +98,11 @@ def check_batch_options(rate: Any, burst: Any, concurrency: Any) -> None:
 class RateLimiter:
     """A client-side token bucket (``burst`` tokens, ``rate`` more a second), adaptive and thread-safe.
 
-    ``acquire`` reserves the next token and sleeps until it is due (tokens may go negative: each caller waits its
-    turn). A RequestLimitExceeded (``throttled``) halves the rate and empties the bucket: someone else uses the
-    account's bucket too. Each success wins back a twentieth of the configured rate.
+    ``acquire`` takes the next token, sleeping until one is due at the rate of the moment (looking again at least
+    every WAIT_STEP seconds, so a wait shortens as the rate recovers), and gives up at the deadline (``stop_after``).
+    A RequestLimitExceeded (``throttled``) halves the rate and empties the bucket, once for a burst of them: the
+    requests sent before the last slowdown were sent too fast already and say nothing new. Each success wins back a
+    twentieth of the configured rate.
     """
 
     def __init__(
@@ -105,23 +119,41 @@ class RateLimiter:
         self._clock, self._sleep = clock, sleep
         self._last = clock()
         self._lock = threading.Lock()
+        self._slowed_at = float("-inf")
+        self.deadline: float | None = None  # on ``clock``
         self.acquired: list = []  # when each token was handed out
         self.throttles = 0
 
-    def acquire(self) -> None:
-        with self._lock:
-            now = self._clock()
-            self.tokens = min(self.burst, self.tokens + (now - self._last) * self.rate)
-            self._last = now
-            self.tokens -= 1
-            wait = 0.0 if self.tokens >= 0 else -self.tokens / self.rate
-            self.acquired.append(now + wait)
-        if wait > 0:
+    def stop_after(self, seconds: float) -> None:
+        """No token is handed out more than ``seconds`` from now (the task's time budget)."""
+        self.deadline = self._clock() + seconds
+
+    def acquire(self) -> float | None:
+        """When the token was handed out, or None once the deadline came first."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                self.tokens = min(self.burst, self.tokens + (now - self._last) * self.rate)
+                self._last = now
+                # A hair below one: a sleep of exactly the time a token needs may land a rounding error short.
+                if self.tokens >= 1 - 1e-9:
+                    self.tokens -= 1
+                    self.acquired.append(now)
+                    return now
+                wait = min((1 - self.tokens) / self.rate, WAIT_STEP)
+                if self.deadline is not None:
+                    if now >= self.deadline:
+                        return None
+                    wait = min(wait, self.deadline - now)
             self._sleep(wait)
 
-    def throttled(self) -> None:
+    def throttled(self, sent_at: float | None = None) -> None:
+        """RequestLimitExceeded for a request whose token was handed out at ``sent_at`` (None: slow down anyway)."""
         with self._lock:
             self.throttles += 1
+            if sent_at is not None and sent_at < self._slowed_at:
+                return
+            self._slowed_at = self._clock()
             self.rate = max(self.min_rate, self.rate / 2)
             self.tokens = min(self.tokens, 0.0)
 
@@ -218,14 +250,31 @@ def describe_selected(
     instances and ids EC2 does not know are left out."""
     if not instance_ids:
         fleet = describe_fleet(ec2, budget, None, filters, False, region)
-        return fleet.instances, fleet.pages
+        return _unique_instances(fleet.instances, None), fleet.pages
+    if "instance-id" in (filters or {}):
+        # The ids go to EC2 as the instance-id filter: a user's instance-id filter would be replaced, not combined.
+        raise ImdsConfigError(
+            "filters holds instance-id and instance_ids is set too: list the instances in instance_ids only (or "
+            "select by the instance-id filter without instance_ids)"
+        )
     instances, pages = [], 0
     for first in range(0, len(instance_ids), IDS_PER_DESCRIBE):
         last = first + IDS_PER_DESCRIBE
         fleet = describe_fleet(ec2, budget, None, {**(filters or {}), "instance-id": instance_ids[first:last]})
         instances += fleet.instances
         pages += fleet.pages
-    return instances, pages
+    return _unique_instances(instances, set(instance_ids)), pages
+
+
+def _unique_instances(instances: list, wanted: set | None) -> list:
+    """Each instance once (an answer may repeat one across pages), and only the ids asked for: DescribeInstances is
+    an untrusted answer, and an instance it adds on its own must never be changed."""
+    unique: dict = {}
+    for instance in instances:
+        instance_id = instance["InstanceId"]
+        if wanted is None or instance_id in wanted:
+            unique.setdefault(instance_id, instance)
+    return list(unique.values())
 
 
 def _entry(plan: InstancePlan, region: str | None, status: str, **found: Any) -> dict:
@@ -270,6 +319,7 @@ class _Applier:
         self.stop = threading.Event()
         self.sent = 0
         self.throttled = 0
+        self.unclear: set = set()  # instance ids whose Modify failed after it was sent, outcome unknown
         self._lock = threading.Lock()
 
     def modify(self, plan: InstancePlan) -> AwsError | None:
@@ -277,20 +327,24 @@ class _Applier:
         for _attempt in range(THROTTLE_RETRIES + 1):
             if self.stop.is_set():
                 return AwsError("not attempted: an earlier call failed in a way every call would (see the others)")
-            self.limiter.acquire()
+            sent_at = self.limiter.acquire()
+            if sent_at is None or self.budget.deadline.remaining() <= 0:
+                return self._out_of_time()
             with self._lock:
                 self.sent += 1
             try:
-                self.budget.check(MODIFY_ACTION)
                 modify_metadata_options(self.ec2, plan.instance_id, plan.desired, self.region)
             except AwsThrottled:
                 with self._lock:
                     self.throttled += 1
-                self.limiter.throttled()
+                self.limiter.throttled(sent_at)
                 continue
             except AwsError as error:
                 if error.reason in STOPPING_REASONS:
                     self.stop.set()
+                if error.reason not in REFUSED_BEFORE_CHANGE:
+                    with self._lock:
+                        self.unclear.add(plan.instance_id)
                 return error
             self.limiter.succeeded()
             return None
@@ -300,6 +354,21 @@ class _Applier:
             f"{self.limiter.rate:.2f}/s: other tools use the account's bucket too. Lower modify_rate, or run the task "
             "again later (it picks up the instances not changed)",
             code="RequestLimitExceeded",
+        )
+
+    def _out_of_time(self) -> AwsError:
+        """The error of a Modify not sent because the task's time ran out waiting for the rate limiter."""
+        if self.limiter.throttles:
+            return AwsThrottled(
+                f"not attempted: aws_timeout ({self.budget.seconds:g}s with the time modify_rate needs) ran out while "
+                f"AWS throttled {MODIFY_ACTION} (RequestLimitExceeded {self.limiter.throttles} times; the rate "
+                f"limiter slowed down to {self.limiter.rate:.2f}/s): other tools use the account's bucket too. Run "
+                "the task again later (it changes only what is left), or lower modify_rate",
+                code="RequestLimitExceeded",
+            )
+        return AwsTimeout(
+            f"not attempted: aws_timeout ({self.budget.seconds:g}s with the time modify_rate needs) ran out before "
+            f"this {MODIFY_ACTION} was due: raise aws_timeout, or run the task again (it changes only what is left)"
         )
 
 
@@ -352,9 +421,13 @@ def enforce_many(
         for plan in to_change:
             entries[plan.instance_id]["metadata_options"] = {**plan.desired, "state": None}
     else:
-        watch, api_calls[MODIFY_ACTION] = _apply_all(
+        watch, unclear, api_calls[MODIFY_ACTION] = _apply_all(
             modify_ec2, budget, limiter, to_change, entries, concurrency, region
         )
+        if unclear:
+            pages_before = budget.pages_read
+            watch += _read_back(ec2, budget, unclear, entries, region, warnings)
+            api_calls[DESCRIBE_ACTION] += budget.pages_read - pages_before
         if wait:
             watch += [plan for plan in plans if not plan.changes and plan.current.get("state") != "applied"]
         if watch:
@@ -395,12 +468,14 @@ def _decide_all(plans: list, decisions: dict, region: str | None, entries: dict)
 
 def _apply_all(
     modify_ec2: Any, budget: Any, limiter: RateLimiter, to_change: list, entries: dict, concurrency: int, region: Any
-) -> tuple[list, int]:
-    """(the plans whose Modify went through, Modify requests sent); a failed one's entry says why."""
+) -> tuple[list, list, int]:
+    """(the plans whose Modify went through, those whose Modify failed after it was sent, Modify requests sent); a
+    failed one's entry says why."""
     if not to_change:
-        return [], 0
+        return [], [], 0
     # aws_timeout bounds the calls; the pace EC2's bucket sets for N changes comes on top, as wait_timeout does.
     budget.extend(max(0.0, (len(to_change) - limiter.burst) / limiter.max_rate))
+    limiter.stop_after(budget.deadline.remaining())
     applier = _Applier(modify_ec2, budget, limiter, region)
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         errors = list(pool.map(applier.modify, to_change))
@@ -409,13 +484,41 @@ def _apply_all(
             entries[plan.instance_id].update(
                 status=FAILED, changed=False, failed=True, reason=error.reason, msg=str(error)
             )
-    return [plan for plan, error in zip(to_change, errors) if error is None], applier.sent
+    applied = [plan for plan, error in zip(to_change, errors) if error is None]
+    return applied, [plan for plan in to_change if plan.instance_id in applier.unclear], applier.sent
+
+
+def _read_back(ec2: Any, budget: Any, plans: list, entries: dict, region: Any, warnings: list) -> list:
+    """The plans of ``plans`` (a Modify failed after it was sent) whose change DescribeInstances shows made after
+    all: their entries say changed. The others stay failed, saying whether the change was made or is unknown."""
+    try:
+        observed = _observe(ec2, budget, [plan.instance_id for plan in plans], region)
+    except AwsError as error:
+        for plan in plans:
+            entries[plan.instance_id]["msg"] += (
+                f" Whether the change was made is unknown: reading it back failed ({error})"
+            )
+        return []
+    made = []
+    for plan in plans:
+        entry, options = entries[plan.instance_id], observed.get(plan.instance_id)
+        if options is None or overwritten({name: plan.desired[name] for name in plan.changes}, options):
+            entry["msg"] += " DescribeInstances shows the change was not made."
+            continue
+        warning = f"{plan.instance_id}: {MODIFY_ACTION} failed ({entry['msg']}), but DescribeInstances shows it made"
+        entry.update(status=CHANGED, changed=True, failed=False, reason=None, msg=None, warning=warning)
+        entry["metadata_options"] = options
+        warnings.append(warning)
+        made.append(plan)
+    return made
 
 
 def _summary(ordered: list, changes: int, rate: float, burst: int) -> dict:
     summary = dict.fromkeys(STATUSES, 0)
     for entry in ordered:
         summary[entry["status"]] += 1
+    # Changed counts what was changed, also an instance that failed afterwards (wait_timeout, options_overwritten).
+    summary[CHANGED] = sum(1 for entry in ordered if entry["changed"])
     summary["selected"] = len(ordered)
     summary["modify_calls_needed"] = changes
     summary["seconds_the_bucket_needs"] = round(max(0.0, (changes - burst) / rate), 1)
@@ -493,8 +596,9 @@ def not_changed_error(result: BatchResult) -> InstancesNotChanged:
     )
     changed = result.summary[CHANGED]
     return InstancesNotChanged(
-        f"{len(failures)} of {result.summary['selected']} instance(s) were not changed ({reasons}); {changed} were "
-        "changed and the others already had the options. instances[] holds each one's reason and message. Fix what "
-        "they name (for imdsv1_in_use, the IMDSv1 caller), then run the task again: it changes only what is left",
+        f"{len(failures)} of {result.summary['selected']} instance(s) were refused or failed ({reasons}); {changed} "
+        "were changed (some perhaps before they failed: see instances[].changed) and the others already had the "
+        "options. instances[] holds each one's reason and message. Fix what they name (for imdsv1_in_use, the IMDSv1 "
+        "caller), then run the task again: it changes only what is left",
         result=result.as_dict(),
     )

@@ -9,7 +9,7 @@ import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectionClosedError, ReadTimeoutError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,8 +26,10 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.imdsv1_usage imp
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options_batch import (
     RateLimiter,
     enforce_many,
+    not_changed_error,
 )
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.session import AwsAccessDenied, AwsBudget, AwsError
+from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
@@ -252,5 +254,182 @@ def test_after_the_change_each_instance_is_checked_and_a_failure_still_says_chan
     assert [(entry["status"], entry["reason"], entry["changed"]) for entry in result.instances] == [
         ("failed", reason, True)
     ] * 3
+    # Counted as changed, in the summary and in the failure message too.
+    assert result.changed is True
+    assert result.summary["changed"] == 3
+    assert "3 were changed" in str(not_changed_error(result))
     # One DescribeInstances before, then one round per poll (every 2 s for 10 s when waiting), not one per instance.
     assert result.api_calls["ec2:DescribeInstances"] == (1 + 6 if wait else 2)
+
+
+# ----------------------------------------------------------------------------- select: only what the user asked for
+
+
+class Padding:
+    """EC2 whose DescribeInstances repeats what it found and adds instances nobody asked for."""
+
+    def __init__(self, ec2, extra: list):
+        self.ec2, self.extra, self.modified = ec2, extra, []
+
+    def describe_instances(self, **arguments):
+        response = self.ec2.describe_instances(**arguments)
+        added = self.ec2.describe_instances(InstanceIds=self.extra)["Reservations"] if self.extra else []
+        response["Reservations"] = response["Reservations"] * 2 + added
+        return response
+
+    def modify_instance_metadata_options(self, **arguments):
+        self.modified.append(arguments["InstanceId"])
+        return self.ec2.modify_instance_metadata_options(**arguments)
+
+
+@pytest.mark.parametrize("by_ids", [True, False])
+def test_an_answer_that_repeats_or_adds_instances_changes_each_asked_for_once(ec2, by_ids):
+    tags = [{"ResourceType": "instance", "Tags": [{"Key": "Padding", "Value": str(by_ids)}]}]
+    reservation = ec2.run_instances(
+        ImageId="ami-12c6146b", MinCount=5, MaxCount=5, InstanceType="t3.micro", TagSpecifications=tags
+    )
+    ids = [instance["InstanceId"] for instance in reservation["Instances"]]
+    asked, extra = ids[:3], ids[3:] if by_ids else []
+    padding = Padding(ec2, extra)
+    selection = {"instance_ids": asked} if by_ids else {"filters": {"tag:Padding": str(by_ids)}}
+    result = enforce_many(
+        padding, padding, None, AwsBudget(60), {"instance_metadata_tags": "enabled"}, region="eu-west-1", **selection
+    )
+    expected = asked if by_ids else ids
+    assert sorted(padding.modified) == sorted(expected)
+    assert sorted(entry["instance_id"] for entry in result.instances) == sorted(expected)
+    assert result.summary["selected"] == result.summary["changed"] == len(expected)
+
+
+def test_an_instance_id_filter_with_instance_ids_is_refused_before_any_call(ec2):
+    reservation = ec2.run_instances(ImageId="ami-12c6146b", MinCount=3, MaxCount=3, InstanceType="t3.micro")
+    ids = [instance["InstanceId"] for instance in reservation["Instances"]]
+    padding = Padding(ec2, [])
+    with pytest.raises(ImdsConfigError, match="filters holds instance-id and instance_ids"):
+        enforce_many(
+            padding, padding, None, AwsBudget(60), {"instance_metadata_tags": "enabled"}, region="eu-west-1",
+            instance_ids=ids, filters={"instance-id": ids[0]},
+        )  # fmt: skip
+    assert padding.modified == []
+
+
+# ----------------------------------------------------------------------------- the limiter under throttling
+
+
+@pytest.mark.parametrize("concurrent", [1, 2, 8, 50])
+def test_a_burst_of_throttles_slows_down_once(concurrent):
+    clock = Clock()
+    limiter = RateLimiter(5.0, 50, clock, clock.sleep)
+    sent = [limiter.acquire() for _ in range(concurrent)]
+    for sent_at in sent:
+        clock.now += 0.01  # the answers come back one after the other
+        limiter.throttled(sent_at)
+    assert limiter.rate == 2.5
+    # A request sent after the slowdown and throttled again: that is news, slow down once more.
+    limiter.throttled(limiter.acquire())
+    assert limiter.rate == 1.25
+
+
+def test_a_wait_shortens_when_the_rate_recovers_meanwhile():
+    clock = Clock()
+    limiter = RateLimiter(8.0, 1, clock, clock.sleep)
+    limiter.acquire()
+    for _ in range(10):
+        limiter.throttled()
+    assert limiter.rate == 8.0 / 64  # the next token is due in 8 s at this rate
+
+    def sleep(seconds):
+        clock.sleep(seconds)
+        for _ in range(20):  # meanwhile the other workers' requests went through
+            limiter.succeeded()
+
+    limiter._sleep = sleep
+    limiter.acquire()
+    assert clock.now <= 1.0 + 1e-9
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(5.0, 1), (0.1, 1), (10000.0, 5)])
+def test_no_token_is_handed_out_after_the_deadline(rate, burst):
+    clock = Clock()
+    limiter = RateLimiter(rate, burst, clock, clock.sleep)
+    limiter.stop_after(20)
+    got = []
+    while (sent_at := limiter.acquire()) is not None:
+        got.append(sent_at)
+        limiter.throttled(sent_at)
+    assert max(got) <= 20
+    assert clock.now <= 20 + 1e-9
+
+
+class Throttling:
+    """EC2 that answers every Modify with RequestLimitExceeded."""
+
+    def __init__(self, ec2):
+        self.ec2, self.calls = ec2, 0
+
+    def describe_instances(self, **arguments):
+        return self.ec2.describe_instances(**arguments)
+
+    def modify_instance_metadata_options(self, **_arguments):
+        self.calls += 1
+        raise ClientError({"Error": {"Code": "RequestLimitExceeded", "Message": "slow down"}}, "Modify")
+
+
+@pytest.mark.parametrize(("rate", "burst"), [(5.0, 1), (0.1, 1), (5.0, 50)])
+def test_persistent_throttling_ends_by_the_budget_with_reason_throttled(ec2, rate, burst):
+    reservation = ec2.run_instances(ImageId="ami-12c6146b", MinCount=20, MaxCount=20, InstanceType="t3.micro")
+    ids = [instance["InstanceId"] for instance in reservation["Instances"]]
+    throttling, clock, budget = Throttling(ec2), Clock(), AwsBudget(20)
+    result = enforce_many(
+        throttling, throttling, None, budget, {"instance_metadata_tags": "enabled"}, instance_ids=ids,
+        region="eu-west-1", concurrency=1, rate=rate, burst=burst, clock=clock, sleep=clock.sleep,
+    )  # fmt: skip
+    assert clock.now <= budget.seconds + 1e-6  # aws_timeout with the time the rate needs, no later
+    assert {entry["reason"] for entry in result.instances} == {"throttled"}
+    assert any("not attempted" in entry["msg"] for entry in result.instances)
+    assert result.summary["failed"] == 20
+
+
+# ----------------------------------------------------------------------------- an unclear Modify is read back
+
+
+class Unclear:
+    """EC2 whose Modify (after applying it, or not) fails as if the answer were lost."""
+
+    def __init__(self, ec2, error: Exception, applies: bool):
+        self.ec2, self.error, self.applies = ec2, error, applies
+
+    def describe_instances(self, **arguments):
+        return self.ec2.describe_instances(**arguments)
+
+    def modify_instance_metadata_options(self, **arguments):
+        if self.applies:
+            self.ec2.modify_instance_metadata_options(**arguments)
+        raise self.error
+
+
+LOST_ANSWERS = [
+    ClientError({"Error": {"Code": "InternalError", "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "M"),
+    ClientError({"Error": {"Code": "Unavailable", "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": 503}}, "M"),
+    ConnectionClosedError(endpoint_url="http://127.0.0.1:9"),
+    ReadTimeoutError(endpoint_url="http://127.0.0.1:9"),
+]
+
+
+@pytest.mark.parametrize("applies", [True, False])
+@pytest.mark.parametrize("error", LOST_ANSWERS, ids=lambda error: type(error).__name__)
+def test_a_modify_whose_answer_was_lost_is_read_back_before_it_is_reported(ec2, error, applies):
+    reservation = ec2.run_instances(ImageId="ami-12c6146b", MinCount=3, MaxCount=3, InstanceType="t3.micro")
+    ids = [instance["InstanceId"] for instance in reservation["Instances"]]
+    unclear = Unclear(ec2, error, applies)
+    result = enforce_many(
+        unclear, unclear, None, AwsBudget(60), {"instance_metadata_tags": "enabled"}, instance_ids=ids,
+        region="eu-west-1", concurrency=1,
+    )  # fmt: skip
+    first = result.instances[0]  # sent for sure (after a connection error the others are not attempted)
+    assert first["changed"] is applies
+    assert first["status"] == ("changed" if applies else "failed")
+    assert result.changed is applies
+    assert result.summary["changed"] == sum(entry["changed"] for entry in result.instances)
+    if not applies:
+        assert "DescribeInstances shows the change was not made" in first["msg"]

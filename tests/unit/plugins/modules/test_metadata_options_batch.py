@@ -80,7 +80,7 @@ def test_many_instances_in_one_task_each_decided_as_alone(run_module, ec2, moto_
     result = run_module(metadata_options, base_args(moto_endpoint, instance_ids=ids))
     assert result["failed"] is True
     assert result["reason"] == "instances_not_changed"
-    assert "2 of 6 instance(s) were not changed (imdsv1_in_use:" in result["msg"]
+    assert "2 of 6 instance(s) were refused or failed (imdsv1_in_use:" in result["msg"]
     assert result["changed"] is True
     entries = by_id(result)
     assert [entries[i]["status"] for i in ids] == ["changed"] * 3 + ["refused"] * 2 + ["unchanged"]
@@ -147,7 +147,13 @@ def test_wait_polls_all_in_one_round(run_module, moto_endpoint, fleet):
         ({"instance_ids": []}, "instance_ids is empty and filters is not set"),
         ({"instance_ids": ["i-1", ""]}, "every item must be an instance ID"),
         ({"instance_ids": ["i-1"], "modify_rate": 0}, "modify_rate must be a number of requests a second above 0"),
+        ({"instance_ids": ["i-1"], "modify_rate": 1e-6}, "modify_rate must be at least 0.1 requests a second"),
+        ({"instance_ids": ["i-1"], "modify_rate": 0.09}, "modify_rate must be at least 0.1 requests a second"),
         ({"instance_ids": ["i-1"], "modify_burst": 0}, "modify_burst must be a whole number"),
+        (
+            {"instance_ids": ["i-1"], "filters": {"instance-id": "i-2"}},
+            "filters holds instance-id and instance_ids is set too",
+        ),
         ({"instance_ids": ["i-1"], "max_concurrency": 11}, "max_concurrency must be a whole number from 1 to 10"),
         ({"instance_ids": ["i-1"], "instance_id": "i-1"}, "mutually exclusive"),
     ],
