@@ -163,7 +163,7 @@ class Clock:
 def test_the_limiter_gives_its_burst_then_its_rate():
     clock = Clock()
     limiter = RateLimiter(5.0, 50, clock, clock.sleep)
-    for _ in range(550):
+    for _attempt in range(550):
         limiter.acquire()
     # 50 at once, then 500 at 5 a second: 100 seconds, no sooner.
     assert clock.now == pytest.approx(100.0)
@@ -178,10 +178,10 @@ def test_throttling_halves_the_rate_and_success_wins_it_back():
     assert limiter.rate == 4.0
     limiter.acquire()
     assert clock.now == pytest.approx(0.25)  # the bucket was emptied: the next token at the halved rate
-    for _ in range(100):
+    for _attempt in range(100):
         limiter.succeeded()
     assert limiter.rate == 8.0
-    for _ in range(100):
+    for _attempt in range(100):
         limiter.throttled()
     assert limiter.rate == 8.0 / 64
 
@@ -320,7 +320,7 @@ def test_an_instance_id_filter_with_instance_ids_is_refused_before_any_call(ec2)
 def test_a_burst_of_throttles_slows_down_once(concurrent):
     clock = Clock()
     limiter = RateLimiter(5.0, 50, clock, clock.sleep)
-    sent = [limiter.acquire() for _ in range(concurrent)]
+    sent = [limiter.acquire() for _attempt in range(concurrent)]
     for sent_at in sent:
         clock.now += 0.01  # the answers come back one after the other
         limiter.throttled(sent_at)
@@ -334,13 +334,13 @@ def test_a_wait_shortens_when_the_rate_recovers_meanwhile():
     clock = Clock()
     limiter = RateLimiter(8.0, 1, clock, clock.sleep)
     limiter.acquire()
-    for _ in range(10):
+    for _attempt in range(10):
         limiter.throttled()
     assert limiter.rate == 8.0 / 64  # the next token is due in 8 s at this rate
 
     def sleep(seconds):
         clock.sleep(seconds)
-        for _ in range(20):  # meanwhile the other workers' requests went through
+        for _attempt in range(20):  # meanwhile the other workers' requests went through
             limiter.succeeded()
 
     limiter._sleep = sleep
