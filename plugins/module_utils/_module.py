@@ -200,4 +200,7 @@ class ImdsModule:
                 **{**options, "region": region, "budget": self.budget, "session": self._aws_session},
                 **({} if max_attempts is None else {"max_attempts": max_attempts}),
             )
+            # Credentials from the environment, a profile or a role are no module option, so no_log never saw them;
+            # an AWS answer that quotes them (an error message) is masked all the same.
+            self.add_secrets(session.session_secrets(self._aws_session))
         return self._aws_clients[key]

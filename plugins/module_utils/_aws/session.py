@@ -346,6 +346,26 @@ def aws_session(
     return _session(access_key, secret_key, session_token, profile)
 
 
+# AWS key ids are 16 characters at least; shorter values (a test's "testing") would mask innocent text everywhere.
+MIN_CREDENTIAL_LENGTH = 16
+
+
+def session_secrets(session: Any) -> list[str]:
+    """The credential values ``session`` has resolved (environment, profile, instance role): not module options, so
+    Ansible does not know to mask them, yet an AWS error message may quote them. Only what botocore already resolved
+    (creating a client does): resolving them here could itself call IMDS. The test of environment credentials fails
+    if botocore stops keeping them where this reads them."""
+    credentials = getattr(getattr(session, "_session", None), "_credentials", None)  # boto3 Session -> botocore's
+    if credentials is None:
+        return []
+    try:
+        frozen = credentials.get_frozen_credentials()
+    except BotoCoreError:
+        return []  # the client's first call fails on the same cause, with its own error
+    values = (frozen.access_key, frozen.secret_key, frozen.token)
+    return [value for value in values if isinstance(value, str) and len(value) >= MIN_CREDENTIAL_LENGTH]
+
+
 def aws_session_region(profile: str | None = None) -> str | None:
     """The region the standard chain gives (environment, then the profile's config), without any API call."""
     if not HAS_BOTO3:
