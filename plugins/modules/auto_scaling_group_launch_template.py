@@ -158,22 +158,19 @@ note:
 
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.account_defaults import check_regions  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.group_moves import apply_group, plan_group  # noqa: E402
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_changes import TEMPLATE_OPTIONS  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_changes import (  # noqa: E402
+    TEMPLATE_OPTIONS,
+    move_option_spec,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options import validate_requested  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
-
-STATES = ["enabled", "disabled"]
 
 
 def argument_spec() -> dict:
     return {
         "auto_scaling_group_name": {"type": "str", "required": True},
-        "http_tokens": {"type": "str", "choices": ["optional", "required"], "default": "required"},
-        "http_put_response_hop_limit": {"type": "int"},
-        "http_endpoint": {"type": "str", "choices": STATES},
-        "http_protocol_ipv6": {"type": "str", "choices": STATES},
-        "instance_metadata_tags": {"type": "str", "choices": STATES},
+        **move_option_spec(),
     }
 
 

@@ -169,23 +169,20 @@ from ansible_collections.ec2meta.imds.plugins.module_utils._aws.fleet_moves impo
     apply_fleet,
     plan_fleet,
 )
-from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_changes import TEMPLATE_OPTIONS  # noqa: E402
+from ansible_collections.ec2meta.imds.plugins.module_utils._aws.launch_path_changes import (  # noqa: E402
+    TEMPLATE_OPTIONS,
+    move_option_spec,
+)
 from ansible_collections.ec2meta.imds.plugins.module_utils._aws.metadata_options import validate_requested  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._errors import ImdsConfigError  # noqa: E402
 from ansible_collections.ec2meta.imds.plugins.module_utils._module import ImdsModule  # noqa: E402
-
-STATES = ["enabled", "disabled"]
 
 
 def argument_spec() -> dict:
     return {
         "fleet_id": {"type": "str", "required": True},
         "kind": {"type": "str", "choices": list(FLEET_KINDS), "default": "ec2_fleets"},
-        "http_tokens": {"type": "str", "choices": ["optional", "required"], "default": "required"},
-        "http_put_response_hop_limit": {"type": "int"},
-        "http_endpoint": {"type": "str", "choices": STATES},
-        "http_protocol_ipv6": {"type": "str", "choices": STATES},
-        "instance_metadata_tags": {"type": "str", "choices": STATES},
+        **move_option_spec(),
     }
 
 

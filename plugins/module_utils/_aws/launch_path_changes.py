@@ -133,6 +133,19 @@ TEMPLATE_OPTIONS = {
 }
 
 
+def move_option_spec() -> dict:
+    """The metadata options of the modules that move a launch path to a successor version (groups, fleets, launch
+    configurations): what the successor must have, tokens required unless the task says otherwise."""
+    states = ["enabled", "disabled"]
+    return {
+        "http_tokens": {"type": "str", "choices": ["optional", "required"], "default": "required"},
+        "http_put_response_hop_limit": {"type": "int"},
+        "http_endpoint": {"type": "str", "choices": states},
+        "http_protocol_ipv6": {"type": "str", "choices": states},
+        "instance_metadata_tags": {"type": "str", "choices": states},
+    }
+
+
 def template_options(block: Any) -> dict:
     block = block if isinstance(block, Mapping) else {}
     return {name: block.get(api_name) for name, api_name in TEMPLATE_OPTIONS.items()}
